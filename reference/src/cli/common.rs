@@ -1,0 +1,99 @@
+//! Helpers shared by the subcommands: the profile, label fields from flags, error output.
+
+use aigc_label::label::{parse_label_text, CarrierKind};
+use aigc_label::{Label, Profile, Severity};
+use std::path::Path;
+
+/// The profile in force: `--profile FILE`, or the one compiled in.
+pub fn load_profile(path: Option<&Path>) -> Result<Profile, String> {
+    match path {
+        Some(p) => Profile::load(p),
+        None => Ok(Profile::builtin()),
+    }
+}
+
+/// The seven fields as flags, shared by `embed` and the other writing commands.
+#[derive(clap::Args, Debug, Default, Clone)]
+pub struct FieldArgs {
+    /// All seven fields as JSON (bare or wrapped in {"AIGC": ...}); single-field flags override it.
+    #[arg(long, value_name = "JSON")]
+    pub fields: Option<String>,
+    /// Label: 1 (is AI-generated), 2 (possibly), 3 (suspected).
+    #[arg(long)]
+    pub label: Option<String>,
+    /// ContentProducer: the generation service provider's 27-character code or name.
+    #[arg(long, value_name = "CODE")]
+    pub producer: Option<String>,
+    /// ProduceID: the producer's number for this content.
+    #[arg(long, value_name = "ID")]
+    pub produce_id: Option<String>,
+    /// ReservedCode1: producer's security data (optional).
+    #[arg(long, value_name = "TEXT")]
+    pub reserved1: Option<String>,
+    /// ContentPropagator (default: the producer, per Annex E note 1).
+    #[arg(long, value_name = "CODE")]
+    pub propagator: Option<String>,
+    /// PropagateID (default: the ProduceID, per Annex E note 1).
+    #[arg(long, value_name = "ID")]
+    pub propagate_id: Option<String>,
+    /// ReservedCode2: propagator's security data (optional).
+    #[arg(long, value_name = "TEXT")]
+    pub reserved2: Option<String>,
+}
+
+impl FieldArgs {
+    /// Build the label; refuse one with Annex E errors unless `allow_invalid`.
+    pub fn to_label(&self, profile: &Profile, allow_invalid: bool) -> Result<Label, String> {
+        let mut label = match &self.fields {
+            Some(json) => {
+                let parsed = parse_label_text(json, CarrierKind::NamedKey, profile);
+                match parsed.label {
+                    Some(l) => l,
+                    None => {
+                        let why: Vec<String> =
+                            parsed.problems.iter().map(|p| p.message.clone()).collect();
+                        return Err(format!("--fields: {}", why.join("; ")));
+                    }
+                }
+            }
+            None => Label::default(),
+        };
+        let given_propagator = self.propagator.is_some() || self.fields.is_some();
+        let given_propagate_id = self.propagate_id.is_some() || self.fields.is_some();
+        for (value, key) in [
+            (&self.label, "Label"),
+            (&self.producer, "ContentProducer"),
+            (&self.produce_id, "ProduceID"),
+            (&self.reserved1, "ReservedCode1"),
+            (&self.propagator, "ContentPropagator"),
+            (&self.propagate_id, "PropagateID"),
+            (&self.reserved2, "ReservedCode2"),
+        ] {
+            if let Some(v) = value {
+                *label.field_mut(key).expect("known key") = v.clone();
+            }
+        }
+        if self.fields.is_none() && self.label.is_none() {
+            return Err("give the label with --fields JSON or --label 1|2|3 (with --producer and --produce-id)".into());
+        }
+        if !given_propagator {
+            label.content_propagator = label.content_producer.clone();
+        }
+        if !given_propagate_id {
+            label.propagate_id = label.produce_id.clone();
+        }
+        let errors: Vec<String> = label
+            .validate(profile)
+            .into_iter()
+            .filter(|p| p.severity == Severity::Error)
+            .map(|p| format!("{} ({})", p.message, p.code))
+            .collect();
+        if !errors.is_empty() && !allow_invalid {
+            return Err(format!(
+                "refusing to write an invalid label: {} (use --allow-invalid to write it anyway)",
+                errors.join("; ")
+            ));
+        }
+        Ok(label)
+    }
+}

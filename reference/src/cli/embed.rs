@@ -1,0 +1,78 @@
+//! `aigc-label embed IN -o OUT`: write the implicit label in the format's standard carrier.
+
+use aigc_label::implicit::{embed_path, EmbedOptions};
+use aigc_label::io::Overwrite;
+use aigc_label::Profile;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::common::FieldArgs;
+
+/// Arguments of `embed`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The file to label (never modified unless --in-place).
+    input: PathBuf,
+    /// Where to write the labelled copy.
+    #[arg(short, long, required_unless_present = "in_place")]
+    output: Option<PathBuf>,
+    /// Replace the input file itself (atomically).
+    #[arg(long, conflicts_with = "output")]
+    in_place: bool,
+    /// Replace OUTPUT if it exists.
+    #[arg(long)]
+    force: bool,
+    /// Write the label even if it breaks Annex E (for making negative test vectors).
+    #[arg(long)]
+    allow_invalid: bool,
+    /// Write this exact text as the label value instead of the canonical JSON (test vectors).
+    #[arg(long, value_name = "TEXT", conflicts_with_all = ["fields", "label"])]
+    raw_value: Option<String>,
+    #[command(flatten)]
+    fields: FieldArgs,
+}
+
+/// Embed the label; exit 2 on any error, leaving the output as it was.
+pub fn run(args: Args, profile: &Profile) -> ExitCode {
+    let json = match &args.raw_value {
+        Some(raw) => raw.clone(),
+        None => match args.fields.to_label(profile, args.allow_invalid) {
+            Ok(label) => label.to_bare_json(),
+            Err(e) => {
+                eprintln!("aigc-label: {e}");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let output = if args.in_place {
+        args.input.clone()
+    } else {
+        args.output.clone().expect("clap requires it")
+    };
+    if !args.in_place && same_file(&args.input, &output) {
+        eprintln!(
+            "aigc-label: {}: the output is the input file; use --in-place to replace it",
+            output.display()
+        );
+        return ExitCode::from(2);
+    }
+    let overwrite = if args.force || args.in_place {
+        Overwrite::Replace
+    } else {
+        Overwrite::Refuse
+    };
+    match embed_path(&args.input, &output, &json, EmbedOptions { overwrite }) {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("aigc-label: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
+}

@@ -1,0 +1,373 @@
+//! Bounded, streaming I/O shared by every container module, and atomic file replacement.
+//!
+//! [`Input`] checks every length read from a file against the bytes actually there and against
+//! a caller's limit before allocating, and turns a short read into a [`CodecError::Corrupt`]
+//! with the offset. [`Output`] counts what it writes. Copies of payload ranges go through
+//! `std::io::copy`, which on Linux uses `copy_file_range` between files, so embedding a label
+//! in a 2 GiB video costs about what `cat` costs and never holds the payload in memory.
+
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Cursor, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use crate::error::{CodecError, Result};
+
+/// A file (or an in-memory buffer, for tests and fuzzing) being read by a container module.
+pub struct Input {
+    inner: InputInner,
+    len: u64,
+}
+
+enum InputInner {
+    File(BufReader<File>),
+    Memory(Cursor<Vec<u8>>),
+}
+
+impl Input {
+    /// Open a file for reading.
+    pub fn open(path: &Path) -> io::Result<Input> {
+        let file = File::open(path)?;
+        let meta = file.metadata()?;
+        if meta.is_dir() {
+            return Err(io::Error::other("is a directory"));
+        }
+        Ok(Input {
+            len: meta.len(),
+            inner: InputInner::File(BufReader::with_capacity(64 * 1024, file)),
+        })
+    }
+
+    /// Read from bytes in memory.
+    pub fn from_bytes(bytes: Vec<u8>) -> Input {
+        Input {
+            len: bytes.len() as u64,
+            inner: InputInner::Memory(Cursor::new(bytes)),
+        }
+    }
+
+    /// Total length in bytes.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// True for an empty input.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Current position.
+    pub fn pos(&mut self) -> Result<u64> {
+        Ok(self.stream_position()?)
+    }
+
+    /// Bytes left after the current position.
+    pub fn remaining(&mut self) -> Result<u64> {
+        Ok(self.len.saturating_sub(self.pos()?))
+    }
+
+    /// Move to an absolute offset, which must lie within the file.
+    pub fn seek_to(&mut self, offset: u64) -> Result<()> {
+        if offset > self.len {
+            return Err(CodecError::corrupt(
+                offset,
+                format!("offset beyond the end of the file ({} bytes)", self.len),
+            ));
+        }
+        match &mut self.inner {
+            InputInner::File(r) => {
+                let cur = r.stream_position()?;
+                r.seek_relative(offset as i64 - cur as i64)?;
+            }
+            InputInner::Memory(c) => c.set_position(offset),
+        }
+        Ok(())
+    }
+
+    /// Skip `n` bytes forward, which must exist.
+    pub fn skip(&mut self, n: u64) -> Result<()> {
+        let pos = self.pos()?;
+        let end = pos
+            .checked_add(n)
+            .ok_or_else(|| CodecError::corrupt(pos, "length overflows"))?;
+        if end > self.len {
+            return Err(truncated(pos, n, self.len));
+        }
+        self.seek_to(end)
+    }
+
+    /// Read exactly `N` bytes.
+    pub fn read_array<const N: usize>(&mut self) -> Result<[u8; N]> {
+        let pos = self.pos()?;
+        let mut buf = [0u8; N];
+        self.read_exact(&mut buf)
+            .map_err(|e| map_eof(e, pos, N as u64, self.len))?;
+        Ok(buf)
+    }
+
+    /// Read up to `N` bytes at the current position (fewer at the end of the file), for sniffing.
+    pub fn peek(&mut self, n: usize) -> Result<Vec<u8>> {
+        let pos = self.pos()?;
+        let take = (n as u64).min(self.len - pos.min(self.len)) as usize;
+        let mut buf = vec![0u8; take];
+        self.read_exact(&mut buf)?;
+        self.seek_to(pos)?;
+        Ok(buf)
+    }
+
+    /// Read `len` bytes into memory after checking them against the bytes present and against
+    /// `limit`; `what` names the structure for the error message.
+    pub fn read_vec(&mut self, len: u64, limit: u64, what: &str) -> Result<Vec<u8>> {
+        let pos = self.pos()?;
+        if len > limit {
+            return Err(CodecError::limit(
+                pos,
+                format!("{what} of {len} bytes exceeds the limit of {limit} bytes"),
+            ));
+        }
+        if pos.saturating_add(len) > self.len {
+            return Err(truncated(pos, len, self.len));
+        }
+        let mut buf = vec![0u8; len as usize];
+        self.read_exact(&mut buf)
+            .map_err(|e| map_eof(e, pos, len, self.len))?;
+        Ok(buf)
+    }
+
+    /// Copy `len` bytes from the current position to `out`, unchanged.
+    pub fn copy_to(&mut self, out: &mut Output, len: u64) -> Result<()> {
+        let pos = self.pos()?;
+        if pos.saturating_add(len) > self.len {
+            return Err(truncated(pos, len, self.len));
+        }
+        out.flush_buffer_if_file()?;
+        let copied = match (&mut self.inner, &mut out.inner) {
+            (InputInner::File(r), OutputInner::File(w)) => io::copy(&mut r.by_ref().take(len), w)?,
+            (InputInner::File(r), OutputInner::Memory(w)) => {
+                io::copy(&mut r.by_ref().take(len), w)?
+            }
+            (InputInner::Memory(r), OutputInner::File(w)) => {
+                io::copy(&mut Read::by_ref(r).take(len), w)?
+            }
+            (InputInner::Memory(r), OutputInner::Memory(w)) => {
+                io::copy(&mut Read::by_ref(r).take(len), w)?
+            }
+        };
+        out.written += copied;
+        if copied != len {
+            return Err(truncated(pos, len, self.len));
+        }
+        Ok(())
+    }
+
+    /// Copy everything from `start` to the end of the file to `out`.
+    pub fn copy_rest_from(&mut self, start: u64, out: &mut Output) -> Result<()> {
+        self.seek_to(start)?;
+        let n = self.len - start;
+        self.copy_to(out, n)
+    }
+}
+
+fn truncated(pos: u64, want: u64, len: u64) -> CodecError {
+    CodecError::corrupt(
+        pos,
+        format!("truncated: {want} bytes announced, the file ends at byte {len}"),
+    )
+}
+
+fn map_eof(e: io::Error, pos: u64, want: u64, len: u64) -> CodecError {
+    if e.kind() == io::ErrorKind::UnexpectedEof {
+        truncated(pos, want, len)
+    } else {
+        CodecError::Io(e)
+    }
+}
+
+impl Read for Input {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match &mut self.inner {
+            InputInner::File(r) => r.read(buf),
+            InputInner::Memory(c) => c.read(buf),
+        }
+    }
+}
+
+impl Seek for Input {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        match &mut self.inner {
+            InputInner::File(r) => r.seek(pos),
+            InputInner::Memory(c) => c.seek(pos),
+        }
+    }
+}
+
+/// Where a container module writes the labelled file.
+pub struct Output {
+    inner: OutputInner,
+    written: u64,
+}
+
+enum OutputInner {
+    File(BufWriter<File>),
+    Memory(Vec<u8>),
+}
+
+impl Output {
+    /// Write into a file.
+    pub fn file(file: File) -> Output {
+        Output {
+            inner: OutputInner::File(BufWriter::with_capacity(256 * 1024, file)),
+            written: 0,
+        }
+    }
+
+    /// Write into memory (tests, fuzzing).
+    pub fn memory() -> Output {
+        Output {
+            inner: OutputInner::Memory(Vec::new()),
+            written: 0,
+        }
+    }
+
+    /// Bytes written so far (the current output offset).
+    pub fn position(&self) -> u64 {
+        self.written
+    }
+
+    /// The bytes written, for a memory output.
+    pub fn into_bytes(self) -> Option<Vec<u8>> {
+        match self.inner {
+            OutputInner::Memory(v) => Some(v),
+            OutputInner::File(_) => None,
+        }
+    }
+
+    /// Flush and hand back the file, for a file output.
+    pub fn finish(self) -> Result<Option<File>> {
+        match self.inner {
+            OutputInner::File(w) => Ok(Some(w.into_inner().map_err(|e| e.into_error())?)),
+            OutputInner::Memory(_) => Ok(None),
+        }
+    }
+
+    fn flush_buffer_if_file(&mut self) -> io::Result<()> {
+        if let OutputInner::File(w) = &mut self.inner {
+            w.flush()?;
+        }
+        Ok(())
+    }
+}
+
+impl Write for Output {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = match &mut self.inner {
+            OutputInner::File(w) => w.write(buf)?,
+            OutputInner::Memory(v) => v.write(buf)?,
+        };
+        self.written += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.flush_buffer_if_file()
+    }
+}
+
+/// How [`write_atomically`] treats an existing target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overwrite {
+    /// Refuse if the target exists.
+    Refuse,
+    /// Replace an existing target.
+    Replace,
+}
+
+/// Error of an atomic write: either the target could not be prepared, or the content failed.
+#[derive(Debug)]
+pub enum WriteError {
+    /// The target exists and `Overwrite::Refuse` was given.
+    Exists(PathBuf),
+    /// The content writer failed; nothing was changed at the target.
+    Codec(CodecError),
+}
+
+impl From<CodecError> for WriteError {
+    fn from(e: CodecError) -> Self {
+        WriteError::Codec(e)
+    }
+}
+
+impl From<io::Error> for WriteError {
+    fn from(e: io::Error) -> Self {
+        WriteError::Codec(CodecError::Io(e))
+    }
+}
+
+/// Write `target` atomically: the content goes to a temporary file beside it, which is renamed
+/// over the target only when the writer succeeded. On any failure the temporary file is removed
+/// and the target is as it was. A process killed mid-write leaves at most a stray `.aigc-tmp-*`
+/// file, never a half-written target.
+pub fn write_atomically(
+    target: &Path,
+    overwrite: Overwrite,
+    permissions_from: Option<&Path>,
+    content: impl FnOnce(&mut Output) -> Result<()>,
+) -> std::result::Result<(), WriteError> {
+    if overwrite == Overwrite::Refuse && target.exists() {
+        return Err(WriteError::Exists(target.to_path_buf()));
+    }
+    let dir = match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    let (tmp_path, file) = create_temp(&dir, &name)?;
+    let result = (|| -> std::result::Result<(), WriteError> {
+        let mut out = Output::file(file);
+        content(&mut out)?;
+        let file = out.finish()?.expect("file output");
+        if let Some(src) = permissions_from {
+            if let Ok(meta) = std::fs::metadata(src) {
+                let mut perm = meta.permissions();
+                #[allow(clippy::permissions_set_readonly_false)]
+                perm.set_readonly(false);
+                let _ = file.set_permissions(perm);
+            }
+        }
+        drop(file);
+        if overwrite == Overwrite::Refuse && target.exists() {
+            return Err(WriteError::Exists(target.to_path_buf()));
+        }
+        std::fs::rename(&tmp_path, target)?;
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp_path);
+    }
+    result
+}
+
+fn create_temp(dir: &Path, name: &str) -> io::Result<(PathBuf, File)> {
+    let pid = std::process::id();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    for attempt in 0..100u32 {
+        let path = dir.join(format!(".{name}.aigc-tmp-{pid}-{nanos:x}-{attempt}"));
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(f) => return Ok((path, f)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(io::Error::other(
+        "could not create a temporary file beside the target",
+    ))
+}

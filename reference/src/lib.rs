@@ -1,0 +1,19 @@
+//! Reference encoder/decoder for GB 45438-2025 (网络安全技术 人工智能生成合成内容标识方法).
+//!
+//! - [`label`]: the Annex E label, canonical JSON, tolerant parsing with diagnostics;
+//! - [`provider_code`]: the 27-character service-provider code (TC260-PG-20252A);
+//! - [`profile`]: every interpretation the standard leaves open, loaded from `vectors/profile.yaml`;
+//! - [`implicit`]: the file-metadata label in every container format (read and write);
+//! - [`io`] and [`limits`]: bounded streaming I/O and atomic writes shared by all formats.
+#![forbid(unsafe_code)]
+
+pub mod error;
+pub mod implicit;
+pub mod io;
+pub mod label;
+pub mod limits;
+pub mod profile;
+pub mod provider_code;
+
+pub use label::{Label, Problem, ProblemCode, Severity};
+pub use profile::Profile;

@@ -1,0 +1,28 @@
+//! Every limit the decoders apply to sizes, counts and depths read from untrusted files, in one
+//! place. A file that exceeds one is refused with [`crate::error::CodecError::Limit`], naming
+//! the offset and the limit; it is never a panic or an unbounded allocation.
+
+/// Largest metadata structure read into memory at once (an XMP packet, a RIFF chunk holding
+/// a label, an ID3 tag, a Vorbis comment block, an EXIF segment, a PDF object).
+pub const MAX_METADATA_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Largest `moov` box of an MP4/MOV read into memory to rewrite it (sample tables of very long
+/// videos are large; 64 MiB covers several hours of 60 fps video).
+pub const MAX_MOOV_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Largest decompressed size of a compressed text (PNG zTXt/iTXt, PDF stream, OOXML part):
+/// against decompression bombs.
+pub const MAX_INFLATED_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Deepest nesting of boxes, EBML elements, RIFF lists or JSON/XML the decoders follow.
+pub const MAX_DEPTH: usize = 32;
+
+/// Most structures (chunks, boxes, segments, frames, zip entries) walked in one container level
+/// before the file is refused as a loop or a bomb.
+pub const MAX_ENTRIES: usize = 1_000_000;
+
+/// Most labels collected from one file (a file with more is reported as hostile).
+pub const MAX_LABELS: usize = 64;
+
+/// Largest number of entries in an OOXML zip archive.
+pub const MAX_ZIP_ENTRIES: usize = 10_000;
