@@ -10,6 +10,7 @@ use std::process::ExitCode;
 mod common;
 mod embed;
 mod formats;
+mod propagate;
 mod read;
 
 const EXAMPLES: &str = "\
@@ -18,6 +19,7 @@ Examples:
   aigc-label read --json clip.mp4                the same as one JSON object
   aigc-label embed in.png -o out.png --label 1 --producer 001191110102MACQD9K64010000 --produce-id 42
   aigc-label embed in.wav -o out.wav --fields '{\"Label\":\"1\",\"ContentProducer\":\"...\",...}'
+  aigc-label propagate up.png -o pub.png --propagator 00119144030008867405X220001 --propagate-id 77 [--user-declared]
   aigc-label formats                             every supported format and the carrier written";
 
 #[derive(Parser)]
@@ -38,6 +40,8 @@ enum Command {
     Embed(embed::Args),
     /// List the supported formats and the carrier each is written in.
     Formats(formats::Args),
+    /// Act as a content platform: verify the label, choose the notice, add propagation fields.
+    Propagate(propagate::Args),
 }
 
 fn main() -> ExitCode {
@@ -53,5 +57,6 @@ fn main() -> ExitCode {
         Command::Read(args) => read::run(args, &profile),
         Command::Embed(args) => embed::run(args, &profile),
         Command::Formats(args) => formats::run(args),
+        Command::Propagate(args) => propagate::run(args, &profile),
     }
 }
