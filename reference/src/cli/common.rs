@@ -112,3 +112,19 @@ pub fn detect_trace(path: &Path, profile: &Profile) -> Option<String> {
     let has_gen = text.contains("生成") || text.contains("合成");
     (has_ai && has_gen).then(|| "a text prompt with the AI and generation elements".to_string())
 }
+
+/// Print to stdout without panicking when the reader has gone away (`| head`): output errors
+/// end the output quietly instead of aborting with a panic.
+pub fn out(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if stdout.write_all(text.as_bytes()).and_then(|_| stdout.flush()).is_err() {
+        std::process::exit(0);
+    }
+}
+
+/// `println!` through [`out`].
+#[macro_export]
+macro_rules! outln {
+    ($($arg:tt)*) => { $crate::common::out(&format!("{}\n", format_args!($($arg)*))) };
+}

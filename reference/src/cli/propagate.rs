@@ -64,18 +64,18 @@ pub fn run(args: Args, profile: &Profile) -> ExitCode {
         profile,
     ) {
         Ok(d) if args.json => {
-            println!("{}", serde_json::to_string(&d).expect("json"));
+            crate::outln!("{}", serde_json::to_string(&d).expect("json"));
             ExitCode::SUCCESS
         }
         Ok(d) => {
-            println!(
+            crate::outln!(
                 "notice: {:?}{}",
                 d.notice,
                 d.notice_text.map(|t| format!(" ({t})")).unwrap_or_default()
             );
-            println!("reason: {}", d.reason);
+            crate::outln!("reason: {}", d.reason);
             if let Some(l) = d.label {
-                println!("label written: {}", l.to_bare_json());
+                crate::outln!("label written: {}", l.to_bare_json());
             }
             ExitCode::SUCCESS
         }
