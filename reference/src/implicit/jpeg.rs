@@ -213,7 +213,7 @@ fn classify(input: &mut Input, seg: &Segment) -> Result<Kind> {
             texts: scan.texts,
         });
     }
-    let app11_prefix = seg.marker == APP11 && !data.starts_with(b"AIGC{");
+    let app11_prefix = seg.marker == APP11;
     Ok(Kind::Blob {
         text: String::from_utf8_lossy(&data[4..]).into_owned(),
         app11_prefix,
