@@ -328,7 +328,8 @@ fn gif_round_trip_inserts_one_extension_and_copies_the_frames() {
         .expect("magic trailer")
         + ext
         + trailer.len();
-    assert_eq!(&bytes[..ext], &original[..ext]);
+    assert_eq!(&bytes[..6], b"GIF89a");
+    assert_eq!(&bytes[6..ext], &original[6..ext]);
     assert_eq!(&bytes[ext_end..], &original[ext..]);
     for f in [&once, &twice] {
         assert_exiftool_validates(f);
@@ -489,6 +490,36 @@ fn xmp_and_user_comment_identical_is_a_duplicate_different_is_a_conflict() {
     let r = read(&out);
     assert_eq!(r.verdict, Verdict::Valid, "{r:#?}");
     assert_eq!(r.labels.len(), 1);
+}
+
+#[test]
+fn exiftool_extended_xmp_label_is_reassembled_and_rewrite_is_refused() {
+    // A label too large for one APP1 segment: ExifTool moves it to Extended XMP chunks.
+    let dir = tmp();
+    let file = make_image(dir.path(), "in.jpg", &[]);
+    let mut l = label("1", "Big");
+    l.reserved_code2 = "z".repeat(70_000);
+    exiftool_write(
+        dir.path(),
+        &file,
+        &[format!("-XMP-TC260:AIGC={}", l.to_bare_json())],
+    );
+    let r = read(&file);
+    assert_eq!(
+        r.labels.len(),
+        1,
+        "{:?}",
+        r.labels.iter().map(|l| &l.carrier).collect::<Vec<_>>()
+    );
+    assert_eq!(r.labels[0].carrier, "jpeg/APP1/ExtendedXMP");
+    assert_eq!(r.label(), Some(&l));
+    let err = embed_bytes(
+        std::fs::read(&file).unwrap(),
+        &label("1", "X").to_bare_json(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, CodecError::Unsupported(_)), "{err}");
+    assert!(err.to_string().contains("Extended XMP"), "{err}");
 }
 
 // ---------------------------------------------------------------- hand-built traps

@@ -6,7 +6,8 @@
 //!
 //! Writing replaces the first XMP extension in place (other properties kept) or inserts one
 //! right after the global colour table; removes labels from further XMP extensions; and copies
-//! every other block, image data included, byte for byte.
+//! every other block, image data included, byte for byte. A GIF87a header becomes GIF89a, the
+//! version that has extensions.
 
 use std::io::Write;
 
@@ -132,14 +133,16 @@ fn read_xmp(input: &mut Input, block: &Block, data_at: u64) -> Result<String> {
     let len = block.offset + block.len - 1 - data_at;
     input.seek_to(data_at)?;
     let data = input.read_vec(len, limits::MAX_METADATA_BYTES, "GIF XMP data")?;
-    let packet_end = find_packet_end(&data)
-        .or_else(|| find(&data, &[0x01, 0xFF, 0xFE]))
-        .unwrap_or(data.len());
-    let bytes = if packet_end == data.len() && find(&data, b"<?xpacket").is_none() {
-        // No trailer, no packet wrapper: a writer that used ordinary sub-blocks.
-        dechunk(&data)
+    // The XMP way stores the packet raw, so the data starts with the packet's own `<` (or a
+    // BOM); a writer that used ordinary sub-blocks starts with a length byte instead.
+    let raw = data.first() == Some(&b'<') || data.starts_with(b"\xEF\xBB\xBF");
+    let bytes = if raw {
+        let end = find_packet_end(&data)
+            .or_else(|| find(&data, &[0x01, 0xFF, 0xFE, 0xFD]))
+            .unwrap_or(data.len());
+        data[..end].to_vec()
     } else {
-        data[..packet_end].to_vec()
+        dechunk(&data)
     };
     String::from_utf8(bytes)
         .map_err(|e| CodecError::corrupt(data_at, format!("XMP packet is not UTF-8: {e}")))
@@ -226,8 +229,11 @@ impl Format for Gif {
     fn write(&self, input: &mut Input, out: &mut Output, json: &str) -> Result<()> {
         let (header_end, blocks, _trailer) = walk(input)?;
         let first_xmp = blocks.iter().position(|b| b.xmp_data.is_some());
-        input.seek_to(0)?;
-        input.copy_to(out, header_end)?;
+        // Extensions exist only in GIF89a: an 87a file that gains one is declared 89a (as
+        // ExifTool does); nothing else in the header changes.
+        out.write_all(b"GIF89a")?;
+        input.seek_to(6)?;
+        input.copy_to(out, header_end - 6)?;
         if first_xmp.is_none() {
             write_xmp_extension(out, &xmp::new_packet(json))?;
         }
@@ -250,5 +256,51 @@ impl Format for Gif {
         }
         // The remaining blocks, the trailer and anything after it.
         input.copy_rest_from(run, out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gif_with(ext: &[u8]) -> Vec<u8> {
+        let mut g = b"GIF89a\x01\x00\x01\x00\x00\x00\x00".to_vec();
+        g.extend_from_slice(ext);
+        g.extend_from_slice(b"\x2c\0\0\0\0\x01\0\x01\0\0\x02\x02\x44\x01\0\x3b");
+        g
+    }
+
+    const PACKET: &str = "<?xpacket begin=\"\" id=\"W5M0MpCehiHzreSzNTczkc9d\"?><x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\"><rdf:Description xmlns:TC260=\"http://www.tc260.org.cn/ns/AIGC/1.0/\"><TC260:AIGC>{}</TC260:AIGC></rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end=\"w\"?>";
+
+    #[test]
+    fn xmp_in_ordinary_sub_blocks_is_read_too() {
+        // A non-conforming writer that split the packet into sub-blocks without magic trailer.
+        let mut ext = b"\x21\xff\x0bXMP DataXMP".to_vec();
+        for chunk in PACKET
+            .replace("<?xpacket end=\"w\"?>", "")
+            .as_bytes()
+            .chunks(255)
+        {
+            ext.push(chunk.len() as u8);
+            ext.extend_from_slice(chunk);
+        }
+        ext.push(0);
+        let found = Gif.read(&mut Input::from_bytes(gif_with(&ext))).unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].text, "{}");
+    }
+
+    #[test]
+    fn written_extension_survives_a_sub_block_walk_and_reads_back() {
+        let mut out = Output::memory();
+        Gif.write(
+            &mut Input::from_bytes(gif_with(&[])),
+            &mut out,
+            "{\"Label\":\"1\"}",
+        )
+        .unwrap();
+        let bytes = out.into_bytes().unwrap();
+        let found = Gif.read(&mut Input::from_bytes(bytes)).unwrap();
+        assert_eq!(found[0].text, "{\"Label\":\"1\"}");
     }
 }
