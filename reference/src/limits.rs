@@ -26,3 +26,9 @@ pub const MAX_LABELS: usize = 64;
 
 /// Largest number of entries in an OOXML zip archive.
 pub const MAX_ZIP_ENTRIES: usize = 10_000;
+
+/// Most entries in one TIFF/EXIF IFD (real IFDs hold a few dozen; the field is 16-bit).
+pub const MAX_IFD_ENTRIES: usize = 4096;
+
+/// Most TIFF/EXIF IFDs followed in one file (IFD0 plus sub-IFD pointers), against pointer loops.
+pub const MAX_IFDS: usize = 64;

@@ -15,7 +15,11 @@ use crate::label::{parse_label_text, CarrierKind, Label, Problem, ProblemCode, S
 use crate::limits;
 use crate::profile::Profile;
 
+pub mod exif;
+pub mod gif;
+pub mod jpeg;
 pub mod png;
+pub mod tiff;
 pub mod xmp;
 
 /// One label value found in a file, before Annex E parsing.
@@ -74,7 +78,7 @@ pub trait Format: Sync {
 }
 
 /// The registry: every supported format, in sniffing order (more specific first).
-pub static FORMATS: &[&dyn Format] = &[&png::Png];
+pub static FORMATS: &[&dyn Format] = &[&png::Png, &jpeg::Jpeg, &gif::Gif, &tiff::Tiff];
 
 /// All registered formats.
 pub fn formats() -> &'static [&'static dyn Format] {
