@@ -118,7 +118,11 @@ pub fn detect_trace(path: &Path, profile: &Profile) -> Option<String> {
 pub fn out(text: &str) {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
-    if stdout.write_all(text.as_bytes()).and_then(|_| stdout.flush()).is_err() {
+    if stdout
+        .write_all(text.as_bytes())
+        .and_then(|_| stdout.flush())
+        .is_err()
+    {
         std::process::exit(0);
     }
 }
