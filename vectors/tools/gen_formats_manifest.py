@@ -58,7 +58,7 @@ READ = [
 ]
 for ext in ["jpg", "webp", "gif", "tif", "heic", "wav", "mp3", "flac", "ogg", "opus", "m4a", "mp4", "mov", "mkv", "webm", "avi", "flv", "pdf", "docx", "md"]:
     READ.append((f"plain.{ext}", "negative", "no-label", "unlabeled", None, f"unlabelled {ext.upper()} made by a real tool", "make.sh"))
-LABEL = [f"plain.{e}" for e in ["jpg", "webp", "gif", "tif", "heic", "wav", "mp3", "flac", "ogg", "opus", "m4a", "mp4", "mov", "mkv", "webm", "avi", "flv", "pdf", "docx", "md"]] + ["plain-moov-last.mp4"]
+LABEL = [f"plain.{e}" for e in ["png", "jpg", "webp", "gif", "tif", "heic", "wav", "mp3", "flac", "ogg", "opus", "m4a", "mp4", "mov", "mkv", "webm", "avi", "flv", "pdf", "docx", "md"]] + ["plain-moov-last.mp4"]
 RELABEL = ["exiftool-xmp.jpg", "exiftool-xmp-usercomment-conflict.jpg", "craft-app11.jpg", "exiftool-xmp.webp", "exiftool-xmp.gif",
            "exiftool-xmp.tif", "exiftool-xmp.heic", "ffmpeg-id3v23.mp3", "ffmpeg.flac", "ffmpeg.ogg", "ffmpeg.opus", "ffmpeg.m4a",
            "craft-both-different.wav", "craft-list-info.wav", "ffmpeg-keys-first.mp4", "exiftool-xmp.mp4", "ffmpeg.mkv", "ffmpeg.webm",
@@ -71,7 +71,8 @@ out = ["# Per-format carrier vectors. Inputs: make.sh (real tools; see its heade
        "# tools/gen_formats_manifest.py from its tables; expectations follow digest §3.8.", "vectors:"]
 for f, cls, bug, verdict, labels, desc, prov in READ:
     ext = f.rsplit(".", 1)[1]
-    out += [f"  - id: fmt-read-{slug(f)}", f"    requirements: [GB-6.1-b, {guide(f)}]" if verdict != "conflict" else f"    requirements: [GB-6.1-c, {guide(f)}]",
+    reqs = {"conflict": "GB-6.1-c", "unlabeled": "GB-6.1-a", "invalid": "E-c"}.get(verdict, f"GB-6.1-b, {guide(f)}")
+    out += [f"  - id: fmt-read-{slug(f)}", f"    requirements: [{reqs}]",
             f"    class: {cls}", f"    bug_class: {bug}", f"    provenance: {q(prov + '; make.sh')}", f"    description: {q(desc)}",
             "    op: read", f"    media: {MEDIA[ext]}", f"    input: {f}", "    expect:", "      status: ok", f"      verdict: {verdict}"]
     if labels:

@@ -19,6 +19,7 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
 # ---- images --------------------------------------------------------------------------------
 convert -size 24x16 gradient:'#204080'-'#e0c040' -strip -define png:exclude-chunks=date,time "$tmp/src.png"
+cp "$tmp/src.png" plain.png
 convert "$tmp/src.png" -strip -quality 80 plain.jpg
 convert "$tmp/src.png" -strip -define webp:lossless=false plain.webp
 convert "$tmp/src.png" -strip plain.gif
