@@ -15,7 +15,14 @@ use crate::label::{parse_label_text, CarrierKind, Label, Problem, ProblemCode, S
 use crate::limits;
 use crate::profile::Profile;
 
+pub mod flac;
+pub mod flv;
+pub mod id3;
+pub mod ogg;
 pub mod png;
+pub mod riff;
+pub mod vorbis;
+pub mod webp;
 pub mod xmp;
 
 /// One label value found in a file, before Annex E parsing.
@@ -74,7 +81,16 @@ pub trait Format: Sync {
 }
 
 /// The registry: every supported format, in sniffing order (more specific first).
-pub static FORMATS: &[&dyn Format] = &[&png::Png];
+pub static FORMATS: &[&dyn Format] = &[
+    &png::Png,
+    &riff::Wav,
+    &riff::Avi,
+    &webp::Webp,
+    &flac::Flac,
+    &ogg::Ogg,
+    &flv::Flv,
+    &id3::Mp3,
+];
 
 /// All registered formats.
 pub fn formats() -> &'static [&'static dyn Format] {
