@@ -71,6 +71,9 @@ fn blocks(input: &mut Input) -> Result<Vec<Block>> {
     }
 }
 
+/// One output block: its type, the input block (if any) and replacement data (if any).
+type Planned<'a> = (u8, Option<&'a Block>, Option<Vec<u8>>);
+
 fn read_comments(input: &mut Input, b: &Block) -> Result<Comments> {
     input.seek_to(b.offset + 4)?;
     let data = input.read_vec(
@@ -129,7 +132,7 @@ impl Format for Flac {
         let list = blocks(input)?;
         let audio_start = list.last().map_or(4, |b| b.offset + 4 + b.len);
         // Plan: each output block is either copied (None) or replaced by new bytes.
-        let mut plan: Vec<(u8, Option<&Block>, Option<Vec<u8>>)> = Vec::new();
+        let mut plan: Vec<Planned> = Vec::new();
         let mut have_label_block = false;
         for b in &list {
             if b.kind == VORBIS_COMMENT {

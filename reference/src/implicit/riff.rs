@@ -199,6 +199,10 @@ pub(crate) fn walk(
     Ok(())
 }
 
+/// Callback of [`walk_nested`]: the chunk and the list type of its parent.
+pub(crate) type NestedVisitor<'a> =
+    dyn FnMut(&mut Input, &Chunk, Option<[u8; 4]>) -> Result<()> + 'a;
+
 /// Walk the chunks between `start` and `end` and inside every `LIST` (except the bulky
 /// `movi`/`rec ` payload lists), depth-first in file order. The callback gets the chunk and the
 /// list type of its parent (`None` at the top level).
@@ -206,7 +210,7 @@ pub(crate) fn walk_nested(
     input: &mut Input,
     start: u64,
     end: u64,
-    f: &mut dyn FnMut(&mut Input, &Chunk, Option<[u8; 4]>) -> Result<()>,
+    f: &mut NestedVisitor,
 ) -> Result<()> {
     fn go(
         input: &mut Input,
@@ -214,7 +218,7 @@ pub(crate) fn walk_nested(
         end: u64,
         parent: Option<[u8; 4]>,
         depth: usize,
-        f: &mut dyn FnMut(&mut Input, &Chunk, Option<[u8; 4]>) -> Result<()>,
+        f: &mut NestedVisitor,
     ) -> Result<()> {
         if depth > limits::MAX_DEPTH {
             return Err(CodecError::limit(start, "RIFF lists nested too deeply"));
@@ -315,11 +319,67 @@ fn is_id3_chunk(id: &[u8; 4]) -> bool {
 /// The WAV container.
 pub struct Wav;
 
-/// How the WAV writer treats one top-level chunk.
+/// How a writer treats one chunk.
 enum WavAction {
     Copy,
     Drop,
     Replace(Vec<u8>),
+}
+
+impl WavAction {
+    /// Bytes the chunk takes in the output.
+    fn len(&self, c: &Chunk) -> u64 {
+        match self {
+            WavAction::Copy => c.written_len(),
+            WavAction::Drop => 0,
+            WavAction::Replace(bytes) => bytes.len() as u64,
+        }
+    }
+    fn apply(&self, input: &mut Input, out: &mut Output, c: &Chunk) -> Result<()> {
+        match self {
+            WavAction::Copy => copy_chunk(input, out, c),
+            WavAction::Drop => Ok(()),
+            WavAction::Replace(bytes) => Ok(out.write_all(bytes)?),
+        }
+    }
+}
+
+/// The sub-chunks of a list.
+fn sub_chunks(input: &mut Input, list: &Chunk) -> Result<Vec<Chunk>> {
+    let mut subs = Vec::new();
+    walk(
+        input,
+        list.data_offset() + 4,
+        list.data_offset() + list.size,
+        |_, s| {
+            subs.push(s.clone());
+            Ok(())
+        },
+    )?;
+    Ok(subs)
+}
+
+/// An INFO list without its AIGC sub-chunks: unchanged, rewritten with the size patched, or
+/// dropped when it held only the label.
+fn info_without_label(input: &mut Input, c: &Chunk) -> Result<WavAction> {
+    let subs = sub_chunks(input, c)?;
+    if !subs.iter().any(|s| s.id == AIGC) {
+        return Ok(WavAction::Copy);
+    }
+    let mut data = b"INFO".to_vec();
+    for s in subs.iter().filter(|s| s.id != AIGC) {
+        input.seek_to(s.offset)?;
+        let bytes = input.read_vec(s.stored_len(), limits::MAX_METADATA_BYTES, "INFO sub-chunk")?;
+        data.extend_from_slice(&bytes);
+        if s.pad_missing {
+            data.push(0);
+        }
+    }
+    Ok(if data.len() == 4 {
+        WavAction::Drop
+    } else {
+        WavAction::Replace(chunk_bytes(b"LIST", &data)?)
+    })
 }
 
 impl Wav {
@@ -335,38 +395,7 @@ impl Wav {
             let action = if c.id == AIGC {
                 WavAction::Drop
             } else if c.is_list(b"INFO") {
-                let mut subs = Vec::new();
-                walk(
-                    input,
-                    c.data_offset() + 4,
-                    c.data_offset() + c.size,
-                    |_, s| {
-                        subs.push(s.clone());
-                        Ok(())
-                    },
-                )?;
-                if subs.iter().any(|s| s.id == AIGC) {
-                    let mut data = b"INFO".to_vec();
-                    for s in subs.iter().filter(|s| s.id != AIGC) {
-                        input.seek_to(s.offset)?;
-                        let bytes = input.read_vec(
-                            s.stored_len(),
-                            limits::MAX_METADATA_BYTES,
-                            "INFO sub-chunk",
-                        )?;
-                        data.extend_from_slice(&bytes);
-                        if s.pad_missing {
-                            data.push(0);
-                        }
-                    }
-                    if data.len() == 4 {
-                        WavAction::Drop // the list held only the label
-                    } else {
-                        WavAction::Replace(chunk_bytes(b"LIST", &data)?)
-                    }
-                } else {
-                    WavAction::Copy
-                }
+                info_without_label(input, &c)?
             } else if is_id3_chunk(&c.id) {
                 input.seek_to(c.data_offset())?;
                 let tag = input.read_vec(c.size, limits::MAX_METADATA_BYTES, "ID3 chunk")?;
@@ -441,19 +470,11 @@ impl Format for Wav {
         let label = chunk_bytes(&AIGC, json.as_bytes())?;
         let mut body = label.len() as u64;
         for (c, action) in &plan {
-            body += match action {
-                WavAction::Copy => c.written_len(),
-                WavAction::Drop => 0,
-                WavAction::Replace(bytes) => bytes.len() as u64,
-            };
+            body += action.len(c);
         }
         write_header(out, b"WAVE", body)?;
         for (c, action) in &plan {
-            match action {
-                WavAction::Copy => copy_chunk(input, out, c)?,
-                WavAction::Drop => {}
-                WavAction::Replace(bytes) => out.write_all(bytes)?,
-            }
+            action.apply(input, out, c)?;
         }
         out.write_all(&label)?;
         // Bytes after the RIFF chunk (seen in the wild) are kept.
@@ -520,35 +541,37 @@ impl Format for Avi {
                 ));
             }
         }
-        // Label chunks are blanked in place: the id becomes JUNK and the data zeros, so that no
-        // byte of movi/idx1 moves. An INFO list holding only the label becomes one JUNK chunk.
-        let mut blanks: Vec<(u64, u64)> = Vec::new(); // (chunk offset, data size)
-        let mut last: Option<Chunk> = None;
-        let mut info_lists: Vec<(Chunk, Vec<Chunk>)> = Vec::new();
+        let mut top = Vec::new();
         walk(input, 12, riff.end, |_, c| {
-            last = Some(c.clone());
+            top.push(c.clone());
             Ok(())
         })?;
-        walk_nested(input, 12, riff.end, &mut |input, c, parent| {
+        // Chunks after the last movi/idx1 are referenced by no offset and may be rewritten
+        // or dropped; before that point nothing may move. (ffmpeg also stops reading chunks
+        // after idx1 at the first one that is neither idx1 nor LIST, so a JUNK chunk there
+        // would hide the appended label from it.)
+        let fixed = top
+            .iter()
+            .rposition(|c| c.is_list(b"movi") || &c.id == b"idx1")
+            .map_or(0, |i| i + 1);
+        let fixed_end = top[..fixed]
+            .last()
+            .map_or(12, |c| c.offset + c.stored_len());
+        let fixed_pad = top[..fixed].last().is_some_and(|c| c.pad_missing);
+        // Before fixed_end, label chunks are blanked in place: the id becomes JUNK and the
+        // data zeros. An INFO list holding only the label becomes one JUNK chunk.
+        let mut blanks: Vec<(u64, u64)> = Vec::new(); // (chunk offset, data size)
+        let mut info_lists: Vec<(Chunk, Vec<Chunk>)> = Vec::new();
+        walk_nested(input, 12, fixed_end, &mut |input, c, parent| {
             if c.id == AIGC && parent.is_none() {
                 blanks.push((c.offset, c.size));
             } else if c.is_list(b"INFO") {
-                let mut subs = Vec::new();
-                walk(
-                    input,
-                    c.data_offset() + 4,
-                    c.data_offset() + c.size,
-                    |_, s| {
-                        subs.push(s.clone());
-                        Ok(())
-                    },
-                )?;
-                info_lists.push((c.clone(), subs));
+                info_lists.push((c.clone(), sub_chunks(input, c)?));
             }
             Ok(())
         })?;
         for (list, subs) in &info_lists {
-            if subs.iter().all(|s| s.id == AIGC) && !subs.is_empty() {
+            if !subs.is_empty() && subs.iter().all(|s| s.id == AIGC) {
                 blanks.push((list.offset, list.size));
             } else {
                 for s in subs.iter().filter(|s| s.id == AIGC) {
@@ -557,11 +580,25 @@ impl Format for Avi {
             }
         }
         blanks.sort_unstable();
+        // After fixed_end, as in WAV: label chunks dropped, INFO lists rewritten without them.
+        let mut tail = Vec::new();
+        for c in &top[fixed..] {
+            let action = if c.id == AIGC {
+                WavAction::Drop
+            } else if c.is_list(b"INFO") {
+                info_without_label(input, c)?
+            } else {
+                WavAction::Copy
+            };
+            tail.push((c, action));
+        }
         let mut info = b"INFO".to_vec();
         info.extend_from_slice(&chunk_bytes(&AIGC, json.as_bytes())?);
         let appended = chunk_bytes(b"LIST", &info)?;
-        let last_pad = last.as_ref().is_some_and(|c| c.pad_missing);
-        let body = riff.end - 12 + u64::from(last_pad) + appended.len() as u64;
+        let mut body = fixed_end - 12 + u64::from(fixed_pad) + appended.len() as u64;
+        for (c, action) in &tail {
+            body += action.len(c);
+        }
         write_header(out, b"AVI ", body)?;
         let mut pos = 12u64;
         for (offset, size) in blanks {
@@ -582,9 +619,12 @@ impl Format for Avi {
             pos = offset + 8 + size;
         }
         input.seek_to(pos)?;
-        input.copy_to(out, riff.end - pos)?;
-        if last_pad {
+        input.copy_to(out, fixed_end - pos)?;
+        if fixed_pad {
             out.write_all(&[0])?;
+        }
+        for (c, action) in &tail {
+            action.apply(input, out, c)?;
         }
         out.write_all(&appended)?;
         if riff.end < input.len() {
