@@ -1167,3 +1167,76 @@ fn mangled_inputs_never_panic() {
         }
     }
 }
+
+/// A WAV written by ffmpeg to a pipe has the size placeholders 0xFFFFFFFF; the label is
+/// appended and both sizes become real.
+#[test]
+fn wav_streamed_to_a_pipe_gets_real_sizes() {
+    let fx = Fixtures::new();
+    let out = Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-nostdin",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=duration=0.2",
+            "-f",
+            "wav",
+            "-",
+        ])
+        .output()
+        .expect("ffmpeg (Debian package ffmpeg)");
+    assert!(out.status.success());
+    assert_eq!(
+        &out.stdout[4..8],
+        &[0xff; 4],
+        "ffmpeg wrote the pipe placeholder"
+    );
+    let p = fx.path("pipe.wav");
+    std::fs::write(&p, &out.stdout).expect("write");
+    assert!(labels(&p).is_empty());
+    round_trip(
+        &fx,
+        &p,
+        "wav/AIGC-chunk",
+        &|p| exiftool(&["-u", "-b", "-RIFF:Unknown_AIGC"], p),
+        &|p| md5(p, "0:a"),
+    );
+    let bytes = std::fs::read(fx.path("out2.wav")).expect("read");
+    assert_eq!(
+        u32::from_le_bytes(bytes[4..8].try_into().expect("4")) as usize + 8,
+        bytes.len()
+    );
+    decodes_cleanly(&fx.path("out2.wav"));
+}
+
+/// A tiny WAV built byte by byte (deterministic, for the golden report).
+fn tiny_wav() -> Vec<u8> {
+    let mut fmt = Vec::new();
+    fmt.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    fmt.extend_from_slice(&1u16.to_le_bytes()); // mono
+    fmt.extend_from_slice(&8000u32.to_le_bytes());
+    fmt.extend_from_slice(&8000u32.to_le_bytes());
+    fmt.extend_from_slice(&1u16.to_le_bytes());
+    fmt.extend_from_slice(&8u16.to_le_bytes());
+    let mut body = b"WAVE".to_vec();
+    body.extend_from_slice(&chunk(b"fmt ", &fmt));
+    body.extend_from_slice(&chunk(b"data", &[0x80, 0x90, 0xa0, 0x90, 0x80, 0x70, 0x60]));
+    chunk(b"RIFF", &body)
+}
+
+/// Golden report for the WAV trap "both carriers, different values" (digest §5 trap 13:
+/// guide = top-level chunk, tools = LIST/INFO; 6.1 c: one label per file).
+#[test]
+fn golden_wav_both_carriers_conflict() {
+    let wav = tiny_wav();
+    let f = wav_with(
+        &wav,
+        &[info_list(&[(b"AIGC", label(1).as_bytes())])],
+        &[chunk(b"AIGC", label(2).as_bytes())],
+    );
+    let report = read_bytes(f, "both.wav", &Profile::builtin()).expect("read");
+    insta::assert_json_snapshot!(report);
+}

@@ -4,7 +4,9 @@
 //! and one pad byte when the size is odd. `LIST` chunks hold a list type and sub-chunks. The
 //! walker checks every size against its parent before use, tolerates only one irregularity seen
 //! in real files (a missing pad byte after the very last chunk), and limits nesting depth and
-//! chunk counts. RF64/BW64 (RIFF beyond 4 GiB) is refused as unsupported.
+//! chunk counts. RF64/BW64 (RIFF beyond 4 GiB) is refused as unsupported. A WAV streamed to a
+//! pipe (RIFF and `data` sizes left at the placeholder 0xFFFFFFFF, as ffmpeg writes them) is
+//! read to the end of the file, and written with both sizes made real.
 //!
 //! WAV (audio guide PG-202510A): the label is a **top-level chunk `AIGC`** holding the bare JSON.
 //! Also read: `LIST`/`INFO` sub-chunk `AIGC` (the variant ffmpeg and mediainfo can see, written
@@ -44,6 +46,10 @@ pub(crate) struct Chunk {
     /// True when the size is odd and the pad byte is missing because the parent ends right
     /// after the data (seen after the last chunk of real files).
     pub pad_missing: bool,
+    /// True when the declared size was a placeholder (a WAV streamed to a pipe says
+    /// 0xFFFFFFFF) and `size` is the real size up to the end of the file; writers must write
+    /// a corrected header.
+    pub size_placeholder: bool,
 }
 
 impl Chunk {
@@ -93,6 +99,9 @@ pub(crate) struct Riff {
     pub form: [u8; 4],
     /// Offset just past the RIFF chunk (8 + declared size).
     pub end: u64,
+    /// The RIFF size was the placeholder 0xFFFFFFFF of a file streamed to a pipe; `end` is
+    /// then the end of the file.
+    pub streamed: bool,
 }
 
 /// Read and check the RIFF header at offset 0. Chunks start at offset 12 and end at `end`.
@@ -117,6 +126,13 @@ pub(crate) fn read_header(input: &mut Input) -> Result<Riff> {
     }
     let end = 8 + size;
     let form = [head[8], head[9], head[10], head[11]];
+    if size == 0xffff_ffff && end > input.len() {
+        return Ok(Riff {
+            form,
+            end: input.len(),
+            streamed: true,
+        });
+    }
     if end > input.len() {
         // A missing final pad byte makes the file one byte short of an odd-sized last chunk's
         // padded size only if the RIFF size itself counts the pad; accept exactly that.
@@ -124,6 +140,7 @@ pub(crate) fn read_header(input: &mut Input) -> Result<Riff> {
             return Ok(Riff {
                 form,
                 end: input.len(),
+                streamed: false,
             });
         }
         return Err(CodecError::corrupt(
@@ -134,7 +151,11 @@ pub(crate) fn read_header(input: &mut Input) -> Result<Riff> {
             ),
         ));
     }
-    Ok(Riff { form, end })
+    Ok(Riff {
+        form,
+        end,
+        streamed: false,
+    })
 }
 
 /// Walk the chunks between `start` and `end` (one level). The callback sees each chunk with the
@@ -143,6 +164,18 @@ pub(crate) fn walk(
     input: &mut Input,
     start: u64,
     end: u64,
+    f: impl FnMut(&mut Input, &Chunk) -> Result<()>,
+) -> Result<()> {
+    walk_open(input, start, end, false, f)
+}
+
+/// [`walk`], where with `streamed` a chunk whose size is the placeholder 0xFFFFFFFF and runs
+/// past `end` is taken to extend to `end` (the `data` chunk of a WAV written to a pipe).
+pub(crate) fn walk_open(
+    input: &mut Input,
+    start: u64,
+    end: u64,
+    streamed: bool,
     mut f: impl FnMut(&mut Input, &Chunk) -> Result<()>,
 ) -> Result<()> {
     let mut offset = start;
@@ -167,10 +200,15 @@ pub(crate) fn walk(
         input.seek_to(offset)?;
         let header: [u8; 8] = input.read_array()?;
         let id = [header[0], header[1], header[2], header[3]];
-        let size = u64::from(u32::from_le_bytes([
+        let mut size = u64::from(u32::from_le_bytes([
             header[4], header[5], header[6], header[7],
         ]));
-        let data_end = offset + 8 + size;
+        let mut data_end = offset + 8 + size;
+        let size_placeholder = streamed && size == 0xffff_ffff && data_end > end;
+        if size_placeholder {
+            size = end - offset - 8;
+            data_end = end;
+        }
         if data_end > end {
             return Err(CodecError::corrupt(
                 offset,
@@ -192,6 +230,7 @@ pub(crate) fn walk(
             size,
             list_type,
             pad_missing,
+            size_placeholder,
         };
         f(input, &chunk)?;
         offset += chunk.stored_len();
@@ -210,6 +249,7 @@ pub(crate) fn walk_nested(
     input: &mut Input,
     start: u64,
     end: u64,
+    streamed: bool,
     f: &mut NestedVisitor,
 ) -> Result<()> {
     fn go(
@@ -218,12 +258,13 @@ pub(crate) fn walk_nested(
         end: u64,
         parent: Option<[u8; 4]>,
         depth: usize,
+        streamed: bool,
         f: &mut NestedVisitor,
     ) -> Result<()> {
         if depth > limits::MAX_DEPTH {
             return Err(CodecError::limit(start, "RIFF lists nested too deeply"));
         }
-        walk(input, start, end, |input, chunk| {
+        walk_open(input, start, end, streamed, |input, chunk| {
             f(input, chunk, parent)?;
             if let Some(t) = chunk.list_type {
                 if &chunk.id == b"LIST" && &t != b"movi" && &t != b"rec " {
@@ -233,6 +274,7 @@ pub(crate) fn walk_nested(
                         chunk.data_offset() + chunk.size,
                         Some(t),
                         depth + 1,
+                        false,
                         f,
                     )?;
                 }
@@ -240,7 +282,7 @@ pub(crate) fn walk_nested(
             Ok(())
         })
     }
-    go(input, start, end, None, 0, f)
+    go(input, start, end, None, 0, streamed, f)
 }
 
 /// Read a chunk's data as label text: UTF-8 (invalid bytes replaced, which the Annex E checks
@@ -258,8 +300,17 @@ pub(crate) fn read_text(input: &mut Input, chunk: &Chunk) -> Result<String> {
 
 /// Copy a chunk unchanged, adding the pad byte if the input lacked it.
 pub(crate) fn copy_chunk(input: &mut Input, out: &mut Output, chunk: &Chunk) -> Result<()> {
-    input.seek_to(chunk.offset)?;
-    input.copy_to(out, chunk.stored_len())?;
+    if chunk.size_placeholder {
+        let size = u32::try_from(chunk.size)
+            .map_err(|_| CodecError::Unsupported("RIFF chunk larger than 4 GiB".into()))?;
+        out.write_all(&chunk.id)?;
+        out.write_all(&size.to_le_bytes())?;
+        input.seek_to(chunk.data_offset())?;
+        input.copy_to(out, chunk.size)?;
+    } else {
+        input.seek_to(chunk.offset)?;
+        input.copy_to(out, chunk.stored_len())?;
+    }
     if chunk.pad_missing {
         out.write_all(&[0])?;
     }
@@ -297,7 +348,7 @@ fn riff_sniff(head: &[u8], form: &[u8; 4]) -> bool {
     head.len() >= 12 && matches!(&head[0..4], b"RIFF" | b"RF64" | b"BW64") && &head[8..12] == form
 }
 
-fn check_form(riff: &Riff, form: &[u8; 4]) -> Result<()> {
+pub(crate) fn check_form(riff: &Riff, form: &[u8; 4]) -> Result<()> {
     if &riff.form != form {
         return Err(CodecError::corrupt(
             8,
@@ -386,7 +437,7 @@ impl Wav {
     /// Decide what happens to each top-level chunk (first pass of `write`).
     fn plan(&self, input: &mut Input, riff: &Riff) -> Result<Vec<(Chunk, WavAction)>> {
         let mut chunks = Vec::new();
-        walk(input, 12, riff.end, |_, c| {
+        walk_open(input, 12, riff.end, riff.streamed, |_, c| {
             chunks.push(c.clone());
             Ok(())
         })?;
@@ -433,33 +484,39 @@ impl Format for Wav {
         let riff = read_header(input)?;
         check_form(&riff, b"WAVE")?;
         let mut found = Vec::new();
-        walk_nested(input, 12, riff.end, &mut |input, c, parent| {
-            if c.id == AIGC && parent.is_none() {
-                found.push(Found::named(
-                    "wav/AIGC-chunk",
-                    c.offset,
-                    read_text(input, c)?,
-                ));
-            } else if c.id == AIGC && parent == Some(*b"INFO") {
-                found.push(
+        walk_nested(
+            input,
+            12,
+            riff.end,
+            riff.streamed,
+            &mut |input, c, parent| {
+                if c.id == AIGC && parent.is_none() {
+                    found.push(Found::named(
+                        "wav/AIGC-chunk",
+                        c.offset,
+                        read_text(input, c)?,
+                    ));
+                } else if c.id == AIGC && parent == Some(*b"INFO") {
+                    found.push(
                     Found::named("wav/LIST-INFO/AIGC", c.offset, read_text(input, c)?).note(
                         ProblemCode::NonstandardCarrier,
                         "LIST/INFO sub-chunk AIGC (the tool variant ffmpeg can see); the audio guide's carrier is a top-level RIFF chunk AIGC",
                     ),
                 );
-            } else if is_id3_chunk(&c.id) && parent.is_none() {
-                input.seek_to(c.data_offset())?;
-                let tag = input.read_vec(c.size, limits::MAX_METADATA_BYTES, "ID3 chunk")?;
-                let prefix = format!("wav/{}", c.name().trim_end());
-                for f in id3::find_labels(&tag, c.data_offset(), &prefix)? {
-                    found.push(f.note(
+                } else if is_id3_chunk(&c.id) && parent.is_none() {
+                    input.seek_to(c.data_offset())?;
+                    let tag = input.read_vec(c.size, limits::MAX_METADATA_BYTES, "ID3 chunk")?;
+                    let prefix = format!("wav/{}", c.name().trim_end());
+                    for f in id3::find_labels(&tag, c.data_offset(), &prefix)? {
+                        found.push(f.note(
                         ProblemCode::NonstandardCarrier,
                         "ID3 TXXX frame in a WAV ID3 chunk; the audio guide's carrier is a top-level RIFF chunk AIGC",
                     ));
+                    }
                 }
-            }
-            Ok(())
-        })?;
+                Ok(())
+            },
+        )?;
         Ok(found)
     }
 
@@ -509,7 +566,7 @@ impl Format for Avi {
         let riff = read_header(input)?;
         check_form(&riff, b"AVI ")?;
         let mut found = Vec::new();
-        walk_nested(input, 12, riff.end, &mut |input, c, parent| {
+        walk_nested(input, 12, riff.end, false, &mut |input, c, parent| {
             if c.id == AIGC && parent == Some(*b"INFO") {
                 found.push(Found::named(
                     "avi/LIST-INFO/AIGC",
@@ -562,7 +619,7 @@ impl Format for Avi {
         // data zeros. An INFO list holding only the label becomes one JUNK chunk.
         let mut blanks: Vec<(u64, u64)> = Vec::new(); // (chunk offset, data size)
         let mut info_lists: Vec<(Chunk, Vec<Chunk>)> = Vec::new();
-        walk_nested(input, 12, fixed_end, &mut |input, c, parent| {
+        walk_nested(input, 12, fixed_end, false, &mut |input, c, parent| {
             if c.id == AIGC && parent.is_none() {
                 blanks.push((c.offset, c.size));
             } else if c.is_list(b"INFO") {

@@ -99,6 +99,7 @@ impl Format for Webp {
 
     fn read(&self, input: &mut Input) -> Result<Vec<Found>> {
         let r = riff::read_header(input)?;
+        riff::check_form(&r, b"WEBP")?;
         let mut found = Vec::new();
         riff::walk(input, 12, r.end, |input, c| {
             if &c.id == b"XMP " {
@@ -118,6 +119,7 @@ impl Format for Webp {
 
     fn write(&self, input: &mut Input, out: &mut Output, json: &str) -> Result<()> {
         let r = riff::read_header(input)?;
+        riff::check_form(&r, b"WEBP")?;
         let mut chunks = Vec::new();
         riff::walk(input, 12, r.end, |_, c| {
             chunks.push(c.clone());
