@@ -541,9 +541,9 @@ fn avi_round_trip() {
 }
 
 /// An AVI whose INFO list before movi holds an AIGC sub-chunk (what the guide's patched
-/// ffmpeg writes): the old chunk becomes JUNK in place, the new label is appended.
+/// ffmpeg writes): the old sub-chunk is removed without moving movi, the new label appended.
 #[test]
-fn avi_existing_info_label_is_blanked_in_place() {
+fn avi_existing_info_label_is_removed_in_place() {
     let fx = Fixtures::new();
     let old = label(7);
     let avi = fx.video(
@@ -577,11 +577,29 @@ fn avi_existing_info_label_is_blanked_in_place() {
     decodes_cleanly(&out);
     assert_eq!(md5(&out, "0:v"), md5(&avi, "0:v"));
     let out_bytes = std::fs::read(&out).expect("read");
-    assert_eq!(&out_bytes[at..at + 4], b"JUNK");
-    // Everything after the blanked chunk up to the old RIFF end is byte-identical.
-    let old_end = bytes.len();
-    let after = at + 8 + old.len() + old.len() % 2;
-    assert_eq!(&out_bytes[after..old_end], &bytes[after..old_end]);
+    // Nothing from movi to the old end of the file moved or changed.
+    let movi = bytes.windows(4).position(|w| w == b"movi").expect("movi");
+    assert_eq!(&out_bytes[movi - 8..bytes.len()], &bytes[movi - 8..]);
+    // The INFO list was compacted in place; the freed bytes are a JUNK chunk, which ffmpeg
+    // does not show as a tag.
+    assert!(out_bytes[..movi].windows(4).any(|w| w == b"JUNK"));
+    let tags = run(
+        "ffprobe",
+        &[
+            "-v",
+            "error",
+            "-show_entries",
+            "format_tags",
+            "-of",
+            "default=nw=1",
+            s(&out),
+        ],
+    );
+    assert!(!tags.contains("JUNK"), "{tags}");
+    assert!(
+        tags.contains("TAG:software="),
+        "other INFO entries kept: {tags}"
+    );
 }
 
 #[test]
@@ -1239,4 +1257,48 @@ fn golden_wav_both_carriers_conflict() {
     );
     let report = read_bytes(f, "both.wav", &Profile::builtin()).expect("read");
     insta::assert_json_snapshot!(report);
+}
+
+/// A top-level AIGC chunk in an AVI (the WAV carrier): read and noted as non-standard; the
+/// writer drops it (it sits after idx1, where nothing refers to offsets).
+#[test]
+fn avi_top_level_chunk_variant() {
+    let fx = Fixtures::new();
+    let mut bytes = std::fs::read(fx.avi()).expect("read");
+    let riff_end = u32::from_le_bytes(bytes[4..8].try_into().expect("4")) as usize + 8;
+    assert_eq!(riff_end, bytes.len());
+    bytes.extend_from_slice(&chunk(b"AIGC", label(3).as_bytes()));
+    let size = (bytes.len() - 8) as u32;
+    bytes[4..8].copy_from_slice(&size.to_le_bytes());
+    let p = fx.path("top.avi");
+    std::fs::write(&p, &bytes).expect("write");
+    let r = read(&p);
+    assert_eq!(r.labels.len(), 1);
+    assert_eq!(r.labels[0].carrier, "avi/AIGC-chunk");
+    assert!(codes(&r).contains(&ProblemCode::NonstandardCarrier));
+    decodes_cleanly(&p);
+    let out = fx.path("out.avi");
+    embed(&p, &out, &label(1));
+    assert_eq!(labels(&out), vec![("avi/LIST-INFO/AIGC".into(), label(1))]);
+    assert_eq!(ffprobe_aigc(&out), label(1));
+    decodes_cleanly(&out);
+}
+
+/// ID3v2.4 frame sizes written as plain integers (the iTunes bug) are still read.
+#[test]
+fn id3v24_plain_frame_size_is_tolerated() {
+    let j = label(1);
+    let data = txxx(3, "AIGC", &j);
+    assert!(data.len() >= 128, "size byte needs its top bit set");
+    let mut body = b"TXXX".to_vec();
+    body.extend_from_slice(&(data.len() as u32).to_be_bytes());
+    body.extend_from_slice(&[0, 0]);
+    body.extend_from_slice(&data);
+    let mut f = vec![b'I', b'D', b'3', 4, 0, 0];
+    f.extend_from_slice(&syncsafe(body.len() as u32));
+    f.extend_from_slice(&body);
+    f.extend_from_slice(&[0xff, 0xfb, 0x90, 0x64]);
+    let r = read_bytes(f, "x.mp3", &Profile::builtin()).expect("read");
+    assert_eq!(r.labels.len(), 1);
+    assert_eq!(r.labels[0].raw, j);
 }

@@ -189,7 +189,13 @@ fn parse(tag: &[u8], base: u64) -> Result<Tag> {
             }
             3 => u32::from_be_bytes([body[pos + 4], body[pos + 5], body[pos + 6], body[pos + 7]])
                 as usize,
-            _ => syncsafe(&body[pos + 4..pos + 8], at + 4, "ID3v2.4 frame size")? as usize,
+            // iTunes wrote v2.4 frame sizes as plain integers; a size byte with its top
+            // bit set can only be that, so read it plainly rather than refuse the tag.
+            _ => {
+                let b = [body[pos + 4], body[pos + 5], body[pos + 6], body[pos + 7]];
+                syncsafe(&b, at + 4, "ID3v2.4 frame size")
+                    .map_or(u32::from_be_bytes(b) as usize, |v| v as usize)
+            }
         };
         let end = pos
             .checked_add(head_len)

@@ -615,28 +615,56 @@ impl Format for Avi {
             .last()
             .map_or(12, |c| c.offset + c.stored_len());
         let fixed_pad = top[..fixed].last().is_some_and(|c| c.pad_missing);
-        // Before fixed_end, label chunks are blanked in place: the id becomes JUNK and the
-        // data zeros. An INFO list holding only the label becomes one JUNK chunk.
-        let mut blanks: Vec<(u64, u64)> = Vec::new(); // (chunk offset, data size)
+        // Before fixed_end nothing may move. A top-level AIGC chunk, or an INFO list holding
+        // only the label, becomes a JUNK chunk of the same size (zeroed). An INFO list with
+        // other entries is compacted in place and followed by a JUNK chunk filling the bytes
+        // the label took, so ffmpeg shows no stray tag and every later offset stays put.
+        // (offset, data size, replacement of the same total length or None for JUNK)
+        let mut patches: Vec<(u64, u64, Option<Vec<u8>>)> = Vec::new();
         let mut info_lists: Vec<(Chunk, Vec<Chunk>)> = Vec::new();
         walk_nested(input, 12, fixed_end, false, &mut |input, c, parent| {
             if c.id == AIGC && parent.is_none() {
-                blanks.push((c.offset, c.size));
+                patches.push((c.offset, c.size, None));
             } else if c.is_list(b"INFO") {
                 info_lists.push((c.clone(), sub_chunks(input, c)?));
             }
             Ok(())
         })?;
         for (list, subs) in &info_lists {
-            if !subs.is_empty() && subs.iter().all(|s| s.id == AIGC) {
-                blanks.push((list.offset, list.size));
-            } else {
-                for s in subs.iter().filter(|s| s.id == AIGC) {
-                    blanks.push((s.offset, s.size));
+            if !subs.iter().any(|s| s.id == AIGC) {
+                continue;
+            }
+            if subs.iter().all(|s| s.id == AIGC) {
+                patches.push((list.offset, list.size, None));
+                continue;
+            }
+            let mut data = b"INFO".to_vec();
+            let mut freed = 0u64;
+            for s in subs {
+                if s.id == AIGC {
+                    freed += s.stored_len();
+                } else {
+                    input.seek_to(s.offset)?;
+                    data.extend_from_slice(&input.read_vec(
+                        s.stored_len(),
+                        limits::MAX_METADATA_BYTES,
+                        "INFO sub-chunk",
+                    )?);
                 }
             }
+            let mut bytes = chunk_bytes(b"LIST", &data)?;
+            // freed >= 8: every removed sub-chunk has an 8-byte header.
+            let filler = vec![0u8; (freed - 8) as usize];
+            bytes.extend_from_slice(&chunk_bytes(b"JUNK", &filler)?);
+            if bytes.len() as u64 != list.stored_len() {
+                return Err(CodecError::corrupt(
+                    list.offset,
+                    "INFO list could not be compacted in place",
+                ));
+            }
+            patches.push((list.offset, list.size, Some(bytes)));
         }
-        blanks.sort_unstable();
+        patches.sort_unstable_by_key(|p| p.0);
         // After fixed_end, as in WAV: label chunks dropped, INFO lists rewritten without them.
         let mut tail = Vec::new();
         for c in &top[fixed..] {
@@ -658,12 +686,18 @@ impl Format for Avi {
         }
         write_header(out, b"AVI ", body)?;
         let mut pos = 12u64;
-        for (offset, size) in blanks {
+        for (offset, size, replacement) in patches {
             if offset < pos {
-                continue; // inside a list that is already blanked as a whole
+                continue; // inside a list that is already replaced as a whole
             }
             input.seek_to(pos)?;
             input.copy_to(out, offset - pos)?;
+            pos = offset + 8 + size;
+            if let Some(bytes) = replacement {
+                out.write_all(&bytes)?;
+                pos += size & 1; // the replacement includes the pad byte
+                continue;
+            }
             out.write_all(b"JUNK")?;
             out.write_all(&u32::try_from(size).unwrap_or(u32::MAX).to_le_bytes())?;
             let zeros = [0u8; 4096];
@@ -673,7 +707,6 @@ impl Format for Avi {
                 out.write_all(&zeros[..n])?;
                 left -= n as u64;
             }
-            pos = offset + 8 + size;
         }
         input.seek_to(pos)?;
         input.copy_to(out, fixed_end - pos)?;
