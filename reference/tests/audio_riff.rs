@@ -1302,3 +1302,22 @@ fn id3v24_plain_frame_size_is_tolerated() {
     assert_eq!(r.labels.len(), 1);
     assert_eq!(r.labels[0].raw, j);
 }
+
+/// An FLV without an onMetaData tag gets one right after the header.
+#[test]
+fn flv_without_metadata_gets_a_script_tag() {
+    let fx = Fixtures::new();
+    let bytes = std::fs::read(fx.flv()).expect("read");
+    let start = u32::from_be_bytes(bytes[5..9].try_into().expect("4")) as usize + 4;
+    assert_eq!(bytes[start], 18, "ffmpeg writes onMetaData first");
+    let size = u32::from_be_bytes([0, bytes[start + 1], bytes[start + 2], bytes[start + 3]]);
+    let mut stripped = bytes[..start].to_vec();
+    stripped.extend_from_slice(&bytes[start + 11 + size as usize + 4..]);
+    let p = fx.path("nometa.flv");
+    std::fs::write(&p, &stripped).expect("write");
+    assert!(labels(&p).is_empty());
+    round_trip(&fx, &p, "flv/onMetaData/AIGC", &ffprobe_aigc, &|p| {
+        md5(p, "0:v") + &md5(p, "0:a")
+    });
+    decodes_cleanly(&fx.path("out2.flv"));
+}
