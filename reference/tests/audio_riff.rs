@@ -112,7 +112,21 @@ fn mutagen(p: &Path, key: &str) -> String {
     let code = format!(
         "import mutagen,sys\nf=mutagen.File(sys.argv[1])\nv=f[{key:?}]\nprint(v.text[0] if hasattr(v,'text') else v[0])"
     );
-    run("python3", &["-c", &code, s(p)])
+    let out = Command::new("python3")
+        .args(["-c", &code, s(p)])
+        .output()
+        .expect("python3 (Debian package python3)");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !err.contains("No module named 'mutagen'"),
+        "mutagen is missing: install the Debian package python3-mutagen"
+    );
+    assert!(
+        out.status.success(),
+        "mutagen failed on {}: {err}",
+        p.display()
+    );
+    String::from_utf8_lossy(&out.stdout)
         .trim_end_matches('\n')
         .to_string()
 }
