@@ -267,7 +267,7 @@ fn rewrite_meta(body: &[u8], base: u64, json: Option<&str>) -> Result<Option<Vec
         return Ok(None);
     };
     let mut entries: Vec<(usize, bool)> = Vec::new(); // (entry start, is AIGC)
-    let Some((first, end, terminated)) = meta_props(&amf, value, |start, key, _| {
+    let Some((_, end, terminated)) = meta_props(&amf, value, |start, key, _| {
         entries.push((start, key.eq_ignore_ascii_case(b"AIGC")));
         Ok(())
     })?
@@ -308,7 +308,6 @@ fn rewrite_meta(body: &[u8], base: u64, json: Option<&str>) -> Result<Option<Vec
     if body[value] == 0x08 {
         out[count_at..count_at + 4].copy_from_slice(&count.to_be_bytes());
     }
-    let _ = first;
     Ok(Some(out))
 }
 

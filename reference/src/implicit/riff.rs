@@ -134,8 +134,9 @@ pub(crate) fn read_header(input: &mut Input) -> Result<Riff> {
         });
     }
     if end > input.len() {
-        // A missing final pad byte makes the file one byte short of an odd-sized last chunk's
-        // padded size only if the RIFF size itself counts the pad; accept exactly that.
+        // Some writers count the pad byte of an odd-sized last chunk in the RIFF size but
+        // never write it: the file is then exactly one byte short. Accept exactly that (the
+        // walker then sees the last chunk's pad as missing, and writers add it back).
         if end == input.len() + 1 && size % 2 == 0 {
             return Ok(Riff {
                 form,
