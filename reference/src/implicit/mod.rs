@@ -16,10 +16,17 @@ use crate::limits;
 use crate::profile::Profile;
 
 pub mod exif;
+pub mod flac;
+pub mod flv;
 pub mod gif;
+pub mod id3;
 pub mod jpeg;
+pub mod ogg;
 pub mod png;
+pub mod riff;
 pub mod tiff;
+pub mod vorbis;
+pub mod webp;
 pub mod xmp;
 
 /// One label value found in a file, before Annex E parsing.
@@ -78,7 +85,19 @@ pub trait Format: Sync {
 }
 
 /// The registry: every supported format, in sniffing order (more specific first).
-pub static FORMATS: &[&dyn Format] = &[&png::Png, &jpeg::Jpeg, &gif::Gif, &tiff::Tiff];
+pub static FORMATS: &[&dyn Format] = &[
+    &png::Png,
+    &jpeg::Jpeg,
+    &gif::Gif,
+    &tiff::Tiff,
+    &riff::Wav,
+    &riff::Avi,
+    &webp::Webp,
+    &flac::Flac,
+    &ogg::Ogg,
+    &flv::Flv,
+    &id3::Mp3,
+];
 
 /// All registered formats.
 pub fn formats() -> &'static [&'static dyn Format] {
