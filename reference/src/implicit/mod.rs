@@ -15,6 +15,9 @@ use crate::label::{parse_label_text, CarrierKind, Label, Problem, ProblemCode, S
 use crate::limits;
 use crate::profile::Profile;
 
+pub mod markdown;
+pub mod ooxml;
+pub mod pdf;
 pub mod png;
 pub mod xmp;
 
@@ -74,7 +77,7 @@ pub trait Format: Sync {
 }
 
 /// The registry: every supported format, in sniffing order (more specific first).
-pub static FORMATS: &[&dyn Format] = &[&png::Png];
+pub static FORMATS: &[&dyn Format] = &[&png::Png, &pdf::Pdf, &ooxml::Ooxml, &markdown::Markdown];
 
 /// All registered formats.
 pub fn formats() -> &'static [&'static dyn Format] {
