@@ -188,6 +188,8 @@ struct CustomXml {
     root_empty: Option<(usize, usize, String)>,
     /// Prefix bound to the vt namespace on the root, if any.
     vt_prefix: Option<String>,
+    /// Prefix of the root element (`op` for `<op:Properties>`), reused for new properties.
+    prefix: Option<String>,
 }
 
 fn parse_custom(xml: &str, at: u64) -> Result<CustomXml> {
@@ -201,6 +203,7 @@ fn parse_custom(xml: &str, at: u64) -> Result<CustomXml> {
         root_end: None,
         root_empty: None,
         vt_prefix: None,
+        prefix: None,
     };
     let mut depth = 0usize;
     let mut current: Option<Property> = None;
@@ -221,6 +224,10 @@ fn parse_custom(xml: &str, at: u64) -> Result<CustomXml> {
                 let empty = xml.as_bytes().get(after.wrapping_sub(2)) == Some(&b'/');
                 let local = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
                 if depth == 0 {
+                    out.prefix = e
+                        .name()
+                        .prefix()
+                        .map(|p| String::from_utf8_lossy(p.as_ref()).into_owned());
                     for a in e.attributes().with_checks(false).flatten() {
                         let key = String::from_utf8_lossy(a.key.as_ref()).into_owned();
                         if let Some(p) = key.strip_prefix("xmlns:") {
@@ -316,7 +323,7 @@ fn parse_custom(xml: &str, at: u64) -> Result<CustomXml> {
     Ok(out)
 }
 
-fn property_xml(pid: u32, json: &str, vt_prefix: Option<&str>) -> String {
+fn property_xml(pid: u32, json: &str, vt_prefix: Option<&str>, prefix: Option<&str>) -> String {
     let value = match vt_prefix {
         Some(p) => format!("<{p}:lpwstr>{}</{p}:lpwstr>", escape(json)),
         None => format!(
@@ -324,7 +331,12 @@ fn property_xml(pid: u32, json: &str, vt_prefix: Option<&str>) -> String {
             escape(json)
         ),
     };
-    format!("<property fmtid=\"{FMTID}\" pid=\"{pid}\" name=\"AIGC\">{value}</property>")
+    // The element takes the root's prefix (`<op:Properties>` -> `<op:property>`).
+    let name = match prefix {
+        Some(p) => format!("{p}:property"),
+        None => "property".to_string(),
+    };
+    format!("<{name} fmtid=\"{FMTID}\" pid=\"{pid}\" name=\"AIGC\">{value}</{name}>")
 }
 
 /// The custom-properties XML with exactly one AIGC property holding `json`.
@@ -345,7 +357,12 @@ fn updated_custom(xml: &str, at: u64, json: &str) -> Result<String> {
             edits.push((
                 p.span.0,
                 p.span.1,
-                property_xml(pid, json, parsed.vt_prefix.as_deref()),
+                property_xml(
+                    pid,
+                    json,
+                    parsed.vt_prefix.as_deref(),
+                    parsed.prefix.as_deref(),
+                ),
             ));
             placed = true;
         } else {
@@ -354,7 +371,12 @@ fn updated_custom(xml: &str, at: u64, json: &str) -> Result<String> {
     }
     if !placed {
         let pid = (max_pid + 1).max(2);
-        let prop = property_xml(pid, json, parsed.vt_prefix.as_deref());
+        let prop = property_xml(
+            pid,
+            json,
+            parsed.vt_prefix.as_deref(),
+            parsed.prefix.as_deref(),
+        );
         if let Some(end) = parsed.root_end {
             edits.push((end, end, prop));
         } else if let Some((s, e, qname)) = &parsed.root_empty {
@@ -381,7 +403,7 @@ fn updated_custom(xml: &str, at: u64, json: &str) -> Result<String> {
 fn new_custom(json: &str) -> String {
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\r\n<Properties xmlns=\"{CUSTOM_NS}\" xmlns:vt=\"{VT_NS}\">{}</Properties>",
-        property_xml(2, json, Some("vt"))
+        property_xml(2, json, Some("vt"), None)
     )
 }
 
@@ -588,14 +610,26 @@ impl Format for Ooxml {
                 }
             }
         }
+        // A rewritten part keeps its entry's attributes (time stamp, permissions); a new part
+        // takes the time stamp of [Content_Types].xml.
+        let mut opts_for = |name: &str| -> SimpleFileOptions {
+            archive
+                .by_name(name)
+                .map(|f| {
+                    f.options()
+                        .compression_method(zip::CompressionMethod::Deflated)
+                })
+                .unwrap_or(options)
+        };
         let mut new_parts: Vec<(&str, &str, SimpleFileOptions)> = replaced
             .iter()
-            .map(|(n, t)| (n.as_str(), t.as_str(), options))
+            .map(|(n, t)| (n.as_str(), t.as_str(), opts_for(n)))
             .collect();
         let custom_text;
         if creating {
             custom_text = new_custom(json);
-            new_parts.push((DEFAULT_PART, custom_text.as_str(), options));
+            let o = opts_for("[Content_Types].xml");
+            new_parts.push((DEFAULT_PART, custom_text.as_str(), o));
         }
         let mut small = compressed_parts(&new_parts)?;
 
