@@ -293,20 +293,16 @@ fn pdf_interop_exiftool_info_and_xmp() {
     assert_prefix(&xmp_only, &out);
 }
 
-/// A small valid PDF built by hand: catalog, pages, page, and an Info dictionary with
-/// `info` as its entries. Returns the bytes and the offset of the xref table.
-fn hand_pdf(info: &str) -> (Vec<u8>, usize) {
-    let objects = [
-        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
-        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
-        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>".to_string(),
-        format!("<< {info} >>"),
-    ];
+/// A PDF built by hand from object bodies (numbered from 1) and the trailer's extra entries.
+/// Returns the bytes and the offset of the xref table.
+fn build_pdf(objects: &[Vec<u8>], trailer: &str) -> (Vec<u8>, usize) {
     let mut out = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n".to_vec();
     let mut offsets = Vec::new();
     for (i, body) in objects.iter().enumerate() {
         offsets.push(out.len());
-        out.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
+        out.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
+        out.extend_from_slice(body);
+        out.extend_from_slice(b"\nendobj\n");
     }
     let xref = out.len();
     out.extend_from_slice(
@@ -317,12 +313,28 @@ fn hand_pdf(info: &str) -> (Vec<u8>, usize) {
     }
     out.extend_from_slice(
         format!(
-            "trailer\n<< /Size {} /Root 1 0 R /Info 4 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            "trailer\n<< /Size {} /Root 1 0 R {trailer} >>\nstartxref\n{xref}\n%%EOF\n",
             objects.len() + 1
         )
         .as_bytes(),
     );
     (out, xref)
+}
+
+fn page_objects(catalog_extra: &str) -> Vec<Vec<u8>> {
+    vec![
+        format!("<< /Type /Catalog /Pages 2 0 R {catalog_extra} >>").into_bytes(),
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>".to_vec(),
+    ]
+}
+
+/// A small valid PDF built by hand: catalog, pages, page, and an Info dictionary (object 4)
+/// with `info` as its entries.
+fn hand_pdf(info: &str) -> (Vec<u8>, usize) {
+    let mut objects = page_objects("");
+    objects.push(format!("<< {info} >>").into_bytes());
+    build_pdf(&objects, "/Info 4 0 R")
 }
 
 fn utf16_hex(text: &str) -> String {
@@ -377,6 +389,72 @@ fn pdf_text_string_encodings() {
     let tail = std::fs::read(&out).unwrap();
     assert!(String::from_utf8_lossy(&tail).contains("/Title (T) /AIGC <FEFF"));
     qpdf_check(&out);
+}
+
+#[test]
+fn pdf_without_info_and_with_compressed_xmp() {
+    let dir = tmp();
+    let config = exiftool_config(dir.path());
+    let json = label_json("1", "no-info");
+
+    // No /Info at all: a new Info object is added with the next free number.
+    let p = dir.path().join("noinfo.pdf");
+    std::fs::write(&p, build_pdf(&page_objects(""), "").0).unwrap();
+    assert!(read(&p).labels.is_empty());
+    let out = dir.path().join("noinfo-out.pdf");
+    embed(&p, &out, &json);
+    assert_one_label(&read(&out), "pdf/Info/AIGC", &json);
+    assert_eq!(exif_pdf_aigc(&out, &config), json);
+    qpdf_check(&out);
+    assert!(
+        String::from_utf8_lossy(&std::fs::read(&out).unwrap()).contains("\n4 0 obj\n<< /AIGC (")
+    );
+
+    // A FlateDecode XMP /Metadata stream holding the same label as the Info key: two copies
+    // (6.1 c duplicate); embedding leaves one, in Info, and an uncompressed XMP without it.
+    let packet = format!(
+        "<?xpacket begin=\"\" id=\"W5M0MpCehiHzreSzNTczkc9d\"?><x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\"><rdf:Description rdf:about=\"\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\" xmlns:TC260=\"http://www.tc260.org.cn/ns/AIGC/1.0/\"><dc:format>application/pdf</dc:format><TC260:AIGC>{}</TC260:AIGC></rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end=\"w\"?>",
+        json.replace('"', "&quot;")
+    );
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    z.write_all(packet.as_bytes()).unwrap();
+    let data = z.finish().unwrap();
+    let mut objects = page_objects("/Metadata 5 0 R");
+    objects.push(format!("<< /Producer (hand) /AIGC ({json}) >>").into_bytes());
+    let mut stream = format!(
+        "<< /Type /Metadata /Subtype /XML /Filter /FlateDecode /Length {} >>\nstream\n",
+        data.len()
+    )
+    .into_bytes();
+    stream.extend_from_slice(&data);
+    stream.extend_from_slice(b"\nendstream");
+    objects.push(stream);
+    let p = dir.path().join("dup.pdf");
+    std::fs::write(&p, build_pdf(&objects, "/Info 4 0 R").0).unwrap();
+    qpdf_check(&p);
+    let report = read(&p);
+    assert_eq!(report.labels.len(), 2, "{report:#?}");
+    assert_eq!(report.labels[0].carrier, "pdf/Info/AIGC");
+    assert_eq!(report.labels[1].carrier, "pdf/Metadata/XMP");
+    assert!(report
+        .problems
+        .iter()
+        .any(|p| p.code == ProblemCode::DuplicateLabel));
+    let out = dir.path().join("dup-out.pdf");
+    let json2 = label_json("2", "one-left");
+    embed(&p, &out, &json2);
+    assert_one_label(&read(&out), "pdf/Info/AIGC", &json2);
+    qpdf_check(&out);
+    assert_prefix(&p, &out);
+    let dump = run(Command::new("exiftool")
+        .arg("-config")
+        .arg(&config)
+        .args(["-s3", "-XMP-dc:Format", "-XMP-TC260:AIGC", "-PDF:Producer"])
+        .arg(&out));
+    assert_eq!(
+        dump, "application/pdf\nhand\n",
+        "XMP kept without the label, Info kept"
+    );
 }
 
 #[test]
@@ -912,6 +990,7 @@ fn markdown_dialects_of_the_wild() {
     assert!(c.contains(&ProblemCode::ProviderName), "{c:?}");
     assert!(!c.contains(&ProblemCode::NonStringValue), "{c:?}");
     assert_eq!(r.labels[0].fields["ProduceID"], "0".repeat(32));
+    insta::assert_json_snapshot!("markdown_dialect_c_minimax", r, {".file" => "[file]"});
 
     // Unquoted `Label: 1` is a YAML integer: non-string value (module doc explains why).
     let r = read(&md(

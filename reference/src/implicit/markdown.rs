@@ -71,8 +71,27 @@ fn is_marker(line: &[u8], marker: &[u8]) -> bool {
             .all(|b| *b == b' ' || *b == b'\t')
 }
 
+/// The BOM, if any, which is all the writer needs from a file without front matter.
+fn first_bytes(input: &mut Input) -> Result<Vec<u8>> {
+    input.seek_to(0)?;
+    let head = input.peek(3)?;
+    Ok(if head.starts_with(BOM) {
+        head
+    } else {
+        Vec::new()
+    })
+}
+
 /// Read the head of the file and find the front matter. `Ok(None)` when there is none.
 fn find(input: &mut Input) -> Result<(Vec<u8>, Option<FrontMatter>)> {
+    input.seek_to(0)?;
+    // Only a file that starts with the marker is read further (a large Markdown file without
+    // front matter costs 7 bytes of reading).
+    let first = input.peek(7)?;
+    let first = first.strip_prefix(BOM).unwrap_or(&first);
+    if !first.starts_with(b"---") {
+        return Ok((first_bytes(input)?, None));
+    }
     input.seek_to(0)?;
     let take = input.len().min(limits::MAX_METADATA_BYTES);
     let head = input.read_vec(take, limits::MAX_METADATA_BYTES, "Markdown head")?;

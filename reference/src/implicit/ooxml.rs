@@ -634,6 +634,7 @@ impl Format for Ooxml {
         let mut small = compressed_parts(&new_parts)?;
 
         let mut writer = ZipWriter::new(AppendOnly(out));
+        writer.set_raw_comment(archive.comment().to_vec().into_boxed_slice());
         let mut rels_written = false;
         for i in 0..archive.len() {
             let file = archive.by_index_raw(i).map_err(zip_err(0))?;
