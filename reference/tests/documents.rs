@@ -542,6 +542,23 @@ fn pdf_robustness() {
         read_err(&p)
     );
 
+    // Absurd subsection numbers in a classic table and an absurd /Index in an xref stream.
+    let p = dir.path().join("huge.pdf");
+    let text =
+        String::from_utf8_lossy(&pdf).replace("xref\n0 5\n", "xref\n18446744073709551610 5\n");
+    std::fs::write(&p, text.as_bytes()).unwrap();
+    assert!(matches!(
+        read_err(&p),
+        CodecError::Corrupt { .. } | CodecError::Limit { .. }
+    ));
+    let p = dir.path().join("index.pdf");
+    let mut xs = b"%PDF-1.5\n".to_vec();
+    let at = xs.len();
+    xs.extend_from_slice(b"1 0 obj\n<< /Type /XRef /W [1 4 2] /Size 2 /Index [9223372036854775807 9223372036854775807 0 9223372036854775807] /Root 1 0 R /Length 7 >>\nstream\n\x01\x00\x00\x00\x09\x00\x00\nendstream\nendobj\n");
+    xs.extend_from_slice(format!("startxref\n{at}\n%%EOF\n").as_bytes());
+    std::fs::write(&p, &xs).unwrap();
+    let _ = read_path(&p, &Profile::builtin()); // any result, no panic
+
     // Garbage after the header.
     let p = dir.path().join("garbage.pdf");
     std::fs::write(&p, b"%PDF-1.7\n\x00\xff garbage garbage").unwrap();
@@ -818,6 +835,36 @@ z.close()"#;
     let e = read_err(&cut).to_string();
     assert!(e.contains("end-of-central-directory"), "{e}");
 
+    // A custom.xml that is present but not registered gets registered on write.
+    let json = label_json("1", "unregistered");
+    let odd = make_docx(
+        dir.path(),
+        "unreg.docx",
+        Some(&python_labeller_custom(&label_json("2", "old"))),
+    );
+    // Drop the registration: rewrite the two package parts without it.
+    let script = r#"import zipfile,sys
+src=zipfile.ZipFile(sys.argv[1]); dst=zipfile.ZipFile(sys.argv[2],'w',zipfile.ZIP_DEFLATED)
+for i in src.infolist():
+    d=src.read(i.filename).decode()
+    d=d.replace('<Override PartName="/docProps/custom.xml" ContentType="application/vnd.openxmlformats-officedocument.custom-properties+xml"/>','')
+    d=d.replace('<Relationship Id="rId3" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/custom-properties" Target="docProps/custom.xml"/>','')
+    dst.writestr(i.filename,d)
+dst.close()"#;
+    let unreg = dir.path().join("unreg2.docx");
+    run(Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(&odd)
+        .arg(&unreg));
+    assert_eq!(read(&unreg).labels.len(), 1);
+    let out = dir.path().join("unreg-out.docx");
+    embed(&unreg, &out, &json);
+    assert_one_label(&read(&out), "ooxml/docProps/custom.xml/AIGC", &json);
+    assert!(zip_part(&out, "[Content_Types].xml").contains("/docProps/custom.xml"));
+    assert!(zip_part(&out, "_rels/.rels").contains("custom-properties"));
+    assert_eq!(exif_xml_aigc(&out), json);
+
     // Broken custom.xml.
     let broken = make_docx(
         dir.path(),
@@ -1061,6 +1108,25 @@ fn markdown_robustness() {
     let p = dir.path().join("latin1.md");
     std::fs::write(&p, b"---\ntitle: caf\xe9\n---\n").unwrap();
     assert!(matches!(read_err(&p), CodecError::Corrupt { .. }));
+
+    // A flow-mapping front matter cannot be spliced line by line: refused, not broken.
+    let p = md(
+        dir.path(),
+        "flow.md",
+        "---\n{title: x, AIGC: {Label: '1'}}\n---\nbody\n",
+    );
+    assert_eq!(read(&p).labels.len(), 1);
+    let Err(e) = embed_path(
+        &p,
+        &dir.path().join("flow-out.md"),
+        &json,
+        EmbedOptions {
+            overwrite: Overwrite::Replace,
+        },
+    ) else {
+        panic!("flow front matter was written")
+    };
+    assert!(matches!(e.error, CodecError::Unsupported(_)), "{e}");
 
     // Empty file and a lone marker.
     assert_eq!(

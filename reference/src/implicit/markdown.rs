@@ -227,6 +227,47 @@ fn block_for(json: &str, eol: &str) -> String {
     }
 }
 
+/// The rewritten front matter must still be YAML with exactly one top-level AIGC key (a
+/// layout the line-based splice does not understand, such as a flow mapping or a `? AIGC`
+/// complex key, is refused rather than written broken).
+fn check_written(yaml: &[u8], at: usize) -> Result<()> {
+    let refused = || {
+        CodecError::Unsupported(format!(
+            "front matter at byte {at}: its layout is not a block mapping this writer can update"
+        ))
+    };
+    let text = std::str::from_utf8(yaml).map_err(|_| refused())?;
+    let value: Value =
+        serde_saphyr::from_str_with_options(text, yaml_options()).map_err(|_| refused())?;
+    let n = match &value {
+        Value::Object(map) => map
+            .keys()
+            .filter(|k| k.eq_ignore_ascii_case("AIGC"))
+            .count(),
+        _ => 0,
+    };
+    if n != 1 {
+        return Err(refused());
+    }
+    Ok(())
+}
+
+/// The front matter as a JSON value (YAML typed as the module doc says).
+fn parse_front_matter(head: &[u8], fm: &FrontMatter) -> Result<Value> {
+    let yaml = std::str::from_utf8(&head[fm.content_start..fm.content_end]).map_err(|e| {
+        CodecError::corrupt(
+            (fm.content_start + e.valid_up_to()) as u64,
+            "front matter is not UTF-8",
+        )
+    })?;
+    serde_saphyr::from_str_with_options(yaml, yaml_options()).map_err(|e| {
+        CodecError::corrupt(
+            fm.content_start as u64,
+            format!("front matter is not valid YAML: {e}"),
+        )
+    })
+}
+
 impl Format for Markdown {
     fn id(&self) -> &'static str {
         "markdown"
@@ -249,19 +290,7 @@ impl Format for Markdown {
         let Some(fm) = fm else {
             return Ok(Vec::new());
         };
-        let yaml = std::str::from_utf8(&head[fm.content_start..fm.content_end]).map_err(|e| {
-            CodecError::corrupt(
-                (fm.content_start + e.valid_up_to()) as u64,
-                "front matter is not UTF-8",
-            )
-        })?;
-        let value: Value =
-            serde_saphyr::from_str_with_options(yaml, yaml_options()).map_err(|e| {
-                CodecError::corrupt(
-                    fm.content_start as u64,
-                    format!("front matter is not valid YAML: {e}"),
-                )
-            })?;
+        let value = parse_front_matter(&head, &fm)?;
         let Value::Object(map) = value else {
             return Ok(Vec::new());
         };
@@ -299,32 +328,29 @@ impl Format for Markdown {
         let (head, fm) = find(input)?;
         match fm {
             Some(fm) => {
+                // The front matter must be YAML to begin with (the same error as `read`).
+                parse_front_matter(&head, &fm)?;
                 let block = block_for(json, fm.eol);
                 let blocks = aigc_blocks(&head, &fm);
-                out.write_all(&head[..fm.content_start])?;
+                // The new YAML: the first AIGC block replaced, the others dropped, or the block
+                // appended (every YAML line ends with a line end: the closing marker follows).
+                let mut yaml = Vec::with_capacity(fm.content_end - fm.content_start + block.len());
                 let mut pos = fm.content_start;
-                let mut written = false;
-                for (s, e, _) in &blocks {
-                    out.write_all(&head[pos..*s])?;
-                    if !written {
-                        out.write_all(block.as_bytes())?;
-                        written = true;
+                for (i, (s, e, _)) in blocks.iter().enumerate() {
+                    yaml.extend_from_slice(&head[pos..*s]);
+                    if i == 0 {
+                        yaml.extend_from_slice(block.as_bytes());
                     }
                     pos = *e;
                 }
-                out.write_all(&head[pos..fm.content_end])?;
-                if !written {
-                    // A last YAML line without a line end (possible only before `---` at EOF
-                    // with CR-only files) would glue onto the block; add the line end first.
-                    if fm.content_end > fm.content_start && head[fm.content_end - 1] != b'\n' {
-                        out.write_all(fm.eol.as_bytes())?;
-                    }
-                    out.write_all(block.as_bytes())?;
+                yaml.extend_from_slice(&head[pos..fm.content_end]);
+                if blocks.is_empty() {
+                    yaml.extend_from_slice(block.as_bytes());
                 }
+                check_written(&yaml, fm.content_start)?;
+                out.write_all(&head[..fm.content_start])?;
+                out.write_all(&yaml)?;
                 out.write_all(&head[fm.content_end..fm.close_end])?;
-                if fm.close_end == head.len() && head.last() != Some(&b'\n') {
-                    // the file ended right after the closing marker
-                }
                 input.seek_to(fm.close_end as u64)?;
                 input.copy_to(out, input.len() - fm.close_end as u64)?;
             }

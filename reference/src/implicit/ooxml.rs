@@ -591,24 +591,29 @@ impl Format for Ooxml {
         // The replaced parts, by name.
         let mut replaced: Vec<(String, String)> = Vec::new();
         let creating = existing.is_none();
-        match &existing {
-            Some((xml, at)) => replaced.push((part.clone(), updated_custom(xml, *at, json)?)),
-            None => {
-                let (ct, _) = read_part(&mut archive, "[Content_Types].xml")?.ok_or_else(|| {
-                    CodecError::corrupt(0, "no [Content_Types].xml: not an OOXML package")
-                })?;
-                replaced.push((
-                    "[Content_Types].xml".into(),
-                    content_types_with_override(&ct, &part)?,
-                ));
-                match &rels {
-                    Some((r, _)) => replaced.push(("_rels/.rels".into(), rels_with_custom(r)?)),
-                    None => replaced.push((
-                        "_rels/.rels".into(),
-                        format!("<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\r\n<Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\"><Relationship Id=\"rId1\" Type=\"{REL_TYPE}\" Target=\"{DEFAULT_PART}\"/></Relationships>"),
-                    )),
+        if let Some((xml, at)) = &existing {
+            replaced.push((part.clone(), updated_custom(xml, *at, json)?));
+        }
+        // The part must be registered in [Content_Types].xml and _rels/.rels (also when an
+        // existing custom.xml was found only by its usual name); unchanged parts stay raw.
+        let (ct, _) = read_part(&mut archive, "[Content_Types].xml")?.ok_or_else(|| {
+            CodecError::corrupt(0, "no [Content_Types].xml: not an OOXML package")
+        })?;
+        let ct_new = content_types_with_override(&ct, &part)?;
+        if ct_new != ct {
+            replaced.push(("[Content_Types].xml".into(), ct_new));
+        }
+        match &rels {
+            Some((r, _)) => {
+                let r_new = rels_with_custom(r)?;
+                if &r_new != r {
+                    replaced.push(("_rels/.rels".into(), r_new));
                 }
             }
+            None => replaced.push((
+                "_rels/.rels".into(),
+                format!("<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\r\n<Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\"><Relationship Id=\"rId1\" Type=\"{REL_TYPE}\" Target=\"{DEFAULT_PART}\"/></Relationships>"),
+            )),
         }
         // A rewritten part keeps its entry's attributes (time stamp, permissions); a new part
         // takes the time stamp of [Content_Types].xml.

@@ -182,7 +182,8 @@ impl<'a> Lexer<'a> {
         self.skip_ws();
         let at = self.pos;
         let w = self.word();
-        if w.is_empty() && self.pos >= self.buf.len() {
+        if self.pos >= self.buf.len() && (w.is_empty() || self.partial) {
+            // the number may continue beyond the window
             return self.eof("a number");
         }
         parse_uint(w).ok_or_else(|| {
@@ -589,6 +590,7 @@ fn corrupt_at(base: u64) -> impl Fn(ParseErr) -> CodecError {
 fn with_window<T>(
     input: &mut Input,
     offset: u64,
+    first_window: u64,
     mut f: impl FnMut(&mut Lexer) -> PResult<T>,
 ) -> Result<(T, Vec<u8>, usize)> {
     if offset >= input.len() {
@@ -600,7 +602,7 @@ fn with_window<T>(
             ),
         ));
     }
-    let mut size = FIRST_WINDOW;
+    let mut size = first_window;
     loop {
         let avail = input.len() - offset;
         let take = size.min(avail);
@@ -851,8 +853,10 @@ impl Doc {
                 Section::Table(subs) => {
                     for &(first, count, at) in subs {
                         let n = num as u64;
-                        if n >= first && n < first + count {
-                            input.seek_to(at + (n - first) * 20)?;
+                        // (first, count, at) were checked when the section was read: no overflow
+                        if n >= first && n - first < count {
+                            let entry_at = at + (n - first) * 20;
+                            input.seek_to(entry_at)?;
                             let e: [u8; 20] = input.read_array()?;
                             let off = parse_uint(&e[0..10]);
                             let kind = e[17];
@@ -860,7 +864,7 @@ impl Doc {
                                 (b'f', _) => Ok(Some(Loc::Free)),
                                 (b'n', Some(o)) => Ok(Some(Loc::At(o))),
                                 _ => Err(CodecError::corrupt(
-                                    at + (n - first) * 20,
+                                    entry_at,
                                     "malformed cross-reference table entry",
                                 )),
                             };
@@ -872,9 +876,13 @@ impl Doc {
                     let mut row_no = 0u64;
                     for &(first, count) in index {
                         let n = num as u64;
-                        if n >= first && n < first + count {
-                            let i = (row_no + n - first) as usize * row_len;
-                            let Some(row) = rows.get(i..i + row_len) else {
+                        if n >= first && n - first < count {
+                            let Some(row) = row_no
+                                .checked_add(n - first)
+                                .and_then(|r| usize::try_from(r).ok())
+                                .and_then(|r| r.checked_mul(row_len))
+                                .and_then(|i| rows.get(i..i.checked_add(row_len)?))
+                            else {
                                 return Ok(None);
                             };
                             let field = |k: usize| -> u64 {
@@ -888,10 +896,10 @@ impl Doc {
                                 0 => Loc::Free,
                                 1 => Loc::At(field(1)),
                                 2 => Loc::InStream(field(1) as u32, field(2) as u32),
-                                _ => continue,
+                                _ => Loc::Free, // unknown types are the null object
                             }));
                         }
-                        row_no += count;
+                        row_no = row_no.saturating_add(count);
                     }
                 }
             }
@@ -963,7 +971,7 @@ impl Doc {
     }
 
     fn fetch_at(&self, input: &mut Input, offset: u64, num: u32) -> Result<Fetched> {
-        let ((obj, stream_at), buf, _) = with_window(input, offset, |lx| {
+        let ((obj, stream_at), buf, _) = with_window(input, offset, FIRST_WINDOW, |lx| {
             let n = lx.uint()?;
             let _g = lx.uint()?;
             lx.expect_keyword(b"obj")?;
@@ -1009,7 +1017,7 @@ impl Doc {
                         }
                         match self.locate(input, ln)? {
                             Some(Loc::At(lo)) => {
-                                let (v, _, _) = with_window(input, lo, |lx| {
+                                let (v, _, _) = with_window(input, lo, FIRST_WINDOW, |lx| {
                                     lx.uint()?;
                                     lx.uint()?;
                                     lx.expect_keyword(b"obj")?;
@@ -1092,7 +1100,7 @@ fn read_section(input: &mut Input, offset: u64) -> Result<(Section, Dict, Vec<u8
         let mut pos = offset + skip as u64 + 4;
         let mut total = 0u64;
         loop {
-            let ((first, count), _, used) = with_window(input, pos, |lx| {
+            let ((first, count), _, used) = with_window(input, pos, 128, |lx| {
                 lx.skip_ws();
                 if lx.peek_word() == b"trailer" {
                     return Ok((u64::MAX, 0));
@@ -1108,9 +1116,15 @@ fn read_section(input: &mut Input, offset: u64) -> Result<(Section, Dict, Vec<u8
                 break;
             }
             let entries_at = pos + used as u64;
-            total += count;
+            total = total.saturating_add(count);
             if total > limits::MAX_ENTRIES as u64 || subs.len() >= limits::MAX_ENTRIES {
                 return Err(CodecError::limit(pos, "cross-reference table too large"));
+            }
+            if first.checked_add(count).is_none() {
+                return Err(CodecError::corrupt(
+                    pos,
+                    "cross-reference subsection overflows",
+                ));
             }
             let end = entries_at
                 .checked_add(count * 20)
@@ -1124,7 +1138,7 @@ fn read_section(input: &mut Input, offset: u64) -> Result<(Section, Dict, Vec<u8
             subs.push((first, count, entries_at));
             pos = end;
         }
-        let (trailer, buf, used) = with_window(input, pos, |lx| {
+        let (trailer, buf, used) = with_window(input, pos, FIRST_WINDOW, |lx| {
             lx.expect_keyword(b"trailer")?;
             lx.skip_ws();
             if lx.peek() != Some(b'<') {
@@ -1148,7 +1162,7 @@ fn read_section(input: &mut Input, offset: u64) -> Result<(Section, Dict, Vec<u8
             newest_is_stream: true,
             info: None,
         };
-        let num = with_window(input, offset, |lx| {
+        let num = with_window(input, offset, FIRST_WINDOW, |lx| {
             let n = lx.uint()?;
             Ok(n)
         })
@@ -1354,7 +1368,11 @@ impl Format for Pdf {
         let parts = parts(input, &doc)?;
         let size = doc.trailer.int(b"Size").unwrap_or(0);
         let size = u32::try_from(size)
-            .map_err(|_| CodecError::corrupt(doc.startxref, "bad /Size in the trailer"))?;
+            .ok()
+            .filter(|s| *s >= 1 && *s < u32::MAX - 4)
+            .ok_or_else(|| {
+                CodecError::corrupt(doc.startxref, "missing or bad /Size in the trailer")
+            })?;
         let root_raw = raw_entry_value(&doc.trailer, &doc.trailer_raw, b"Root")
             .ok_or_else(|| CodecError::corrupt(doc.startxref, "trailer without /Root"))?;
         let id_raw = raw_entry_value(&doc.trailer, &doc.trailer_raw, b"ID");
@@ -1377,6 +1395,12 @@ impl Format for Pdf {
         info_text.push_str(" /AIGC ");
         info_text.push_str(&encode_text(json));
         info_text.push_str(" >>");
+        if info_num >= u32::MAX - 4 {
+            return Err(CodecError::corrupt(
+                doc.startxref,
+                "Info object number too large",
+            ));
+        }
         let mut next_free = size.max(info_num + 1);
 
         // Metadata stream without the AIGC property, when it had one.
@@ -1397,7 +1421,7 @@ impl Format for Pdf {
                 }
                 dict_text.push_str(&format!(" /Length {} >>", cleaned.len()));
                 new_meta = Some((*mn, *mg, dict_text, cleaned));
-                next_free = next_free.max(mn + 1);
+                next_free = next_free.max(mn.saturating_add(1)).min(u32::MAX - 2);
             }
         }
 
