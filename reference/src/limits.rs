@@ -26,3 +26,7 @@ pub const MAX_LABELS: usize = 64;
 
 /// Largest number of entries in an OOXML zip archive.
 pub const MAX_ZIP_ENTRIES: usize = 10_000;
+
+/// Most cross-reference sections of a PDF followed through `/Prev` and `/XRefStm` (one per
+/// incremental update; real files have a handful).
+pub const MAX_PDF_XREF_SECTIONS: usize = 4096;

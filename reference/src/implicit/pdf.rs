@@ -20,7 +20,7 @@
 //! The lexer and parser are small and bounded: every object is parsed from a window of at most
 //! [`limits::MAX_METADATA_BYTES`], nesting is limited by [`limits::MAX_DEPTH`], streams are
 //! inflated with a bound of [`limits::MAX_INFLATED_BYTES`], the xref chain by
-//! [`MAX_XREF_SECTIONS`]. Encrypted files are refused (their strings are ciphertext).
+//! [`limits::MAX_PDF_XREF_SECTIONS`]. Encrypted files are refused (their strings are ciphertext).
 
 use std::collections::HashSet;
 use std::io::{Read, Write};
@@ -31,8 +31,6 @@ use crate::io::{Input, Output};
 use crate::label::ProblemCode;
 use crate::limits;
 
-/// Most cross-reference sections followed through `/Prev` and `/XRefStm`.
-const MAX_XREF_SECTIONS: usize = 4096;
 /// How far from the end `startxref` is searched for.
 const TAIL_WINDOW: u64 = 4096;
 /// First window read to parse one object; doubled up to the metadata limit when too small.
@@ -802,7 +800,7 @@ impl Doc {
                     "the cross-reference chain (/Prev) loops back to this section",
                 ));
             }
-            if visited.len() > MAX_XREF_SECTIONS {
+            if visited.len() > limits::MAX_PDF_XREF_SECTIONS {
                 return Err(CodecError::limit(
                     offset,
                     "too many cross-reference sections",
