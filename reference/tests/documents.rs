@@ -375,6 +375,35 @@ fn pdf_text_string_encodings() {
     );
     assert_eq!(exif_pdf_aigc(&p, &config), report.labels[0].raw);
 
+    // The string as an indirect object; and a value that is not a string at all.
+    let p = dir.path().join("indirect.pdf");
+    let mut objects = page_objects("");
+    objects.push(b"<< /AIGC 5 0 R >>".to_vec());
+    let ascii = label_json("1", "indirect");
+    objects.push(format!("({ascii})").into_bytes());
+    std::fs::write(&p, build_pdf(&objects, "/Info 4 0 R").0).unwrap();
+    assert_one_label(&read(&p), "pdf/Info/AIGC", &ascii);
+
+    // Raw UTF-8 in a literal string (no BOM): decoded as PDFDocEncoding, as ExifTool and
+    // poppler do, and noted.
+    let p = dir.path().join("utf8.pdf");
+    let mut objects = page_objects("");
+    objects.push(format!("<< /AIGC ({json}) >>").into_bytes());
+    std::fs::write(&p, build_pdf(&objects, "/Info 4 0 R").0).unwrap();
+    let report = read(&p);
+    assert_eq!(report.labels[0].raw, exif_pdf_aigc(&p, &config));
+    assert_ne!(report.labels[0].raw, json);
+    assert!(report.labels[0]
+        .problems
+        .iter()
+        .any(|p| p.code == ProblemCode::NonstandardCarrier && p.message.contains("UTF-8")));
+    let p = dir.path().join("number.pdf");
+    std::fs::write(&p, hand_pdf("/AIGC [1 2]").0).unwrap();
+    let report = read(&p);
+    assert_eq!(report.labels[0].raw, "[1 2]");
+    assert!(codes(&report, 0).contains(&ProblemCode::NonstandardCarrier));
+    assert_eq!(report.verdict, Verdict::Invalid);
+
     // Writing non-ASCII text uses <FEFF...>; ExifTool reads the exact value back; a key in
     // another case (`/aigc`) is noted and replaced.
     let p = dir.path().join("case.pdf");

@@ -497,6 +497,15 @@ fn decode_text(bytes: &[u8]) -> String {
         .collect()
 }
 
+/// True for bytes without a BOM that are valid UTF-8 and not plain ASCII: a writer that put
+/// UTF-8 where PDF expects PDFDocEncoding (PDF 2.0 allows UTF-8 only after EF BB BF).
+fn looks_like_bare_utf8(bytes: &[u8]) -> bool {
+    !bytes.starts_with(&[0xfe, 0xff])
+        && !bytes.starts_with(&[0xef, 0xbb, 0xbf])
+        && !bytes.is_ascii()
+        && std::str::from_utf8(bytes).is_ok()
+}
+
 /// Encode a text string for writing: an escaped literal string when the text is printable
 /// ASCII (readable in the file, as pypdf and ExifTool write it), else `<FEFF...>` UTF-16BE.
 fn encode_text(text: &str) -> String {
@@ -1320,22 +1329,37 @@ impl Format for Pdf {
         let doc = Doc::open(input)?;
         let parts = parts(input, &doc)?;
         let mut found = Vec::new();
-        if let Some((_, dict, _, offset)) = &parts.info {
+        if let Some((_, dict, buf, offset)) = &parts.info {
             for (key, value, _) in &dict.entries {
                 if !key.eq_ignore_ascii_case(b"AIGC") {
                     continue;
                 }
                 let keyname = String::from_utf8_lossy(key).into_owned();
-                let mut f = match value {
-                    Obj::Str(s) => {
-                        Found::named(format!("pdf/Info/{keyname}"), *offset, decode_text(s))
-                    }
-                    other => {
-                        Found::named(format!("pdf/Info/{keyname}"), *offset, format!("{other:?}"))
-                            .note(
+                let carrier = format!("pdf/Info/{keyname}");
+                // A string may also be an indirect object (`/AIGC 12 0 R`), which is valid PDF.
+                let resolved = match value {
+                    Obj::Ref(n, _) => doc.fetch(input, *n)?.map(|f| f.obj),
+                    other => Some(other.clone()),
+                };
+                let mut f = match resolved {
+                    Some(Obj::Str(s)) => {
+                        let f = Found::named(carrier, *offset, decode_text(&s));
+                        if looks_like_bare_utf8(&s) {
+                            f.note(
                                 ProblemCode::NonstandardCarrier,
-                                "the Info entry is not a text string",
+                                "the text string holds UTF-8 bytes without a BOM; PDF readers (and this one) decode it as PDFDocEncoding; write UTF-16BE with the FE FF BOM",
                             )
+                        } else {
+                            f
+                        }
+                    }
+                    _ => {
+                        // Not a text string: report the value's PDF source text.
+                        let raw = raw_entry_value(dict, buf, key).unwrap_or_default();
+                        Found::named(carrier, *offset, raw).note(
+                            ProblemCode::NonstandardCarrier,
+                            "the Info entry is not a text string",
+                        )
                     }
                 };
                 if key.as_slice() != b"AIGC" {
