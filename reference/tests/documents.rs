@@ -486,6 +486,63 @@ fn pdf_without_info_and_with_compressed_xmp() {
     );
 }
 
+/// A hybrid-reference file (PDF 1.5 §7.5.8.4): a classic table whose trailer has /XRefStm
+/// pointing to an xref stream that lists the Info dictionary inside an object stream.
+#[test]
+fn pdf_hybrid_reference_file() {
+    let dir = tmp();
+    let config = exiftool_config(dir.path());
+    let json = label_json("1", "hybrid");
+    let mut out = b"%PDF-1.5\n".to_vec();
+    let mut offsets = Vec::new();
+    for body in page_objects("") {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n", offsets.len()).as_bytes());
+        out.extend_from_slice(&body);
+        out.extend_from_slice(b"\nendobj\n");
+    }
+    // 5: object stream holding object 4 (the Info dictionary).
+    let inner = format!("<< /Producer (hybrid) /AIGC ({json}) >>");
+    let header = "4 0 ";
+    let objstm_at = out.len();
+    out.extend_from_slice(
+        format!(
+            "5 0 obj\n<< /Type /ObjStm /N 1 /First {} /Length {} >>\nstream\n{header}{inner}\nendstream\nendobj\n",
+            header.len(),
+            header.len() + inner.len()
+        )
+        .as_bytes(),
+    );
+    // 6: xref stream for the compressed object only.
+    let xrefstm_at = out.len();
+    out.extend_from_slice(b"6 0 obj\n<< /Type /XRef /Size 7 /W [1 2 1] /Index [4 1] /Length 4 >>\nstream\n\x02\x00\x05\x00\nendstream\nendobj\n");
+    let xref_at = out.len();
+    out.extend_from_slice(b"xref\n0 4\n0000000000 65535 f \n");
+    for o in &offsets {
+        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!("5 2\n{objstm_at:010} 00000 n \n{xrefstm_at:010} 00000 n \n").as_bytes(),
+    );
+    out.extend_from_slice(
+        format!("trailer\n<< /Size 7 /Root 1 0 R /Info 4 0 R /XRefStm {xrefstm_at} >>\nstartxref\n{xref_at}\n%%EOF\n")
+            .as_bytes(),
+    );
+    let p = dir.path().join("hybrid.pdf");
+    std::fs::write(&p, &out).unwrap();
+    qpdf_check(&p);
+    assert_one_label(&read(&p), "pdf/Info/AIGC", &json);
+
+    let json2 = label_json("2", "hybrid-2");
+    let o = dir.path().join("hybrid-out.pdf");
+    embed(&p, &o, &json2);
+    assert_one_label(&read(&o), "pdf/Info/AIGC", &json2);
+    qpdf_check(&o);
+    assert_prefix(&p, &o);
+    assert_eq!(exif_pdf_aigc(&o, &config), json2);
+    assert_eq!(pdfinfo_producer(&o), "Producer:        hybrid");
+}
+
 #[test]
 fn pdf_encrypted_is_unsupported() {
     let dir = tmp();
