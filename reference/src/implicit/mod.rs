@@ -21,7 +21,10 @@ pub mod flv;
 pub mod gif;
 pub mod id3;
 pub mod jpeg;
+pub mod markdown;
 pub mod ogg;
+pub mod ooxml;
+pub mod pdf;
 pub mod png;
 pub mod riff;
 pub mod tiff;
@@ -97,6 +100,9 @@ pub static FORMATS: &[&dyn Format] = &[
     &ogg::Ogg,
     &flv::Flv,
     &id3::Mp3,
+    &pdf::Pdf,
+    &ooxml::Ooxml,
+    &markdown::Markdown,
 ];
 
 /// All registered formats.
