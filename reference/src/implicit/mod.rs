@@ -15,6 +15,10 @@ use crate::label::{parse_label_text, CarrierKind, Label, Problem, ProblemCode, S
 use crate::limits;
 use crate::profile::Profile;
 
+pub mod bmff;
+pub mod heif;
+pub mod isobmff;
+pub mod matroska;
 pub mod png;
 pub mod xmp;
 
@@ -74,7 +78,7 @@ pub trait Format: Sync {
 }
 
 /// The registry: every supported format, in sniffing order (more specific first).
-pub static FORMATS: &[&dyn Format] = &[&png::Png];
+pub static FORMATS: &[&dyn Format] = &[&png::Png, &isobmff::IsoBmff];
 
 /// All registered formats.
 pub fn formats() -> &'static [&'static dyn Format] {
