@@ -78,7 +78,12 @@ pub trait Format: Sync {
 }
 
 /// The registry: every supported format, in sniffing order (more specific first).
-pub static FORMATS: &[&dyn Format] = &[&png::Png, &isobmff::IsoBmff];
+pub static FORMATS: &[&dyn Format] = &[
+    &png::Png,
+    // before isobmff: HEIF files also start with ftyp
+    &heif::Heif,
+    &isobmff::IsoBmff,
+];
 
 /// All registered formats.
 pub fn formats() -> &'static [&'static dyn Format] {
