@@ -10,7 +10,9 @@
 use std::ops::Range;
 
 use crate::error::{CodecError, Result};
-use crate::io::Input;
+use std::io::Write;
+
+use crate::io::{Input, Output};
 use crate::limits;
 
 /// One box: where it is and what it is. Offsets are relative to the buffer it was parsed from
@@ -292,6 +294,33 @@ pub fn pad_packet(packet: &str, len: usize) -> Option<Vec<u8>> {
         }
     }
     Some(out.into_bytes())
+}
+
+/// Copy input bytes [start, end) to `out` with same-length byte patches applied (patch offsets
+/// are input offsets, sorted, non-overlapping; parts outside the range are ignored). Used by
+/// every container writer here that rewrites small structures inside streamed data.
+pub fn copy_patched(
+    input: &mut Input,
+    out: &mut Output,
+    start: u64,
+    end: u64,
+    patches: &[(u64, Vec<u8>)],
+) -> Result<()> {
+    let mut pos = start;
+    for (off, bytes) in patches {
+        let pend = off + bytes.len() as u64;
+        if pend <= pos || *off >= end {
+            continue;
+        }
+        let s = (*off).max(pos);
+        let e = pend.min(end);
+        input.seek_to(pos)?;
+        input.copy_to(out, s - pos)?;
+        out.write_all(&bytes[(s - off) as usize..(e - off) as usize])?;
+        pos = e;
+    }
+    input.seek_to(pos)?;
+    input.copy_to(out, end - pos)
 }
 
 #[cfg(test)]

@@ -344,31 +344,6 @@ fn xmp_err(at: u64) -> impl Fn(xmp::XmpError) -> CodecError {
     move |e| CodecError::corrupt(at, e.to_string())
 }
 
-/// Copy input bytes [start, end) with byte patches (input offsets) applied.
-fn copy_patched(
-    input: &mut Input,
-    out: &mut Output,
-    start: u64,
-    end: u64,
-    patches: &[(u64, Vec<u8>)],
-) -> Result<()> {
-    let mut pos = start;
-    for (off, bytes) in patches {
-        let pend = off + bytes.len() as u64;
-        if pend <= pos || *off >= end {
-            continue;
-        }
-        let s = (*off).max(pos);
-        let e = pend.min(end);
-        input.seek_to(pos)?;
-        input.copy_to(out, s - pos)?;
-        out.write_all(&bytes[(s - off) as usize..(e - off) as usize])?;
-        pos = e;
-    }
-    input.seek_to(pos)?;
-    input.copy_to(out, end - pos)
-}
-
 impl Format for Heif {
     fn id(&self) -> &'static str {
         "heif"
@@ -482,6 +457,7 @@ impl Format for Heif {
                 }
             }
         }
+        patches.sort_by_key(|p| p.0);
         // No XMP item: add one.
         let mut new_item: Option<u32> = None;
         if first {
@@ -515,7 +491,7 @@ impl Format for Heif {
                 if i == mi {
                     out.write_all(&buf)?;
                 } else {
-                    copy_patched(input, out, b.start, b.end, &patches)?;
+                    bmff::copy_patched(input, out, b.start, b.end, &patches)?;
                 }
             }
             return Ok(());
@@ -638,7 +614,7 @@ impl Format for Heif {
             if i == mi {
                 out.write_all(&new_meta)?;
             } else {
-                copy_patched(input, out, b.start, b.end, &patches)?;
+                bmff::copy_patched(input, out, b.start, b.end, &patches)?;
             }
         }
         let mut data = Vec::new();

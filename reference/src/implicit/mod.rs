@@ -83,6 +83,7 @@ pub static FORMATS: &[&dyn Format] = &[
     // before isobmff: HEIF files also start with ftyp
     &heif::Heif,
     &isobmff::IsoBmff,
+    &matroska::Matroska,
 ];
 
 /// All registered formats.
