@@ -373,7 +373,7 @@ impl Format for Heif {
         BRANDS.iter().any(|b| &b[..] == major)
             || (16..size)
                 .step_by(4)
-                .any(|i| i + 4 <= size && BRANDS.iter().any(|b| &b[..] == &head[i..i + 4]))
+                .any(|i| i + 4 <= size && BRANDS.iter().any(|b| b[..] == head[i..i + 4]))
     }
 
     fn read(&self, input: &mut Input) -> Result<Vec<Found>> {
@@ -577,24 +577,20 @@ impl Format for Heif {
                             body.extend_from_slice(&new_iref(id, p, None)?);
                         }
                     }
-                } else if Some(i) == m.iref && new_item.is_some() && m.primary.is_some() {
-                    let v = buf[k.body_start() as usize];
-                    body.extend_from_slice(&new_iref(
-                        new_item.expect("checked"),
-                        m.primary.expect("checked"),
-                        Some((&buf, k, v)),
-                    )?);
+                } else if let (true, Some(id), Some(p)) = (Some(i) == m.iref, new_item, m.primary) {
+                    let v = buf.get(k.body_start() as usize).copied().unwrap_or(0);
+                    body.extend_from_slice(&new_iref(id, p, Some((&buf, k, v)))?);
                 } else {
                     body.extend_from_slice(&buf[k.range()]);
                 }
             }
-            if new_item.is_some() && m.iinf.is_none() {
+            if let (Some(id), None) = (new_item, m.iinf) {
                 let mut b = vec![0u8; 4];
                 put(&mut b, 1, 2)?;
-                b.extend_from_slice(&new_infe(new_item.expect("checked")));
+                b.extend_from_slice(&new_infe(id));
                 body.extend_from_slice(&bmff::make_box(b"iinf", &b));
                 if let (None, Some(p)) = (m.iref, m.primary) {
-                    body.extend_from_slice(&new_iref(new_item.expect("checked"), p, None)?);
+                    body.extend_from_slice(&new_iref(id, p, None)?);
                 }
             }
             Ok(bmff::rebuild_box(&buf, &rel, &body))
