@@ -450,16 +450,17 @@ fn scan_moov(buf: &[u8], moov: &BoxRef, base: u64, found: &mut Vec<Found>) -> Re
     Ok(())
 }
 
-/// The udta rewritten: the standard meta set (or added), other carriers cleaned.
-fn edit_udta(buf: &[u8], udta: &BoxRef, base: u64, json: &str) -> Result<Vec<u8>> {
+/// The udta rewritten: the standard meta set (or added) when `set` is given, every other
+/// label carrier cleaned.
+fn edit_udta(buf: &[u8], udta: &BoxRef, base: u64, set: Option<&str>) -> Result<Vec<u8>> {
     let mut body = Vec::new();
-    let mut done = false;
+    let mut done = set.is_none();
     for u in bmff::children(buf, udta.body(), base, 2)? {
         match &u.kind {
             b"meta" => {
                 let m = parse_meta(buf, &u, base, 2)?;
                 if m.is_mdta() && !done {
-                    body.extend_from_slice(&m.edit(buf, Some(json)));
+                    body.extend_from_slice(&m.edit(buf, set));
                     done = true;
                 } else {
                     body.extend_from_slice(&m.edit(buf, None));
@@ -472,7 +473,7 @@ fn edit_udta(buf: &[u8], udta: &BoxRef, base: u64, json: &str) -> Result<Vec<u8>
             _ => body.extend_from_slice(&buf[u.range()]),
         }
     }
-    if !done {
+    if let (false, Some(json)) = (done, set) {
         body.extend_from_slice(&new_meta(json));
     }
     Ok(bmff::rebuild_box(buf, udta, &body))
@@ -484,9 +485,10 @@ fn edit_moov(buf: &[u8], moov: &BoxRef, base: u64, json: &str) -> Result<(Vec<u8
     let mut fragmented = false;
     for kid in bmff::children(buf, moov.body(), base, 1)? {
         match &kid.kind {
-            b"udta" if !has_udta => {
+            b"udta" => {
+                let set = if has_udta { None } else { Some(json) };
                 has_udta = true;
-                body.extend_from_slice(&edit_udta(buf, &kid, base, json)?);
+                body.extend_from_slice(&edit_udta(buf, &kid, base, set)?);
             }
             b"meta" => body.extend_from_slice(&parse_meta(buf, &kid, base, 1)?.edit(buf, None)),
             b"mvex" => {
