@@ -185,6 +185,13 @@ fn roundtrip_av(name: &str, extra: &[&str], carrier: &str, mp4_keys: bool) {
         "ffmpeg",
         &["-v", "error", "-i", s(&out2), "-f", "null", "-"],
     );
+    // Third embed, shorter value: moov shrinks (a free box takes up the slack in MP4).
+    let out3 = dir.path().join(format!("3-{name}"));
+    let j3 = label("S", "s");
+    embed(&out2, &out3, &j3);
+    assert_one(&read(&out3), &j3, carrier);
+    assert_eq!(ffprobe_tag(&out3), j3);
+    assert_eq!(framemd5(&out3), before, "payload changed");
 }
 
 const MP4_KEYS: &str = "mp4/moov/udta/meta/keys/AIGC";
@@ -195,6 +202,26 @@ fn mp4_moov_first() {
     roundtrip_av(
         "a.mp4",
         &["-c:v", "libx264", "-c:a", "aac", "-movflags", "+faststart"],
+        MP4_KEYS,
+        true,
+    );
+}
+
+#[test]
+fn mp4_fragmented() {
+    // moov before the fragments: tfhd base_data_offset and mfra/tfra moof offsets are patched.
+    roundtrip_av(
+        "f.mp4",
+        &[
+            "-c:v",
+            "libx264",
+            "-c:a",
+            "aac",
+            "-g",
+            "5",
+            "-movflags",
+            "frag_keyframe+empty_moov",
+        ],
         MP4_KEYS,
         true,
     );

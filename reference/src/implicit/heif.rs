@@ -542,7 +542,7 @@ impl Format for Heif {
                     })?;
                 } else {
                     for e in it.extents.iter_mut() {
-                        if it.base + e.offset >= old_end {
+                        if it.base.saturating_add(e.offset) >= old_end {
                             e.offset = e.offset.checked_add_signed(delta).ok_or_else(|| {
                                 CodecError::corrupt(old_end, "iloc offset out of range")
                             })?;

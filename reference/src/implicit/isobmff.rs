@@ -13,9 +13,10 @@
 //! right after it absorbs the change when it can (or a new `free` box fills a shrink); otherwise
 //! every `stco`/`co64` chunk offset that points past the old `moov` is shifted. An `stco` entry
 //! that would pass 4 GiB is refused (Unsupported) rather than converted to `co64`. Fragmented
-//! files (`moof`, `mvex`) hold absolute offsets outside `moov` (`tfhd`, `tfra`): they are only
-//! written when the free-box slack avoids any shift, and refused otherwise. XMP carriers are
-//! cleaned and padded with spaces to their old size, so they never shift anything.
+//! files (`moof`, `mvex`) also hold absolute offsets outside `moov`: `tfhd` base_data_offset
+//! and `mfra/tfra` moof offsets are patched in place (same size) while the fragments stream
+//! through. XMP carriers are cleaned and padded with spaces to their old size, so they never
+//! shift anything.
 
 use std::io::Write;
 
@@ -568,6 +569,103 @@ fn patch_chunk_offsets(buf: &mut [u8], from: u64, delta: i64, base: u64) -> Resu
     walk(buf, moov.body(), 1, from, delta, base)
 }
 
+/// Same-size patches (absolute offset, new bytes) for the absolute file offsets of a fragmented
+/// file that point past `from`: `tfhd` base_data_offset (flag 0x1) in every `moof`, and the
+/// `moof_offset` of every `tfra` entry in `mfra`. (`sidx` offsets are relative to the `sidx`
+/// itself, which moves with the data; default-base-is-moof files need nothing.)
+fn fragment_patches(
+    input: &mut Input,
+    boxes: &[BoxRef],
+    from: u64,
+    delta: i64,
+) -> Result<Vec<(u64, Vec<u8>)>> {
+    let mut patches = Vec::new();
+    let shifted = |v: u64, at: u64| -> Result<u64> {
+        if v < from {
+            return Ok(v);
+        }
+        v.checked_add_signed(delta)
+            .ok_or_else(|| CodecError::corrupt(at, "offset out of range"))
+    };
+    for b in boxes
+        .iter()
+        .filter(|b| &b.kind == b"moof" || &b.kind == b"mfra")
+    {
+        let buf = bmff::read_box(input, b, limits::MAX_METADATA_BYTES)?;
+        let rel = BoxRef {
+            start: 0,
+            end: b.size(),
+            ..b.clone()
+        };
+        for k in bmff::children(&buf, rel.body(), b.start, 1)? {
+            let at = b.start + k.start;
+            match &k.kind {
+                b"traf" => {
+                    for t in bmff::children(&buf, k.body(), b.start, 2)? {
+                        if &t.kind != b"tfhd" {
+                            continue;
+                        }
+                        let (_, flags, rest) = bmff::full_box(&buf[t.body()], b.start + t.start)?;
+                        if flags & 1 == 0 {
+                            continue;
+                        }
+                        if rest.len() < 12 {
+                            return Err(CodecError::corrupt(
+                                b.start + t.start,
+                                "tfhd too short for its base_data_offset",
+                            ));
+                        }
+                        let v = u64::from_be_bytes(rest[4..12].try_into().expect("8 bytes"));
+                        let pos = b.start + t.body_start() + 8;
+                        patches.push((pos, shifted(v, pos)?.to_be_bytes().to_vec()));
+                    }
+                }
+                b"tfra" => {
+                    let (v, _, d) = bmff::full_box(&buf[k.body()], at)?;
+                    let mut p = 4usize;
+                    let sizes = bmff::read_uint(d, &mut p, 4, at)?;
+                    let count = bmff::read_uint(d, &mut p, 4, at)?;
+                    let w = if v == 1 { 8 } else { 4 };
+                    let rest = (((sizes >> 4) & 3) + ((sizes >> 2) & 3) + (sizes & 3) + 3) as usize;
+                    if count as usize > d.len() / (2 * w + rest).max(1) {
+                        return Err(CodecError::corrupt(
+                            at,
+                            format!("tfra announces {count} entries"),
+                        ));
+                    }
+                    for _ in 0..count {
+                        p += w;
+                        let off_at = p;
+                        let o = bmff::read_uint(d, &mut p, w, at)?;
+                        let pos = b.start + k.body_start() + 4 + off_at as u64;
+                        let n = shifted(o, pos)?;
+                        let bytes = if w == 8 {
+                            n.to_be_bytes().to_vec()
+                        } else {
+                            u32::try_from(n)
+                                .map_err(|_| {
+                                    CodecError::Unsupported(
+                                        "a 32-bit tfra moof offset would pass 4 GiB".into(),
+                                    )
+                                })?
+                                .to_be_bytes()
+                                .to_vec()
+                        };
+                        patches.push((pos, bytes));
+                        p += rest;
+                        if p > d.len() {
+                            return Err(CodecError::corrupt(at, "tfra entries run past the box"));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    patches.sort_by_key(|p| p.0);
+    Ok(patches)
+}
+
 fn is_free(b: &BoxRef) -> bool {
     (&b.kind == b"free" || &b.kind == b"skip") && b.header_len == 8
 }
@@ -681,13 +779,12 @@ impl Format for IsoBmff {
         let data_after = boxes[mi + 1..]
             .iter()
             .any(|b| b.size() > 8 || &b.kind == b"mdat");
+        let mut patches = Vec::new();
         if shift != 0 && data_after {
-            if fragmented {
-                return Err(CodecError::Unsupported(
-                    "fragmented MP4 with moov before the fragments and no free box after moov to absorb the label: its absolute offsets (tfhd, tfra) would move".into(),
-                ));
-            }
             patch_chunk_offsets(&mut new_moov, moov.end, shift, moov.start)?;
+            if fragmented {
+                patches = fragment_patches(input, &boxes, moov.end, shift)?;
+            }
         }
         for (i, b) in boxes.iter().enumerate() {
             if i == mi {
@@ -718,8 +815,7 @@ impl Format for IsoBmff {
                     continue;
                 }
             }
-            input.seek_to(b.start)?;
-            input.copy_to(out, b.size())?;
+            bmff::copy_patched(input, out, b.start, b.end, &patches)?;
         }
         Ok(())
     }
