@@ -778,3 +778,74 @@ fn hostile_matroska() {
     // Truncated real-looking header.
     read_err(vec![0x1A, 0x45, 0xDF, 0xA3, 0x85, 0x42], "tr.mkv");
 }
+
+/// Deterministic byte mutations of real labelled files (metadata region first): reading and
+/// writing may fail, but never panic.
+#[test]
+fn mutations_never_panic() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let j = label("MUT", "m");
+    let meta = format!("AIGC={j}");
+    let mut files = Vec::new();
+    for (name, extra) in [
+        (
+            "m.mp4",
+            vec![
+                "-c:v",
+                "libx264",
+                "-movflags",
+                "+faststart+use_metadata_tags",
+            ],
+        ),
+        ("m.mkv", vec!["-c:v", "libx264"]),
+    ] {
+        let p = dir.path().join(name);
+        let mut args = vec![
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=duration=0.3:size=32x32:rate=10",
+        ];
+        args.extend_from_slice(&extra);
+        args.extend_from_slice(&["-metadata", &meta, s(&p)]);
+        run("ffmpeg", &args);
+        files.push(std::fs::read(&p).unwrap());
+    }
+    let heic = dir.path().join("m.heic");
+    run(
+        "convert",
+        &["-size", "16x16", "gradient:red-blue", s(&heic)],
+    );
+    let labelled = implicit::embed_bytes(std::fs::read(&heic).unwrap(), &j).unwrap();
+    files.push(labelled);
+    let mut seed = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for bytes in &files {
+        let window = bytes.len().min(3000);
+        for i in 0..300 {
+            let mut b = bytes.clone();
+            for _ in 0..1 + next() % 4 {
+                let at = (next() % window as u64) as usize;
+                b[at] = match next() % 4 {
+                    0 => 0,
+                    1 => 0xff,
+                    2 => b[at].wrapping_add(1),
+                    _ => next() as u8,
+                };
+            }
+            if i % 10 == 0 {
+                b.truncate((next() % b.len() as u64) as usize);
+            }
+            let _ = implicit::read_bytes(b.clone(), "x", &Profile::builtin());
+            let _ = implicit::embed_bytes(b, &j);
+        }
+    }
+}

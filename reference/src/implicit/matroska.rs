@@ -212,19 +212,27 @@ fn rebase(e: CodecError, base: u64) -> CodecError {
     }
 }
 
-/// An AIGC SimpleTag: absolute span, name and value.
+/// A SimpleTag: absolute span, name and value, and the Tags element it sits in.
 struct Simple {
     start: u64,
     end: u64,
     name: String,
     value: String,
+    /// Start of the level-1 Tags element holding it.
+    tags: u64,
 }
 
+impl Simple {
+    fn is_aigc(&self) -> bool {
+        self.name.eq_ignore_ascii_case("AIGC")
+    }
+}
+
+/// Every SimpleTag (nested ones too) in a region of a Tags element read into `buf`.
 fn simple_tags(
     buf: &[u8],
-    start: usize,
-    end: usize,
-    base: u64,
+    (start, end): (usize, usize),
+    (base, tags): (u64, u64),
     depth: usize,
     out: &mut Vec<Simple>,
 ) -> Result<()> {
@@ -237,10 +245,10 @@ fn simple_tags(
     for e in walk_mem(buf, start, end, base)? {
         let (ds, de) = (e.data() as usize, e.end as usize);
         match e.id {
-            ID_TAG => simple_tags(buf, ds, de, base, depth + 1, out)?,
+            ID_TAG => simple_tags(buf, (ds, de), (base, tags), depth + 1, out)?,
             ID_SIMPLETAG => {
-                let mut name = None;
-                let mut value = None;
+                let mut name = String::new();
+                let mut value = String::new();
                 for c in walk_mem(buf, ds, de, base)? {
                     let text = || {
                         String::from_utf8_lossy(&buf[c.data() as usize..c.end as usize])
@@ -248,36 +256,20 @@ fn simple_tags(
                             .to_string()
                     };
                     match c.id {
-                        ID_TAGNAME => name = Some(text()),
-                        ID_TAGSTRING => value = Some(text()),
+                        ID_TAGNAME => name = text(),
+                        ID_TAGSTRING => value = text(),
                         _ => {}
                     }
                 }
-                if let (Some(n), Some(v)) = (name, value) {
-                    if n.eq_ignore_ascii_case("AIGC") {
-                        out.push(Simple {
-                            start: base + e.start,
-                            end: base + e.end,
-                            name: n,
-                            value: v,
-                        });
-                    }
-                }
-                // Nested SimpleTags (a SimpleTag may contain SimpleTags).
-                let mut nested = Vec::new();
-                for c in walk_mem(buf, ds, de, base)? {
-                    if c.id == ID_SIMPLETAG {
-                        simple_tags(
-                            buf,
-                            c.start as usize,
-                            c.end as usize,
-                            base,
-                            depth + 1,
-                            &mut nested,
-                        )?;
-                    }
-                }
-                out.extend(nested);
+                out.push(Simple {
+                    start: base + e.start,
+                    end: base + e.end,
+                    name,
+                    value,
+                    tags,
+                });
+                // A SimpleTag may hold nested SimpleTags.
+                simple_tags(buf, (ds, de), (base, tags), depth + 1, out)?;
             }
             _ => {}
         }
@@ -326,6 +318,7 @@ fn simple_tag(json: &str, extra: usize) -> Result<Vec<u8>> {
 struct Layout {
     segment: Element,
     kids: Vec<Element>,
+    /// Every SimpleTag of every Tags element, in file order.
     simples: Vec<Simple>,
 }
 
@@ -342,13 +335,9 @@ fn layout(input: &mut Input) -> Result<Layout> {
     let kids = walk_input(input, segment.data(), segment.end, 1)?;
     let mut simples = Vec::new();
     for t in kids.iter().filter(|e| e.id == ID_TAGS) {
-        input.seek_to(t.data())?;
-        let buf = input.read_vec(
-            t.end - t.data(),
-            limits::MAX_METADATA_BYTES,
-            "Matroska Tags",
-        )?;
-        simple_tags(&buf, 0, buf.len(), t.data(), 2, &mut simples)?;
+        let buf = read_element(input, t)?;
+        let h = t.header_len as usize;
+        simple_tags(&buf, (h, buf.len()), (t.start, t.start), 2, &mut simples)?;
     }
     Ok(Layout {
         segment,
@@ -357,34 +346,131 @@ fn layout(input: &mut Input) -> Result<Layout> {
     })
 }
 
-/// Point the SeekHead's Tags entry at `pos` (Segment-relative) when its SeekPosition has room.
-fn seekhead_patch(input: &mut Input, l: &Layout, pos: u64) -> Result<Option<(u64, Vec<u8>)>> {
-    let Some(sh) = l.kids.iter().find(|e| e.id == ID_SEEKHEAD) else {
-        return Ok(None);
-    };
-    input.seek_to(sh.data())?;
-    let buf = input.read_vec(sh.end - sh.data(), limits::MAX_METADATA_BYTES, "SeekHead")?;
-    for seek in walk_mem(&buf, 0, buf.len(), sh.data())? {
-        if seek.id != ID_SEEK {
+/// A level-1 element's bytes (header included), bounded.
+fn read_element(input: &mut Input, e: &Element) -> Result<Vec<u8>> {
+    input.seek_to(e.start)?;
+    input.read_vec(
+        e.end - e.start,
+        limits::MAX_METADATA_BYTES,
+        "Matroska metadata element",
+    )
+}
+
+/// Recompute the CRC-32 child (ID 0xBF, first child, 4 bytes little-endian, over the rest of
+/// the parent's data) of a level-1 element held in `bytes`, if it has one. ffmpeg writes one in
+/// every level-1 element it muxes.
+fn fix_crc(bytes: &mut [u8]) -> Result<()> {
+    let e = parse_header(bytes, 0, bytes.len() as u64)?;
+    let d = e.data() as usize;
+    if bytes.len() >= d + 6 && bytes[d] == 0xBF && bytes[d + 1] == 0x84 {
+        let crc = crc32fast::hash(&bytes[d + 6..]);
+        bytes[d + 2..d + 6].copy_from_slice(&crc.to_le_bytes());
+    }
+    Ok(())
+}
+
+/// A SeekHead pointing its Tags entry at `pos` (Segment-relative), adding the entry when
+/// there is none; the CRC-32 is recomputed. None when the SeekHead already says so.
+fn seekhead_with(bytes: &[u8], sh: &Element, pos: u64) -> Result<Option<Vec<u8>>> {
+    let h = sh.header_len as usize;
+    let mut body = Vec::new();
+    let mut found = false;
+    let mut changed = false;
+    for seek in walk_mem(bytes, h, bytes.len(), sh.start)? {
+        let raw = &bytes[seek.start as usize..seek.end as usize];
+        if seek.id != ID_SEEK || found {
+            body.extend_from_slice(raw);
             continue;
         }
-        let kids = walk_mem(&buf, seek.data() as usize, seek.end as usize, sh.data())?;
+        let kids = walk_mem(bytes, seek.data() as usize, seek.end as usize, sh.start)?;
         let is_tags = kids.iter().any(|k| {
-            k.id == ID_SEEKID && buf[k.data() as usize..k.end as usize] == ID_TAGS.to_be_bytes()
+            k.id == ID_SEEKID && bytes[k.data() as usize..k.end as usize] == ID_TAGS.to_be_bytes()
         });
         if !is_tags {
+            body.extend_from_slice(raw);
             continue;
         }
-        if let Some(p) = kids.iter().find(|k| k.id == ID_SEEKPOSITION) {
-            let n = (p.end - p.data()) as usize;
-            if n == 0 || n > 8 || (n < 8 && pos >> (8 * n) != 0) {
-                return Ok(None);
+        found = true;
+        let mut sbody = Vec::new();
+        for k in &kids {
+            if k.id == ID_SEEKPOSITION {
+                let old = &bytes[k.data() as usize..k.end as usize];
+                let width = old.len().clamp(1, 8);
+                let need = (8 - (pos.leading_zeros() / 8) as usize).max(1);
+                let w = width.max(need);
+                let value = &pos.to_be_bytes()[8 - w..];
+                if value != old {
+                    changed = true;
+                }
+                sbody.extend_from_slice(&element(ID_SEEKPOSITION, value, 1)?);
+            } else {
+                sbody.extend_from_slice(&bytes[k.start as usize..k.end as usize]);
             }
-            return Ok(Some((
-                sh.data() + p.data(),
-                pos.to_be_bytes()[8 - n..].to_vec(),
-            )));
         }
+        body.extend_from_slice(&element(ID_SEEK, &sbody, seek.size_len_or(1))?);
+    }
+    if !found {
+        let mut sbody = element(ID_SEEKID, &ID_TAGS.to_be_bytes(), 1)?;
+        let need = (8 - (pos.leading_zeros() / 8) as usize).max(1);
+        sbody.extend_from_slice(&element(
+            ID_SEEKPOSITION,
+            &pos.to_be_bytes()[8 - need..],
+            1,
+        )?);
+        body.extend_from_slice(&element(ID_SEEK, &sbody, 1)?);
+        changed = true;
+    }
+    if !changed {
+        return Ok(None);
+    }
+    let mut out = element(ID_SEEKHEAD, &body, sh.size_len)?;
+    fix_crc(&mut out)?;
+    Ok(Some(out))
+}
+
+impl Element {
+    fn size_len_or(&self, min: usize) -> usize {
+        self.size_len.max(min)
+    }
+}
+
+/// Same-size patches that point the SeekHead's Tags entry at `pos`: in place when the
+/// rewritten SeekHead keeps its size, or by taking the room from a Void right after it.
+/// None when neither is possible (the SeekHead is then left as it is).
+fn seekhead_patch(input: &mut Input, l: &Layout, pos: u64) -> Result<Option<(u64, Vec<u8>)>> {
+    let Some(i) = l.kids.iter().position(|e| e.id == ID_SEEKHEAD) else {
+        return Ok(None);
+    };
+    let sh = &l.kids[i];
+    let bytes = read_element(input, sh)?;
+    let rel = Element {
+        start: 0,
+        end: bytes.len() as u64,
+        ..sh.clone()
+    };
+    let Some(new) = seekhead_with(&bytes, &rel, pos)? else {
+        return Ok(None);
+    };
+    let old = bytes.len() as u64;
+    let grow = new.len() as u64;
+    if grow == old {
+        return Ok(Some((sh.start, new)));
+    }
+    if let Some(v) = l.kids.get(i + 1).filter(|v| v.id == ID_VOID) {
+        let room = v.end - v.start;
+        if grow < old + room && (old + room - grow >= 2) {
+            let mut b = new;
+            b.extend_from_slice(&void(old + room - grow)?);
+            return Ok(Some((sh.start, b)));
+        }
+        if grow == old + room {
+            return Ok(Some((sh.start, new)));
+        }
+    }
+    if grow + 2 <= old {
+        let mut b = new;
+        b.extend_from_slice(&void(old - grow)?);
+        return Ok(Some((sh.start, b)));
     }
     Ok(None)
 }
@@ -415,6 +501,7 @@ impl Format for Matroska {
         let l = layout(input)?;
         Ok(l.simples
             .into_iter()
+            .filter(|s| s.is_aigc())
             .map(|s| {
                 let mut f = Found::named("mkv/Segment/Tags/Tag/SimpleTag/AIGC", s.start, s.value);
                 if s.name != "AIGC" {
@@ -430,58 +517,100 @@ impl Format for Matroska {
 
     fn write(&self, input: &mut Input, out: &mut Output, json: &str) -> Result<()> {
         let l = layout(input)?;
-        let mut patches: Vec<(u64, Vec<u8>)> = Vec::new();
-        let mut append: Option<Vec<u8>> = None;
+        let seg = &l.segment;
+        let aigc: Vec<&Simple> = l.simples.iter().filter(|s| s.is_aigc()).collect();
         let new = simple_tag(json, 0)?;
-        let mut placed = false;
-        for (i, s) in l.simples.iter().enumerate() {
-            let old = s.end - s.start;
-            if i == 0 {
-                let n = new.len() as u64;
-                if n == old || old >= n + 2 {
+        // In place, when the first AIGC SimpleTag has room.
+        let in_place: Option<Vec<u8>> = match aigc.first() {
+            Some(s) => {
+                let (old, n) = (s.end - s.start, new.len() as u64);
+                if n == old {
+                    Some(new.clone())
+                } else if old >= n + 2 {
                     let mut b = new.clone();
-                    if old > n {
-                        b.extend_from_slice(&void(old - n)?);
-                    }
-                    patches.push((s.start, b));
-                    placed = true;
-                    continue;
-                }
-                if old == n + 1 {
-                    patches.push((s.start, simple_tag(json, 1)?));
-                    placed = true;
-                    continue;
+                    b.extend_from_slice(&void(old - n)?);
+                    Some(b)
+                } else if old == n + 1 {
+                    Some(simple_tag(json, 1)?)
+                } else {
+                    None
                 }
             }
-            patches.push((s.start, void(old)?));
+            None => None,
+        };
+        // A Tags element at the very end of the Segment that holds nothing but AIGC tags (one
+        // this writer appended before) is replaced rather than left behind as Voids.
+        let last = l
+            .kids
+            .last()
+            .filter(|k| k.id == ID_TAGS && k.end == seg.end && in_place.is_none())
+            .filter(|k| {
+                let mine: Vec<&Simple> = l.simples.iter().filter(|s| s.tags == k.start).collect();
+                !mine.is_empty() && mine.iter().all(|s| s.is_aigc())
+            })
+            .cloned();
+        let mut patches: Vec<(u64, Vec<u8>)> = Vec::new();
+        for (i, s) in aigc.iter().enumerate() {
+            if last.as_ref().is_some_and(|k| s.tags == k.start) {
+                continue;
+            }
+            match (&in_place, i) {
+                (Some(b), 0) => patches.push((s.start, b.clone())),
+                _ => patches.push((s.start, void(s.end - s.start)?)),
+            }
         }
-        if !placed {
+        // Recompute CRC-32 of every Tags element touched.
+        let mut touched: Vec<u64> = patches
+            .iter()
+            .filter_map(|(at, _)| aigc.iter().find(|s| s.start == *at).map(|s| s.tags))
+            .collect();
+        touched.dedup();
+        let mut final_patches: Vec<(u64, Vec<u8>)> = Vec::new();
+        for t in &touched {
+            let e = l.kids.iter().find(|k| k.start == *t).expect("Tags element");
+            let mut bytes = read_element(input, e)?;
+            for (at, b) in patches
+                .iter()
+                .filter(|(at, _)| *at >= e.start && *at < e.end)
+            {
+                let o = (at - e.start) as usize;
+                bytes[o..o + b.len()].copy_from_slice(b);
+            }
+            fix_crc(&mut bytes)?;
+            final_patches.push((e.start, bytes));
+        }
+        let mut append: Option<Vec<u8>> = None;
+        let mut cut = seg.end; // where the appended Tags go (and the rest of the input resumes)
+        if in_place.is_none() {
             let mut tag = element(ID_TARGETS, &[], 1)?;
             tag.extend_from_slice(&new);
             let tags = element(ID_TAGS, &element(ID_TAG, &tag, 1)?, 1)?;
-            let seg = &l.segment;
+            if let Some(k) = &last {
+                cut = k.start;
+            }
             if let Some(size) = seg.size {
-                let ns = size + tags.len() as u64;
+                let ns = (size + tags.len() as u64)
+                    .checked_sub(seg.end - cut)
+                    .ok_or_else(|| CodecError::corrupt(seg.start, "Segment size"))?;
                 if seg.size_len < 8 && ns >= (1u64 << (7 * seg.size_len)) - 1 {
                     return Err(CodecError::Unsupported(format!(
                         "the Segment size field ({} bytes) cannot hold the new size",
                         seg.size_len
                     )));
                 }
-                patches.push((seg.size_at, vint(ns, seg.size_len)?));
+                final_patches.push((seg.size_at, vint(ns, seg.size_len)?));
             }
-            if let Some(p) = seekhead_patch(input, &l, seg.end - seg.data())? {
-                patches.push(p);
+            if let Some(p) = seekhead_patch(input, &l, cut - seg.data())? {
+                final_patches.push(p);
             }
             append = Some(tags);
         }
-        patches.sort_by_key(|p| p.0);
-        let seg_end = l.segment.end;
-        bmff::copy_patched(input, out, 0, seg_end, &patches)?;
+        final_patches.sort_by_key(|p| p.0);
+        bmff::copy_patched(input, out, 0, cut, &final_patches)?;
         if let Some(t) = append {
             out.write_all(&t)?;
         }
-        bmff::copy_patched(input, out, seg_end, input.len(), &patches)?;
+        bmff::copy_patched(input, out, seg.end, input.len(), &final_patches)?;
         Ok(())
     }
 }
