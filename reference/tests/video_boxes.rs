@@ -167,6 +167,9 @@ fn roundtrip_av(name: &str, extra: &[&str], carrier: &str, mp4_keys: bool) {
         assert_eq!(keys, j1);
     }
     assert_eq!(framemd5(&out1), before, "payload changed");
+    if carrier == MKV_TAG {
+        check_mkv_crcs(&out1);
+    }
     run(
         "ffmpeg",
         &["-v", "error", "-i", s(&out1), "-f", "null", "-"],
@@ -192,6 +195,52 @@ fn roundtrip_av(name: &str, extra: &[&str], carrier: &str, mp4_keys: bool) {
     assert_one(&read(&out3), &j3, carrier);
     assert_eq!(ffprobe_tag(&out3), j3);
     assert_eq!(framemd5(&out3), before, "payload changed");
+    if carrier == MKV_TAG {
+        check_mkv_crcs(&out2);
+        check_mkv_crcs(&out3);
+    }
+}
+
+/// Check every CRC-32 element of the Segment's level-1 elements (ffmpeg writes one in each).
+fn check_mkv_crcs(path: &Path) {
+    fn vint(b: &[u8], p: usize, keep_marker: bool) -> (u64, usize) {
+        let n = b[p].leading_zeros() as usize + 1;
+        let mut v = if keep_marker {
+            b[p] as u64
+        } else {
+            (b[p] & 0xffu8.checked_shr(n as u32).unwrap_or(0)) as u64
+        };
+        for i in 1..n {
+            v = v << 8 | b[p + i] as u64;
+        }
+        (v, n)
+    }
+    let b = std::fs::read(path).unwrap();
+    let (_, n) = vint(&b, 0, true);
+    let (s, m) = vint(&b, n, false);
+    let mut p = n + m + s as usize;
+    let (_, n) = vint(&b, p, true);
+    let (s, m) = vint(&b, p + n, false);
+    p += n + m;
+    let end = (p + s as usize).min(b.len());
+    let mut checked = 0;
+    while p < end {
+        let (id, n) = vint(&b, p, true);
+        let (s, m) = vint(&b, p + n, false);
+        let d = p + n + m;
+        let e = d + s as usize;
+        if b[d] == 0xBF && b[d + 1] == 0x84 {
+            let want = u32::from_le_bytes(b[d + 2..d + 6].try_into().unwrap());
+            assert_eq!(
+                crc32fast::hash(&b[d + 6..e]),
+                want,
+                "CRC-32 of element {id:#x} at {p}"
+            );
+            checked += 1;
+        }
+        p = e;
+    }
+    assert!(checked > 0 || path.extension().is_some_and(|e| e == "webm"));
 }
 
 const MP4_KEYS: &str = "mp4/moov/udta/meta/keys/AIGC";
@@ -255,6 +304,41 @@ fn webm() {
         MKV_TAG,
         false,
     );
+}
+
+#[test]
+fn mkv_seekhead_grows_into_void() {
+    // Over 64 KiB: the appended Tags' SeekPosition needs a byte more than ffmpeg's entry had,
+    // taken from the Void ffmpeg leaves after the SeekHead.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("big.mkv");
+    run(
+        "ffmpeg",
+        &[
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=duration=2:size=320x240:rate=25",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-qp",
+            "0",
+            s(&input),
+        ],
+    );
+    assert!(std::fs::metadata(&input).unwrap().len() > 70_000);
+    let out = dir.path().join("o.mkv");
+    let j = label("BIG", "b");
+    embed(&input, &out, &j);
+    assert_one(&read(&out), &j, MKV_TAG);
+    assert_eq!(ffprobe_tag(&out), j);
+    check_mkv_crcs(&out);
+    assert_eq!(framemd5(&out), framemd5(&input));
 }
 
 fn pixels(path: &Path) -> Vec<u8> {
