@@ -640,6 +640,45 @@ fn trap(
     assert_eq!(framemd5(&out), framemd5(&p));
 }
 
+/// A free box inside udta is used as slack: moov keeps its size, so nothing after it moves.
+#[test]
+fn udta_free_box_is_slack() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let base = make_av(dir.path(), "base.mp4", &["-c:v", "libx264", "-c:a", "aac"]);
+    let f = std::fs::read(&base).unwrap();
+    let u32_at = |b: &[u8], p: usize| u32::from_be_bytes(b[p..p + 4].try_into().unwrap()) as usize;
+    // moov is last (ffmpeg without faststart); insert a 1 KiB free box at the end of its udta.
+    let mut pos = 0;
+    while &f[pos + 4..pos + 8] != b"moov" {
+        pos += u32_at(&f, pos);
+    }
+    let moov = pos;
+    let mut q = moov + 8;
+    while &f[q + 4..q + 8] != b"udta" {
+        q += u32_at(&f, q);
+    }
+    let udta_end = q + u32_at(&f, q);
+    let free = bx(b"free", &[0u8; 1016]);
+    let mut g = f[..udta_end].to_vec();
+    g.extend_from_slice(&free);
+    g.extend_from_slice(&f[udta_end..]);
+    let moov_size = (u32_at(&g, moov) + 1024) as u32;
+    g[moov..moov + 4].copy_from_slice(&moov_size.to_be_bytes());
+    let udta_size = (u32_at(&g, q) + 1024) as u32;
+    g[q..q + 4].copy_from_slice(&udta_size.to_be_bytes());
+    let input = dir.path().join("slack.mp4");
+    std::fs::write(&input, &g).unwrap();
+    let out = dir.path().join("o.mp4");
+    let j = label("SLACK", "s");
+    embed(&input, &out, &j);
+    let o = std::fs::read(&out).unwrap();
+    assert_eq!(o.len(), g.len(), "moov changed size");
+    assert_eq!(o[..moov], g[..moov], "bytes before moov changed");
+    assert_one(&read(&out), &j, MP4_KEYS);
+    assert_eq!(ffprobe_tag(&out), j);
+    assert_eq!(framemd5(&out), framemd5(&input));
+}
+
 #[test]
 fn trap_quicktime_bare_moov_meta() {
     // Doubao iOS: meta directly under moov, no FullBox version/flags; another key first.

@@ -453,7 +453,13 @@ fn scan_moov(buf: &[u8], moov: &BoxRef, base: u64, found: &mut Vec<Found>) -> Re
 
 /// The udta rewritten: the standard meta set (or added) when `set` is given, every other
 /// label carrier cleaned.
-fn edit_udta(buf: &[u8], udta: &BoxRef, base: u64, set: Option<&str>) -> Result<Vec<u8>> {
+fn edit_udta(
+    buf: &[u8],
+    udta: &BoxRef,
+    base: u64,
+    set: Option<&str>,
+    mut free_adjust: i64,
+) -> Result<Vec<u8>> {
     let mut body = Vec::new();
     let mut done = set.is_none();
     for u in bmff::children(buf, udta.body(), base, 2)? {
@@ -471,6 +477,14 @@ fn edit_udta(buf: &[u8], udta: &BoxRef, base: u64, set: Option<&str>) -> Result<
                 Some(p) => body.extend_from_slice(&bmff::rebuild_box(buf, &u, &p)),
                 None => body.extend_from_slice(&buf[u.range()]),
             },
+            b"free" | b"skip" if free_adjust != 0 && u.header_len == 8 => {
+                // Slack inside udta: resized so that moov keeps its size.
+                let n = u.size() as i64 + free_adjust;
+                free_adjust = 0;
+                if n >= 8 {
+                    body.extend_from_slice(&bmff::free_box(n as u64));
+                }
+            }
             _ => body.extend_from_slice(&buf[u.range()]),
         }
     }
@@ -480,16 +494,40 @@ fn edit_udta(buf: &[u8], udta: &BoxRef, base: u64, set: Option<&str>) -> Result<
     Ok(bmff::rebuild_box(buf, udta, &body))
 }
 
-fn edit_moov(buf: &[u8], moov: &BoxRef, base: u64, json: &str) -> Result<(Vec<u8>, bool)> {
+/// The first `free`/`skip` box directly inside the first `udta` of moov, if any (its size).
+fn udta_free(buf: &[u8], moov: &BoxRef, base: u64) -> Result<Option<u64>> {
+    let Some(udta) = bmff::children(buf, moov.body(), base, 1)?
+        .into_iter()
+        .find(|k| &k.kind == b"udta")
+    else {
+        return Ok(None);
+    };
+    Ok(bmff::children(buf, udta.body(), base, 2)?
+        .into_iter()
+        .find(|u| (&u.kind == b"free" || &u.kind == b"skip") && u.header_len == 8)
+        .map(|u| u.size()))
+}
+
+fn edit_moov(
+    buf: &[u8],
+    moov: &BoxRef,
+    base: u64,
+    json: &str,
+    free_adjust: i64,
+) -> Result<(Vec<u8>, bool)> {
     let mut body = Vec::new();
     let mut has_udta = false;
     let mut fragmented = false;
     for kid in bmff::children(buf, moov.body(), base, 1)? {
         match &kid.kind {
             b"udta" => {
-                let set = if has_udta { None } else { Some(json) };
+                let (set, adjust) = if has_udta {
+                    (None, 0)
+                } else {
+                    (Some(json), free_adjust)
+                };
                 has_udta = true;
-                body.extend_from_slice(&edit_udta(buf, &kid, base, set)?);
+                body.extend_from_slice(&edit_udta(buf, &kid, base, set, adjust)?);
             }
             b"meta" => body.extend_from_slice(&parse_meta(buf, &kid, base, 1)?.edit(buf, None)),
             b"mvex" => {
@@ -751,9 +789,22 @@ impl Format for IsoBmff {
             end: moov.size(),
             ..moov.clone()
         };
-        let (mut new_moov, mvex) = edit_moov(&buf, &rel, moov.start, json)?;
+        let (mut new_moov, mvex) = edit_moov(&buf, &rel, moov.start, json, 0)?;
         let fragmented = mvex || boxes.iter().any(|b| &b.kind == b"moof");
-        let delta = new_moov.len() as i64 - moov.size() as i64;
+        let mut delta = new_moov.len() as i64 - moov.size() as i64;
+        // Slack inside udta first: a free box there absorbs the change and moov keeps its size.
+        if delta != 0 {
+            if let Some(f) = udta_free(&buf, &rel, moov.start)? {
+                let n = f as i64 - delta;
+                if n == 0 || n >= 8 {
+                    let (m, _) = edit_moov(&buf, &rel, moov.start, json, -delta)?;
+                    if m.len() as u64 == moov.size() {
+                        new_moov = m;
+                        delta = 0;
+                    }
+                }
+            }
+        }
         // Slack: a free box right after moov absorbs the change, or a new one fills a shrink.
         let next_free = boxes.get(mi + 1).filter(|b| is_free(b));
         let mut replace_next: Option<Vec<u8>> = None;
