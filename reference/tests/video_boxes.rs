@@ -510,26 +510,22 @@ fn interop_ffmpeg_without_movflag_is_unlabeled() {
     assert_eq!(read(&out).verdict, Verdict::Unlabeled);
 }
 
-#[test]
-fn interop_exiftool_xmp_uuid() {
+/// ExifTool's XMP: a top-level `uuid` box in MP4, `moov/udta/XMP_` in MOV.
+fn exiftool_xmp(name: &str, codec: &[&str], carrier: &str) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let input = make_av(
-        dir.path(),
-        "x.mp4",
-        &["-c:v", "libx264", "-c:a", "aac", "-movflags", "+faststart"],
-    );
+    let input = make_av(dir.path(), name, codec);
     let j = label("EXIFTOOL", "e");
     let arg = format!("-XMP-TC260:AIGC={j}");
     exiftool(&["-q", "-overwrite_original", &arg, s(&input)], dir.path());
     let r = read(&input);
     assert_eq!(r.labels.len(), 1, "{r:#?}");
-    assert_eq!(r.labels[0].carrier, "mp4/uuid/XMP");
+    assert_eq!(r.labels[0].carrier, carrier);
     assert_eq!(r.labels[0].raw, j);
     assert!(r.labels[0]
         .problems
         .iter()
         .any(|p| p.code == ProblemCode::NonstandardCarrier));
-    let out = dir.path().join("o.mp4");
+    let out = dir.path().join(format!("o-{name}"));
     let j2 = label("REF", "r");
     embed(&input, &out, &j2);
     assert_one(&read(&out), &j2, MP4_KEYS);
@@ -537,7 +533,28 @@ fn interop_exiftool_xmp_uuid() {
         exiftool(&["-XMP-TC260:AIGC", "-b", s(&out)], dir.path()),
         ""
     );
+    assert_eq!(exiftool(&["-Keys:AIGC", "-b", s(&out)], dir.path()), j2);
+    // The cleaned packet keeps ExifTool's other XMP.
+    assert!(exiftool(&["-XMP-x:XMPToolkit", s(&out)], dir.path()).contains("ExifTool"));
     assert_eq!(framemd5(&out), framemd5(&input));
+}
+
+#[test]
+fn interop_exiftool_xmp_uuid_mp4() {
+    exiftool_xmp(
+        "x.mp4",
+        &["-c:v", "libx264", "-c:a", "aac", "-movflags", "+faststart"],
+        "mp4/uuid/XMP",
+    );
+}
+
+#[test]
+fn interop_exiftool_xmp_udta_mov() {
+    exiftool_xmp(
+        "x.mov",
+        &["-c:v", "mpeg4", "-c:a", "aac"],
+        "mp4/moov/udta/XMP_",
+    );
 }
 
 // ---- hand-built MP4 trap files -------------------------------------------------------------
@@ -851,7 +868,8 @@ fn hostile_mp4() {
     let mut f = ftyp();
     f.extend_from_slice(&bx(b"moov", &inner));
     f.extend_from_slice(&bx(b"mdat", &[0u8; 16]));
-    assert!(implicit::embed_bytes(f, "{}").is_err());
+    let e = implicit::embed_bytes(f, "{}").expect_err("nesting bomb");
+    assert!(e.to_string().contains("nested deeper"), "{e}");
     // Garbage after ftyp.
     let mut f = ftyp();
     f.extend_from_slice(&[0xff; 40]);
