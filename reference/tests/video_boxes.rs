@@ -383,6 +383,36 @@ fn avif() {
     roundtrip_image("a.avif");
 }
 
+/// meta grows when an XMP item is added: every file-offset item after it (the image at a base
+/// offset, ExifTool's Exif item at an extent offset) must be shifted, unlike jiemojiemo's writer.
+#[test]
+fn heic_other_items_follow_meta_growth() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("x.heic");
+    run(
+        "convert",
+        &["-size", "64x48", "gradient:red-blue", s(&input)],
+    );
+    let before = pixels(&input);
+    exiftool(
+        &[
+            "-q",
+            "-overwrite_original",
+            "-Make=TestMake",
+            "-Artist=Someone",
+            s(&input),
+        ],
+        dir.path(),
+    );
+    let out = dir.path().join("o.heic");
+    let j = label("HEIF", "h");
+    embed(&input, &out, &j);
+    assert_eq!(exiftool(&["-XMP-TC260:AIGC", "-b", s(&out)], dir.path()), j);
+    assert_eq!(exiftool(&["-Make", "-b", s(&out)], dir.path()), "TestMake");
+    assert_eq!(exiftool(&["-Artist", "-b", s(&out)], dir.path()), "Someone");
+    assert_eq!(pixels(&out), before);
+}
+
 #[test]
 fn heic_labelled_by_exiftool() {
     let dir = tempfile::tempdir().expect("tempdir");
