@@ -4,12 +4,17 @@
 //! Matroska stores Segment-relative positions (SeekHead, Cues), so the writer never moves a byte
 //! that such a position can point at:
 //! - when the first AIGC SimpleTag is at least as large as the new one, it is rewritten in place
-//!   and the rest filled with a `Void` element;
+//!   and the rest filled with a `Void` element (a 1-byte difference is absorbed by a longer size
+//!   vint);
 //! - otherwise a new `Tags` element is appended at the end of the Segment (its size field is
 //!   patched, keeping the same vint length; an unknown-size Segment needs nothing), the old
 //!   SimpleTag becomes a `Void` of the same size, and the SeekHead's Tags entry is pointed at the
-//!   new element when its SeekPosition has room for the new value (otherwise it is left: it
-//!   still names the old Tags element, and readers that scan find the new one).
+//!   new element: in place, or growing into the `Void` that muxers leave after the SeekHead
+//!   (when neither is possible the SeekHead is left as it is, and only scanning readers find
+//!   the new Tags). A label-only `Tags` element at the very end of the Segment (one appended by
+//!   an earlier run) is replaced instead of being left behind.
+//! - the CRC-32 element of every level-1 element that changes is recomputed (ffmpeg writes one
+//!   in each).
 //!
 //! Every other AIGC SimpleTag becomes a `Void` of the same size (one label per file, 6.1 c).
 
