@@ -15,6 +15,7 @@ use crate::label::{parse_label_text, CarrierKind, Label, Problem, ProblemCode, S
 use crate::limits;
 use crate::profile::Profile;
 
+<<<<<<< HEAD
 pub mod exif;
 pub mod flac;
 pub mod flv;
@@ -25,6 +26,12 @@ pub mod markdown;
 pub mod ogg;
 pub mod ooxml;
 pub mod pdf;
+=======
+pub mod bmff;
+pub mod heif;
+pub mod isobmff;
+pub mod matroska;
+>>>>>>> wt-bmff
 pub mod png;
 pub mod riff;
 pub mod tiff;
@@ -90,6 +97,7 @@ pub trait Format: Sync {
 /// The registry: every supported format, in sniffing order (more specific first).
 pub static FORMATS: &[&dyn Format] = &[
     &png::Png,
+<<<<<<< HEAD
     &jpeg::Jpeg,
     &gif::Gif,
     &tiff::Tiff,
@@ -103,6 +111,12 @@ pub static FORMATS: &[&dyn Format] = &[
     &pdf::Pdf,
     &ooxml::Ooxml,
     &markdown::Markdown,
+=======
+    // before isobmff: HEIF files also start with ftyp
+    &heif::Heif,
+    &isobmff::IsoBmff,
+    &matroska::Matroska,
+>>>>>>> wt-bmff
 ];
 
 /// All registered formats.
