@@ -27,14 +27,11 @@ pub const MAX_LABELS: usize = 64;
 /// Largest number of entries in an OOXML zip archive.
 pub const MAX_ZIP_ENTRIES: usize = 10_000;
 
-<<<<<<< HEAD
 /// Most entries in one TIFF/EXIF IFD (real IFDs hold a few dozen; the field is 16-bit).
 pub const MAX_IFD_ENTRIES: usize = 4096;
 
 /// Most TIFF/EXIF IFDs followed in one file (IFD0 plus sub-IFD pointers), against pointer loops.
 pub const MAX_IFDS: usize = 64;
-=======
 /// Most cross-reference sections of a PDF followed through `/Prev` and `/XRefStm` (one per
 /// incremental update; real files have a handful).
 pub const MAX_PDF_XREF_SECTIONS: usize = 4096;
->>>>>>> wt-docs

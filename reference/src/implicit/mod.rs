@@ -15,23 +15,20 @@ use crate::label::{parse_label_text, CarrierKind, Label, Problem, ProblemCode, S
 use crate::limits;
 use crate::profile::Profile;
 
-<<<<<<< HEAD
+pub mod bmff;
 pub mod exif;
 pub mod flac;
 pub mod flv;
 pub mod gif;
+pub mod heif;
 pub mod id3;
+pub mod isobmff;
 pub mod jpeg;
 pub mod markdown;
+pub mod matroska;
 pub mod ogg;
 pub mod ooxml;
 pub mod pdf;
-=======
-pub mod bmff;
-pub mod heif;
-pub mod isobmff;
-pub mod matroska;
->>>>>>> wt-bmff
 pub mod png;
 pub mod riff;
 pub mod tiff;
@@ -96,27 +93,28 @@ pub trait Format: Sync {
 
 /// The registry: every supported format, in sniffing order (more specific first).
 pub static FORMATS: &[&dyn Format] = &[
+    // images
     &png::Png,
-<<<<<<< HEAD
     &jpeg::Jpeg,
     &gif::Gif,
     &tiff::Tiff,
+    &webp::Webp,
+    // before isobmff: HEIF files also start with ftyp
+    &heif::Heif,
+    // audio and video
+    &isobmff::IsoBmff,
+    &matroska::Matroska,
     &riff::Wav,
     &riff::Avi,
-    &webp::Webp,
     &flac::Flac,
     &ogg::Ogg,
     &flv::Flv,
-    &id3::Mp3,
+    // documents
     &pdf::Pdf,
     &ooxml::Ooxml,
     &markdown::Markdown,
-=======
-    // before isobmff: HEIF files also start with ftyp
-    &heif::Heif,
-    &isobmff::IsoBmff,
-    &matroska::Matroska,
->>>>>>> wt-bmff
+    // last: its frame-sync sniff (0xFFE) is the weakest magic
+    &id3::Mp3,
 ];
 
 /// All registered formats.
