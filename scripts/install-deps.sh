@@ -21,6 +21,9 @@ declare -A NEED=(
   [cwebp]=webp
   [mkvinfo]=mkvtoolnix
   [fc-list]=fontconfig
+  [gs]=ghostscript
+  [heif-convert]=libheif-examples
+  [pdftoppm]=poppler-utils
 )
 # files -> package (data packages without a command)
 declare -A NEED_FILES=(
@@ -49,10 +52,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   # shellcheck disable=SC2086
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $pkgs python3-mutagen >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $pkgs python3-mutagen python3-yaml >/dev/null
 fi
 
-if ! python3 -c 'import mutagen' >/dev/null 2>&1; then
-  echo "install-deps: installing mutagen for $(command -v python3)" >&2
-  python3 -m pip install -q mutagen 2>/dev/null || python3 -m pip install -q --break-system-packages mutagen
-fi
+# The tests call `python3` as found on PATH (which may not be Debian's): give it mutagen and PyYAML.
+for mod in mutagen:mutagen yaml:pyyaml; do
+  if ! python3 -c "import ${mod%%:*}" >/dev/null 2>&1; then
+    echo "install-deps: installing ${mod#*:} for $(command -v python3)" >&2
+    python3 -m pip install -q "${mod#*:}" 2>/dev/null || python3 -m pip install -q --break-system-packages "${mod#*:}"
+  fi
+done
