@@ -24,6 +24,7 @@ def guide(f): return GUIDE[MEDIA[f.rsplit(".", 1)[1]].split("/")[0]]
 
 # file, class, bug_class, verdict, labels, description, provenance
 READ = [
+    ("exiftool-xmp.png", "positive", "carrier", "valid", [J], "PNG iTXt XMP TC260:AIGC written by ExifTool", "ImageMagick + ExifTool"),
     ("exiftool-xmp.jpg", "positive", "carrier", "valid", [J], "JPEG APP1 XMP TC260:AIGC", "ImageMagick + ExifTool"),
     ("exiftool-usercomment.jpg", "positive", "alternative-carrier", "valid", [J], "JPEG EXIF UserComment with the wrapped form (image guide Annex B; Huawei, Tencent)", "ImageMagick + ExifTool"),
     ("exiftool-xmp-usercomment-conflict.jpg", "negative", "conflicting-labels", "conflict", None, "XMP Label 1 and UserComment Label 3 in one JPEG (6.1 c)", "ImageMagick + ExifTool"),
@@ -59,7 +60,7 @@ READ = [
 for ext in ["jpg", "webp", "gif", "tif", "heic", "wav", "mp3", "flac", "ogg", "opus", "m4a", "mp4", "mov", "mkv", "webm", "avi", "flv", "pdf", "docx", "md"]:
     READ.append((f"plain.{ext}", "negative", "no-label", "unlabeled", None, f"unlabelled {ext.upper()} made by a real tool", "make.sh"))
 LABEL = [f"plain.{e}" for e in ["png", "jpg", "webp", "gif", "tif", "heic", "wav", "mp3", "flac", "ogg", "opus", "m4a", "mp4", "mov", "mkv", "webm", "avi", "flv", "pdf", "docx", "md"]] + ["plain-moov-last.mp4"]
-RELABEL = ["exiftool-xmp.jpg", "exiftool-xmp-usercomment-conflict.jpg", "craft-app11.jpg", "exiftool-xmp.webp", "exiftool-xmp.gif",
+RELABEL = ["exiftool-xmp.png", "exiftool-xmp.jpg", "exiftool-xmp-usercomment-conflict.jpg", "craft-app11.jpg", "exiftool-xmp.webp", "exiftool-xmp.gif",
            "exiftool-xmp.tif", "exiftool-xmp.heic", "ffmpeg-id3v23.mp3", "ffmpeg.flac", "ffmpeg.ogg", "ffmpeg.opus", "ffmpeg.m4a",
            "craft-both-different.wav", "craft-list-info.wav", "ffmpeg-keys-first.mp4", "exiftool-xmp.mp4", "ffmpeg.mkv", "ffmpeg.webm",
            "ffmpeg.flv", "craft-list-info.avi", "exiftool-info.pdf", "python-custom.docx", "md-dialect-c.md"]

@@ -21,7 +21,7 @@ rows = [
 extra = [
   ("metadata-wins-png", "producer.png", True, "boundary", ["CAC-6-1"], "is", dict(Label="1", **KEEP, **PLATFORM),
    "label present AND the user declared: the verified metadata decides, notice 'is' (not 'possibly')"),
-  ("repropagate-png", "repropagated.png", False, "positive", ["CAC-6-p2", "CAC-10-2", "GB-6.1-c"], "is", dict(Label="1", **KEEP, **PLATFORM),
+  ("repropagate-png", "repropagated.png", False, "positive", ["CAC-6-1", "CAC-6-p2", "CAC-10-2", "GB-6.1-c"], "is", dict(Label="1", **KEEP, **PLATFORM),
    "a file already propagated by another platform: the second platform replaces the propagation elements, keeps the producer's, one label"),
   ("suspected-explicit-md", "explicit-only.md", False, "positive", ["CAC-6-3", "CAC-6-p2"], "suspected", dict(Label="3", **PLATFORM),
    "no label, no declaration, but a text prompt 本内容由AI生成 at the start: notice 'suspected', Label 3"),

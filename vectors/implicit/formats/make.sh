@@ -25,7 +25,7 @@ convert "$tmp/src.png" -strip -define webp:lossless=false plain.webp
 convert "$tmp/src.png" -strip plain.gif
 convert "$tmp/src.png" -strip -compress none plain.tif
 heif-enc -q 50 -o plain.heic "$tmp/src.png" >/dev/null
-for ext in jpg webp gif tif heic; do
+for ext in png jpg webp gif tif heic; do
   cp plain.$ext exiftool-xmp.$ext
   exiftool -config "$CFG" -q -overwrite_original "-XMP-TC260:AIGC=$J" exiftool-xmp.$ext
 done
