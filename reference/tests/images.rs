@@ -737,3 +737,38 @@ fn every_truncation_and_byte_flip_is_handled_without_panic() {
         }
     }
 }
+
+#[test]
+fn webp_exif_user_comment_is_read_and_blanked_on_embed() {
+    // WebP `EXIF` chunk written by ExifTool: the image guide's Annex B alternative carrier.
+    let dir = tmp();
+    let webp = make_image(dir.path(), "in.webp", &[]);
+    let old = label("3", "exifwriter");
+    run_ok(
+        "exiftool",
+        &[
+            "-q",
+            "-overwrite_original",
+            &format!("-UserComment={}", old.to_wrapped_json()),
+            p(&webp),
+        ],
+    );
+    let r = read(&webp);
+    assert_eq!(r.verdict, Verdict::Valid, "{r:#?}");
+    assert_eq!(r.labels.len(), 1);
+    assert_eq!(r.labels[0].carrier, "webp/EXIF/UserComment");
+    assert_eq!(r.labels[0].label.as_ref(), Some(&old));
+
+    let out = dir.path().join("out.webp");
+    let new = label("1", "ref");
+    embed(&webp, &out, &new.to_bare_json());
+    let r = read(&out);
+    assert_eq!(r.labels.len(), 1, "{r:#?}");
+    assert_eq!(r.labels[0].label.as_ref(), Some(&new));
+    assert_eq!(exiftool_aigc(&out), new.to_bare_json());
+    assert_eq!(
+        run_ok("exiftool", &["-s3", "-UserComment", p(&out)]).trim(),
+        ""
+    );
+    assert_pixels_equal(&webp, &out);
+}

@@ -1,6 +1,7 @@
 //! WebP: the label is the `TC260:AIGC` property of the XMP packet in the RIFF chunk `XMP `
-//! (image guide PG-20259A). The `EXIF` chunk (image-guide Annex B alternative, UserComment) is
-//! not read here: EXIF parsing belongs to the shared EXIF module, not to this container.
+//! (image guide PG-20259A). The `EXIF` chunk is read through the shared EXIF module (a
+//! UserComment or ImageDescription holding a label, the image guide's Annex B alternative) and,
+//! on write, such a value is blanked in place so that the file keeps one label (6.1 c).
 //!
 //! Writing updates the first `XMP ` chunk (the rest of the packet kept) or appends one at the
 //! end, where the extended format puts metadata. A simple file (`VP8 ` or `VP8L` alone) is
@@ -12,9 +13,10 @@
 use std::io::Write;
 
 use super::riff::{self, Chunk};
-use super::{xmp, Format, Found};
+use super::{exif, xmp, Format, Found};
 use crate::error::{CodecError, Result};
 use crate::io::{Input, Output};
+use crate::label::CarrierKind;
 use crate::limits;
 
 /// VP8X flag: the file has XMP metadata.
@@ -30,6 +32,19 @@ fn read_packet(input: &mut Input, c: &Chunk) -> Result<String> {
     let data = input.read_vec(c.size, limits::MAX_METADATA_BYTES, "WebP XMP chunk")?;
     String::from_utf8(data)
         .map_err(|e| CodecError::corrupt(c.data_offset(), format!("XMP packet is not UTF-8: {e}")))
+}
+
+/// The EXIF chunk's TIFF structure and the label-like texts in it. Some writers keep JPEG's
+/// `Exif\0\0` prefix inside the chunk; it is skipped.
+fn read_exif(input: &mut Input, c: &Chunk) -> Result<(Vec<u8>, usize, Vec<exif::LabelText>)> {
+    input.seek_to(c.data_offset())?;
+    let data = input.read_vec(c.size, limits::MAX_METADATA_BYTES, "WebP EXIF chunk")?;
+    let skip = if data.starts_with(b"Exif\0\0") { 6 } else { 0 };
+    let scan = exif::scan(&mut exif::Slice {
+        data: &data[skip..],
+        base: c.data_offset() + skip as u64,
+    })?;
+    Ok((data, skip, scan.texts))
 }
 
 fn xmp_error(at: u64) -> impl Fn(xmp::XmpError) -> CodecError {
@@ -111,6 +126,17 @@ impl Format for Webp {
                     f.notes = notes;
                     found.push(f);
                 }
+            } else if &c.id == b"EXIF" {
+                let (_, _, texts) = read_exif(input, c)?;
+                for t in texts {
+                    found.push(Found {
+                        carrier: format!("webp/{}", t.carrier()),
+                        kind: CarrierKind::Unnamed,
+                        text: t.text,
+                        offset: c.offset,
+                        notes: t.notes,
+                    });
+                }
             }
             Ok(())
         })?;
@@ -174,6 +200,20 @@ impl Format for Webp {
                         plan.push((None, Some(riff::chunk_bytes(b"XMP ", cleaned.as_bytes())?)));
                     } else {
                         plan.push((Some(c), None));
+                    }
+                }
+                b"EXIF" => {
+                    let (mut data, skip, texts) = read_exif(input, c)?;
+                    if texts.is_empty() {
+                        plan.push((Some(c), None));
+                    } else {
+                        for t in &texts {
+                            let start = skip + t.value_offset as usize;
+                            let end = start + t.value_len as usize;
+                            let blank = t.blanked(&data[start..end]);
+                            data[start..end].copy_from_slice(&blank);
+                        }
+                        plan.push((None, Some(riff::chunk_bytes(b"EXIF", &data)?)));
                     }
                 }
                 _ => plan.push((Some(c), None)),
