@@ -7,6 +7,7 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+mod adapter;
 mod common;
 mod embed;
 mod formats;
@@ -38,6 +39,8 @@ enum Command {
     Embed(embed::Args),
     /// List the supported formats and the carrier each is written in.
     Formats(formats::Args),
+    /// Answer conformance-harness requests (conformance/PROTOCOL.md); `serve` for persistent mode.
+    Adapter(adapter::Args),
 }
 
 fn main() -> ExitCode {
@@ -53,5 +56,6 @@ fn main() -> ExitCode {
         Command::Read(args) => read::run(args, &profile),
         Command::Embed(args) => embed::run(args, &profile),
         Command::Formats(args) => formats::run(args),
+        Command::Adapter(args) => adapter::run(args, &profile),
     }
 }
