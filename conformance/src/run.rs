@@ -84,6 +84,25 @@ pub fn find_reference() -> Option<PathBuf> {
     resolve_program(name)
 }
 
+/// The adapter runs in its scratch folder, so relative paths on its command line that name
+/// existing files (the program, a script) are made absolute against the harness's cwd first.
+pub fn absolutize(argv: Vec<String>) -> Vec<String> {
+    argv.into_iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let p = Path::new(&a);
+            let looks_like_path = i > 0 || a.contains('/');
+            if looks_like_path && p.is_relative() && p.exists() {
+                std::fs::canonicalize(p)
+                    .map(|c| c.display().to_string())
+                    .unwrap_or(a)
+            } else {
+                a
+            }
+        })
+        .collect()
+}
+
 /// Quote a word for a POSIX shell (for the reproduce command).
 pub fn shell_quote(s: &str) -> String {
     if !s.is_empty()
@@ -295,7 +314,9 @@ fn run_vector(sh: &Shared, index: usize, v: &Vector) -> VectorResult {
     let eval = checks::evaluate(v, &exchange, &input, output.as_deref(), &ctx);
     result.outcome = eval.outcome;
     result.findings = eval.findings;
-    result.diff = checks::diff(&eval.expected, &eval.actual);
+    if eval.outcome != Outcome::Pass {
+        result.diff = checks::diff(&eval.expected, &eval.actual);
+    }
     result.expected = eval.expected;
     result.actual = eval.actual;
     if !changes.is_empty() {
@@ -373,7 +394,7 @@ pub fn run(opts: &RunOptions) -> Result<RunResult, String> {
     }
 
     let (argv, command, reference) = match &opts.adapter {
-        Some(cmd) => (split_command(cmd)?, cmd.clone(), false),
+        Some(cmd) => (absolutize(split_command(cmd)?), cmd.clone(), false),
         None => {
             let exe = find_reference().ok_or(
                 "cannot find the reference binary aigc-label (build it with `cargo build -p aigc-label`, or set AIGC_LABEL)",
