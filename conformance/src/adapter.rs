@@ -197,11 +197,7 @@ fn kill_group(pgid: u32) {
 
 /// Read a stream, keeping at most `cap` bytes. With `kill_on_overflow`, stop at the cap, kill
 /// the group and report the overflow; otherwise drain the rest (so the writer never blocks).
-fn read_capped(
-    mut r: impl Read,
-    cap: usize,
-    kill_on_overflow: Option<u32>,
-) -> (Vec<u8>, bool) {
+fn read_capped(mut r: impl Read, cap: usize, kill_on_overflow: Option<u32>) -> (Vec<u8>, bool) {
     let mut kept = Vec::new();
     let mut buf = [0u8; 16 << 10];
     let mut overflow = false;

@@ -6,7 +6,7 @@
 //! procedural one without evidence text. Every message names the file and, where known, the line.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::vector::{LoadError, Op, Suite, Testable, VectorClass};
 
@@ -19,9 +19,9 @@ pub struct Lint {
     pub warnings: Vec<LoadError>,
 }
 
-fn err(file: &PathBuf, line: usize, message: String) -> LoadError {
+fn err(file: &Path, line: usize, message: String) -> LoadError {
     LoadError {
-        file: file.clone(),
+        file: file.to_path_buf(),
         line,
         message,
     }
@@ -81,9 +81,7 @@ pub fn lint(suite: &Suite, load_errors: Vec<LoadError>) -> Lint {
         for r in &v.requirements {
             match suite.requirement(r) {
                 None => l.errors.push(at(format!("unknown requirement id {r}"))),
-                Some(q) if q.retired => {
-                    l.warnings.push(at(format!("requirement {r} is retired")))
-                }
+                Some(q) if q.retired => l.warnings.push(at(format!("requirement {r} is retired"))),
                 _ => {}
             }
         }
@@ -95,19 +93,23 @@ pub fn lint(suite: &Suite, load_errors: Vec<LoadError>) -> Lint {
         }
         if let Some(m) = &v.media {
             if !m.contains('/') {
-                l.errors
-                    .push(at(format!("media {m:?} is not a media type (type/subtype)")));
+                l.errors.push(at(format!(
+                    "media {m:?} is not a media type (type/subtype)"
+                )));
             }
         }
         if v.op == Op::Label && !v.request.contains_key("fields") {
-            l.errors.push(at("label vector without request.fields".into()));
+            l.errors
+                .push(at("label vector without request.fields".into()));
         }
         if v.op == Op::Read && v.expect.output.is_some() {
-            l.errors.push(at("expect.output applies to label/propagate vectors".into()));
+            l.errors
+                .push(at("expect.output applies to label/propagate vectors".into()));
         }
         if v.op != Op::Read && (v.expect.verdict.is_some() || v.expect.labels.is_some()) {
-            l.errors
-                .push(at("expect.verdict/labels apply to read vectors (use expect.output)".into()));
+            l.errors.push(at(
+                "expect.verdict/labels apply to read vectors (use expect.output)".into(),
+            ));
         }
     }
     for r in suite.requirements.iter().filter(|r| !r.retired) {

@@ -284,13 +284,17 @@ fn run_vector(sh: &Shared, index: usize, v: &Vector) -> VectorResult {
         Ok(p) => p,
         Err(e) => {
             result.message = Some(format!("input {}: {e}", v.input));
-            result.findings.push(format!("harness error: input {}: {e}", v.input));
+            result
+                .findings
+                .push(format!("harness error: input {}: {e}", v.input));
             return result;
         }
     };
     let scratch = sh.scratch_root.join(format!("{index:04}-{}", v.id));
     if let Err(e) = std::fs::create_dir_all(&scratch) {
-        result.findings.push(format!("harness error: scratch folder: {e}"));
+        result
+            .findings
+            .push(format!("harness error: scratch folder: {e}"));
         return result;
     }
     let output = match v.op {
@@ -323,10 +327,7 @@ fn run_vector(sh: &Shared, index: usize, v: &Vector) -> VectorResult {
         result.outcome = Outcome::WroteOutside;
         result.findings.insert(
             0,
-            format!(
-                "wrote outside its scratch folder: {}",
-                changes.join(", ")
-            ),
+            format!("wrote outside its scratch folder: {}", changes.join(", ")),
         );
     }
     if let Err(f) = &exchange.response {
@@ -350,11 +351,7 @@ fn trial_verdict(r: &VectorResult) -> Result<Completion, Failed> {
         ));
     }
     if r.unexpected_pass {
-        return Err(format!(
-            "unexpected pass: the waiver for {} can be removed",
-            r.id
-        )
-        .into());
+        return Err(format!("unexpected pass: the waiver for {} can be removed", r.id).into());
     }
     if let (Some(w), true) = (&r.waiver, r.outcome.is_failure()) {
         return Ok(Completion::ignored_with(format!(
@@ -400,7 +397,11 @@ pub fn run(opts: &RunOptions) -> Result<RunResult, String> {
                 "cannot find the reference binary aigc-label (build it with `cargo build -p aigc-label`, or set AIGC_LABEL)",
             )?;
             let argv = vec![exe.display().to_string(), "adapter".to_string()];
-            let cmd = argv.iter().map(|a| shell_quote(a)).collect::<Vec<_>>().join(" ");
+            let cmd = argv
+                .iter()
+                .map(|a| shell_quote(a))
+                .collect::<Vec<_>>()
+                .join(" ");
             (argv, cmd, true)
         }
     };
@@ -451,8 +452,8 @@ pub fn run(opts: &RunOptions) -> Result<RunResult, String> {
             ))
         }
     };
-    let persistent = !opts.process_per_request
-        && info.get("persistent").and_then(Value::as_bool) == Some(true);
+    let persistent =
+        !opts.process_per_request && info.get("persistent").and_then(Value::as_bool) == Some(true);
     adapter.set_persistent(persistent);
 
     let ids: BTreeSet<&str> = suite.vectors.iter().map(|v| v.id.as_str()).collect();

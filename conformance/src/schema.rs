@@ -223,7 +223,11 @@ fn check(root: &Value, schema: &Value, v: &Value, path: &str, errors: &mut Vec<S
         if matching != 1 {
             if matching == 0 {
                 // Show the errors of the closest alternative: the one with the fewest errors.
-                let best = results.iter().min_by_key(|e| e.len()).cloned().unwrap_or_default();
+                let best = results
+                    .iter()
+                    .min_by_key(|e| e.len())
+                    .cloned()
+                    .unwrap_or_default();
                 errors.push(format!(
                     "{path}: matches none of the oneOf alternatives (closest: {})",
                     best.join("; ")

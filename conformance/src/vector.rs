@@ -210,10 +210,7 @@ impl Vector {
     /// Absolute path of the input file.
     pub fn input_path(&self, root: &Path) -> PathBuf {
         let folder = root.join(&self.manifest);
-        folder
-            .parent()
-            .unwrap_or(Path::new("."))
-            .join(&self.input)
+        folder.parent().unwrap_or(Path::new(".")).join(&self.input)
     }
 
     /// `file:line` of the vector, for messages.
@@ -327,14 +324,22 @@ impl std::fmt::Display for LoadError {
 
 /// Line (1-based) of the list item `- id: <id>` in YAML text, 0 when not found.
 pub fn line_of_id(text: &str, id: &str) -> usize {
+    line_of_id_after(text, id, 0)
+}
+
+/// Like [`line_of_id`], but only lines after `after` (1-based) count: duplicate ids get their
+/// own line.
+pub fn line_of_id_after(text: &str, id: &str, after: usize) -> usize {
     text.lines()
-        .position(|l| {
+        .enumerate()
+        .skip(after)
+        .find(|(_, l)| {
             let l = l.trim_start().trim_start_matches('-').trim_start();
             l.strip_prefix("id:")
                 .map(|rest| rest.trim().trim_matches(['"', '\'']) == id)
                 .unwrap_or(false)
         })
-        .map(|i| i + 1)
+        .map(|(i, _)| i + 1)
         .unwrap_or(0)
 }
 
@@ -399,8 +404,10 @@ impl Suite {
             Ok(text) => match serde_saphyr::from_str::<Catalogue>(&text) {
                 Ok(c) => {
                     suite.requirements = c.requirements;
+                    let mut last = 0;
                     for r in &mut suite.requirements {
-                        r.line = line_of_id(&text, &r.id);
+                        r.line = line_of_id_after(&text, &r.id, last);
+                        last = r.line.max(last);
                     }
                 }
                 Err(e) => errors.push(LoadError {
@@ -429,8 +436,10 @@ impl Suite {
             };
             match serde_saphyr::from_str::<Manifest>(&text) {
                 Ok(m) => {
+                    let mut last = 0;
                     for mut v in m.vectors {
-                        v.line = line_of_id(&text, &v.id);
+                        v.line = line_of_id_after(&text, &v.id, last);
+                        last = v.line.max(last);
                         v.manifest = rel.clone();
                         suite.vectors.push(v);
                     }

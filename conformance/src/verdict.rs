@@ -125,9 +125,10 @@ pub fn overall(verdicts: &[(Level, RequirementVerdict)]) -> Overall {
         .any(|(l, v)| *l == Level::Mandatory && *v == RequirementVerdict::Fail)
     {
         Overall::NonConformant
-    } else if verdicts.iter().any(|(_, v)| {
-        matches!(v, RequirementVerdict::Fail | RequirementVerdict::Waived)
-    }) {
+    } else if verdicts
+        .iter()
+        .any(|(_, v)| matches!(v, RequirementVerdict::Fail | RequirementVerdict::Waived))
+    {
         Overall::ConformantWithObservations
     } else {
         Overall::Conformant
@@ -162,20 +163,38 @@ mod tests {
     #[test]
     fn grading() {
         let r = req(Level::Mandatory);
-        assert_eq!(requirement_verdict(&r, false, &[]), RequirementVerdict::NotTested);
-        assert_eq!(requirement_verdict(&r, true, &[]), RequirementVerdict::NotRun);
+        assert_eq!(
+            requirement_verdict(&r, false, &[]),
+            RequirementVerdict::NotTested
+        );
+        assert_eq!(
+            requirement_verdict(&r, true, &[]),
+            RequirementVerdict::NotRun
+        );
         let pass = o(Outcome::Pass, false);
         let crash = o(Outcome::Crash, false);
         let na = o(Outcome::NotApplicable, false);
-        assert_eq!(requirement_verdict(&r, true, &[pass, na]), RequirementVerdict::Pass);
-        assert_eq!(requirement_verdict(&r, true, &[na, na]), RequirementVerdict::NotApplicable);
-        assert_eq!(requirement_verdict(&r, true, &[pass, crash]), RequirementVerdict::Fail);
+        assert_eq!(
+            requirement_verdict(&r, true, &[pass, na]),
+            RequirementVerdict::Pass
+        );
+        assert_eq!(
+            requirement_verdict(&r, true, &[na, na]),
+            RequirementVerdict::NotApplicable
+        );
+        assert_eq!(
+            requirement_verdict(&r, true, &[pass, crash]),
+            RequirementVerdict::Fail
+        );
         assert_eq!(
             requirement_verdict(&r, true, &[pass, o(Outcome::Fail, true)]),
             RequirementVerdict::Waived
         );
         use RequirementVerdict as V;
-        assert_eq!(overall(&[(Level::Mandatory, V::Fail)]), Overall::NonConformant);
+        assert_eq!(
+            overall(&[(Level::Mandatory, V::Fail)]),
+            Overall::NonConformant
+        );
         assert_eq!(
             overall(&[(Level::Recommended, V::Fail), (Level::Mandatory, V::Pass)]),
             Overall::ConformantWithObservations

@@ -130,10 +130,7 @@ pub fn evaluate(
             }
         }
     };
-    let status = response
-        .get("status")
-        .and_then(Value::as_str)
-        .unwrap_or("");
+    let status = response.get("status").and_then(Value::as_str).unwrap_or("");
     let want = v.expect.status.unwrap_or_default();
     expected.insert("status".into(), json!(want.as_str()));
     if want.accepts(status) {
@@ -177,10 +174,7 @@ pub fn evaluate(
                     }
                     Some(out) => {
                         outcome = Outcome::OutputMissing;
-                        findings.push(format!(
-                            "status ok but no output file at {}",
-                            out.display()
-                        ));
+                        findings.push(format!("status ok but no output file at {}", out.display()));
                         expected.insert("output".into(), json!("a file"));
                         actual.insert("output".into(), json!("missing"));
                     }

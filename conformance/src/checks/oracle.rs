@@ -132,7 +132,9 @@ pub fn check_output(
         match payload_unchanged(input, output) {
             Ok((got, method)) => {
                 if got != want {
-                    findings.push(format!("output payload_unchanged: expected {want}, got {got}"));
+                    findings.push(format!(
+                        "output payload_unchanged: expected {want}, got {got}"
+                    ));
                 }
                 exp.insert("payload_unchanged".into(), json!(want));
                 act.insert("payload_unchanged".into(), json!(got));

@@ -52,22 +52,69 @@ pub fn render(r: &Report) -> String {
         Overall::ConformantWithObservations => "obs",
         Overall::NonConformant => "bad",
     };
-    let _ = writeln!(o, "<h1>GB 45438-2025 符合性测试报告 / conformance report</h1>");
-    let _ = writeln!(o, "<p class=\"verdict {vclass}\">{}</p>", esc(overall_text(r.overall)));
-    let info = |k: &str| r.adapter.info.get(k).and_then(|v| v.as_str()).unwrap_or("?").to_string();
+    let _ = writeln!(
+        o,
+        "<h1>GB 45438-2025 符合性测试报告 / conformance report</h1>"
+    );
+    let _ = writeln!(
+        o,
+        "<p class=\"verdict {vclass}\">{}</p>",
+        esc(overall_text(r.overall))
+    );
+    let info = |k: &str| {
+        r.adapter
+            .info
+            .get(k)
+            .and_then(|v| v.as_str())
+            .unwrap_or("?")
+            .to_string()
+    };
     let _ = writeln!(o, "<table>");
     for (k, v) in [
-        ("Implementation", format!("{} {}", info("name"), info("version"))),
+        (
+            "Implementation",
+            format!("{} {}", info("name"), info("version")),
+        ),
         ("Adapter command", r.adapter.command.clone()),
-        ("Executable", format!("{} (SHA-256 {})", r.adapter.executable.as_deref().unwrap_or("?"), r.adapter.executable_sha256.as_deref().unwrap_or("?"))),
+        (
+            "Executable",
+            format!(
+                "{} (SHA-256 {})",
+                r.adapter.executable.as_deref().unwrap_or("?"),
+                r.adapter.executable_sha256.as_deref().unwrap_or("?")
+            ),
+        ),
         ("Mode", r.adapter.mode.clone()),
         ("Suite", format!("{} ({})", r.suite.version, r.tool)),
-        ("Vectors", format!("{} vectors, {} files, SHA-256 {}", r.suite.vector_count, r.suite.files, r.suite.vectors_sha256)),
-        ("Profile", format!("{} (SHA-256 {})", r.profile.id, r.profile.sha256)),
-        ("Machine", format!("{}, {}, {} cores", r.machine.hostname, r.machine.os, r.machine.cores)),
-        ("Time", format!("{} – {} ({:.2} s)", r.started, r.finished, r.duration_s)),
+        (
+            "Vectors",
+            format!(
+                "{} vectors, {} files, SHA-256 {}",
+                r.suite.vector_count, r.suite.files, r.suite.vectors_sha256
+            ),
+        ),
+        (
+            "Profile",
+            format!("{} (SHA-256 {})", r.profile.id, r.profile.sha256),
+        ),
+        (
+            "Machine",
+            format!(
+                "{}, {}, {} cores",
+                r.machine.hostname, r.machine.os, r.machine.cores
+            ),
+        ),
+        (
+            "Time",
+            format!("{} – {} ({:.2} s)", r.started, r.finished, r.duration_s),
+        ),
     ] {
-        let _ = writeln!(o, "<tr><th>{}</th><td><code>{}</code></td></tr>", esc(k), esc(&v));
+        let _ = writeln!(
+            o,
+            "<tr><th>{}</th><td><code>{}</code></td></tr>",
+            esc(k),
+            esc(&v)
+        );
     }
     let _ = writeln!(o, "</table>");
     if !r.warnings.is_empty() {
@@ -112,18 +159,34 @@ pub fn render(r: &Report) -> String {
                 let _ = write!(details, "<p>{}</p>", esc(f));
             }
             if let Some(w) = &v.waiver {
-                let _ = write!(details, "<p>Waived until {} by {}: {}</p>", esc(&w.expires), esc(&w.approved_by), esc(&w.reason));
+                let _ = write!(
+                    details,
+                    "<p>Waived until {} by {}: {}</p>",
+                    esc(&w.expires),
+                    esc(&w.approved_by),
+                    esc(&w.reason)
+                );
             }
             if v.unexpected_pass {
-                details.push_str("<p><strong>Unexpected pass: the waiver can be removed.</strong></p>");
+                details.push_str(
+                    "<p><strong>Unexpected pass: the waiver can be removed.</strong></p>",
+                );
             }
             if !v.diff.is_empty() {
                 let _ = write!(details, "<pre>{}</pre>", diff_html(&v.diff));
             }
             if !v.stderr.trim().is_empty() {
-                let _ = write!(details, "<p>stderr:</p><pre>{}</pre>", esc(v.stderr.trim_end()));
+                let _ = write!(
+                    details,
+                    "<p>stderr:</p><pre>{}</pre>",
+                    esc(v.stderr.trim_end())
+                );
             }
-            let _ = write!(details, "<p>Reproduce: <code>{}</code></p></details>", esc(&v.reproduce));
+            let _ = write!(
+                details,
+                "<p>Reproduce: <code>{}</code></p></details>",
+                esc(&v.reproduce)
+            );
         }
         let _ = writeln!(
             o,

@@ -26,10 +26,18 @@ pub fn xml_escape(s: &str) -> String {
 
 /// The JUnit XML report.
 pub fn render(r: &Report) -> String {
-    let count = |f: &dyn Fn(&crate::report::VectorResult) -> bool| r.vectors.iter().filter(|v| f(v)).count();
-    let failures = count(&|v| v.outcome == Outcome::Fail && v.waiver.is_none() || v.unexpected_pass);
-    let errors = count(&|v| v.outcome.is_failure() && v.outcome != Outcome::Fail && v.waiver.is_none() || v.outcome == Outcome::HarnessError);
-    let skipped = count(&|v| v.outcome == Outcome::NotApplicable || (v.waiver.is_some() && v.outcome.is_failure()));
+    let count = |f: &dyn Fn(&crate::report::VectorResult) -> bool| {
+        r.vectors.iter().filter(|v| f(v)).count()
+    };
+    let failures =
+        count(&|v| v.outcome == Outcome::Fail && v.waiver.is_none() || v.unexpected_pass);
+    let errors = count(&|v| {
+        v.outcome.is_failure() && v.outcome != Outcome::Fail && v.waiver.is_none()
+            || v.outcome == Outcome::HarnessError
+    });
+    let skipped = count(&|v| {
+        v.outcome == Outcome::NotApplicable || (v.waiver.is_some() && v.outcome.is_failure())
+    });
     let mut o = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         o,
@@ -53,7 +61,11 @@ pub fn render(r: &Report) -> String {
         ("profile", r.profile.id.clone()),
         ("mode", r.adapter.mode.clone()),
     ] {
-        let _ = writeln!(o, "      <property name=\"{k}\" value=\"{}\"/>", xml_escape(&v));
+        let _ = writeln!(
+            o,
+            "      <property name=\"{k}\" value=\"{}\"/>",
+            xml_escape(&v)
+        );
     }
     let _ = writeln!(o, "    </properties>");
     for v in &r.vectors {
@@ -71,15 +83,33 @@ pub fn render(r: &Report) -> String {
             v.reproduce
         );
         let inner = if v.unexpected_pass {
-            format!("<failure message=\"unexpected pass: the waiver can be removed\" type=\"unexpected-pass\"/>")
+            "<failure message=\"unexpected pass: the waiver can be removed\" type=\"unexpected-pass\"/>".to_string()
         } else if v.outcome == Outcome::NotApplicable {
-            format!("<skipped message=\"{}\"/>", xml_escape(v.message.as_deref().unwrap_or("not applicable")))
+            format!(
+                "<skipped message=\"{}\"/>",
+                xml_escape(v.message.as_deref().unwrap_or("not applicable"))
+            )
         } else if let (Some(w), true) = (&v.waiver, v.outcome.is_failure()) {
-            format!("<skipped message=\"{}\"/>", xml_escape(&format!("expected failure, waived until {} by {}: {}", w.expires, w.approved_by, w.reason)))
+            format!(
+                "<skipped message=\"{}\"/>",
+                xml_escape(&format!(
+                    "expected failure, waived until {} by {}: {}",
+                    w.expires, w.approved_by, w.reason
+                ))
+            )
         } else if v.outcome == Outcome::Fail {
-            format!("<failure message=\"{}\" type=\"fail\">{}</failure>", xml_escape(v.findings.first().map(String::as_str).unwrap_or("fail")), xml_escape(&body))
+            format!(
+                "<failure message=\"{}\" type=\"fail\">{}</failure>",
+                xml_escape(v.findings.first().map(String::as_str).unwrap_or("fail")),
+                xml_escape(&body)
+            )
         } else if v.outcome.is_failure() || v.outcome == Outcome::HarnessError {
-            format!("<error message=\"{}\" type=\"{}\">{}</error>", xml_escape(v.findings.first().map(String::as_str).unwrap_or("")), v.outcome.as_str(), xml_escape(&body))
+            format!(
+                "<error message=\"{}\" type=\"{}\">{}</error>",
+                xml_escape(v.findings.first().map(String::as_str).unwrap_or("")),
+                v.outcome.as_str(),
+                xml_escape(&body)
+            )
         } else {
             String::new()
         };

@@ -15,8 +15,18 @@ pub fn render(r: &Report) -> String {
     let _ = writeln!(o, "# GB 45438-2025 conformance report\n");
     let _ = writeln!(o, "**Verdict: {}**\n", overall_text(r.overall));
     let _ = writeln!(o, "| | |\n|---|---|");
-    let info_name = r.adapter.info.get("name").and_then(|v| v.as_str()).unwrap_or("?");
-    let info_version = r.adapter.info.get("version").and_then(|v| v.as_str()).unwrap_or("?");
+    let info_name = r
+        .adapter
+        .info
+        .get("name")
+        .and_then(|v| v.as_str())
+        .unwrap_or("?");
+    let info_version = r
+        .adapter
+        .info
+        .get("version")
+        .and_then(|v| v.as_str())
+        .unwrap_or("?");
     let rows = [
         ("Implementation", format!("{info_name} {info_version}")),
         ("Adapter command", format!("`{}`", r.adapter.command)),
@@ -37,12 +47,21 @@ pub fn render(r: &Report) -> String {
                 r.suite.vector_count, r.suite.files, r.suite.vectors_sha256
             ),
         ),
-        ("Profile", format!("{} (SHA-256 `{}`)", r.profile.id, r.profile.sha256)),
+        (
+            "Profile",
+            format!("{} (SHA-256 `{}`)", r.profile.id, r.profile.sha256),
+        ),
         (
             "Machine",
-            format!("{}, {}, {} cores", r.machine.hostname, r.machine.os, r.machine.cores),
+            format!(
+                "{}, {}, {} cores",
+                r.machine.hostname, r.machine.os, r.machine.cores
+            ),
         ),
-        ("Time", format!("{} – {} ({:.2} s)", r.started, r.finished, r.duration_s)),
+        (
+            "Time",
+            format!("{} – {} ({:.2} s)", r.started, r.finished, r.duration_s),
+        ),
         (
             "Selection",
             match &r.selection.filter {
@@ -69,7 +88,10 @@ pub fn render(r: &Report) -> String {
         o.push('\n');
     }
     let _ = writeln!(o, "## Requirements\n");
-    let _ = writeln!(o, "| Id | Level | Verdict | 要求 | Requirement | Vectors |\n|---|---|---|---|---|---|");
+    let _ = writeln!(
+        o,
+        "| Id | Level | Verdict | 要求 | Requirement | Vectors |\n|---|---|---|---|---|---|"
+    );
     for q in &r.requirements {
         let _ = writeln!(
             o,
@@ -85,17 +107,37 @@ pub fn render(r: &Report) -> String {
     let failures: Vec<_> = r
         .vectors
         .iter()
-        .filter(|v| v.outcome.is_failure() || v.unexpected_pass || v.outcome == crate::checks::Outcome::HarnessError)
+        .filter(|v| {
+            v.outcome.is_failure()
+                || v.unexpected_pass
+                || v.outcome == crate::checks::Outcome::HarnessError
+        })
         .collect();
     if !failures.is_empty() {
         let _ = writeln!(o, "\n## Failures\n");
     }
     for v in failures {
         let _ = writeln!(o, "### `{}`: {}\n", v.id, v.outcome.as_str());
-        let _ = writeln!(o, "- {} ({}, {} {})", v.description, v.class, v.op, v.media.as_deref().unwrap_or("sniffed"));
-        let _ = writeln!(o, "- requirements: {}; manifest: `{}`", v.requirements.join(", "), v.location);
+        let _ = writeln!(
+            o,
+            "- {} ({}, {} {})",
+            v.description,
+            v.class,
+            v.op,
+            v.media.as_deref().unwrap_or("sniffed")
+        );
+        let _ = writeln!(
+            o,
+            "- requirements: {}; manifest: `{}`",
+            v.requirements.join(", "),
+            v.location
+        );
         if let Some(w) = &v.waiver {
-            let _ = writeln!(o, "- waived until {} by {}: {}", w.expires, w.approved_by, w.reason);
+            let _ = writeln!(
+                o,
+                "- waived until {} by {}: {}",
+                w.expires, w.approved_by, w.reason
+            );
         }
         if v.unexpected_pass {
             let _ = writeln!(o, "- **unexpected pass**: the waiver can be removed");
@@ -123,9 +165,19 @@ pub fn render(r: &Report) -> String {
             let _ = writeln!(o, "- `{}`: {}", v.id, v.message.as_deref().unwrap_or(""));
         }
     }
-    let _ = writeln!(o, "\n## All vectors\n\n| Vector | Op | Outcome | ms |\n|---|---|---|---|");
+    let _ = writeln!(
+        o,
+        "\n## All vectors\n\n| Vector | Op | Outcome | ms |\n|---|---|---|---|"
+    );
     for v in &r.vectors {
-        let _ = writeln!(o, "| {} | {} | {} | {:.0} |", v.id, v.op, v.outcome.as_str(), v.duration_ms);
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {:.0} |",
+            v.id,
+            v.op,
+            v.outcome.as_str(),
+            v.duration_ms
+        );
     }
     o
 }

@@ -42,7 +42,10 @@ pub fn run(args: Args, profile: &Profile) -> ExitCode {
             let response = answer_text(&line, profile);
             let mut out = stdout.lock();
             // One line per response, flushed at once: the harness waits for it.
-            if writeln!(out, "{response}").and_then(|_| out.flush()).is_err() {
+            if writeln!(out, "{response}")
+                .and_then(|_| out.flush())
+                .is_err()
+            {
                 return ExitCode::from(2);
             }
         }
