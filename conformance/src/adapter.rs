@@ -586,8 +586,8 @@ impl Adapter {
         };
         match result {
             Ok(bytes) => {
-                // Let stderr written just before the answer arrive (best effort).
-                std::thread::sleep(Duration::from_millis(1));
+                // Best effort: stderr written just before the answer may still be in flight
+                // (it is then dropped at the start of the next request, never misattributed).
                 let stderr = take_stderr(&worker);
                 // A garbage line poisons the stream (the next answer could be misaligned), so
                 // only a worker whose answer parses as JSON goes back to the pool.
