@@ -182,6 +182,15 @@ fn snapshot_changes(before: &Snapshot, after: &Snapshot) -> Vec<String> {
     out
 }
 
+/// Deletes a folder when dropped.
+struct RemoveOnDrop(PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// State shared by the trials.
 struct Shared {
     suite: Suite,
@@ -435,6 +444,8 @@ pub fn run(opts: &RunOptions) -> Result<RunResult, String> {
     ));
     std::fs::create_dir_all(&scratch_root)
         .map_err(|e| format!("{}: {e}", scratch_root.display()))?;
+    // Removed on every way out, early errors included.
+    let _cleanup = RemoveOnDrop(scratch_root.clone());
     let mut adapter = Adapter::new(argv.clone(), limits, scratch_root.clone());
 
     // info: always one process, so that a broken persistent mode cannot hide the answer.
@@ -534,7 +545,6 @@ pub fn run(opts: &RunOptions) -> Result<RunResult, String> {
     args.test_threads = opts.jobs;
     let _conclusion = libtest_mimic::run(&args, trials);
     shared.adapter.shutdown();
-    let _ = std::fs::remove_dir_all(&scratch_root);
 
     let finished = meta::now_secs();
     let mut results = shared

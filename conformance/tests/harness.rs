@@ -554,3 +554,46 @@ fn report_snapshots() {
         .join("\n");
     insta::assert_snapshot!("report_md", md);
 }
+
+#[test]
+fn an_adapter_that_cannot_answer_info_is_a_harness_error() {
+    let (exit, _, stderr) = conform(&["run", "--adapter", "no-such-program-xyz"]);
+    assert_eq!(exit, 2, "{stderr}");
+    assert!(stderr.contains("cannot answer info"), "{stderr}");
+    let (exit, _, stderr) = conform(&["run", "--adapter", "sh -c 'echo {}'"]);
+    assert_eq!(exit, 2, "{stderr}");
+    assert!(stderr.contains("protocol violation"), "{stderr}");
+}
+
+#[test]
+fn reference_adapter_answers_bad_requests_without_crashing() {
+    use std::io::Write;
+    for (input, status) in [
+        ("not json", "error"),
+        ("{\"protocol\":1,\"op\":\"propagate\",\"vector\":\"x\"}", "unsupported"),
+        ("{\"protocol\":1,\"op\":\"read\",\"vector\":\"x\",\"input\":\"/nonexistent\",\"media\":null}", "error"),
+        ("{\"protocol\":1,\"op\":\"read\",\"vector\":\"x\",\"input\":\"/etc/hostname\",\"media\":null}", "rejected"),
+        ("{\"protocol\":1,\"op\":\"read\",\"vector\":\"x\",\"input\":\"/etc/hostname\",\"media\":\"video/mp4\"}", "unsupported"),
+    ] {
+        let mut child = Command::new(reference_bin())
+            .arg("adapter")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{input}");
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["status"], status, "{input}: {v}");
+        let op = serde_json::from_str::<Value>(input)
+            .ok()
+            .and_then(|r| r["op"].as_str().map(String::from))
+            .unwrap_or_else(|| "read".into());
+        let errors = schema::validate(
+            schema::schema(&format!("response.{op}.schema.json")).unwrap(),
+            &v,
+        );
+        assert!(errors.is_empty(), "{input}: {errors:?}");
+    }
+}
