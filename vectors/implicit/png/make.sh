@@ -52,6 +52,10 @@ open("conflict.png", "wb").write(insert_after_ihdr(
 # The label under a keyword without "AIGC" (Annex E a): not a label at all.
 open("wrong-keyword.png", "wb").write(insert_after_ihdr(
     plain, chunk(b"tEXt", b"Comment\0" + label("1").encode())))
+# Annex E b)/c): ProduceID missing; Label as a JSON number instead of a string.
+missing = label("1").replace('"ProduceID":"20250901-0001",', '')
+open("xmp-missing-produceid.png", "wb").write(insert_after_ihdr(plain, xmp_itxt(missing)))
+open("xmp-label-numeric.png", "wb").write(insert_after_ihdr(plain, xmp_itxt(label("1").replace('"Label":"1"', '"Label":1'))))
 # Cut inside the XMP chunk: the container is broken.
 valid = open("xmp-valid.png", "rb").read()
 open("truncated.png", "wb").write(valid[:60])
