@@ -490,9 +490,37 @@ fn redact(report: &mut Value, out: &Path, vectors: &Path, script: &Path) {
     }
 }
 
+/// A fixed vector tree for the snapshots: the fixture's catalogue and manifest, the real profile
+/// and PNG inputs (so the snapshot does not change when the real catalogue grows).
+fn snapshot_tree() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = workspace().join("conformance/tests/fixtures/snapshot");
+    let png = workspace().join("vectors/implicit/png");
+    std::fs::create_dir_all(dir.path().join("implicit/png")).unwrap();
+    std::fs::copy(
+        fixture.join("requirements.yaml"),
+        dir.path().join("requirements.yaml"),
+    )
+    .unwrap();
+    std::fs::copy(
+        workspace().join("vectors/profile.yaml"),
+        dir.path().join("profile.yaml"),
+    )
+    .unwrap();
+    std::fs::copy(
+        fixture.join("vectors.yaml"),
+        dir.path().join("implicit/png/vectors.yaml"),
+    )
+    .unwrap();
+    for f in ["plain.png", "xmp-valid.png", "truncated.png"] {
+        std::fs::copy(png.join(f), dir.path().join("implicit/png").join(f)).unwrap();
+    }
+    dir
+}
+
 #[test]
 fn report_snapshots() {
-    let vectors = vectors_copy();
+    let vectors = snapshot_tree();
     let script = workspace().join("conformance/tests/adapters/broken.py");
     let adapter = format!("python3 {} wrong-label", script.display());
     let r = run_suite(&[
@@ -517,6 +545,7 @@ fn report_snapshots() {
         ".adapter.executable_sha256" => "[sha256]",
         ".adapter.argument_files" => "[files]",
         ".suite.root" => "[vectors]",
+        ".suite.files" => "[count]",
     });
     // The Markdown view of the same report, with the same redactions applied to its text.
     let md = std::fs::read_to_string(r.out.path().join("report.md")).unwrap();
@@ -545,7 +574,7 @@ fn report_snapshots() {
             // Durations and core counts vary.
             if l.starts_with("| Time") || l.starts_with("| Machine") {
                 l.split('|').take(2).collect::<Vec<_>>().join("|") + "| [redacted] |"
-            } else if l.starts_with("| implicit-") {
+            } else if l.starts_with("| implicit-") || l.starts_with("| platform-") {
                 let cells: Vec<&str> = l.split('|').collect();
                 format!("|{}|{}|{}| - |", cells[1], cells[2], cells[3])
             } else {
