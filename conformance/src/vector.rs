@@ -322,6 +322,15 @@ impl std::fmt::Display for LoadError {
     }
 }
 
+/// A YAML error as a [`LoadError`], with the parser's line when it has one.
+fn yaml_error(file: &Path, e: &serde_saphyr::Error) -> LoadError {
+    LoadError {
+        file: file.to_path_buf(),
+        line: e.location().map(|l| l.line() as usize).unwrap_or(0),
+        message: e.to_string(),
+    }
+}
+
 /// Line (1-based) of the list item `- id: <id>` in YAML text, 0 when not found.
 pub fn line_of_id(text: &str, id: &str) -> usize {
     line_of_id_after(text, id, 0)
@@ -410,11 +419,7 @@ impl Suite {
                         last = r.line.max(last);
                     }
                 }
-                Err(e) => errors.push(LoadError {
-                    file: req_file.clone(),
-                    line: 0,
-                    message: e.to_string(),
-                }),
+                Err(e) => errors.push(yaml_error(&req_file, &e)),
             },
             Err(e) => errors.push(LoadError {
                 file: req_file.clone(),
@@ -444,11 +449,7 @@ impl Suite {
                         suite.vectors.push(v);
                     }
                 }
-                Err(e) => errors.push(LoadError {
-                    file: rel.clone(),
-                    line: 0,
-                    message: e.to_string(),
-                }),
+                Err(e) => errors.push(yaml_error(&rel, &e)),
             }
             suite.manifests.push(rel);
         }
