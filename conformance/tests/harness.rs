@@ -398,7 +398,7 @@ fn lint_names_file_and_line() {
     assert!(stderr.contains("expct"), "{stderr}");
 }
 
-/// Well-formedness of the HTML we write: every non-void tag closed in order.
+/// Well-formedness of the HTML and XML we write: every non-void tag closed in order.
 fn check_balanced(html: &str) {
     const VOID: &[&str] = &["meta", "br", "!DOCTYPE", "!doctype"];
     let mut stack: Vec<String> = Vec::new();
@@ -413,7 +413,7 @@ fn check_balanced(html: &str) {
             .chars()
             .take_while(|c| !c.is_whitespace() && *c != '/')
             .collect();
-        if VOID.contains(&name.as_str()) || tag.ends_with('/') {
+        if VOID.contains(&name.as_str()) || tag.ends_with('/') || tag.starts_with('?') {
             continue;
         }
         if tag.starts_with('/') {
@@ -449,6 +449,7 @@ fn html_report_is_self_contained_and_renders() {
     assert!(html.contains("--exact implicit-png-label-plain"));
     let junit = std::fs::read_to_string(r.out.path().join("junit.xml")).unwrap();
     assert!(junit.starts_with("<?xml"));
+    check_balanced(&junit);
     assert!(junit.contains("<failure message=\"output fields differ: ProduceID\""));
     let chromium = Path::new("/usr/bin/chromium");
     if chromium.exists() {
