@@ -7,6 +7,7 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+mod adapter;
 mod common;
 mod embed;
 mod formats;
@@ -42,6 +43,8 @@ enum Command {
     Formats(formats::Args),
     /// Act as a content platform: verify the label, choose the notice, add propagation fields.
     Propagate(propagate::Args),
+    /// Answer conformance-harness requests (conformance/PROTOCOL.md); `serve` for persistent mode.
+    Adapter(adapter::Args),
 }
 
 fn main() -> ExitCode {
@@ -58,5 +61,6 @@ fn main() -> ExitCode {
         Command::Embed(args) => embed::run(args, &profile),
         Command::Formats(args) => formats::run(args),
         Command::Propagate(args) => propagate::run(args, &profile),
+        Command::Adapter(args) => adapter::run(args, &profile),
     }
 }
