@@ -200,6 +200,8 @@ struct Shared {
     waivers: Waivers,
     scratch_root: PathBuf,
     reproduce_prefix: String,
+    /// Problem code of the reference decoder → requirements it breaks (catalogue `problem_codes`).
+    problem_requirements: std::collections::HashMap<String, Vec<String>>,
     results: Mutex<Vec<(usize, VectorResult)>>,
     progress: Option<Progress>,
 }
@@ -273,6 +275,7 @@ fn run_vector(sh: &Shared, index: usize, v: &Vector) -> VectorResult {
         outcome: Outcome::HarnessError,
         message: None,
         findings: Vec::new(),
+        blame: Vec::new(),
         waiver: sh.waivers.get(&v.id).cloned(),
         unexpected_pass: false,
         expected: Value::Null,
@@ -323,10 +326,21 @@ fn run_vector(sh: &Shared, index: usize, v: &Vector) -> VectorResult {
     let changes = snapshot_changes(&before, &snapshot(&watched));
     let ctx = Context {
         profile: &sh.profile,
+        problem_requirements: &sh.problem_requirements,
     };
     let eval = checks::evaluate(v, &exchange, &input, output.as_deref(), &ctx);
     result.outcome = eval.outcome;
     result.findings = eval.findings;
+    // Blame only lands on requirements the catalogue has; otherwise the vector's own take it,
+    // so that a failure is never lost.
+    result.blame = eval
+        .blame
+        .into_iter()
+        .filter(|id| sh.suite.requirements.iter().any(|r| &r.id == id))
+        .collect();
+    if result.blame.is_empty() && eval.outcome.is_failure() {
+        result.blame = v.requirements.clone();
+    }
     if eval.outcome != Outcome::Pass {
         result.diff = checks::diff(&eval.expected, &eval.actual);
     }
@@ -334,6 +348,7 @@ fn run_vector(sh: &Shared, index: usize, v: &Vector) -> VectorResult {
     result.actual = eval.actual;
     if !changes.is_empty() {
         result.outcome = Outcome::WroteOutside;
+        result.blame = v.requirements.clone();
         result.findings.insert(
             0,
             format!("wrote outside its scratch folder: {}", changes.join(", ")),
@@ -512,7 +527,18 @@ pub fn run(opts: &RunOptions) -> Result<RunResult, String> {
             done: AtomicUsize::new(0),
         });
 
+    let mut problem_requirements: std::collections::HashMap<String, Vec<String>> =
+        Default::default();
+    for r in &suite.requirements {
+        for code in &r.problem_codes {
+            problem_requirements
+                .entry(code.clone())
+                .or_default()
+                .push(r.id.clone());
+        }
+    }
     let shared = Arc::new(Shared {
+        problem_requirements,
         suite,
         adapter,
         profile,
@@ -623,14 +649,23 @@ fn build_report(
             .vectors
             .iter()
             .any(|v| v.requirements.contains(&req.id));
+        // A vector speaks for the requirements it names and for any its failure is charged to.
         let mine: Vec<&VectorResult> = vectors
             .iter()
-            .filter(|v| v.requirements.contains(&req.id))
+            .filter(|v| v.requirements.contains(&req.id) || v.blame.contains(&req.id))
             .collect();
         let outcomes: Vec<VectorOutcome> = mine
             .iter()
             .map(|v| VectorOutcome {
-                outcome: v.outcome,
+                // A failure charged elsewhere (checks::blame) does not fail this requirement.
+                outcome: if v.outcome.is_failure()
+                    && !v.blame.is_empty()
+                    && !v.blame.contains(&req.id)
+                {
+                    Outcome::Pass
+                } else {
+                    v.outcome
+                },
                 waived: v.waiver.is_some(),
             })
             .collect();

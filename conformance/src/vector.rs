@@ -198,6 +198,10 @@ pub struct Vector {
     /// Expectations.
     #[serde(default)]
     pub expect: Expect,
+    /// Optional attribution overrides: check name (e.g. `output.fields.ContentPropagator`) →
+    /// the requirement ids a failure of that check is counted against (see checks::blame).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub blame: std::collections::BTreeMap<String, Vec<String>>,
     /// The manifest file (relative to the vectors root), filled in on load.
     #[serde(skip)]
     pub manifest: PathBuf,
@@ -277,6 +281,10 @@ pub struct Requirement {
     /// Why it was retired or changed.
     #[serde(default)]
     pub note: Option<String>,
+    /// Problem codes of the reference decoder that break this requirement: a failure of an
+    /// implementation's output with one of them is counted against this requirement.
+    #[serde(default)]
+    pub problem_codes: Vec<String>,
     /// Line of `- id:` in the file, filled in on load.
     #[serde(skip)]
     pub line: usize,

@@ -152,6 +152,7 @@ mod tests {
             evidence: None,
             retired: false,
             note: None,
+            problem_codes: Vec::new(),
             line: 0,
         }
     }

@@ -34,7 +34,7 @@ rows=[
  ("escaped-quote-value",["E-f"],"positive","nested-json","valid",J(ReservedCode1="{\"Type\":\"1\",\"Version\":\"1.0\"}"),"a SecurityData object carried as a string with escaped quotes (PG-202511A; j allows \\\")"),
  ("reserved-sha1",["E-f"],"positive","reserved-opaque","valid",J(ReservedCode1="e862483430d978cbf828b8b24296ef9328d843a0"),"the Annex F.4 example digest in ReservedCode1"),
  ("unicode-escape",["E-b"],"positive","json-escapes","valid",J(ProduceID="ABC"),"a \\u0041 escape inside a value decodes to 'A'"),
- ("extra-field",["E-b"],"boundary","unknown-field","valid",J(),"an eighth key 'Model'; all seven required keys present (profile: unknown-field is a warning)"),
+ ("extra-field",["E-b"],"boundary","unknown-field","valid",dict(J(),Model="x1"),"an eighth key 'Model'; all seven required keys present (profile: unknown-field is a warning)"),
  ("reserved-number",["E-f"],"negative","non-string-value","invalid",None,"ReservedCode1 as a JSON number (cntc260 writes Python hash(); #24)"),
  ("legacy-tencent",["E-b"],"negative","legacy-schema","invalid",None,"Tencent's pre-standard ServiceProvider/ServiceUser/Time/ContentId schema (trap 11)"),
  ("producer-name",["E-d"],"positive","provider-name","valid",J(ContentProducer="doubao",ContentPropagator="doubao"),"a provider name instead of a code (E d: 名称或编码)"),

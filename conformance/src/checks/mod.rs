@@ -13,7 +13,10 @@ use crate::adapter::{Exchange, Failure};
 use crate::vector::{Op, Vector};
 use aigc_label::Profile;
 
+pub mod blame;
 pub mod oracle;
+
+pub use blame::Finding;
 
 /// The outcome of one vector. Adapter failures are kept apart from wrong answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -89,6 +92,8 @@ pub struct Evaluation {
     pub outcome: Outcome,
     /// One line per broken expectation (or the adapter failure).
     pub findings: Vec<String>,
+    /// The requirements this vector's failure counts against (empty when it passed).
+    pub blame: Vec<String>,
     /// The expectations compared, as a document.
     pub expected: Value,
     /// The observations, in the same shape.
@@ -99,6 +104,8 @@ pub struct Evaluation {
 pub struct Context<'a> {
     /// The interpretation profile the oracle reads with.
     pub profile: &'a Profile,
+    /// Reference problem code → the requirements it breaks (from `problem_codes` in the catalogue).
+    pub problem_requirements: &'a std::collections::HashMap<String, Vec<String>>,
 }
 
 fn sorted_labels(list: &[Map<String, Value>]) -> Vec<Value> {
@@ -118,13 +125,14 @@ pub fn evaluate(
 ) -> Evaluation {
     let mut expected = Map::new();
     let mut actual = Map::new();
-    let mut findings = Vec::new();
+    let mut findings: Vec<Finding> = Vec::new();
     let response = match &exchange.response {
         Ok(r) => r,
         Err(f) => {
             return Evaluation {
                 outcome: Outcome::of_failure(f),
                 findings: vec![f.to_string()],
+                blame: v.requirements.clone(),
                 expected: json!({"status": v.expect.status.unwrap_or_default().as_str()}),
                 actual: json!({"failure": f}),
             }
@@ -145,28 +153,36 @@ pub fn evaluate(
         if status == "unsupported" {
             f.push_str(" - the implementation declared this op and media type in info");
         }
-        findings.push(f);
+        findings.push(Finding::new(f, blame::of(v, "status", &[])));
     }
     let mut outcome = Outcome::Pass;
     if status == "ok" && want.accepts(status) {
         match v.op {
             Op::Read => check_read(v, response, &mut expected, &mut actual, &mut findings),
             Op::Label | Op::Propagate | Op::Mark => {
+                let mut notice_ok = true;
                 if v.op == Op::Propagate {
                     if let Some(n) = v.expect.notice {
                         let want = serde_json::to_value(n).unwrap_or(Value::Null);
                         let got = response.get("notice").cloned().unwrap_or(Value::Null);
                         if want != got {
-                            findings.push(format!("notice: expected {want}, got {got}"));
+                            notice_ok = false;
+                            findings.push(Finding::new(
+                                format!("notice: expected {want}, got {got}"),
+                                blame::of(v, "notice", blame::notice_candidates(n)),
+                            ));
                         }
                         expected.insert("notice".into(), want);
                         actual.insert("notice".into(), got);
                     }
                 }
                 match output {
+                    // A wrong notice decides the vector; what the platform then wrote follows
+                    // from that decision and is not charged a second time.
+                    Some(_) if !notice_ok => {}
                     Some(out) if out.is_file() => {
                         if let Some(e) = &v.expect.output {
-                            let (exp, act, mut f) = oracle::check_output(e, input, out, ctx);
+                            let (exp, act, mut f) = oracle::check_output(v, e, input, out, ctx);
                             expected.insert("output".into(), exp);
                             actual.insert("output".into(), act);
                             findings.append(&mut f);
@@ -174,7 +190,10 @@ pub fn evaluate(
                     }
                     Some(out) => {
                         outcome = Outcome::OutputMissing;
-                        findings.push(format!("status ok but no output file at {}", out.display()));
+                        findings.push(Finding::new(
+                            format!("status ok but no output file at {}", out.display()),
+                            v.requirements.clone(),
+                        ));
                         expected.insert("output".into(), json!("a file"));
                         actual.insert("output".into(), json!("missing"));
                     }
@@ -186,9 +205,16 @@ pub fn evaluate(
     if outcome == Outcome::Pass && !findings.is_empty() {
         outcome = Outcome::Fail;
     }
+    let mut blamed: Vec<String> = findings
+        .iter()
+        .flat_map(|f| f.blame.iter().cloned())
+        .collect();
+    blamed.sort();
+    blamed.dedup();
     Evaluation {
         outcome,
-        findings,
+        blame: blamed,
+        findings: findings.into_iter().map(|f| f.text).collect(),
         expected: Value::Object(expected),
         actual: Value::Object(actual),
     }
@@ -199,13 +225,16 @@ fn check_read(
     response: &Value,
     expected: &mut Map<String, Value>,
     actual: &mut Map<String, Value>,
-    findings: &mut Vec<String>,
+    findings: &mut Vec<Finding>,
 ) {
     if let Some(want) = v.expect.verdict {
         let want = serde_json::to_value(want).unwrap_or(Value::Null);
         let got = response.get("verdict").cloned().unwrap_or(Value::Null);
         if want != got {
-            findings.push(format!("verdict: expected {want}, got {got}"));
+            findings.push(Finding::new(
+                format!("verdict: expected {want}, got {got}"),
+                blame::of(v, "verdict", &[]),
+            ));
         }
         expected.insert("verdict".into(), want);
         actual.insert("verdict".into(), got);
@@ -227,10 +256,13 @@ fn check_read(
             .unwrap_or_default();
         let (want, got) = (sorted_labels(want), sorted_labels(&got));
         if want != got {
-            findings.push(format!(
-                "labels: expected {} label(s) with the listed fields, got {} that differ",
-                want.len(),
-                got.len()
+            findings.push(Finding::new(
+                format!(
+                    "labels: expected {} label(s) with the listed fields, got {} that differ",
+                    want.len(),
+                    got.len()
+                ),
+                blame::of(v, "labels", &[]),
             ));
         }
         expected.insert("labels".into(), Value::Array(want));

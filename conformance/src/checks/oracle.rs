@@ -4,14 +4,12 @@
 use serde_json::{json, Map, Value};
 use std::path::Path;
 
+use super::blame::{self, Finding};
 use super::Context;
-use crate::vector::ExpectOutput;
-use aigc_label::implicit::{detect, embed_bytes, read_path};
+use crate::vector::{ExpectOutput, Vector};
+use aigc_label::implicit::{detect, read_path};
 use aigc_label::io::Input;
-
-/// The label written into both files by the payload check. Any fixed, valid label works: what
-/// matters is that it is the same for both.
-const PROBE_LABEL: &str = r#"{"Label":"1","ContentProducer":"conformance-probe","ProduceID":"0","ReservedCode1":"","ContentPropagator":"conformance-probe","PropagateID":"0","ReservedCode2":""}"#;
+use aigc_label::payload::fingerprint;
 
 /// Format id of a file as the reference detects it.
 fn format_of(path: &Path) -> Option<&'static str> {
@@ -19,49 +17,25 @@ fn format_of(path: &Path) -> Option<&'static str> {
     detect(&mut input, Some(path)).ok().map(|f| f.id())
 }
 
-/// How [`payload_unchanged`] decided.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PayloadMethod {
-    /// Same bytes after the reference wrote the same probe label into both files.
-    Probe,
-    /// Probe bytes differ (metadata outside the label changed), but the decoded pixels agree.
-    Pixels,
-}
-
-/// Decoded RGBA pixels of an image, if the `image` crate can decode the format.
-fn pixels(bytes: &[u8]) -> Option<(u32, u32, Vec<u8>)> {
-    let img = image::load_from_memory(bytes).ok()?.to_rgba8();
-    Some((img.width(), img.height(), img.into_raw()))
-}
-
-/// Whether two files carry the same payload.
-///
-/// First the probe: the reference writes the same fixed label into both (which replaces or
-/// removes every label carrier it knows); identical bytes afterwards mean everything but the
-/// label is identical. When the bytes differ, an image is decoded and its pixels compared, since
-/// a writer may legitimately rewrite other metadata (ExifTool adds `x:xmptk` to the XMP packet).
-/// See PROTOCOL.md for the limits of both checks.
-pub fn payload_unchanged(input: &Path, output: &Path) -> Result<(bool, PayloadMethod), String> {
-    let a = std::fs::read(input).map_err(|e| format!("{}: {e}", input.display()))?;
-    let b = std::fs::read(output).map_err(|e| format!("{}: {e}", output.display()))?;
-    let pa = embed_bytes(a.clone(), PROBE_LABEL).map_err(|e| format!("input: {e}"))?;
-    let pb = embed_bytes(b.clone(), PROBE_LABEL).map_err(|e| format!("output: {e}"))?;
-    if pa == pb {
-        return Ok((true, PayloadMethod::Probe));
-    }
-    match (pixels(&a), pixels(&b)) {
-        (Some(x), Some(y)) if x == y => Ok((true, PayloadMethod::Pixels)),
-        _ => Ok((false, PayloadMethod::Probe)),
-    }
+/// Whether two files carry the same payload, by the reference's per-format fingerprint
+/// (`aigc_label::payload`: decoded pixels, demuxed packets, rendered pages, package parts or the
+/// Markdown body). Returns the method used.
+pub fn payload_unchanged(input: &Path, output: &Path) -> Result<(bool, &'static str), String> {
+    let format =
+        format_of(input).ok_or_else(|| format!("{}: format not recognised", input.display()))?;
+    let a = fingerprint(input, format).map_err(|e| format!("input: {e}"))?;
+    let b = fingerprint(output, format).map_err(|e| format!("output: {e}"))?;
+    Ok((a == b, a.method))
 }
 
 /// Check `expect.output`; returns (expected document, actual document, findings).
 pub fn check_output(
+    v: &Vector,
     e: &ExpectOutput,
     input: &Path,
     output: &Path,
     ctx: &Context,
-) -> (Value, Value, Vec<String>) {
+) -> (Value, Value, Vec<Finding>) {
     let mut exp = Map::new();
     let mut act = Map::new();
     let mut findings = Vec::new();
@@ -69,7 +43,10 @@ pub fn check_output(
         Ok(r) => r,
         Err(err) => {
             let msg = format!("output: the reference cannot read it: {}", err.error);
-            findings.push(msg.clone());
+            findings.push(Finding::new(
+                msg.clone(),
+                blame::of(v, "output.readable", &[]),
+            ));
             return (
                 serde_json::to_value(e).unwrap_or(Value::Null),
                 json!({"unreadable": err.error.to_string()}),
@@ -81,12 +58,39 @@ pub fn check_output(
         let want = serde_json::to_value(want).unwrap_or(Value::Null);
         let got = serde_json::to_value(report.verdict).unwrap_or(Value::Null);
         if want != got {
-            findings.push(format!("output verdict: expected {want}, got {got}"));
+            // Charged to the requirements whose problem codes the reference found.
+            let mut candidates: Vec<&str> = Vec::new();
+            for l in &report.labels {
+                for p in l.problems.iter().chain(report.problems.iter()) {
+                    if p.severity == aigc_label::Severity::Error {
+                        for r in ctx
+                            .problem_requirements
+                            .get(p.code.as_str())
+                            .into_iter()
+                            .flatten()
+                        {
+                            candidates.push(r);
+                        }
+                    }
+                }
+            }
+            if report.labels.is_empty() {
+                candidates.extend(["GB-6.1-a"]);
+            }
+            candidates.sort();
+            candidates.dedup();
+            findings.push(Finding::new(
+                format!("output verdict: expected {want}, got {got}"),
+                blame::of(v, "output.verdict", &candidates),
+            ));
         }
         exp.insert("verdict".into(), want);
         act.insert("verdict".into(), got);
     }
-    if let Some(want) = &e.fields {
+    let several = report.labels.len() > 1;
+    if let Some(want) = e.fields.as_ref().filter(|_| !several) {
+        // (With more than one label the output's "fields" are ambiguous; the label count
+        // check below carries that failure.)
         // Only the keys the vector names are compared: values the adapter chose freely
         // (e.g. propagation ids) stay out of the verdict.
         let got_all = report
@@ -98,13 +102,17 @@ pub fn check_output(
             .keys()
             .map(|k| (k.clone(), got_all.get(k).cloned().unwrap_or(Value::Null)))
             .collect();
-        if &got != want {
-            let bad: Vec<&str> = want
-                .iter()
-                .filter(|(k, v)| got.get(*k) != Some(v))
-                .map(|(k, _)| k.as_str())
-                .collect();
-            findings.push(format!("output fields differ: {}", bad.join(", ")));
+        if &got != want && !report.labels.is_empty() {
+            for (k, w) in want.iter().filter(|(k, w)| got.get(*k) != Some(w)) {
+                let candidates = blame::field_candidates(v.op, k, v.expect.notice);
+                findings.push(Finding::new(
+                    format!(
+                        "output field {k}: expected {w}, got {}",
+                        got.get(k).unwrap_or(&Value::Null)
+                    ),
+                    blame::of(v, &format!("output.fields.{k}"), &candidates),
+                ));
+            }
         }
         exp.insert("fields".into(), Value::Object(want.clone()));
         act.insert("fields".into(), Value::Object(got));
@@ -112,7 +120,16 @@ pub fn check_output(
     if let Some(want) = e.label_count {
         let got = report.labels.len();
         if got != want {
-            findings.push(format!("output label_count: expected {want}, got {got}"));
+            // More labels than asked: 6.1 c (one label per file). None: the label was not written.
+            let candidates: &[&str] = if got > want {
+                &["GB-6.1-c"]
+            } else {
+                &["GB-6.1-a", "CAC-6-p2"]
+            };
+            findings.push(Finding::new(
+                format!("output label_count: expected {want}, got {got}"),
+                blame::of(v, "output.label_count", candidates),
+            ));
         }
         exp.insert("label_count".into(), json!(want));
         act.insert("label_count".into(), json!(got));
@@ -120,9 +137,12 @@ pub fn check_output(
     if let Some(want) = e.same_format {
         let got = format_of(input).is_some_and(|f| f == report.format);
         if got != want {
-            findings.push(format!(
-                "output same_format: expected {want}, got {got} (output is {})",
-                report.format
+            findings.push(Finding::new(
+                format!(
+                    "output same_format: expected {want}, got {got} (output is {})",
+                    report.format
+                ),
+                blame::of(v, "output.same_format", &[]),
             ));
         }
         exp.insert("same_format".into(), json!(want));
@@ -132,22 +152,19 @@ pub fn check_output(
         match payload_unchanged(input, output) {
             Ok((got, method)) => {
                 if got != want {
-                    findings.push(format!(
-                        "output payload_unchanged: expected {want}, got {got}"
+                    findings.push(Finding::new(
+                        format!("output payload_unchanged: expected {want}, got {got} (compared: {method})"),
+                        blame::of(v, "output.payload_unchanged", &["GB-6.1-a"]),
                     ));
                 }
                 exp.insert("payload_unchanged".into(), json!(want));
                 act.insert("payload_unchanged".into(), json!(got));
-                if method == PayloadMethod::Pixels {
-                    // Not a difference: recorded so a reader knows which check decided.
-                    act.insert(
-                        "payload_note".into(),
-                        json!("metadata outside the label differs; decoded pixels identical"),
-                    );
-                }
             }
             Err(err) => {
-                findings.push(format!("output payload_unchanged: cannot compare: {err}"));
+                findings.push(Finding::new(
+                    format!("output payload_unchanged: cannot compare: {err}"),
+                    blame::of(v, "output.payload_unchanged", &[]),
+                ));
                 exp.insert("payload_unchanged".into(), json!(want));
                 act.insert("payload_unchanged".into(), json!(err));
             }

@@ -136,6 +136,10 @@ pub struct VectorResult {
     pub message: Option<String>,
     /// Each broken expectation.
     pub findings: Vec<String>,
+    /// The requirements a failure of this vector counts against (see checks::blame); empty
+    /// when it passed.
+    #[serde(default)]
+    pub blame: Vec<String>,
     /// The active waiver covering this vector.
     pub waiver: Option<Waiver>,
     /// A waived vector that passes: the waiver can go.

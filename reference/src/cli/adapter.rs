@@ -10,6 +10,7 @@
 use aigc_label::implicit::{embed_path, formats, read_path, EmbedOptions};
 use aigc_label::io::Overwrite;
 use aigc_label::label::{parse_label_text, CarrierKind};
+use aigc_label::platform::{propagate_path, PlatformInfo};
 use aigc_label::{Profile, Severity};
 use serde_json::{json, Value};
 use std::io::{BufRead, Read, Write};
@@ -111,8 +112,8 @@ fn info() -> Value {
         "status": "ok",
         "name": "aigc-label (reference)",
         "version": env!("CARGO_PKG_VERSION"),
-        "roles": ["generator", "reader"],
-        "media": {"read": media, "label": media},
+        "roles": ["generator", "platform", "reader"],
+        "media": {"read": media, "label": media, "propagate": media},
         "persistent": true,
     })
 }
@@ -185,10 +186,16 @@ fn label(request: &Value, profile: &Profile) -> Value {
         .filter(|p| p.severity == Severity::Error)
         .map(|p| format!("{} ({})", p.message, p.code))
         .collect();
-    let label = match parsed.label {
+    let mut label = match parsed.label {
         Some(l) if errors.is_empty() => l,
         _ => return rejected(&format!("invalid label fields: {}", errors.join("; "))),
     };
+    // Annex E note 1: at first write the propagation elements take the production elements'
+    // values; a generator given none fills them in.
+    if label.content_propagator.is_empty() && label.propagate_id.is_empty() {
+        label.content_propagator = label.content_producer.clone();
+        label.propagate_id = label.produce_id.clone();
+    }
     let options = EmbedOptions {
         overwrite: Overwrite::Replace,
     };
@@ -198,8 +205,37 @@ fn label(request: &Value, profile: &Profile) -> Value {
     }
 }
 
-fn propagate(_request: &Value, _profile: &Profile) -> Value {
-    // The propagation-platform role is built in another issue; until then the op is not claimed
-    // (info does not list the `platform` role), so the harness counts it as not applicable.
-    unsupported("the propagation-platform role is not implemented by the reference yet")
+fn propagate(request: &Value, profile: &Profile) -> Value {
+    if let Some(answer) = check_media(request) {
+        return answer;
+    }
+    let (input, output) = match (path_field(request, "input"), path_field(request, "output")) {
+        (Ok(i), Ok(o)) => (i, o),
+        (Err(e), _) | (_, Err(e)) => return e,
+    };
+    let platform: PlatformInfo = match request.get("platform").cloned().map(serde_json::from_value)
+    {
+        Some(Ok(p)) => p,
+        Some(Err(e)) => return error(&format!("the platform object is malformed: {e}")),
+        None => return error("the propagate request has no platform object"),
+    };
+    let user_declared = request
+        .get("user_declared")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let trace = crate::common::detect_trace(input, profile);
+    match propagate_path(
+        input,
+        output,
+        &platform,
+        user_declared,
+        trace.as_deref(),
+        Overwrite::Replace,
+        profile,
+    ) {
+        Ok(decision) => {
+            json!({"status": "ok", "notice": decision.notice, "reason": decision.reason})
+        }
+        Err(e) => rejected(&e.to_string()),
+    }
 }
