@@ -132,6 +132,9 @@ pub fn render(r: &Report) -> String {
             v.requirements.join(", "),
             v.location
         );
+        if !v.blame.is_empty() {
+            let _ = writeln!(o, "- counts against: {}", v.blame.join(", "));
+        }
         if let Some(w) = &v.waiver {
             let _ = writeln!(
                 o,
