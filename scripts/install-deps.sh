@@ -24,6 +24,7 @@ declare -A NEED=(
   [gs]=ghostscript
   [heif-convert]=libheif-examples
   [pdftoppm]=poppler-utils
+  [chromium]=chromium
 )
 # files -> package (data packages without a command)
 declare -A NEED_FILES=(

@@ -487,23 +487,47 @@ fn html_report_is_self_contained_and_renders() {
         junit.contains("<failure message=\"output field ProduceID: expected"),
         "{junit}"
     );
+    // The page must render offline in a real browser (scripts/install-deps.sh installs Debian's
+    // chromium): a screenshot that is not blank.
     let chromium = Path::new("/usr/bin/chromium");
-    if chromium.exists() {
-        let shot = r.out.path().join("shot.png");
-        let status = Command::new(chromium)
-            .args(["--headless", "--no-sandbox", "--disable-gpu"])
-            .arg(format!("--screenshot={}", shot.display()))
-            .arg(format!(
-                "file://{}",
-                r.out.path().join("report.html").display()
-            ))
-            .status()
-            .unwrap();
-        assert!(status.success() && shot.exists());
-        eprintln!("report.html rendered with headless Chromium");
-    } else {
-        eprintln!("no /usr/bin/chromium: report.html checked for well-formedness and self-containment only");
-    }
+    assert!(
+        chromium.exists(),
+        "headless Chromium is missing: install Debian's chromium (scripts/install-deps.sh)"
+    );
+    let shot = r.out.path().join("shot.png");
+    let profile = tempfile::tempdir().unwrap();
+    let status = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--window-size=1200,1600",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!(
+            "file://{}",
+            r.out.path().join("report.html").display()
+        ))
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success() && shot.exists(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let img = image::open(&shot).unwrap().to_rgb8();
+    let first = *img.get_pixel(0, 0);
+    let differing = img.pixels().filter(|p| **p != first).count();
+    assert!(
+        differing > 10_000,
+        "the rendered report looks blank ({differing} non-background pixels)"
+    );
 }
 
 /// Replace what changes from run to run (times, hashes, paths, machine) in a report.
