@@ -4,10 +4,12 @@
 //! - [`provider_code`]: the 27-character service-provider code (TC260-PG-20252A);
 //! - [`profile`]: every interpretation the standard leaves open, loaded from `vectors/profile.yaml`;
 //! - [`implicit`]: the file-metadata label in every container format (read and write);
+//! - [`explicit`]: the perceivable prompt per modality (chapter 5): renderers and measuring detectors;
 //! - [`io`] and [`limits`]: bounded streaming I/O and atomic writes shared by all formats.
 #![forbid(unsafe_code)]
 
 pub mod error;
+pub mod explicit;
 pub mod implicit;
 pub mod io;
 pub mod label;

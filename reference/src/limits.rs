@@ -26,3 +26,14 @@ pub const MAX_LABELS: usize = 64;
 
 /// Largest number of entries in an OOXML zip archive.
 pub const MAX_ZIP_ENTRIES: usize = 10_000;
+
+/// Largest image (or video frame) decoded for explicit-label rendering or measuring, in pixels:
+/// 8K x 8K plus room; an RGBA frame of this size is 320 MiB.
+pub const MAX_IMAGE_PIXELS: u64 = 80_000_000;
+
+/// Most audio samples (all channels) decoded at once for explicit-label work: about 17 minutes
+/// of 48 kHz stereo, 400 MiB as f32. Longer audio is refused, not truncated.
+pub const MAX_AUDIO_SAMPLES: u64 = 100_000_000;
+
+/// Most video frames walked when marking or measuring (about 9 hours at 30 fps).
+pub const MAX_VIDEO_FRAMES: u64 = 1_000_000;

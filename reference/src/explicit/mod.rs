@@ -1,0 +1,251 @@
+//! Explicit labels (GB 45438-2025 chapter 5): the prompt a person perceives, per modality.
+//!
+//! Each modality module has two halves: a *renderer* (the generation service's duty: put a
+//! conforming prompt into text, an image, audio or video) and a *detector* that measures a
+//! prompt in anyone's output and reports every measurement, so the harness can judge vendors.
+//! Modality code knows pixels, samples and lines; every threshold it is judged against comes
+//! from the interpretation profile ([`ExplicitProfile`], section `explicit:` of
+//! `vectors/profile.yaml`), and the verdicts are made in one place per modality from the
+//! measurements ([`Finding`]).
+//!
+//! - [`wording`]: the element rule (AI element + generation/synthesis element);
+//! - [`text`]: 5.1, prompts inserted into plain text and Markdown;
+//! - [`image`]: 5.2, a rendered text prompt at an edge or corner, its glyph height and OCR;
+//! - [`audio`]: 5.3, the 短长短短 rhythm and the spoken prompt;
+//! - [`video`]: 5.4, the prompt burnt into the starting frames for at least 2 s.
+
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::process::Command;
+
+use crate::profile::Profile;
+
+pub mod audio;
+pub mod image;
+pub mod text;
+pub mod video;
+pub mod wording;
+
+/// The `explicit:` section of the profile, typed.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ExplicitProfile {
+    /// Strings that count as the AI element ("人工智能", "AI").
+    pub ai_element: Vec<String>,
+    /// Strings that count as the generation/synthesis element ("生成", "合成").
+    pub generation_element: Vec<String>,
+    /// Whether "ai" and full-width "ＡＩ" count as the AI element.
+    pub accept_ai_variants: bool,
+    /// 5.1 thresholds.
+    pub text: TextProfile,
+    /// 5.2 thresholds.
+    pub image: ImageProfile,
+    /// 5.4 thresholds.
+    pub video: VideoProfile,
+    /// 5.3 thresholds.
+    pub audio: AudioProfile,
+}
+
+/// `explicit.text`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TextProfile {
+    /// Longest line (in characters) still read as a prompt rather than body text.
+    pub max_prompt_chars: usize,
+}
+
+/// `explicit.image`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ImageProfile {
+    /// Minimum glyph height / shortest side (5.2 e).
+    pub min_text_height_ratio: f64,
+    /// How the height is measured (documentation; only `glyph-bbox` is implemented).
+    pub text_height_measure: String,
+    /// The edge band, as a fraction of the side (5.2 c).
+    pub edge_band_ratio: f64,
+}
+
+/// `explicit.video`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct VideoProfile {
+    /// Minimum glyph height / shortest side (5.4 f).
+    pub min_text_height_ratio: f64,
+    /// The edge band, as a fraction of the side.
+    pub edge_band_ratio: f64,
+    /// Minimum display time from the first frame (5.4 g).
+    pub min_start_duration_s: f64,
+    /// How late after the first frame the label may appear and still be "at the start".
+    pub start_tolerance_s: f64,
+}
+
+/// `explicit.audio`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AudioProfile {
+    /// The long element is at least this many times the longest short element.
+    pub rhythm_long_to_short_min: f64,
+    /// The three short elements are within this fraction of their mean.
+    pub rhythm_short_tolerance: f64,
+    /// Longest silence inside one rhythm label (separates a label from other sounds).
+    pub rhythm_max_gap_s: f64,
+    /// Normal speech rate range in 字/min (5.3 e note 4).
+    pub speech_rate_chars_per_min: [f64; 2],
+    /// Tolerance for "at the start" / "at the end".
+    pub position_tolerance_s: f64,
+}
+
+impl ExplicitProfile {
+    /// The `explicit:` section of a profile.
+    pub fn from_profile(profile: &Profile) -> Result<ExplicitProfile, String> {
+        profile.section("explicit")
+    }
+}
+
+/// Outcome of one requirement for one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// The measurement meets the requirement.
+    Pass,
+    /// The measurement does not meet it.
+    Fail,
+    /// Could not be decided (a tool is missing, or the measurement needs the original).
+    Unknown,
+}
+
+/// The verdict on one requirement, with the measurement it rests on.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    /// Requirement id, e.g. `GB-5.2-e`.
+    pub requirement: &'static str,
+    /// Pass, fail or unknown.
+    pub outcome: Outcome,
+    /// The measurement and the threshold, in words.
+    pub detail: String,
+}
+
+impl Finding {
+    /// A finding that passes when `ok`.
+    pub fn judge(requirement: &'static str, ok: bool, detail: impl Into<String>) -> Finding {
+        Finding {
+            requirement,
+            outcome: if ok { Outcome::Pass } else { Outcome::Fail },
+            detail: detail.into(),
+        }
+    }
+
+    /// A finding that could not be decided.
+    pub fn unknown(requirement: &'static str, detail: impl Into<String>) -> Finding {
+        Finding {
+            requirement,
+            outcome: Outcome::Unknown,
+            detail: detail.into(),
+        }
+    }
+}
+
+/// Where a prompt sits in a linear medium (text, audio, video time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Place {
+    /// At the start (起始).
+    Start,
+    /// At an appropriate middle position (中间适当位置).
+    Middle,
+    /// At the end (末尾).
+    End,
+}
+
+impl Place {
+    /// Parse `start`, `middle` or `end`.
+    pub fn parse(s: &str) -> Option<Place> {
+        match s {
+            "start" => Some(Place::Start),
+            "middle" => Some(Place::Middle),
+            "end" => Some(Place::End),
+            _ => None,
+        }
+    }
+}
+
+/// Run an external tool; a missing tool gives an error that says which package installs it.
+pub(crate) fn run_tool(program: &str, args: &[&std::ffi::OsStr]) -> Result<Vec<u8>, String> {
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .map_err(|e| missing_tool(program, &e))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let tail: String = err
+            .lines()
+            .rev()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" | ");
+        return Err(format!("{program} failed ({}): {tail}", out.status));
+    }
+    Ok(out.stdout)
+}
+
+/// The message for a tool that could not be started.
+pub(crate) fn missing_tool(program: &str, e: &std::io::Error) -> String {
+    let package = match program {
+        "tesseract" => "tesseract-ocr and tesseract-ocr-chi-sim",
+        "ffmpeg" | "ffprobe" => "ffmpeg",
+        other => other,
+    };
+    if e.kind() == std::io::ErrorKind::NotFound {
+        format!("{program} not found: install {package} (Debian: apt-get install {package})")
+    } else {
+        format!("{program}: {e}")
+    }
+}
+
+/// Lower-case extension of a path.
+pub(crate) fn extension(path: &Path) -> String {
+    path.extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+/// Carry the implicit label of `input` (if any) over into `bytes`, the labelled output in the
+/// same format: rendering re-encodes the file and would otherwise drop the metadata, and 6.1
+/// requires the implicit label as well. Returns the bytes and what happened, in words.
+///
+/// Uses the generic [`crate::implicit`] API, so every container module merged later is used
+/// without a change here. Formats without a module yet are reported, not silently dropped.
+pub(crate) fn carry_implicit(input: &Path, bytes: Vec<u8>, profile: &Profile) -> (Vec<u8>, String) {
+    let report = match crate::implicit::read_path(input, profile) {
+        Ok(r) => r,
+        // TODO(merge): formats whose implicit module is not in this tree (JPEG, WebP, WAV,
+        // MP4...) land here; once the module exists the label is carried over.
+        Err(e) => return (bytes, format!("not checked: {e}")),
+    };
+    let Some(first) = report.labels.first() else {
+        return (bytes, "none in the input".into());
+    };
+    let raw = first.raw.clone();
+    match crate::implicit::embed_bytes(bytes.clone(), &raw) {
+        Ok(out) => (out, format!("carried over ({})", first.carrier)),
+        Err(e) => (
+            bytes,
+            format!("WARNING: the input's implicit label could not be re-embedded: {e}"),
+        ),
+    }
+}
+
+/// Write `bytes` to `path` atomically (temporary file + rename).
+pub(crate) fn write_bytes(
+    path: &Path,
+    bytes: &[u8],
+    overwrite: crate::io::Overwrite,
+) -> Result<(), String> {
+    use std::io::Write;
+    crate::io::write_atomically(path, overwrite, None, |out| {
+        out.write_all(bytes)?;
+        Ok(())
+    })
+    .map_err(|e| match e {
+        crate::io::WriteError::Exists(p) => {
+            format!("{}: exists (use --force to replace it)", p.display())
+        }
+        crate::io::WriteError::Codec(c) => format!("{}: {c}", path.display()),
+    })
+}
