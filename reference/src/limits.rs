@@ -37,3 +37,6 @@ pub const MAX_AUDIO_SAMPLES: u64 = 100_000_000;
 
 /// Most video frames walked when marking or measuring (about 9 hours at 30 fps).
 pub const MAX_VIDEO_FRAMES: u64 = 1_000_000;
+
+/// Largest text file read to insert or find an explicit prompt.
+pub const MAX_TEXT_BYTES: u64 = 64 * 1024 * 1024;

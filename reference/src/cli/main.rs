@@ -7,9 +7,11 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+mod check;
 mod common;
 mod embed;
 mod formats;
+mod mark;
 mod read;
 
 const EXAMPLES: &str = "\
@@ -18,7 +20,10 @@ Examples:
   aigc-label read --json clip.mp4                the same as one JSON object
   aigc-label embed in.png -o out.png --label 1 --producer 001191110102MACQD9K64010000 --produce-id 42
   aigc-label embed in.wav -o out.wav --fields '{\"Label\":\"1\",\"ContentProducer\":\"...\",...}'
-  aigc-label formats                             every supported format and the carrier written";
+  aigc-label formats                             every supported format and the carrier written
+  aigc-label mark photo.png -o labelled.png      render \"AI生成\" bottom-right at >= 5 % glyph height
+  aigc-label mark song.wav -o out.wav --audio rhythm --position end
+  aigc-label check labelled.png --original photo.png --json   measure an explicit label, verdict per requirement";
 
 #[derive(Parser)]
 #[command(name = "aigc-label", version, about = "Reference encoder/decoder for GB 45438-2025 AI-generated content labels", after_help = EXAMPLES)]
@@ -38,6 +43,10 @@ enum Command {
     Embed(embed::Args),
     /// List the supported formats and the carrier each is written in.
     Formats(formats::Args),
+    /// Add an explicit label (chapter 5) to a copy of a text, image, audio or video file.
+    Mark(mark::Args),
+    /// Measure the explicit label in a file and judge it per requirement (chapter 5).
+    Check(check::Args),
 }
 
 fn main() -> ExitCode {
@@ -53,5 +62,7 @@ fn main() -> ExitCode {
         Command::Read(args) => read::run(args, &profile),
         Command::Embed(args) => embed::run(args, &profile),
         Command::Formats(args) => formats::run(args),
+        Command::Mark(args) => mark::run(args, &profile),
+        Command::Check(args) => check::run(args, &profile),
     }
 }

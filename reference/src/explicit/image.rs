@@ -406,6 +406,10 @@ pub struct VisualMeasure {
 pub struct Ocr {
     /// The text read (whitespace removed), or empty.
     pub text: String,
+    /// The text after undoing the one OCR confusion that matters here: in sans-serif fonts a
+    /// capital I, a lower-case l, a 1 and a | are the same vertical bar, so "Al", "A1", "A|"
+    /// directly after an A are read as "AI".
+    pub normalized: String,
     /// The wording verdict on it.
     pub wording: Option<Wording>,
     /// Why OCR could not run.
@@ -453,8 +457,27 @@ pub fn measure_region(
         in_corner: None,
         ocr: None,
     };
-    let Some(r) = region else { return m };
+    let Some(mut r) = region else { return m };
     let short = img.w.min(img.h) as f64;
+    // A region found by scanning may be the plate together with its surroundings: then the
+    // "ink" is the plate. If the inside of that box holds smaller text, the box was a plate and
+    // becomes the region (twice at most: a plate on a plate).
+    for _ in 0..2 {
+        let Some((outer, _, _)) = ink_box(img, r) else {
+            break;
+        };
+        let inside = Rect {
+            x: outer.x + 1,
+            y: outer.y + 1,
+            w: outer.w.saturating_sub(2),
+            h: outer.h.saturating_sub(2),
+        };
+        match ink_box(img, inside) {
+            Some((inner, _, _)) if (inner.h as f64) < 0.9 * outer.h as f64 => r = outer,
+            _ => break,
+        }
+    }
+    m.region = Some(r);
     if let Some((ink, _, _)) = ink_box(img, r) {
         m.ink = Some(ink);
         m.text_height_px = Some(ink.h);
@@ -669,6 +692,7 @@ pub fn ocr(img: &Plane, m: &VisualMeasure, profile: &ExplicitProfile) -> Ocr {
     let (Some(region), Some(_)) = (m.region, m.ink) else {
         return Ocr {
             text: String::new(),
+            normalized: String::new(),
             wording: None,
             error: Some("no text region to read".into()),
         };
@@ -676,11 +700,23 @@ pub fn ocr(img: &Plane, m: &VisualMeasure, profile: &ExplicitProfile) -> Ocr {
     let Some((ink, plate, cmax)) = ink_box(img, region) else {
         return Ocr {
             text: String::new(),
+            normalized: String::new(),
             wording: None,
             error: Some("no text in the region".into()),
         };
     };
-    let crop = grow(ink, img, (ink.h / 2).max(4));
+    // The margin stays inside the label region: the background around a plate would frame
+    // the text and tesseract reads frames as characters.
+    let g = grow(ink, img, (ink.h / 2).max(4));
+    let (x0, y0) = (g.x.max(region.x), g.y.max(region.y));
+    let x1 = (g.x + g.w).min(region.x + region.w);
+    let y1 = (g.y + g.h).min(region.y + region.h);
+    let crop = Rect {
+        x: x0,
+        y: y0,
+        w: x1.saturating_sub(x0).max(1),
+        h: y1.saturating_sub(y0).max(1),
+    };
     // Tesseract's LSTM models read best at 30-60 px text height.
     let k = (48.0 / ink.h.max(1) as f32).clamp(0.5, 4.0);
     let (ow, oh) = (
@@ -695,25 +731,46 @@ pub fn ocr(img: &Plane, m: &VisualMeasure, profile: &ExplicitProfile) -> Ocr {
         for x in 0..ow {
             let sx = (crop.x + ((x as f32 + 0.5) / k) as u32).min(crop.x + crop.w - 1);
             let sy = (crop.y + ((y as f32 + 0.5) / k) as u32).min(crop.y + crop.h - 1);
+            // Stretch around the 50 % line: plate texture (a semi-opaque plate over a photo)
+            // goes white, strokes go black.
             let c = ((img.at(sx, sy) as f32 - plate).abs() / cmax).min(1.0);
+            let c = ((c - 0.25) * 2.0).clamp(0.0, 1.0);
             out.put_pixel(x + 10, y + 10, image::Luma([(255.0 * (1.0 - c)) as u8]));
         }
     }
     match run_tesseract(&out) {
         Ok(text) => {
-            let wording = Some(wording::judge(&text, profile));
+            let normalized = normalize_ocr(&text);
+            let wording = Some(wording::judge(&normalized, profile));
             Ocr {
                 text,
+                normalized,
                 wording,
                 error: None,
             }
         }
         Err(e) => Ocr {
             text: String::new(),
+            normalized: String::new(),
             wording: None,
             error: Some(e),
         },
     }
+}
+
+/// See [`Ocr::normalized`].
+fn normalize_ocr(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut previous = None;
+    for c in text.chars() {
+        if previous == Some('A') && matches!(c, 'l' | '1' | '|' | '!' | 'i') {
+            out.push('I');
+        } else {
+            out.push(c);
+        }
+        previous = Some(c);
+    }
+    out
 }
 
 fn run_tesseract(img: &image::GrayImage) -> Result<String, String> {
@@ -730,7 +787,12 @@ fn run_tesseract(img: &image::GrayImage) -> Result<String, String> {
             "7".as_ref(),
         ],
     );
-    let _ = std::fs::remove_file(&path);
+    // AIGC_LABEL_KEEP_OCR=1 keeps the image tesseract saw, to look at when OCR disagrees.
+    if std::env::var_os("AIGC_LABEL_KEEP_OCR").is_some() {
+        eprintln!("aigc-label: OCR input kept at {}", path.display());
+    } else {
+        let _ = std::fs::remove_file(&path);
+    }
     let text = String::from_utf8_lossy(&result?).into_owned();
     Ok(text.chars().filter(|c| !c.is_whitespace()).collect())
 }
@@ -835,6 +897,11 @@ pub fn mark_file(
         p.image.min_text_height_ratio,
     )?;
     composite(&mut img, &o);
+    // The output's extension chooses the format when it names one we write; else the input's.
+    let format = match ImageFormat::from_path(output) {
+        Ok(f @ (ImageFormat::Png | ImageFormat::Jpeg | ImageFormat::WebP)) => f,
+        _ => format,
+    };
     let bytes = encode(&img, format)?;
     let (bytes, implicit) = super::carry_implicit(input, bytes, profile);
     super::write_bytes(output, &bytes, overwrite)?;
