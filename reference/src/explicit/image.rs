@@ -422,17 +422,41 @@ pub fn measure_diff(original: &Plane, labelled: &Plane, band_ratio: f64) -> Visu
     measure_region(labelled, region, Method::Diff, band_ratio)
 }
 
-/// Measure the label in `labelled` without the original: the most text-like region near an
-/// edge (best effort: photos with high-contrast detail can win over a faint label).
-pub fn measure_scan(labelled: &Plane, band_ratio: f64) -> VisualMeasure {
-    let candidates = text_like_regions(labelled);
-    // Prefer regions in the edge band, then the tallest text.
-    let best = candidates
+/// Measure the label in `labelled` without the original: text-like regions (dense strong
+/// edges, wider than tall), preferring those in the edge band and then the tallest text; with
+/// OCR, the first whose reading conforms wins. Best effort: a photo with high-contrast detail
+/// can still hide a faint label, and then the verdict says what was measured instead.
+pub fn measure_scan(
+    labelled: &Plane,
+    band_ratio: f64,
+    run_ocr: Option<&ExplicitProfile>,
+) -> VisualMeasure {
+    let mut found: Vec<VisualMeasure> = text_like_regions(labelled)
         .iter()
         .map(|r| measure_region(labelled, Some(*r), Method::Scan, band_ratio))
         .filter(|m| m.ink.is_some())
-        .max_by_key(|m| (m.in_edge_band == Some(true), m.text_height_px.unwrap_or(0)));
-    best.unwrap_or_else(|| measure_region(labelled, None, Method::Scan, band_ratio))
+        .collect();
+    found.sort_by_key(|m| {
+        std::cmp::Reverse((m.in_edge_band == Some(true), m.text_height_px.unwrap_or(0)))
+    });
+    if let Some(p) = run_ocr {
+        for m in &mut found {
+            m.ocr = Some(ocr(labelled, m, p));
+            let conforms = m
+                .ocr
+                .as_ref()
+                .and_then(|o| o.wording.as_ref())
+                .is_some_and(|w| w.conforms);
+            let tool_missing = m.ocr.as_ref().is_some_and(|o| o.error.is_some());
+            if conforms || tool_missing {
+                return m.clone();
+            }
+        }
+    }
+    found
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| measure_region(labelled, None, Method::Scan, band_ratio))
 }
 
 /// Measure the text inside `region`.
@@ -938,9 +962,9 @@ pub fn measure_file(
             }
             measure_diff(&Plane::from_rgba(&orig), &plane, p.image.edge_band_ratio)
         }
-        None => measure_scan(&plane, p.image.edge_band_ratio),
+        None => measure_scan(&plane, p.image.edge_band_ratio, run_ocr.then_some(p)),
     };
-    if run_ocr {
+    if run_ocr && m.ocr.is_none() {
         m.ocr = Some(ocr(&plane, &m, p));
     }
     Ok(m)

@@ -512,7 +512,7 @@ pub fn measure_file(
                 }
                 None => {
                     if m.frames == 0 {
-                        let vm = img::measure_scan(&plane, band);
+                        let vm = img::measure_scan(&plane, band, run_ocr.then_some(p));
                         if let Some(reg) = vm.region.filter(|_| vm.ink.is_some()) {
                             template = Some((reg, crop(&plane, reg)));
                             m.visual = Some(finish_visual(vm, &plane, run_ocr, p));
@@ -546,7 +546,7 @@ pub fn measure_file(
 }
 
 fn finish_visual(mut vm: VisualMeasure, plane: &Plane, run_ocr: bool, p: &ExplicitProfile) -> VisualMeasure {
-    if run_ocr {
+    if run_ocr && vm.ocr.is_none() {
         vm.ocr = Some(img::ocr(plane, &vm, p));
     }
     debug_assert!(vm.method == Method::Diff || vm.method == Method::Scan);
