@@ -28,12 +28,19 @@ fn need(tool: &str, version_flag: &str, package: &str) {
         .output()
         .map(|o| o.status.success())
         .unwrap_or(false);
-    assert!(ok, "{tool} is needed by this test: install {package} (Debian: apt-get install {package})");
+    assert!(
+        ok,
+        "{tool} is needed by this test: install {package} (Debian: apt-get install {package})"
+    );
 }
 
 fn run(cmd: &mut Command) {
     let out = cmd.output().expect("tool runs");
-    assert!(out.status.success(), "{cmd:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn outcome(findings: &[Finding], id: &str) -> Outcome {
@@ -86,7 +93,11 @@ fn text_vectors() {
     ] {
         let t = std::fs::read_to_string(vector(name)).unwrap();
         let f = text::judge(&text::measure(&t, None, &p));
-        assert_eq!(outcome(&f, "GB-5.1-b") == Outcome::Pass, ok, "{name}: {f:?}");
+        assert_eq!(
+            outcome(&f, "GB-5.1-b") == Outcome::Pass,
+            ok,
+            "{name}: {f:?}"
+        );
     }
 }
 
@@ -115,8 +126,16 @@ fn image_render_then_detect_png_jpeg_webp_both_orientations() {
             assert!(r.height_ratio >= 0.05);
             let m = image::measure_file(&out, Some(&base), false, &p).unwrap();
             let f = image::judge(&m, &p);
-            assert_eq!(outcome(&f, "GB-5.2-e"), Outcome::Pass, "{ext} {w}x{h}: {m:?}");
-            assert_eq!(outcome(&f, "GB-5.2-c"), Outcome::Pass, "{ext} {w}x{h}: {m:?}");
+            assert_eq!(
+                outcome(&f, "GB-5.2-e"),
+                Outcome::Pass,
+                "{ext} {w}x{h}: {m:?}"
+            );
+            assert_eq!(
+                outcome(&f, "GB-5.2-c"),
+                Outcome::Pass,
+                "{ext} {w}x{h}: {m:?}"
+            );
         }
     }
 }
@@ -128,7 +147,15 @@ fn image_centre_label_fails_position() {
     let base = dir.path().join("b.png");
     picture(400, 300).save(&base).unwrap();
     let out = dir.path().join("o.png");
-    image::mark_file(&base, &out, "AI生成", image::Anchor::Center, &Profile::builtin(), Overwrite::Refuse).unwrap();
+    image::mark_file(
+        &base,
+        &out,
+        "AI生成",
+        image::Anchor::Center,
+        &Profile::builtin(),
+        Overwrite::Refuse,
+    )
+    .unwrap();
     let m = image::measure_file(&out, Some(&base), false, &p).unwrap();
     assert_eq!(outcome(&image::judge(&m, &p), "GB-5.2-c"), Outcome::Fail);
 }
@@ -142,24 +169,43 @@ fn image_boundary_vectors_4_9_fails_5_0_passes() {
             let f = vector(&format!("img-center-{pct}pct-{geo}.png"));
             let m = image::measure_file(&f, Some(&base), false, &p).unwrap();
             assert_eq!(m.text_height_px, Some(px), "{geo} {pct}");
-            assert_eq!(outcome(&image::judge(&m, &p), "GB-5.2-e"), ok, "{geo} {pct}");
+            assert_eq!(
+                outcome(&image::judge(&m, &p), "GB-5.2-e"),
+                ok,
+                "{geo} {pct}"
+            );
         }
     }
 }
 
 #[test]
 fn ocr_reads_the_rendered_label_and_rejects_bad_wording() {
-    need("tesseract", "--version", "tesseract-ocr tesseract-ocr-chi-sim");
+    need(
+        "tesseract",
+        "--version",
+        "tesseract-ocr tesseract-ocr-chi-sim",
+    );
     let p = profile();
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().join("b.png");
     picture(800, 450).save(&base).unwrap();
     let out = dir.path().join("o.png");
-    image::mark_file(&base, &out, "AI生成", image::Anchor::BottomRight, &Profile::builtin(), Overwrite::Refuse).unwrap();
+    image::mark_file(
+        &base,
+        &out,
+        "AI生成",
+        image::Anchor::BottomRight,
+        &Profile::builtin(),
+        Overwrite::Refuse,
+    )
+    .unwrap();
     for original in [Some(base.as_path()), None] {
         let m = image::measure_file(&out, original, true, &p).unwrap();
         let f = image::judge(&m, &p);
-        assert!(f.iter().all(|f| f.outcome == Outcome::Pass), "{original:?}: {f:?}");
+        assert!(
+            f.iter().all(|f| f.outcome == Outcome::Pass),
+            "{original:?}: {f:?}"
+        );
     }
     let m = image::measure_file(
         &vector("img-corner-ai-chuangzuo.png"),
@@ -168,7 +214,11 @@ fn ocr_reads_the_rendered_label_and_rejects_bad_wording() {
         &p,
     )
     .unwrap();
-    assert_eq!(outcome(&image::judge(&m, &p), "GB-5.2-b"), Outcome::Fail, "{m:?}");
+    assert_eq!(
+        outcome(&image::judge(&m, &p), "GB-5.2-b"),
+        Outcome::Fail,
+        "{m:?}"
+    );
 }
 
 fn write_wav(path: &Path, pcm: &audio::Pcm) {
@@ -201,18 +251,41 @@ fn rhythm_survives_mp3_coding_and_noise() {
     let base = dir.path().join("base.wav");
     write_wav(&base, &content(3.0, 44100, 2));
     let marked = dir.path().join("marked.wav");
-    audio::mark_file(&base, &marked, audio::Kind::Rhythm, Place::End, &Profile::builtin(), Overwrite::Refuse).unwrap();
+    audio::mark_file(
+        &base,
+        &marked,
+        audio::Kind::Rhythm,
+        Place::End,
+        &Profile::builtin(),
+        Overwrite::Refuse,
+    )
+    .unwrap();
     let noisy = dir.path().join("noisy.wav");
     // White noise of the same length, mixed in (about 25 dB below the tones).
     let noise = dir.path().join("noise.wav");
-    run(Command::new("sox").arg(&marked).arg(&noise).args(["synth", "whitenoise", "vol", "0.03"]));
-    run(Command::new("sox").arg("-m").arg(&marked).arg(&noise).arg(&noisy));
+    run(Command::new("sox")
+        .arg(&marked)
+        .arg(&noise)
+        .args(["synth", "whitenoise", "vol", "0.03"]));
+    run(Command::new("sox")
+        .arg("-m")
+        .arg(&marked)
+        .arg(&noise)
+        .arg(&noisy));
     let mp3 = dir.path().join("noisy.mp3");
-    run(Command::new("ffmpeg").args(["-v", "error", "-y", "-i"]).arg(&noisy).args(["-c:a", "libmp3lame", "-b:a", "64k"]).arg(&mp3));
+    run(Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-i"])
+        .arg(&noisy)
+        .args(["-c:a", "libmp3lame", "-b:a", "64k"])
+        .arg(&mp3));
     for f in [&marked, &mp3] {
         let m = audio::measure_file(f, None, None, &p).unwrap();
         let findings = audio::judge(&m, &p);
-        assert_eq!(outcome(&findings, "GB-5.3-c"), Outcome::Pass, "{f:?}: {m:?}");
+        assert_eq!(
+            outcome(&findings, "GB-5.3-c"),
+            Outcome::Pass,
+            "{f:?}: {m:?}"
+        );
         assert_eq!(m.rhythm.as_ref().unwrap().1, Place::End);
     }
 }
@@ -228,7 +301,11 @@ fn rhythm_vectors_long_short_short_short_and_single_beep_fail() {
         ("audio-single-beep.wav", Outcome::Fail),
     ] {
         let m = audio::measure_file(&vector(name), None, None, &p).unwrap();
-        assert_eq!(outcome(&audio::judge(&m, &p), "GB-5.3-c"), ok, "{name}: {m:?}");
+        assert_eq!(
+            outcome(&audio::judge(&m, &p), "GB-5.3-c"),
+            ok,
+            "{name}: {m:?}"
+        );
     }
 }
 
@@ -239,16 +316,37 @@ fn voice_prompt_inserted_and_rate_measured() {
     let base = dir.path().join("base.wav");
     write_wav(&base, &content(2.0, 48000, 2));
     let out = dir.path().join("voice.wav");
-    audio::mark_file(&base, &out, audio::Kind::Voice, Place::Middle, &Profile::builtin(), Overwrite::Refuse).unwrap();
+    audio::mark_file(
+        &base,
+        &out,
+        audio::Kind::Voice,
+        Place::Middle,
+        &Profile::builtin(),
+        Overwrite::Refuse,
+    )
+    .unwrap();
     let m = audio::measure_file(&out, Some(&base), Some(wording::VOICE_PROMPT_TEXT), &p).unwrap();
     let f = audio::judge(&m, &p);
     assert!(f.iter().all(|f| f.outcome == Outcome::Pass), "{f:?}");
     assert_eq!(m.inserted.unwrap().place, Place::Middle);
     // The vectors: the same prompt at normal speed passes 5.3 e, at 2.5x tempo fails.
     let orig = vector("audio-original.wav");
-    for (name, ok) in [("audio-voice-end.wav", Outcome::Pass), ("audio-voice-fast.wav", Outcome::Fail)] {
-        let m = audio::measure_file(&vector(name), Some(&orig), Some(wording::VOICE_PROMPT_TEXT), &p).unwrap();
-        assert_eq!(outcome(&audio::judge(&m, &p), "GB-5.3-e"), ok, "{name}: {m:?}");
+    for (name, ok) in [
+        ("audio-voice-end.wav", Outcome::Pass),
+        ("audio-voice-fast.wav", Outcome::Fail),
+    ] {
+        let m = audio::measure_file(
+            &vector(name),
+            Some(&orig),
+            Some(wording::VOICE_PROMPT_TEXT),
+            &p,
+        )
+        .unwrap();
+        assert_eq!(
+            outcome(&audio::judge(&m, &p), "GB-5.3-e"),
+            ok,
+            "{name}: {m:?}"
+        );
     }
 }
 
@@ -274,7 +372,16 @@ fn video_y4m_duration_boundary_1_9_fails_2_0_passes() {
     std::fs::write(&base, y4m(180, 320, 60)).unwrap();
     for (d, ok) in [(2.0, Outcome::Pass), (1.9, Outcome::Fail)] {
         let out = dir.path().join(format!("out-{d}.y4m"));
-        video::mark_file(&base, &out, "AI生成", image::Anchor::TopRight, Some(d), &Profile::builtin(), Overwrite::Refuse).unwrap();
+        video::mark_file(
+            &base,
+            &out,
+            "AI生成",
+            image::Anchor::TopRight,
+            Some(d),
+            &Profile::builtin(),
+            Overwrite::Refuse,
+        )
+        .unwrap();
         let m = video::measure_file(&out, Some(&base), false, &p).unwrap();
         let f = video::judge(&m, &p);
         assert_eq!(outcome(&f, "GB-5.4-g"), ok, "{d}: {m:?}");
@@ -307,22 +414,62 @@ fn mp4_mark_keeps_audio_and_is_detected() {
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().join("base.mp4");
     run(Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25:duration=2.5"])
+        .args([
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=320x240:rate=25:duration=2.5",
+        ])
         .args(["-f", "lavfi", "-i", "sine=frequency=440:duration=2.5"])
-        .args(["-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest"])
+        .args([
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-shortest",
+        ])
         .arg(&base));
     let out = dir.path().join("out.mp4");
-    let r = video::mark_file(&base, &out, "AI生成", image::Anchor::BottomLeft, None, &Profile::builtin(), Overwrite::Refuse).unwrap();
+    let r = video::mark_file(
+        &base,
+        &out,
+        "AI生成",
+        image::Anchor::BottomLeft,
+        None,
+        &Profile::builtin(),
+        Overwrite::Refuse,
+    )
+    .unwrap();
     assert!(r.labelled_frames >= 60);
     let probe = Command::new("ffprobe")
-        .args(["-v", "error", "-show_entries", "stream=codec_type", "-of", "csv=p=0"])
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_type",
+            "-of",
+            "csv=p=0",
+        ])
         .arg(&out)
         .output()
         .unwrap();
-    assert!(String::from_utf8_lossy(&probe.stdout).contains("audio"), "audio stream kept");
+    assert!(
+        String::from_utf8_lossy(&probe.stdout).contains("audio"),
+        "audio stream kept"
+    );
     let m = video::measure_file(&out, Some(&base), false, &p).unwrap();
     let f = video::judge(&m, &p);
-    assert!(f.iter().filter(|f| f.requirement != "GB-5.4-b").all(|f| f.outcome == Outcome::Pass), "{f:?}");
+    assert!(
+        f.iter()
+            .filter(|f| f.requirement != "GB-5.4-b")
+            .all(|f| f.outcome == Outcome::Pass),
+        "{f:?}"
+    );
 }
 
 #[test]
@@ -338,7 +485,11 @@ fn cli_check_json_and_exit_codes() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["measurements"]["text_height_px"], 49);
     assert_eq!(v["verdict"], "fail");
-    let out = Command::new(bin).arg("check").arg(vector("text-start.txt")).output().unwrap();
+    let out = Command::new(bin)
+        .arg("check")
+        .arg(vector("text-start.txt"))
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0));
     let dir = tempfile::tempdir().unwrap();
     let o = dir.path().join("o.txt");
@@ -350,6 +501,10 @@ fn cli_check_json_and_exit_codes() {
         .args(["--text", "AI创作"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2), "non-conforming wording is refused");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "non-conforming wording is refused"
+    );
     assert!(!o.exists());
 }

@@ -78,7 +78,9 @@ type Checked = (Modality, serde_json::Value, Vec<Finding>);
 fn check(args: &Args, profile: &Profile) -> Result<Checked, String> {
     let p = explicit::ExplicitProfile::from_profile(profile)?;
     let modality = match &args.media {
-        Some(m) => Modality::parse(m).ok_or_else(|| format!("--media {m}: text|image|audio|video"))?,
+        Some(m) => {
+            Modality::parse(m).ok_or_else(|| format!("--media {m}: text|image|audio|video"))?
+        }
         None => Modality::detect(&args.file)?,
     };
     let orig = args.original.as_deref();

@@ -63,7 +63,9 @@ pub fn run(args: Args, profile: &Profile) -> ExitCode {
 fn mark(args: &Args, profile: &Profile) -> Result<serde_json::Value, String> {
     let p = explicit::ExplicitProfile::from_profile(profile)?;
     let modality = match &args.media {
-        Some(m) => Modality::parse(m).ok_or_else(|| format!("--media {m}: text|image|audio|video"))?,
+        Some(m) => {
+            Modality::parse(m).ok_or_else(|| format!("--media {m}: text|image|audio|video"))?
+        }
         None => Modality::detect(&args.input)?,
     };
     if std::fs::canonicalize(&args.input).ok() == std::fs::canonicalize(&args.output).ok()
@@ -82,7 +84,9 @@ fn mark(args: &Args, profile: &Profile) -> Result<serde_json::Value, String> {
     };
     let prompt = args.text.as_deref().unwrap_or(default_text);
     if modality == Modality::Audio && args.text.is_some() {
-        return Err("--text does not apply to audio: the rhythm and the voice prompt are bundled".into());
+        return Err(
+            "--text does not apply to audio: the rhythm and the voice prompt are bundled".into(),
+        );
     }
     let w = wording::judge(prompt, &p);
     if !w.conforms && !args.allow_nonconforming {
@@ -112,7 +116,14 @@ fn mark(args: &Args, profile: &Profile) -> Result<serde_json::Value, String> {
             Ok(serde_json::json!({"modality": "text", "place": at, "text": prompt}))
         }
         Modality::Image => {
-            let r = image::mark_file(&args.input, &args.output, prompt, anchor()?, profile, overwrite)?;
+            let r = image::mark_file(
+                &args.input,
+                &args.output,
+                prompt,
+                anchor()?,
+                profile,
+                overwrite,
+            )?;
             Ok(serde_json::json!({"modality": "image", "report": to_json(&r)?}))
         }
         Modality::Audio => {
@@ -121,7 +132,14 @@ fn mark(args: &Args, profile: &Profile) -> Result<serde_json::Value, String> {
             } else {
                 audio::Kind::Rhythm
             };
-            let r = audio::mark_file(&args.input, &args.output, kind, place(Place::Start)?, profile, overwrite)?;
+            let r = audio::mark_file(
+                &args.input,
+                &args.output,
+                kind,
+                place(Place::Start)?,
+                profile,
+                overwrite,
+            )?;
             Ok(serde_json::json!({"modality": "audio", "report": to_json(&r)?}))
         }
         Modality::Video => {
@@ -133,13 +151,25 @@ fn mark(args: &Args, profile: &Profile) -> Result<serde_json::Value, String> {
                     ));
                 }
             }
-            let r = video::mark_file(&args.input, &args.output, prompt, anchor()?, args.duration, profile, overwrite)?;
+            let r = video::mark_file(
+                &args.input,
+                &args.output,
+                prompt,
+                anchor()?,
+                args.duration,
+                profile,
+                overwrite,
+            )?;
             Ok(serde_json::json!({"modality": "video", "report": to_json(&r)?}))
         }
     }
 }
 
-fn explicit_write(path: &std::path::Path, bytes: &[u8], overwrite: Overwrite) -> Result<(), String> {
+fn explicit_write(
+    path: &std::path::Path,
+    bytes: &[u8],
+    overwrite: Overwrite,
+) -> Result<(), String> {
     use std::io::Write;
     aigc_label::io::write_atomically(path, overwrite, None, |out| {
         out.write_all(bytes)?;

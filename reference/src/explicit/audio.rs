@@ -243,7 +243,10 @@ pub fn bursts(mono: &[f32], rate: u32) -> Vec<Burst> {
                 .filter_map(|i| mono.get(i * hop..((i + 1) * hop).min(mono.len())))
                 .filter(|c| c.len() > 1)
                 .map(|c| {
-                    let z = c.windows(2).filter(|w| (w[0] >= 0.0) != (w[1] >= 0.0)).count();
+                    let z = c
+                        .windows(2)
+                        .filter(|w| (w[0] >= 0.0) != (w[1] >= 0.0))
+                        .count();
                     z as f64 * rate as f64 / (2.0 * c.len() as f64)
                 })
                 .collect();
@@ -579,7 +582,10 @@ pub fn judge(m: &AudioMeasure, p: &ExplicitProfile) -> Vec<Finding> {
                     ins.audible_s
                 ),
             ),
-            None => Finding::unknown("GB-5.3-e", "the rate needs the prompt's text (--voice-text)"),
+            None => Finding::unknown(
+                "GB-5.3-e",
+                "the rate needs the prompt's text (--voice-text)",
+            ),
         });
         return f;
     }
@@ -637,7 +643,9 @@ fn read_wav<R: std::io::Read>(
         hound::SampleFormat::Float => r.samples::<f32>().collect(),
         hound::SampleFormat::Int => {
             let scale = (1u64 << (spec.bits_per_sample.clamp(1, 32) - 1)) as f32;
-            r.samples::<i32>().map(|s| s.map(|v| v as f32 / scale)).collect()
+            r.samples::<i32>()
+                .map(|s| s.map(|v| v as f32 / scale))
+                .collect()
         }
     };
     Ok((

@@ -250,9 +250,13 @@ pub fn composite(img: &mut RgbaImage, o: &Overlay) {
             let d = img.get_pixel_mut(x, y);
             let a = s[3];
             for i in 0..3 {
-                d[i] = (s[i] * a + d[i] as f32 * (1.0 - a)).round().clamp(0.0, 255.0) as u8;
+                d[i] = (s[i] * a + d[i] as f32 * (1.0 - a))
+                    .round()
+                    .clamp(0.0, 255.0) as u8;
             }
-            d[3] = (255.0 * a + d[3] as f32 * (1.0 - a)).round().clamp(0.0, 255.0) as u8;
+            d[3] = (255.0 * a + d[3] as f32 * (1.0 - a))
+                .round()
+                .clamp(0.0, 255.0) as u8;
         }
     }
 }
@@ -320,7 +324,11 @@ pub fn encode(img: &RgbaImage, format: ImageFormat) -> Result<Vec<u8>, String> {
         ImageFormat::Png | ImageFormat::WebP => {
             img.write_to(&mut out, format).map_err(|e| e.to_string())?;
         }
-        other => return Err(format!("writing {other:?} is not supported (PNG, JPEG, WebP)")),
+        other => {
+            return Err(format!(
+                "writing {other:?} is not supported (PNG, JPEG, WebP)"
+            ))
+        }
     }
     Ok(out.into_inner())
 }
@@ -861,19 +869,25 @@ pub fn judge_visual(
         _ => Finding::unknown(ids.0, "OCR not run"),
     });
     if let Some(pos) = ids.1 {
-        f.push(match (m.in_edge_band, m.nearest_edge, m.edge_distance_ratio) {
-            (Some(b), Some(e), Some(r)) => Finding::judge(
-                pos,
-                b,
-                format!(
-                    "label {:.1} % of the side from the {e} edge; edge band {:.1} %{}",
-                    r * 100.0,
-                    band_ratio * 100.0,
-                    if m.in_corner == Some(true) { " (corner)" } else { "" }
+        f.push(
+            match (m.in_edge_band, m.nearest_edge, m.edge_distance_ratio) {
+                (Some(b), Some(e), Some(r)) => Finding::judge(
+                    pos,
+                    b,
+                    format!(
+                        "label {:.1} % of the side from the {e} edge; edge band {:.1} %{}",
+                        r * 100.0,
+                        band_ratio * 100.0,
+                        if m.in_corner == Some(true) {
+                            " (corner)"
+                        } else {
+                            ""
+                        }
+                    ),
                 ),
-            ),
-            _ => Finding::judge(pos, false, "no label region found"),
-        });
+                _ => Finding::judge(pos, false, "no label region found"),
+            },
+        );
     }
     f.push(match (m.text_height_px, m.height_ratio) {
         (Some(h), Some(r)) => Finding::judge(

@@ -173,12 +173,7 @@ pub(crate) fn run_tool(program: &str, args: &[&std::ffi::OsStr]) -> Result<Vec<u
         .map_err(|e| missing_tool(program, &e))?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
-        let tail: String = err
-            .lines()
-            .rev()
-            .take(3)
-            .collect::<Vec<_>>()
-            .join(" | ");
+        let tail: String = err.lines().rev().take(3).collect::<Vec<_>>().join(" | ");
         return Err(format!("{program} failed ({}): {tail}", out.status));
     }
     Ok(out.stdout)

@@ -142,8 +142,7 @@ pub fn measure(text: &str, original: Option<&str>, profile: &ExplicitProfile) ->
                 continue;
             }
         }
-        if l.chars().count() > profile.text.max_prompt_chars || !wording::mentions_ai(l, profile)
-        {
+        if l.chars().count() > profile.text.max_prompt_chars || !wording::mentions_ai(l, profile) {
             continue;
         }
         let place = if Some(*n) == first {
@@ -242,7 +241,9 @@ mod tests {
         let mid = insert(t, "AI合成", Place::Middle);
         let m = measure(&mid, None, &p());
         assert_eq!(m.candidates[0].place, Place::Middle);
-        assert!(judge(&m).iter().all(|f| f.outcome == super::super::Outcome::Pass));
+        assert!(judge(&m)
+            .iter()
+            .all(|f| f.outcome == super::super::Outcome::Pass));
     }
 
     #[test]

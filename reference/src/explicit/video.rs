@@ -108,7 +108,9 @@ impl<R: Read> Y4mReader<R> {
                         "422" => Chroma::C422,
                         "444" => Chroma::C444,
                         "mono" => Chroma::Mono,
-                        other => return Err(format!("Y4M colour space C{other} is not supported (8-bit 420/422/444/mono)")),
+                        other => return Err(format!(
+                            "Y4M colour space C{other} is not supported (8-bit 420/422/444/mono)"
+                        )),
                     }
                 }
                 _ => {}
@@ -118,7 +120,9 @@ impl<R: Read> Y4mReader<R> {
             return Err("Y4M header without size or frame rate".into());
         }
         if w as u64 * h as u64 > MAX_IMAGE_PIXELS {
-            return Err(format!("{w}x{h} frames exceed the limit of {MAX_IMAGE_PIXELS} pixels"));
+            return Err(format!(
+                "{w}x{h} frames exceed the limit of {MAX_IMAGE_PIXELS} pixels"
+            ));
         }
         Ok(Y4mReader {
             r,
@@ -140,7 +144,10 @@ impl<R: Read> Y4mReader<R> {
             return Ok(false);
         };
         if !line.starts_with("FRAME") {
-            return Err(format!("frame {}: expected FRAME, found {line:?}", self.frames));
+            return Err(format!(
+                "frame {}: expected FRAME, found {line:?}",
+                self.frames
+            ));
         }
         self.frames += 1;
         if self.frames > MAX_VIDEO_FRAMES {
@@ -225,8 +232,12 @@ pub fn blend(h: &Y4mHeader, frame: &mut [u8], o: &Overlay) {
             let (a, au, av) = (a / n, au / n, av / n);
             let ui = luma + cy * cw + cx;
             let vi = luma + cw * ch + cy * cw + cx;
-            frame[ui] = (frame[ui] as f32 * (1.0 - a) + au).round().clamp(0.0, 255.0) as u8;
-            frame[vi] = (frame[vi] as f32 * (1.0 - a) + av).round().clamp(0.0, 255.0) as u8;
+            frame[ui] = (frame[ui] as f32 * (1.0 - a) + au)
+                .round()
+                .clamp(0.0, 255.0) as u8;
+            frame[vi] = (frame[vi] as f32 * (1.0 - a) + av)
+                .round()
+                .clamp(0.0, 255.0) as u8;
         }
     }
 }
@@ -287,7 +298,15 @@ impl Source {
         let mut child = Command::new("ffmpeg")
             .args(["-v", "error", "-nostdin", "-i"])
             .arg(path)
-            .args(["-map", "0:v:0", "-f", "yuv4mpegpipe", "-pix_fmt", "yuv420p", "-"])
+            .args([
+                "-map",
+                "0:v:0",
+                "-f",
+                "yuv4mpegpipe",
+                "-pix_fmt",
+                "yuv420p",
+                "-",
+            ])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -364,9 +383,12 @@ pub fn mark_file(
             implicit: "Y4M has no metadata carrier".into(),
         });
     }
-    let encoder = if super::run_tool("ffmpeg", &["-v".as_ref(), "error".as_ref(), "-encoders".as_ref()])?
-        .windows(7)
-        .any(|w| w == b"libx264")
+    let encoder = if super::run_tool(
+        "ffmpeg",
+        &["-v".as_ref(), "error".as_ref(), "-encoders".as_ref()],
+    )?
+    .windows(7)
+    .any(|w| w == b"libx264")
     {
         vec!["-c:v", "libx264", "-preset", "veryfast", "-crf", "18"]
     } else {
@@ -378,7 +400,9 @@ pub fn mark_file(
     let mut enc = Command::new("ffmpeg")
         .args(["-v", "error", "-y", "-f", "yuv4mpegpipe", "-i", "-", "-i"])
         .arg(input)
-        .args(["-map", "0:v", "-map", "1:a?", "-pix_fmt", "yuv420p", "-c:a", "copy"])
+        .args([
+            "-map", "0:v", "-map", "1:a?", "-pix_fmt", "yuv420p", "-c:a", "copy",
+        ])
         .args(&encoder)
         .arg(&tmp)
         .stdin(Stdio::piped())
@@ -545,7 +569,12 @@ pub fn measure_file(
     result
 }
 
-fn finish_visual(mut vm: VisualMeasure, plane: &Plane, run_ocr: bool, p: &ExplicitProfile) -> VisualMeasure {
+fn finish_visual(
+    mut vm: VisualMeasure,
+    plane: &Plane,
+    run_ocr: bool,
+    p: &ExplicitProfile,
+) -> VisualMeasure {
     if run_ocr && vm.ocr.is_none() {
         vm.ocr = Some(img::ocr(plane, &vm, p));
     }
@@ -644,8 +673,15 @@ mod tests {
         let p = ExplicitProfile::from_profile(&Profile::builtin()).unwrap();
         let input = y4m(160, 288, 60);
         let mut out = Vec::new();
-        let (n, _, _) =
-            mark_stream(&input[..], &mut out, "AI生成", Anchor::TopLeft, 0.05, Some(2.0)).unwrap();
+        let (n, _, _) = mark_stream(
+            &input[..],
+            &mut out,
+            "AI生成",
+            Anchor::TopLeft,
+            0.05,
+            Some(2.0),
+        )
+        .unwrap();
         assert_eq!(n, 50);
         let dir = std::env::temp_dir();
         let (a, b) = (dir.join("aigc-t-orig.y4m"), dir.join("aigc-t-out.y4m"));
