@@ -508,3 +508,29 @@ fn cli_check_json_and_exit_codes() {
     );
     assert!(!o.exists());
 }
+
+#[test]
+fn marking_a_png_keeps_its_implicit_label() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("labelled-implicitly.png");
+    let mut png = std::io::Cursor::new(Vec::new());
+    picture(320, 200)
+        .write_to(&mut png, ::image::ImageFormat::Png)
+        .unwrap();
+    let json = r#"{"Label":"1","ContentProducer":"001191110102MACQD9K64010000","ProduceID":"0123456789abcdef0123456789abcdef","ReservedCode1":"","ContentPropagator":"001191110102MACQD9K64010000","PropagateID":"0123456789abcdef0123456789abcdef","ReservedCode2":""}"#;
+    let bytes = aigc_label::implicit::embed_bytes(png.into_inner(), json).unwrap();
+    std::fs::write(&base, bytes).unwrap();
+    let out = dir.path().join("out.png");
+    let r = image::mark_file(
+        &base,
+        &out,
+        "AI生成",
+        image::Anchor::BottomRight,
+        &Profile::builtin(),
+        Overwrite::Refuse,
+    )
+    .unwrap();
+    assert!(r.implicit.starts_with("carried over"), "{}", r.implicit);
+    let report = aigc_label::implicit::read_path(&out, &Profile::builtin()).unwrap();
+    assert_eq!(report.label().unwrap().produce_id, "0123456789abcdef0123456789abcdef");
+}
