@@ -532,5 +532,8 @@ fn marking_a_png_keeps_its_implicit_label() {
     .unwrap();
     assert!(r.implicit.starts_with("carried over"), "{}", r.implicit);
     let report = aigc_label::implicit::read_path(&out, &Profile::builtin()).unwrap();
-    assert_eq!(report.label().unwrap().produce_id, "0123456789abcdef0123456789abcdef");
+    assert_eq!(
+        report.label().unwrap().produce_id,
+        "0123456789abcdef0123456789abcdef"
+    );
 }

@@ -699,6 +699,7 @@ pub fn decode(path: &Path) -> Result<(Pcm, Option<hound::WavSpec>), String> {
         let (pcm, spec) = read_wav(&mut r).map_err(|e| format!("{}: {e}", path.display()))?;
         return Ok((pcm, Some(spec)));
     }
+    let max_bytes = (MAX_AUDIO_SAMPLES * 4).to_string();
     let bytes = super::run_tool(
         "ffmpeg",
         &[
@@ -712,10 +713,19 @@ pub fn decode(path: &Path) -> Result<(Pcm, Option<hound::WavSpec>), String> {
             "wav".as_ref(),
             "-c:a".as_ref(),
             "pcm_f32le".as_ref(),
+            // Stop ffmpeg at the sample limit instead of buffering hours of audio.
+            "-fs".as_ref(),
+            max_bytes.as_ref(),
             "-".as_ref(),
         ],
     )
     .map_err(|e| format!("{}: {e}", path.display()))?;
+    if bytes.len() as u64 >= MAX_AUDIO_SAMPLES * 4 {
+        return Err(format!(
+            "{}: more than {MAX_AUDIO_SAMPLES} samples (the limit)",
+            path.display()
+        ));
+    }
     // ffmpeg writes an unknown length into the RIFF header of a pipe; patch it so hound reads
     // every sample.
     let bytes = fix_wav_lengths(bytes);

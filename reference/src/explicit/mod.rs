@@ -309,7 +309,10 @@ impl Modality {
             "png" | "jpg" | "jpeg" | "webp" => Modality::Image,
             "wav" | "mp3" | "m4a" | "aac" | "flac" | "ogg" | "opus" => Modality::Audio,
             "y4m" | "mp4" | "mov" | "mkv" | "webm" | "avi" => Modality::Video,
-            _ if std::str::from_utf8(h).is_ok() => Modality::Text,
+            // UTF-8 text, allowing a character cut at the end of the 16 bytes read.
+            _ if std::str::from_utf8(h).map_or_else(|e| e.error_len().is_none(), |_| true) => {
+                Modality::Text
+            }
             other => {
                 return Err(format!(
                     "{}: cannot tell the modality (extension {other:?}); give --media",

@@ -108,9 +108,11 @@ impl<R: Read> Y4mReader<R> {
                         "422" => Chroma::C422,
                         "444" => Chroma::C444,
                         "mono" => Chroma::Mono,
-                        other => return Err(format!(
+                        other => {
+                            return Err(format!(
                             "Y4M colour space C{other} is not supported (8-bit 420/422/444/mono)"
-                        )),
+                        ))
+                        }
                     }
                 }
                 _ => {}
