@@ -405,6 +405,9 @@ pub struct VisualMeasure {
     pub in_edge_band: Option<bool>,
     /// Within the band of two adjacent edges.
     pub in_corner: Option<bool>,
+    /// Luminance difference between the text and its plate/background (0-255), a legibility
+    /// measurement (reported, not judged: the standard sets no contrast).
+    pub text_contrast: Option<f32>,
     /// OCR result on the cropped text, when run.
     pub ocr: Option<Ocr>,
 }
@@ -487,6 +490,7 @@ pub fn measure_region(
         edge_distance_ratio: None,
         in_edge_band: None,
         in_corner: None,
+        text_contrast: None,
         ocr: None,
     };
     let Some(mut r) = region else { return m };
@@ -510,8 +514,9 @@ pub fn measure_region(
         }
     }
     m.region = Some(r);
-    if let Some((ink, _, _)) = ink_box(img, r) {
+    if let Some((ink, _, contrast)) = ink_box(img, r) {
         m.ink = Some(ink);
+        m.text_contrast = Some(contrast);
         m.text_height_px = Some(ink.h);
         m.height_ratio = Some(ink.h as f64 / short);
     }
@@ -905,14 +910,49 @@ pub fn judge_visual(
     f
 }
 
-/// Verdicts GB-5.2-b, c, e for an image measurement.
+/// Verdicts GB-5.2-a..e for an image measurement.
+///
+/// 5.2 a (a text prompt) passes when text was found and OCR read characters; 5.2 d (legible
+/// typeface) passes when OCR read the wording, and is otherwise unknown, never failed: OCR
+/// missing a legible CJK label is a limit of tesseract, not evidence of illegibility.
 pub fn judge(m: &VisualMeasure, p: &ExplicitProfile) -> Vec<Finding> {
-    judge_visual(
+    let read = m.ocr.as_ref().filter(|o| o.error.is_none());
+    let a = match (m.ink, read) {
+        (None, _) => Finding::judge("GB-5.2-a", false, "no text found"),
+        (Some(_), Some(o)) if !o.text.is_empty() => Finding::judge(
+            "GB-5.2-a",
+            true,
+            format!("text prompt read as {:?}", o.text),
+        ),
+        (Some(_), _) => Finding::unknown(
+            "GB-5.2-a",
+            "text-like ink found, but OCR read no characters (or did not run)",
+        ),
+    };
+    let contrast = m
+        .text_contrast
+        .map(|c| format!("; text/background contrast {c:.0} of 255"))
+        .unwrap_or_default();
+    let d = match read.and_then(|o| o.wording.as_ref()) {
+        Some(w) if w.conforms => Finding::judge(
+            "GB-5.2-d",
+            true,
+            format!("OCR read the wording {:?}{contrast}", w.text),
+        ),
+        _ => Finding::unknown(
+            "GB-5.2-d",
+            format!("OCR did not read a conforming wording; judge legibility by eye{contrast}"),
+        ),
+    };
+    let mut f = vec![a];
+    f.extend(judge_visual(
         m,
         p.image.min_text_height_ratio,
         p.image.edge_band_ratio,
         ("GB-5.2-b", Some("GB-5.2-c"), "GB-5.2-e"),
-    )
+    ));
+    f.insert(3, d);
+    f
 }
 
 /// Render `text` at `anchor` into a copy of the image `input`, written atomically to `output`
