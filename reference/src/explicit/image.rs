@@ -261,6 +261,54 @@ pub fn composite(img: &mut RgbaImage, o: &Overlay) {
     }
 }
 
+/// Composite an overlay onto a 16-bit RGBA image (16-bit inputs stay 16-bit).
+pub fn composite16(img: &mut image::ImageBuffer<image::Rgba<u16>, Vec<u16>>, o: &Overlay) {
+    for dy in 0..o.rect.h {
+        for dx in 0..o.rect.w {
+            let s = o.pixels[(dy * o.rect.w + dx) as usize];
+            let (x, y) = (o.rect.x + dx, o.rect.y + dy);
+            if x >= img.width() || y >= img.height() {
+                continue;
+            }
+            let d = img.get_pixel_mut(x, y);
+            let a = s[3];
+            for i in 0..3 {
+                let v = s[i] * 257.0 * a + d[i] as f32 * (1.0 - a);
+                d[i] = v.round().clamp(0.0, 65535.0) as u16;
+            }
+            d[3] = (65535.0 * a + d[3] as f32 * (1.0 - a))
+                .round()
+                .clamp(0.0, 65535.0) as u16;
+        }
+    }
+}
+
+/// Draw the overlay on an image of any colour type, keeping its colour type and bit depth (the
+/// plate is black and the text white, so grey images stay grey).
+fn draw_keeping_color(img: &DynamicImage, o: &Overlay) -> DynamicImage {
+    use image::ColorType as C;
+    let color = img.color();
+    let deep = !matches!(color, C::L8 | C::La8 | C::Rgb8 | C::Rgba8);
+    let drawn = if deep {
+        let mut b = img.to_rgba16();
+        composite16(&mut b, o);
+        DynamicImage::ImageRgba16(b)
+    } else {
+        let mut b = img.to_rgba8();
+        composite(&mut b, o);
+        DynamicImage::ImageRgba8(b)
+    };
+    match color {
+        C::L8 => DynamicImage::ImageLuma8(drawn.to_luma8()),
+        C::La8 => DynamicImage::ImageLumaA8(drawn.to_luma_alpha8()),
+        C::Rgb8 => DynamicImage::ImageRgb8(drawn.to_rgb8()),
+        C::L16 => DynamicImage::ImageLuma16(drawn.to_luma16()),
+        C::La16 => DynamicImage::ImageLumaA16(drawn.to_luma_alpha16()),
+        C::Rgb16 | C::Rgb32F => DynamicImage::ImageRgb16(drawn.to_rgb16()),
+        _ => drawn,
+    }
+}
+
 /// What `mark` did to an image.
 #[derive(Debug, Clone, Serialize)]
 pub struct MarkReport {
@@ -294,35 +342,55 @@ pub fn check_dimensions(path: &Path) -> Result<(u32, u32), String> {
     Ok((w, h))
 }
 
-/// Decode an image file to RGBA after checking its dimensions.
-pub fn load(path: &Path) -> Result<(RgbaImage, ImageFormat), String> {
+/// Decode an image file after checking its dimensions.
+pub fn load_dynamic(path: &Path) -> Result<(DynamicImage, ImageFormat), String> {
     check_dimensions(path)?;
-    let reader = image::ImageReader::open(path)
+    let mut reader = image::ImageReader::open(path)
         .and_then(|r| r.with_guessed_format())
         .map_err(|e| format!("{}: {e}", path.display()))?;
     let format = reader
         .format()
         .ok_or_else(|| format!("{}: unknown image format", path.display()))?;
-    let mut reader = reader;
+    // The dimensions were checked above against MAX_IMAGE_PIXELS; the decoder's own default
+    // allocation limit (512 MiB) would refuse some images that limit allows.
     reader.no_limits();
     let img = reader
         .decode()
         .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok((img, format))
+}
+
+/// Decode an image file to 8-bit RGBA (for measuring).
+pub fn load(path: &Path) -> Result<(RgbaImage, ImageFormat), String> {
+    let (img, format) = load_dynamic(path)?;
     Ok((img.to_rgba8(), format))
 }
 
-/// Encode an image in `format` (PNG, JPEG quality 92, WebP lossless: the image crate's WebP
-/// encoder only writes lossless WebP).
-pub fn encode(img: &RgbaImage, format: ImageFormat) -> Result<Vec<u8>, String> {
+/// Encode an image in `format`: PNG keeps the colour type and depth; JPEG (quality 92) is
+/// 8-bit RGB or grey; WebP is 8-bit and lossless (the image crate's WebP encoder only writes
+/// lossless WebP).
+pub fn encode(img: &DynamicImage, format: ImageFormat) -> Result<Vec<u8>, String> {
     let mut out = std::io::Cursor::new(Vec::new());
     match format {
         ImageFormat::Jpeg => {
-            let rgb = DynamicImage::ImageRgba8(img.clone()).to_rgb8();
             let enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 92);
-            rgb.write_with_encoder(enc).map_err(|e| e.to_string())?;
+            let r = if matches!(img.color(), image::ColorType::L8 | image::ColorType::L16) {
+                img.to_luma8().write_with_encoder(enc)
+            } else {
+                img.to_rgb8().write_with_encoder(enc)
+            };
+            r.map_err(|e| e.to_string())?;
         }
-        ImageFormat::Png | ImageFormat::WebP => {
-            img.write_to(&mut out, format).map_err(|e| e.to_string())?;
+        ImageFormat::Png => img.write_to(&mut out, format).map_err(|e| e.to_string())?,
+        ImageFormat::WebP => {
+            let eight = if img.color().has_alpha() {
+                DynamicImage::ImageRgba8(img.to_rgba8())
+            } else {
+                DynamicImage::ImageRgb8(img.to_rgb8())
+            };
+            eight
+                .write_to(&mut out, format)
+                .map_err(|e| e.to_string())?;
         }
         other => {
             return Err(format!(
@@ -754,45 +822,66 @@ pub fn ocr(img: &Plane, m: &VisualMeasure, profile: &ExplicitProfile) -> Ocr {
         w: x1.saturating_sub(x0).max(1),
         h: y1.saturating_sub(y0).max(1),
     };
-    // Tesseract's LSTM models read best at 30-60 px text height.
-    let k = (48.0 / ink.h.max(1) as f32).clamp(0.5, 4.0);
-    let (ow, oh) = (
-        ((crop.w as f32) * k).round().max(1.0) as u32,
-        ((crop.h as f32) * k).round().max(1.0) as u32,
-    );
-    let mut out = image::GrayImage::new(ow + 20, oh + 20);
-    for p in out.pixels_mut() {
-        p[0] = 255;
-    }
-    for y in 0..oh {
-        for x in 0..ow {
-            let sx = (crop.x + ((x as f32 + 0.5) / k) as u32).min(crop.x + crop.w - 1);
-            let sy = (crop.y + ((y as f32 + 0.5) / k) as u32).min(crop.y + crop.h - 1);
-            // Stretch around the 50 % line: plate texture (a semi-opaque plate over a photo)
-            // goes white, strokes go black.
-            let c = ((img.at(sx, sy) as f32 - plate).abs() / cmax).min(1.0);
-            let c = ((c - 0.25) * 2.0).clamp(0.0, 1.0);
-            out.put_pixel(x + 10, y + 10, image::Luma([(255.0 * (1.0 - c)) as u8]));
-        }
-    }
-    match run_tesseract(&out) {
-        Ok(text) => {
-            let normalized = normalize_ocr(&text);
-            let wording = Some(wording::judge(&normalized, profile));
-            Ocr {
-                text,
-                normalized,
-                wording,
-                error: None,
+    // Tesseract's LSTM models read best at 30-60 px text height, and misread lines set tight
+    // against the image border: a white border of one text height goes around. Two text
+    // sizes are tried (the second only when the first reading does not conform): tesseract's
+    // segmentation is sensitive to scale.
+    let mut last = None;
+    for target in [48.0f32, 72.0] {
+        let k = (target / ink.h.max(1) as f32).clamp(0.5, 6.0);
+        let (ow, oh) = (
+            ((crop.w as f32) * k).round().max(1.0) as u32,
+            ((crop.h as f32) * k).round().max(1.0) as u32,
+        );
+        let border = target as u32;
+        let mut out =
+            image::GrayImage::from_pixel(ow + 2 * border, oh + 2 * border, image::Luma([255]));
+        for y in 0..oh {
+            for x in 0..ow {
+                let sx = (crop.x + ((x as f32 + 0.5) / k) as u32).min(crop.x + crop.w - 1);
+                let sy = (crop.y + ((y as f32 + 0.5) / k) as u32).min(crop.y + crop.h - 1);
+                // Stretch around the 50 % line: plate texture (a semi-opaque plate over a
+                // photo) goes white, strokes go black.
+                let c = ((img.at(sx, sy) as f32 - plate).abs() / cmax).min(1.0);
+                let c = ((c - 0.25) * 2.0).clamp(0.0, 1.0);
+                out.put_pixel(
+                    x + border,
+                    y + border,
+                    image::Luma([(255.0 * (1.0 - c)) as u8]),
+                );
             }
         }
-        Err(e) => Ocr {
-            text: String::new(),
-            normalized: String::new(),
-            wording: None,
-            error: Some(e),
-        },
+        let result = match run_tesseract(&out) {
+            Ok(text) => {
+                let normalized = normalize_ocr(&text);
+                let wording = Some(wording::judge(&normalized, profile));
+                Ocr {
+                    text,
+                    normalized,
+                    wording,
+                    error: None,
+                }
+            }
+            Err(e) => {
+                return Ocr {
+                    text: String::new(),
+                    normalized: String::new(),
+                    wording: None,
+                    error: Some(e),
+                }
+            }
+        };
+        if result.wording.as_ref().is_some_and(|w| w.conforms) {
+            return result;
+        }
+        last = Some(result);
     }
+    last.unwrap_or(Ocr {
+        text: String::new(),
+        normalized: String::new(),
+        wording: None,
+        error: Some("OCR did not run".into()),
+    })
 }
 
 /// See [`Ocr::normalized`].
@@ -966,7 +1055,7 @@ pub fn mark_file(
     overwrite: crate::io::Overwrite,
 ) -> Result<MarkReport, String> {
     let p = ExplicitProfile::from_profile(profile)?;
-    let (mut img, format) = load(input)?;
+    let (img, format) = load_dynamic(input)?;
     let o = render_overlay(
         img.width(),
         img.height(),
@@ -974,13 +1063,13 @@ pub fn mark_file(
         anchor,
         p.image.min_text_height_ratio,
     )?;
-    composite(&mut img, &o);
+    let drawn = draw_keeping_color(&img, &o);
     // The output's extension chooses the format when it names one we write; else the input's.
     let format = match ImageFormat::from_path(output) {
         Ok(f @ (ImageFormat::Png | ImageFormat::Jpeg | ImageFormat::WebP)) => f,
         _ => format,
     };
-    let bytes = encode(&img, format)?;
+    let bytes = encode(&drawn, format)?;
     let (bytes, implicit) = super::carry_implicit(input, bytes, profile);
     super::write_bytes(output, &bytes, overwrite)?;
     Ok(MarkReport {
