@@ -537,3 +537,24 @@ fn marking_a_png_keeps_its_implicit_label() {
         "0123456789abcdef0123456789abcdef"
     );
 }
+
+#[test]
+fn rhythm_found_in_long_audio() {
+    // One second of label in 90 s of steady noise: global statistics would drown it.
+    let p = profile();
+    let base = audio::Pcm {
+        rate: 16000,
+        channels: 1,
+        samples: (0..90 * 16000u32)
+            .map(|i| 0.03 * (((i.wrapping_mul(2654435761)) >> 16) as f32 / 32768.0 - 1.0))
+            .collect(),
+    };
+    let (out, _) = audio::insert(&base, &audio::rhythm(16000), Place::Middle);
+    let m = audio::measure(&out, None, None, &p);
+    assert_eq!(
+        m.rhythm.as_ref().map(|r| r.1),
+        Some(Place::Middle),
+        "{:?}",
+        m.groups
+    );
+}

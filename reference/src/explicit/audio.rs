@@ -192,10 +192,13 @@ pub struct Burst {
     pub tonal: bool,
 }
 
-/// Bursts of sound: 10 ms frames above the midpoint (in dB) between the noise floor (10th
-/// percentile) and the peak (99.5th percentile), and no more than 20 dB below the peak (so
-/// quiet content between loud tones is not a burst); gaps under 30 ms are folded into the burst
-/// (lossy coding splits tones), runs under 30 ms dropped (clicks).
+/// Bursts of sound: 10 ms frames above a threshold set per 5 s block from a 10 s context: the
+/// midpoint (in dB) between the noise floor (10th percentile) and the peak (the loudest frame
+/// after a 3-frame median, so a click does not count), and no more than 20 dB below that peak
+/// (quiet content between loud tones is not a burst). A block whose peak is less than 12 dB
+/// over its floor has no bursts (steady sound or silence). Local statistics keep a one-second
+/// label in ten minutes of audio visible. Gaps under 30 ms are folded into the burst (lossy
+/// coding splits tones), runs under 30 ms dropped (clicks).
 pub fn bursts(mono: &[f32], rate: u32) -> Vec<Burst> {
     let env = envelope(mono, rate);
     let hop = ((FRAME_S * rate as f64) as usize).max(1);
@@ -203,19 +206,34 @@ pub fn bursts(mono: &[f32], rate: u32) -> Vec<Burst> {
         return Vec::new();
     }
     let db: Vec<f32> = env.iter().map(|e| 20.0 * (e.max(1e-7)).log10()).collect();
-    let mut sorted = db.clone();
-    sorted.sort_by(|a, b| a.total_cmp(b));
-    let floor = sorted[sorted.len() / 10];
-    let peak = sorted[(sorted.len() - 1) * 995 / 1000];
-    // Less than 12 dB between floor and peak: no distinct bursts (continuous sound or silence).
-    if peak - floor < 12.0 {
-        return Vec::new();
-    }
-    let threshold = (floor + 0.5 * (peak - floor)).max(peak - 20.0);
+    const BLOCK: usize = 500;
+    let thresholds: Vec<f32> = (0..db.len().div_ceil(BLOCK))
+        .map(|b| {
+            let lo = (b * BLOCK).saturating_sub(BLOCK / 2);
+            let hi = ((b + 1) * BLOCK + BLOCK / 2).min(db.len());
+            let ctx = &db[lo..hi];
+            let mut sorted = ctx.to_vec();
+            sorted.sort_by(|a, b| a.total_cmp(b));
+            let floor = sorted[sorted.len() / 10];
+            let peak = ctx
+                .windows(3)
+                .map(|w| {
+                    let mut m = [w[0], w[1], w[2]];
+                    m.sort_by(|a, b| a.total_cmp(b));
+                    m[1]
+                })
+                .fold(f32::MIN, f32::max);
+            if peak - floor < 12.0 {
+                f32::INFINITY
+            } else {
+                (floor + 0.5 * (peak - floor)).max(peak - 20.0)
+            }
+        })
+        .collect();
     let mut runs: Vec<(usize, usize)> = Vec::new();
     let mut start = None;
     for (i, d) in db.iter().enumerate() {
-        match (start, *d >= threshold) {
+        match (start, *d >= thresholds[i / BLOCK]) {
             (None, true) => start = Some(i),
             (Some(s), false) => {
                 runs.push((s, i));
