@@ -558,3 +558,122 @@ fn rhythm_found_in_long_audio() {
         m.groups
     );
 }
+
+/// Every case of vectors/explicit/calibration.json (files labelled by ImageMagick, sox, ffmpeg)
+/// through `aigc-label check --json`, each `expect.explicit` key compared with the measurement
+/// named in vectors/explicit/README.md. An unknown key fails, so the README, the file and this
+/// test stay in step.
+#[test]
+fn calibration_cases_made_by_other_tools() {
+    need("ffmpeg", "-version", "ffmpeg");
+    need(
+        "tesseract",
+        "--version",
+        "tesseract-ocr tesseract-ocr-chi-sim",
+    );
+    let bin = env!("CARGO_BIN_EXE_aigc-label");
+    let text = std::fs::read_to_string(vector("calibration.json")).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mut failures = Vec::new();
+    for case in doc["cases"].as_array().unwrap() {
+        let id = case["id"].as_str().unwrap();
+        let mut cmd = Command::new(bin);
+        cmd.args(["check", "--json"])
+            .arg(vector(case["input"].as_str().unwrap()));
+        if let Some(o) = case["check"]["original"].as_str() {
+            cmd.arg("--original").arg(vector(o));
+        }
+        if let Some(t) = case["check"]["voice_text"].as_str() {
+            cmd.args(["--voice-text", t]);
+        }
+        let out = cmd.output().unwrap();
+        let report: serde_json::Value = match serde_json::from_slice(&out.stdout) {
+            Ok(v) => v,
+            Err(e) => {
+                failures.push(format!(
+                    "{id}: no JSON ({e}): {}",
+                    String::from_utf8_lossy(&out.stderr)
+                ));
+                continue;
+            }
+        };
+        let m = &report["measurements"];
+        let modality = report["modality"].as_str().unwrap_or("");
+        let finding = |prefix: &str| -> Option<String> {
+            report["findings"].as_array()?.iter().find_map(|f| {
+                let r = f["requirement"].as_str()?;
+                r.ends_with(prefix)
+                    .then(|| f["outcome"].as_str().unwrap_or("").to_string())
+            })
+        };
+        let frame = 1.0 / m["fps"].as_f64().unwrap_or(25.0);
+        for (key, want) in case["expect"]["explicit"].as_object().unwrap() {
+            let ok = match key.as_str() {
+                "present" => {
+                    let present = match modality {
+                        "text" => !m["candidates"].as_array().unwrap().is_empty(),
+                        "image" => !m["ink"].is_null(),
+                        "audio" => !m["rhythm"].is_null() || !m["voice"].is_null(),
+                        _ => m["frames_shown"].as_u64().unwrap_or(0) > 0,
+                    };
+                    Some(present) == want.as_bool()
+                }
+                "wording" => {
+                    let b = finding("-b");
+                    match want.as_str().unwrap() {
+                        "conforms" => b.as_deref() == Some("pass"),
+                        // The built-in profile does not accept variants.
+                        "fails" | "profile:accept_ai_variants" => b.as_deref() == Some("fail"),
+                        other => panic!("{id}: wording {other}"),
+                    }
+                }
+                "ocr" => true,
+                "place" => {
+                    let got = match modality {
+                        "text" => m["candidates"][0]["place"].clone(),
+                        _ if !m["rhythm"].is_null() => m["rhythm"][1].clone(),
+                        _ => m["inserted"]["place"].clone(),
+                    };
+                    want == "any" || &got == want
+                }
+                "line" => &m["candidates"][0]["line"] == want,
+                "position" => match want.as_str().unwrap() {
+                    "edge" => m["in_edge_band"] == true,
+                    "corner" => m["in_corner"] == true,
+                    "not-edge" => m["in_edge_band"] == false,
+                    other => panic!("{id}: position {other}"),
+                },
+                "text_height_px" => {
+                    let h = if modality == "video" { &m["visual"]["text_height_px"] } else { &m["text_height_px"] };
+                    h == want
+                }
+                "min_height_ratio" => m["height_ratio"].as_f64() >= want.as_f64(),
+                "height_ok" => {
+                    let f = finding("5.2-e").or_else(|| finding("5.4-f"));
+                    f.as_deref() == Some(if want == true { "pass" } else { "fail" })
+                }
+                "audio_label" => match want.as_str().unwrap() {
+                    "rhythm" => !m["rhythm"].is_null(),
+                    "voice" => !m["voice"].is_null(),
+                    _ => !m["rhythm"].is_null() || !m["voice"].is_null(),
+                },
+                "pattern" => &m["groups"][0]["pattern"] == want,
+                "speech_rate_chars_per_min" => {
+                    let r = m["voice"]["chars_per_min"].as_f64().unwrap_or(-1.0);
+                    r >= want[0].as_f64().unwrap() && r <= want[1].as_f64().unwrap()
+                }
+                "speech_rate_ok" => finding("5.3-e").as_deref() == Some(if want == true { "pass" } else { "fail" }),
+                "first_shown_s" => (m["first_shown_s"].as_f64().unwrap_or(-9.0) - want.as_f64().unwrap()).abs() <= frame + 1e-9,
+                "shown_from_start_s" => (m["shown_from_start_s"].as_f64().unwrap() - want.as_f64().unwrap()).abs() <= frame + 1e-9,
+                "min_shown_from_start_s" => m["shown_from_start_s"].as_f64() >= want.as_f64(),
+                "duration_ok" => finding("5.4-g").as_deref() == Some(if want == true { "pass" } else { "fail" }),
+                "start_ok" => finding("5.4-c").as_deref() == Some(if want == true { "pass" } else { "fail" }),
+                other => panic!("{id}: unknown expect.explicit key {other} (document it in vectors/explicit/README.md)"),
+            };
+            if !ok {
+                failures.push(format!("{id}: {key} expected {want}; report {report}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
