@@ -685,11 +685,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!(n, 50);
-        let dir = std::env::temp_dir();
-        let (a, b) = (dir.join("aigc-t-orig.y4m"), dir.join("aigc-t-out.y4m"));
+        let (a, b) = (img::temp_path("orig", "y4m"), img::temp_path("out", "y4m"));
         std::fs::write(&a, &input).unwrap();
         std::fs::write(&b, &out).unwrap();
-        let m = measure_file(&b, Some(&a), false, &p).unwrap();
+        let m = measure_file(&b, Some(&a), false, &p);
+        let _ = (std::fs::remove_file(&a), std::fs::remove_file(&b));
+        let m = m.unwrap();
         assert_eq!(m.frames_shown, 50);
         assert!((m.shown_from_start_s - 2.0).abs() < 1e-9);
         assert!(m.visual.unwrap().height_ratio.unwrap() >= 0.05);
