@@ -1,1 +1,23 @@
-pub fn _placeholder() {}
+//! `aigc-conformance`: the conformance harness for GB 45438-2025 label implementations.
+//!
+//! - [`vector`]: vector manifests and the requirement catalogue;
+//! - [`lint`]: checks of the vector tree;
+//! - [`schema`]: the protocol's JSON Schemas and a validator for the subset they use;
+//! - [`adapter`]: running an implementation (process per request or persistent), timeouts, caps;
+//! - [`checks`]: what a vector asserts, with the reference library as oracle;
+//! - [`verdict`]: per requirement and overall, graded by level;
+//! - [`waivers`]: approved expected failures with expiry;
+//! - [`report`]: JSON, Markdown, HTML and JUnit writers;
+//! - [`run`]: the `run` subcommand, tying it together.
+#![forbid(unsafe_code)]
+
+pub mod adapter;
+pub mod checks;
+pub mod lint;
+pub mod meta;
+pub mod report;
+pub mod run;
+pub mod schema;
+pub mod vector;
+pub mod verdict;
+pub mod waivers;

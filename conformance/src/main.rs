@@ -1,1 +1,149 @@
-fn main() {}
+//! `aigc-conform`: run the GB 45438-2025 conformance suite against an implementation.
+//!
+//! Exit status of `run`: 0 conformant (with or without observations), 1 non-conformant,
+//! 2 harness error (vectors do not load, the adapter cannot answer `info`, reports not written).
+//! `lint`: 0 clean (warnings allowed), 1 errors.
+
+use aigc_conformance::{lint, run, vector::Suite};
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+const EXAMPLES: &str = "\
+Examples:
+  aigc-conform run                                  the reference itself; reports in reports/reference/
+  aigc-conform run --adapter 'python3 conformance/adapters/python/adapter.py' --out reports/py
+  aigc-conform run png-read --adapter './my-adapter'    only vectors whose id contains png-read
+  aigc-conform run --exact implicit-png-label-plain     one vector (the command every failure prints)
+  aigc-conform run --list                           the vector ids
+  aigc-conform lint                                 check manifests and requirements.yaml";
+
+#[derive(Parser)]
+#[command(name = "aigc-conform", version, about = "Conformance suite for GB 45438-2025 AI-generated content labels", after_help = EXAMPLES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the vectors against an adapter and write the reports.
+    Run(RunArgs),
+    /// Validate every manifest and requirements.yaml.
+    Lint(LintArgs),
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Run only vectors whose id contains FILTER (or equals it, with --exact).
+    filter: Option<String>,
+    /// FILTER must match the whole id.
+    #[arg(long)]
+    exact: bool,
+    /// List the vectors instead of running them.
+    #[arg(long)]
+    list: bool,
+    /// Requests in parallel (default: the number of cores).
+    #[arg(long, short = 'j', value_name = "N")]
+    jobs: Option<usize>,
+    /// The adapter command line (default: the reference, `aigc-label adapter`).
+    #[arg(long, value_name = "COMMAND")]
+    adapter: Option<String>,
+    /// Report folder (default for the reference: reports/reference next to vectors/).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Expected-failure file (YAML: waivers: [{id, reason, approved_by, expires}]).
+    #[arg(long, value_name = "FILE")]
+    waivers: Option<PathBuf>,
+    /// The vectors folder (default: ./vectors, or the one of this source tree).
+    #[arg(long, value_name = "DIR")]
+    vectors: Option<PathBuf>,
+    /// Per-request timeout in seconds (default: harness.timeout_s of vectors/profile.yaml).
+    #[arg(long, value_name = "SECONDS")]
+    timeout: Option<f64>,
+    /// Start a process per request even if the adapter offers persistent mode.
+    #[arg(long)]
+    process_per_request: bool,
+    /// One character per vector instead of one line.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(clap::Args)]
+struct LintArgs {
+    /// The vectors folder.
+    #[arg(long, value_name = "DIR")]
+    vectors: Option<PathBuf>,
+}
+
+/// `./vectors` if it exists, else the folder of this source tree.
+fn default_vectors() -> PathBuf {
+    let here = PathBuf::from("vectors");
+    if here.join("requirements.yaml").is_file() {
+        return here;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../vectors")
+}
+
+fn main() -> ExitCode {
+    match Cli::parse().command {
+        Command::Run(a) => {
+            let vectors_given = a.vectors.is_some();
+            let vectors = a.vectors.unwrap_or_else(default_vectors);
+            let out = a.out.or_else(|| {
+                // The reference's own report is kept in the repository.
+                (a.adapter.is_none() && !a.list).then(|| {
+                    vectors
+                        .parent()
+                        .unwrap_or(Path::new("."))
+                        .join("reports/reference")
+                })
+            });
+            let opts = run::RunOptions {
+                vectors,
+                vectors_given,
+                adapter: a.adapter,
+                out,
+                waivers: a.waivers,
+                filter: a.filter,
+                exact: a.exact,
+                list: a.list,
+                jobs: a.jobs,
+                timeout_s: a.timeout,
+                process_per_request: a.process_per_request,
+                quiet: a.quiet,
+            };
+            match run::run(&opts) {
+                Ok(r) => ExitCode::from(r.exit),
+                Err(e) => {
+                    eprintln!("aigc-conform: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+        Command::Lint(a) => {
+            let vectors = a.vectors.unwrap_or_else(default_vectors);
+            let (suite, errors) = Suite::load(&vectors);
+            let l = lint::lint(&suite, errors);
+            for w in &l.warnings {
+                eprintln!("warning: {w}");
+            }
+            for e in &l.errors {
+                eprintln!("error: {e}");
+            }
+            eprintln!(
+                "lint: {} vectors in {} manifests, {} requirements: {} errors, {} warnings",
+                suite.vectors.len(),
+                suite.manifests.len(),
+                suite.requirements.len(),
+                l.errors.len(),
+                l.warnings.len()
+            );
+            if l.errors.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
+}

@@ -4,6 +4,8 @@
 //! - [`provider_code`]: the 27-character service-provider code (TC260-PG-20252A);
 //! - [`profile`]: every interpretation the standard leaves open, loaded from `vectors/profile.yaml`;
 //! - [`implicit`]: the file-metadata label in every container format (read and write);
+//! - [`payload`]: what a label must not change, fingerprinted per format family;
+//! - [`platform`]: the propagation platform role (Measures Art. 6);
 //! - [`explicit`]: the perceivable prompt per modality (chapter 5): renderers and measuring detectors;
 //! - [`io`] and [`limits`]: bounded streaming I/O and atomic writes shared by all formats.
 #![forbid(unsafe_code)]
@@ -14,6 +16,8 @@ pub mod implicit;
 pub mod io;
 pub mod label;
 pub mod limits;
+pub mod payload;
+pub mod platform;
 pub mod profile;
 pub mod provider_code;
 

@@ -27,6 +27,15 @@ pub const MAX_LABELS: usize = 64;
 /// Largest number of entries in an OOXML zip archive.
 pub const MAX_ZIP_ENTRIES: usize = 10_000;
 
+/// Most entries in one TIFF/EXIF IFD (real IFDs hold a few dozen; the field is 16-bit).
+pub const MAX_IFD_ENTRIES: usize = 4096;
+
+/// Most TIFF/EXIF IFDs followed in one file (IFD0 plus sub-IFD pointers), against pointer loops.
+pub const MAX_IFDS: usize = 64;
+/// Most cross-reference sections of a PDF followed through `/Prev` and `/XRefStm` (one per
+/// incremental update; real files have a handful).
+pub const MAX_PDF_XREF_SECTIONS: usize = 4096;
+
 /// Largest image (or video frame) decoded for explicit-label rendering or measuring, in pixels:
 /// 8K x 8K plus room; an RGBA frame of this size is 320 MiB.
 pub const MAX_IMAGE_PIXELS: u64 = 80_000_000;

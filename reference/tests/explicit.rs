@@ -510,7 +510,7 @@ fn cli_check_json_and_exit_codes() {
 }
 
 #[test]
-fn marking_a_png_keeps_its_implicit_label() {
+fn marking_keeps_the_implicit_label_png_jpeg_wav() {
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().join("labelled-implicitly.png");
     let mut png = std::io::Cursor::new(Vec::new());

@@ -15,6 +15,7 @@ trap 'rm -rf "$T"' EXIT
 
 # ---- text (5.1) ---------------------------------------------------------------------------
 printf '第一段正文。\n\n第二段正文。\n\n第三段正文。\n' > text-original.txt
+printf -- '---\ntitle: 示例\n---\n# 标题\n\n正文一。\n\n正文二。\n' > text-original.md
 printf '【提示】本内容由人工智能生成\n\n第一段正文。\n\n第二段正文。\n\n第三段正文。\n' > text-start.txt
 printf '第一段正文。\n\n第二段正文。\n\n本内容由AI合成\n\n第三段正文。\n' > text-middle.txt
 printf '第一段正文。\n\n第二段正文。\n\n第三段正文。\n\n本内容由人工智能生成\n' > text-end.txt

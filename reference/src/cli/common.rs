@@ -97,3 +97,29 @@ impl FieldArgs {
         Ok(label)
     }
 }
+
+/// Look for an explicit label or other AI trace in a file, for the platform role (Art. 6(3)):
+/// the explicit-label detectors without an original ([`aigc_label::explicit::detect_trace`]).
+pub fn detect_trace(path: &Path, profile: &Profile) -> Option<String> {
+    aigc_label::explicit::detect_trace(path, profile)
+}
+
+/// Print to stdout without panicking when the reader has gone away (`| head`): output errors
+/// end the output quietly instead of aborting with a panic.
+pub fn out(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if stdout
+        .write_all(text.as_bytes())
+        .and_then(|_| stdout.flush())
+        .is_err()
+    {
+        std::process::exit(0);
+    }
+}
+
+/// `println!` through [`out`].
+#[macro_export]
+macro_rules! outln {
+    ($($arg:tt)*) => { $crate::common::out(&format!("{}\n", format_args!($($arg)*))) };
+}

@@ -18,10 +18,10 @@ pub fn run(args: Args) -> ExitCode {
             .iter()
             .map(|f| serde_json::json!({"id": f.id(), "media": f.media_types(), "extensions": f.extensions(), "carrier": f.carrier()}))
             .collect();
-        println!("{}", serde_json::to_string_pretty(&list).expect("json"));
+        crate::outln!("{}", serde_json::to_string_pretty(&list).expect("json"));
     } else {
         for f in formats() {
-            println!(
+            crate::outln!(
                 "{:<10} {:<28} {}",
                 f.id(),
                 f.media_types().join(","),

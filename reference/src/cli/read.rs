@@ -22,7 +22,7 @@ pub fn run(args: Args, profile: &Profile) -> ExitCode {
     for file in &args.files {
         match read_path(file, profile) {
             Ok(report) if args.json => {
-                println!("{}", serde_json::to_string(&report).expect("json"))
+                crate::outln!("{}", serde_json::to_string(&report).expect("json"))
             }
             Ok(report) => print_human(&report),
             Err(e) => {
@@ -35,9 +35,9 @@ pub fn run(args: Args, profile: &Profile) -> ExitCode {
 }
 
 fn print_human(r: &ReadReport) {
-    println!("{}: {} ({}): {:?}", r.file, r.format, r.media, r.verdict);
+    crate::outln!("{}: {} ({}): {:?}", r.file, r.format, r.media, r.verdict);
     for (i, l) in r.labels.iter().enumerate() {
-        println!(
+        crate::outln!(
             "  label {} in {} at byte {}{}",
             i + 1,
             l.carrier,
@@ -45,19 +45,19 @@ fn print_human(r: &ReadReport) {
             if l.valid { "" } else { " (invalid)" }
         );
         if l.fields.is_empty() {
-            println!("    raw: {}", l.raw);
+            crate::outln!("    raw: {}", l.raw);
         }
         for (k, v) in &l.fields {
             match v {
-                serde_json::Value::String(s) => println!("    {k}: {s}"),
-                other => println!("    {k}: {other} (not a string)"),
+                serde_json::Value::String(s) => crate::outln!("    {k}: {s}"),
+                other => crate::outln!("    {k}: {other} (not a string)"),
             }
         }
         for p in &l.problems {
-            println!("    {:?} {}: {}", p.severity, p.code, p.message);
+            crate::outln!("    {:?} {}: {}", p.severity, p.code, p.message);
         }
     }
     for p in &r.problems {
-        println!("  {:?} {}: {}", p.severity, p.code, p.message);
+        crate::outln!("  {:?} {}: {}", p.severity, p.code, p.message);
     }
 }

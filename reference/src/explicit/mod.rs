@@ -338,3 +338,162 @@ pub fn read_text(path: &Path) -> Result<String, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
     String::from_utf8(bytes).map_err(|e| format!("{}: not UTF-8 text ({e})", path.display()))
 }
+
+/// What to mark, for [`mark_path`] (the `mark` command and the adapter's `label` op).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct MarkRequest {
+    /// The prompt text (default: [`wording::DEFAULT_TEXT_PROMPT`] for text,
+    /// [`wording::DEFAULT_VISUAL_PROMPT`] for images and video; audio uses its bundled prompts).
+    #[serde(default)]
+    pub text: Option<String>,
+    /// `start|middle|end` (text, audio) or an [`image::Anchor`] name (images, video).
+    #[serde(default)]
+    pub position: Option<String>,
+    /// Audio: `rhythm` (default) or `voice`.
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// Video: seconds from the first frame (default: every frame).
+    #[serde(default)]
+    pub duration_s: Option<f64>,
+    /// Write wording or durations that break chapter 5 (negative test vectors).
+    #[serde(default)]
+    pub allow_nonconforming: bool,
+}
+
+/// Add the explicit label to a copy of `input` at `output` (atomically); a JSON report of what
+/// was done. Refuses a non-conforming prompt unless the request allows it.
+pub fn mark_path(
+    input: &Path,
+    output: &Path,
+    modality: Modality,
+    req: &MarkRequest,
+    profile: &Profile,
+    overwrite: crate::io::Overwrite,
+) -> Result<serde_json::Value, String> {
+    let p = ExplicitProfile::from_profile(profile)?;
+    let default_text = match modality {
+        Modality::Text => wording::DEFAULT_TEXT_PROMPT,
+        _ => wording::DEFAULT_VISUAL_PROMPT,
+    };
+    let prompt = req.text.as_deref().unwrap_or(default_text);
+    if modality == Modality::Audio && req.text.is_some() {
+        return Err(
+            "a prompt text does not apply to audio: the rhythm and the voice prompt are bundled"
+                .into(),
+        );
+    }
+    if !wording::judge(prompt, &p).conforms && !req.allow_nonconforming {
+        return Err(format!(
+            "{prompt:?} lacks the AI element or 生成/合成 (chapter 5)"
+        ));
+    }
+    let place = |default: Place| -> Result<Place, String> {
+        match &req.position {
+            None => Ok(default),
+            Some(s) => Place::parse(s).ok_or_else(|| format!("position {s}: start|middle|end")),
+        }
+    };
+    let anchor = || -> Result<image::Anchor, String> {
+        match &req.position {
+            None => Ok(image::Anchor::BottomRight),
+            Some(s) => image::Anchor::parse(s).ok_or_else(|| {
+                format!("position {s}: top-left|top|top-right|left|right|bottom-left|bottom|bottom-right|center")
+            }),
+        }
+    };
+    let json = |v: serde_json::Result<serde_json::Value>| v.map_err(|e| e.to_string());
+    match modality {
+        Modality::Text => {
+            let t = read_text(input)?;
+            let at = place(Place::Start)?;
+            write_bytes(output, text::insert(&t, prompt, at).as_bytes(), overwrite)?;
+            Ok(serde_json::json!({"modality": "text", "place": at, "text": prompt}))
+        }
+        Modality::Image => {
+            let r = image::mark_file(input, output, prompt, anchor()?, profile, overwrite)?;
+            Ok(serde_json::json!({"modality": "image", "report": json(serde_json::to_value(&r))?}))
+        }
+        Modality::Audio => {
+            let kind = match req.kind.as_deref() {
+                None | Some("rhythm") => audio::Kind::Rhythm,
+                Some("voice") => audio::Kind::Voice,
+                Some(other) => return Err(format!("audio label {other}: rhythm|voice")),
+            };
+            let r = audio::mark_file(
+                input,
+                output,
+                kind,
+                place(Place::Start)?,
+                profile,
+                overwrite,
+            )?;
+            Ok(serde_json::json!({"modality": "audio", "report": json(serde_json::to_value(&r))?}))
+        }
+        Modality::Video => {
+            if let Some(d) = req.duration_s {
+                if d < p.video.min_start_duration_s && !req.allow_nonconforming {
+                    return Err(format!(
+                        "a duration of {d} s is under the {} s of 5.4 g)",
+                        p.video.min_start_duration_s
+                    ));
+                }
+            }
+            let r = video::mark_file(
+                input,
+                output,
+                prompt,
+                anchor()?,
+                req.duration_s,
+                profile,
+                overwrite,
+            )?;
+            Ok(serde_json::json!({"modality": "video", "report": json(serde_json::to_value(&r))?}))
+        }
+    }
+}
+
+/// Look for a conforming explicit label in a file without its original, for the propagation
+/// platform (Measures Art. 6(3): "explicit label or other trace"): a prompt line in text, a
+/// prompt read by OCR on an image or the first video frame, the 短长短短 rhythm in audio.
+/// Returns what was found, in words; `None` when nothing was found or the file could not be
+/// measured (a missing tesseract or ffmpeg means nothing can be seen, not an error here).
+pub fn detect_trace(path: &Path, profile: &Profile) -> Option<String> {
+    let p = ExplicitProfile::from_profile(profile).ok()?;
+    match Modality::detect(path).ok()? {
+        Modality::Text => {
+            let t = read_text(path).ok()?;
+            let m = text::measure(&t, None, &p);
+            let c = m.candidates.iter().find(|c| c.wording.conforms)?;
+            Some(format!(
+                "a text prompt {:?} at line {}",
+                c.wording.text, c.line
+            ))
+        }
+        Modality::Image => {
+            let m = image::measure_file(path, None, true, &p).ok()?;
+            let w = m.ocr.as_ref()?.wording.as_ref().filter(|w| w.conforms)?;
+            Some(format!(
+                "a visible prompt read as {:?} ({} px high)",
+                w.text,
+                m.text_height_px.unwrap_or(0)
+            ))
+        }
+        Modality::Audio => {
+            let m = audio::measure_file(path, None, None, &p).ok()?;
+            let (g, _) = m.rhythm?;
+            Some(format!(
+                "the 短长短短 rhythm label at {:.2}-{:.2} s",
+                g.start_s, g.end_s
+            ))
+        }
+        Modality::Video => {
+            let m = video::measure_file(path, None, true, &p).ok()?;
+            let v = m.visual?;
+            let w = v.ocr?.wording.filter(|w| w.conforms)?;
+            Some(format!(
+                "a visible prompt read as {:?} on the first frame",
+                w.text
+            ))
+        }
+    }
+}

@@ -15,7 +15,25 @@ use crate::label::{parse_label_text, CarrierKind, Label, Problem, ProblemCode, S
 use crate::limits;
 use crate::profile::Profile;
 
+pub mod bmff;
+pub mod exif;
+pub mod flac;
+pub mod flv;
+pub mod gif;
+pub mod heif;
+pub mod id3;
+pub mod isobmff;
+pub mod jpeg;
+pub mod markdown;
+pub mod matroska;
+pub mod ogg;
+pub mod ooxml;
+pub mod pdf;
 pub mod png;
+pub mod riff;
+pub mod tiff;
+pub mod vorbis;
+pub mod webp;
 pub mod xmp;
 
 /// One label value found in a file, before Annex E parsing.
@@ -74,7 +92,30 @@ pub trait Format: Sync {
 }
 
 /// The registry: every supported format, in sniffing order (more specific first).
-pub static FORMATS: &[&dyn Format] = &[&png::Png];
+pub static FORMATS: &[&dyn Format] = &[
+    // images
+    &png::Png,
+    &jpeg::Jpeg,
+    &gif::Gif,
+    &tiff::Tiff,
+    &webp::Webp,
+    // before isobmff: HEIF files also start with ftyp
+    &heif::Heif,
+    // audio and video
+    &isobmff::IsoBmff,
+    &matroska::Matroska,
+    &riff::Wav,
+    &riff::Avi,
+    &flac::Flac,
+    &ogg::Ogg,
+    &flv::Flv,
+    // documents
+    &pdf::Pdf,
+    &ooxml::Ooxml,
+    &markdown::Markdown,
+    // last: its frame-sync sniff (0xFFE) is the weakest magic
+    &id3::Mp3,
+];
 
 /// All registered formats.
 pub fn formats() -> &'static [&'static dyn Format] {

@@ -361,11 +361,15 @@ fn attribute_span(packet: &str, start: usize, end: usize, qname: &str) -> Option
     }
 }
 
-/// Every AIGC property in a packet, plus a synthesised one when the seven fields are written as
-/// separate properties of the TC260 namespace (a real but non-conforming form).
-pub fn find_labels(packet: &str) -> Result<Vec<(String, Vec<(ProblemCode, String)>)>, XmpError> {
+/// Carrier-level notes attached to one label found in a packet.
+pub type Notes = Vec<(ProblemCode, String)>;
+
+/// Every AIGC property in a packet (its value text and notes), plus a synthesised one when the
+/// seven fields are written as separate properties of the TC260 namespace (a real but
+/// non-conforming form).
+pub fn find_labels(packet: &str) -> Result<Vec<(String, Notes)>, XmpError> {
     let scan = scan(packet)?;
-    let mut out: Vec<(String, Vec<(ProblemCode, String)>)> = scan
+    let mut out: Vec<(String, Notes)> = scan
         .hits
         .iter()
         .map(|h| (h.text.clone(), h.notes()))
@@ -437,13 +441,19 @@ pub fn set_label(packet: &str, json: &str) -> Result<String, XmpError> {
         .filter(|(i, h)| Some(*i) != keep && h.span.1 > h.span.0)
         .map(|(_, h)| h.span)
         .collect();
-    let cleaned = splice(
+    let mut cleaned = splice(
         packet,
         removals
             .into_iter()
             .map(|(s, e)| (s, e, String::new()))
             .collect(),
     );
+    // A `TC260` prefix bound to a wrong URI (jiemojiemo) is rebound to the TC260 namespace once
+    // nothing uses it any more, so that prefix-based readers (ExifTool's XMP-TC260 group) see
+    // the label under its usual name.
+    if first.tc260_prefix_taken && !cleaned.contains("<TC260:") && !cleaned.contains(" TC260:") {
+        cleaned = rebind_tc260_prefix(&cleaned);
+    }
     // Phase 2: replace the kept property in place, or add one.
     let scan = scan(&cleaned)?;
     let mut splices: Vec<(usize, usize, String)> = Vec::new();
@@ -508,6 +518,26 @@ pub fn set_label(packet: &str, json: &str) -> Result<String, XmpError> {
         }
     }
     Ok(splice(&cleaned, splices))
+}
+
+/// Replace the URI of every `xmlns:TC260` declaration with the TC260 namespace.
+fn rebind_tc260_prefix(packet: &str) -> String {
+    let mut out = String::with_capacity(packet.len());
+    let mut rest = packet;
+    while let Some(i) = rest.find("xmlns:TC260=") {
+        let after = &rest[i + "xmlns:TC260=".len()..];
+        let Some(quote) = after.chars().next().filter(|c| *c == '"' || *c == '\'') else {
+            break;
+        };
+        let Some(close) = after[1..].find(quote) else {
+            break;
+        };
+        out.push_str(&rest[..i]);
+        out.push_str(&format!("xmlns:TC260={quote}{TC260_NS}{quote}"));
+        rest = &after[close + 2..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Apply non-overlapping (start, end, replacement) edits.

@@ -1,0 +1,331 @@
+#!/usr/bin/env python3
+"""Mutant implementations: the reference with exactly one requirement broken.
+
+    python3 mutant.py NAME            one request on stdin, one response on stdout (protocol 1)
+    python3 mutant.py --list          the mutants, each with the requirement it breaks
+
+Each mutant is an otherwise correct implementation built on the reference command
+(`aigc-label`, found through $AIGC_LABEL, then next to this repository's target/ folders, then
+PATH) with one deliberate defect. `aigc-conform` runs the whole suite on each one
+(conformance/tests/mutants.rs) and checks that the suite finds the defect: the run is
+non-conformant and the failing requirements are exactly the one the mutant breaks (plus the
+`collateral` ones named in the table, each with its reason). A suite that misses a mutant has a
+hole. Standard library only.
+"""
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import zlib
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+IMAGE = ["image/png"]
+ALL_READ = None  # the reference's own media list
+
+
+def reference_bin():
+    env = os.environ.get("AIGC_LABEL")
+    if env:
+        return env
+    for sub in ("target/debug/aigc-label", "target/release/aigc-label"):
+        p = os.path.join(ROOT, sub)
+        if os.path.exists(p):
+            return p
+    return shutil.which("aigc-label") or "aigc-label"
+
+
+def ref(*args, check=True):
+    r = subprocess.run([reference_bin(), *args], capture_output=True, text=True)
+    if check and r.returncode != 0:
+        raise RuntimeError(r.stderr.strip() or f"aigc-label exited {r.returncode}")
+    return r
+
+
+def ref_adapter(request):
+    r = subprocess.run([reference_bin(), "adapter"], input=json.dumps(request), capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(r.stderr.strip())
+    return json.loads(r.stdout)
+
+
+def read_json(path):
+    return json.loads(ref("read", "--json", path).stdout)
+
+
+# ---- PNG surgery (for the mutants that damage a PNG the reference wrote) ---------------------
+def png_chunks(data):
+    pos, out = 8, []
+    while pos + 8 <= len(data):
+        n = struct.unpack(">I", data[pos:pos + 4])[0]
+        out.append((data[pos + 4:pos + 8], data[pos + 8:pos + 8 + n]))
+        pos += 12 + n
+    return out
+
+
+def png_build(chunks):
+    body = b"".join(struct.pack(">I", len(d)) + k + d + struct.pack(">I", zlib.crc32(k + d) & 0xFFFFFFFF) for k, d in chunks)
+    return b"\x89PNG\r\n\x1a\n" + body
+
+
+def png_add_text(path, text):
+    chunks = png_chunks(open(path, "rb").read())
+    chunks.insert(1, (b"tEXt", b"AIGC\0" + text.encode("latin-1", "replace")))
+    open(path, "wb").write(png_build(chunks))
+
+
+def png_replace_in_xmp(path, old, new):
+    out = []
+    for k, d in png_chunks(open(path, "rb").read()):
+        if k == b"iTXt" and d.startswith(b"XML:com.adobe.xmp\0"):
+            d = d.replace(old.encode(), new.encode())
+        out.append((k, d))
+    open(path, "wb").write(png_build(out))
+
+
+def png_flip_pixel(path):
+    chunks = png_chunks(open(path, "rb").read())
+    idat = b"".join(d for k, d in chunks if k == b"IDAT")
+    raw = bytearray(zlib.decompress(idat))
+    raw[1] ^= 0x40  # first sample of the first row (byte 0 is the row's filter type)
+    new = zlib.compress(bytes(raw))
+    out, done = [], False
+    for k, d in chunks:
+        if k == b"IDAT":
+            if not done:
+                out.append((k, new))
+                done = True
+            continue
+        out.append((k, d))
+    open(path, "wb").write(png_build(out))
+
+
+# ---- the mutants -------------------------------------------------------------------------------
+def read_then(fn):
+    """A reader mutant: the reference's read answer, then `fn(answer, reference report)`."""
+    def handler(req):
+        resp = ref_adapter(req)
+        if resp.get("status") == "ok":
+            fn(resp, read_json(req["input"]))
+        return resp
+    return handler
+
+
+def codes(report, severity="error"):
+    return {p["code"] for l in report["labels"] for p in l["problems"] if p["severity"] == severity} | {
+        p["code"] for p in report["problems"] if p["severity"] == severity}
+
+
+def accept_bad_label_value(resp, report):
+    if resp["verdict"] == "invalid" and codes(report) <= {"label-value", "non-string-value"}:
+        bad_label = any(not isinstance(l["fields"].get("Label"), str) or l["fields"].get("Label") not in ("1", "2", "3")
+                        for l in report["labels"])
+        if bad_label:
+            resp["verdict"] = "valid"
+
+
+def no_conflict(resp, report):
+    if resp["verdict"] == "conflict":
+        resp["verdict"] = "valid"
+
+
+def prefix_bound(resp, report):
+    # Reads `TC260:AIGC` by prefix: a wrong namespace URI goes unnoticed.
+    if resp["verdict"] == "invalid" and codes(report) == {"xmp-wrong-namespace"}:
+        resp["verdict"] = "valid"
+
+
+def strict_charset(resp, report):
+    if resp["verdict"] == "valid" and "charset" in codes(report, "warning"):
+        resp["verdict"] = "invalid"
+
+
+def json_anywhere(req):
+    # Takes any JSON with a "Label" key as the label, whatever the field's name (breaks E a).
+    resp = ref_adapter(req)
+    if resp.get("status") == "ok" and resp["verdict"] == "unlabeled":
+        data = open(req["input"], "rb").read()
+        if b"Label" in data:
+            resp["verdict"] = "valid"
+            resp["labels"] = [{"carrier": "anywhere", "fields": {"Label": "1"}}]
+    return resp
+
+
+def label_with(mutate_fields=None, after=None, allow_invalid=False):
+    """A generator mutant: the reference's label op with changed fields and/or a damaged output."""
+    def handler(req):
+        if mutate_fields:
+            req = dict(req, fields=mutate_fields(dict(req["fields"])))
+        if allow_invalid:
+            args = ["embed", req["input"], "-o", req["output"], "--force", "--allow-invalid", "--fields", json.dumps(req["fields"])]
+            r = ref(*args, check=False)
+            if r.returncode != 0:
+                return {"status": "rejected", "message": r.stderr.strip()}
+            resp = {"status": "ok"}
+        else:
+            resp = ref_adapter(req)
+        if resp.get("status") == "ok" and after:
+            after(req)
+        return resp
+    return handler
+
+
+def keep_old_and_append(req):
+    # Appends the new label next to the old one instead of replacing it (breaks 6.1 c).
+    old = read_json(req["input"])
+    if old["labels"]:
+        raw_new = read_json(req["output"])["labels"][0]["raw"]
+        shutil.copy(req["input"], req["output"])
+        png_add_text(req["output"], raw_new)
+
+
+def propagate_with(after=None, notice=None):
+    """A platform mutant: the reference's propagate op, then a changed notice and/or output."""
+    def handler(req):
+        resp = ref_adapter(req)
+        if resp.get("status") != "ok":
+            return resp
+        if notice:
+            resp["notice"] = notice(req, resp)
+        if after:
+            after(req, resp)
+        return resp
+    return handler
+
+
+def rewrite_label(path, change):
+    rep = read_json(path)
+    if len(rep["labels"]) != 1:
+        return
+    fields = dict(rep["labels"][0]["fields"])
+    change(fields)
+    ref("embed", path, "-o", path, "--in-place", "--allow-invalid", "--fields", json.dumps(fields))
+
+
+def drop_producer(req, resp):
+    rewrite_label(req["output"], lambda f: f.update(ContentProducer="", ProduceID="", ReservedCode1=""))
+
+
+def keep_input_propagator(req, resp):
+    src = read_json(req["input"])
+    old = src["labels"][0]["fields"] if src["labels"] else {"ContentPropagator": "", "PropagateID": ""}
+    rewrite_label(req["output"], lambda f: f.update(ContentPropagator=old.get("ContentPropagator", ""), PropagateID=old.get("PropagateID", "")))
+
+
+def append_old_label(req, resp):
+    src = read_json(req["input"])
+    if src["labels"] and req["output"].endswith(".png"):
+        png_add_text(req["output"], src["labels"][0]["raw"])
+
+
+def declared_is(req, resp):
+    return "is" if req.get("user_declared") and resp["notice"] == "possibly" else resp["notice"]
+
+
+def ignore_trace(req, resp):
+    if resp["notice"] == "suspected":
+        shutil.copy(req["input"], req["output"])
+        return "none"
+    return resp["notice"]
+
+
+def ignore_metadata(req, resp):
+    # Never trusts metadata: what the reference calls "is" becomes "possibly" (declared) or "none".
+    if resp["notice"] == "is":
+        if req.get("user_declared"):
+            rewrite_label(req["output"], lambda f: f.update(Label="2"))
+            return "possibly"
+        shutil.copy(req["input"], req["output"])
+        return "none"
+    return resp["notice"]
+
+
+# name: (requirement broken, roles, media per op (None: the reference's), handler, collateral, what)
+MUTANTS = {
+    "read-accepts-bad-label-value": ("E-c", {"read": None}, read_then(accept_bad_label_value), [],
+                                     "reports Label \"4\", \"0\", \"AIGC\" or a number as valid"),
+    "read-ignores-conflicts": ("GB-6.1-c", {"read": None}, read_then(no_conflict), [],
+                               "reports two different labels in one file as valid"),
+    "read-prefix-bound-xmp": ("PG-20259A-carrier", {"read": None}, read_then(prefix_bound), [],
+                              "trusts the TC260 prefix, ignoring the namespace URI"),
+    "read-strict-charset": ("E-j", {"read": None}, read_then(strict_charset), [],
+                            "treats the 'mainly' rule of Annex E j) as mandatory"),
+    "read-json-anywhere": ("E-a", {"read": None}, json_anywhere, [],
+                           "takes JSON with a Label key from any field, whatever its name"),
+    "label-writes-label-4": ("E-c", {"label": IMAGE}, label_with(lambda f: dict(f, Label="4"), allow_invalid=True), [],
+                             "writes Label \"4\" whatever was asked"),
+    "label-appends-second-label": ("GB-6.1-c", {"label": IMAGE}, label_with(after=keep_old_and_append), [],
+                                   "keeps the old label and appends the new one"),
+    "label-wrong-namespace": ("PG-20259A-carrier", {"label": IMAGE},
+                              label_with(after=lambda r: png_replace_in_xmp(r["output"], "http://www.tc260.org.cn/ns/AIGC/1.0/", "http://ns.adobe.com/xap/1.0/tc/")), [],
+                              "binds the TC260 prefix to a wrong namespace URI"),
+    "label-alters-payload": ("GB-6.1-a", {"label": IMAGE}, label_with(after=lambda r: png_flip_pixel(r["output"])), [],
+                             "changes a pixel while writing the label"),
+    "label-ignores-note1": ("E-note1", {"label": IMAGE}, label_with(lambda f: f), [],
+                            "leaves empty propagation elements empty at first write"),
+    "platform-drops-producer": ("CAC-10-2", {"propagate": None}, propagate_with(after=drop_producer), [],
+                                "deletes the producer's elements when adding its own"),
+    "platform-keeps-old-propagator": ("CAC-6-p2", {"propagate": None}, propagate_with(after=keep_input_propagator), [],
+                                      "does not write its own propagation elements"),
+    "platform-appends-second-label": ("GB-6.1-c", {"propagate": IMAGE}, propagate_with(after=append_old_label), [],
+                                      "adds its label next to the producer's instead of updating it"),
+    "platform-declared-is-ai": ("CAC-6-2", {"propagate": None}, propagate_with(notice=declared_is), [],
+                                "shows 'is AI' for a mere user declaration"),
+    "platform-ignores-traces": ("CAC-6-3", {"propagate": None}, propagate_with(notice=ignore_trace), [],
+                                "never looks for explicit labels or other traces"),
+    "platform-ignores-metadata": ("CAC-6-1", {"propagate": None}, propagate_with(notice=ignore_metadata), [],
+                                  "never treats verified metadata as verified"),
+}
+
+
+def note1_handler(req):
+    # The reference adapter applies Annex E note 1; this mutant writes the fields verbatim.
+    args = ["embed", req["input"], "-o", req["output"], "--force", "--fields", json.dumps(req["fields"])]
+    r = ref(*args, check=False)
+    if r.returncode != 0:
+        return {"status": "rejected", "message": r.stderr.strip()}
+    return {"status": "ok"}
+
+
+MUTANTS["label-ignores-note1"] = MUTANTS["label-ignores-note1"][:2] + (note1_handler,) + MUTANTS["label-ignores-note1"][3:]
+
+
+def info(name):
+    breaks, media, _, _, what = MUTANTS[name]
+    base = ref_adapter({"protocol": 1, "op": "info", "vector": "info"})
+    roles = {"read": "reader", "label": "generator", "propagate": "platform"}
+    return {
+        "status": "ok",
+        "name": f"mutant:{name}",
+        "version": base.get("version", "0"),
+        "roles": sorted({roles[op] for op in media}),
+        "media": {op: (m if m is not None else base["media"].get(op, [])) for op, m in media.items()},
+        "persistent": False,
+        "breaks": breaks,
+        "description": what,
+    }
+
+
+def main():
+    if len(sys.argv) == 2 and sys.argv[1] == "--list":
+        for name, (breaks, _, _, collateral, what) in MUTANTS.items():
+            print(f"{name}\t{breaks}\t{','.join(collateral)}\t{what}")
+        return
+    if len(sys.argv) != 2 or sys.argv[1] not in MUTANTS:
+        sys.exit(f"usage: mutant.py NAME | --list  (names: {', '.join(MUTANTS)})")
+    name = sys.argv[1]
+    req = json.loads(sys.stdin.read())
+    try:
+        if req.get("op") == "info":
+            resp = info(name)
+        else:
+            resp = MUTANTS[name][2](req)
+    except Exception as e:  # a mutant fails like an implementation: status error with a message
+        resp = {"status": "error", "message": f"{type(e).__name__}: {e}"}
+    print(json.dumps(resp, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

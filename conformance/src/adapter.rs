@@ -1,0 +1,683 @@
+//! Running an implementation under test through its adapter (conformance/PROTOCOL.md).
+//!
+//! Two modes: a fresh process per request (the default), or a pool of persistent `serve`
+//! processes speaking JSON lines when the adapter's `info` says `persistent: true`. Either way
+//! every failure of the adapter (crash, hang, garbage, oversized output, schema violation) is
+//! turned into a [`Failure`] value: nothing an adapter does can panic or stop the harness.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::schema;
+
+/// The `harness:` section of `vectors/profile.yaml`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct Limits {
+    /// Per-request timeout in seconds.
+    pub timeout_s: f64,
+    /// Largest stdout accepted from one response.
+    pub stdout_cap_bytes: usize,
+    /// Largest stderr kept as evidence per request (the rest is drained and dropped).
+    pub stderr_cap_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            timeout_s: 10.0,
+            stdout_cap_bytes: 1 << 20,
+            stderr_cap_bytes: 64 << 10,
+        }
+    }
+}
+
+/// Why a request produced no usable response. Each is its own outcome in the report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Failure {
+    /// Non-zero exit status or death by signal.
+    Crash {
+        /// Exit code, if it exited.
+        code: Option<i32>,
+        /// Signal number, if killed by one.
+        signal: Option<i32>,
+    },
+    /// No response within the timeout; the whole process group was killed.
+    Timeout {
+        /// The timeout in force, seconds.
+        seconds: f64,
+    },
+    /// Stdout is not one JSON object.
+    Garbage {
+        /// What was wrong, with the start of the output.
+        detail: String,
+    },
+    /// A JSON object that breaks the protocol schema.
+    ProtocolViolation {
+        /// Every schema error.
+        errors: Vec<String>,
+    },
+    /// Stdout exceeded the cap; the process group was killed.
+    OutputTooLarge {
+        /// The cap, bytes.
+        cap: usize,
+    },
+    /// The adapter could not be started at all.
+    Spawn {
+        /// The operating system's message.
+        message: String,
+    },
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Crash {
+                code: Some(c),
+                signal: _,
+            } => write!(f, "crash: exit status {c}"),
+            Failure::Crash {
+                signal: Some(s), ..
+            } => write!(f, "crash: killed by signal {s}"),
+            Failure::Crash { .. } => write!(f, "crash"),
+            Failure::Timeout { seconds } => write!(f, "timeout: no response within {seconds} s"),
+            Failure::Garbage { detail } => write!(f, "garbage output: {detail}"),
+            Failure::ProtocolViolation { errors } => {
+                write!(f, "protocol violation: {}", errors.join("; "))
+            }
+            Failure::OutputTooLarge { cap } => write!(f, "stdout larger than {cap} bytes"),
+            Failure::Spawn { message } => write!(f, "cannot start the adapter: {message}"),
+        }
+    }
+}
+
+/// The result of one request.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    /// The schema-valid response, or why there is none.
+    pub response: Result<Value, Failure>,
+    /// The adapter's stderr during the request (capped).
+    pub stderr: String,
+    /// Wall time of the request.
+    pub elapsed: Duration,
+}
+
+/// Split a command line into words: whitespace separates, single and double quotes group,
+/// backslash escapes outside single quotes. No shell is involved, so the harness controls the
+/// process group and the exact program that runs.
+pub fn split_command(line: &str) -> Result<Vec<String>, String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('\'') => break,
+                        Some(x) => cur.push(x),
+                        None => return Err("unterminated single quote".into()),
+                    }
+                }
+            }
+            '"' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some('\\') => match chars.next() {
+                            Some(x) => cur.push(x),
+                            None => return Err("trailing backslash".into()),
+                        },
+                        Some(x) => cur.push(x),
+                        None => return Err("unterminated double quote".into()),
+                    }
+                }
+            }
+            '\\' => {
+                in_word = true;
+                match chars.next() {
+                    Some(x) => cur.push(x),
+                    None => return Err("trailing backslash".into()),
+                }
+            }
+            c if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            c => {
+                in_word = true;
+                cur.push(c)
+            }
+        }
+    }
+    if in_word {
+        words.push(cur);
+    }
+    if words.is_empty() {
+        return Err("empty adapter command".into());
+    }
+    Ok(words)
+}
+
+/// Resolve a program name the way `execvp` would: a name with a slash as is, else via `PATH`.
+pub fn resolve_program(program: &str) -> Option<PathBuf> {
+    if program.contains('/') {
+        let p = PathBuf::from(program);
+        return p.is_file().then(|| std::fs::canonicalize(&p).unwrap_or(p));
+    }
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(program))
+            .find(|p| p.is_file())
+            .map(|p| std::fs::canonicalize(&p).unwrap_or(p))
+    })
+}
+
+/// Kill a whole process group. Uses `kill(1)`, which keeps this crate free of `unsafe`; it is
+/// only run on the failure paths (timeout, oversized output, shutdown of persistent workers).
+fn kill_group(pgid: u32) {
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{pgid}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// Read a stream, keeping at most `cap` bytes. With `kill_on_overflow`, stop at the cap, kill
+/// the group and report the overflow; otherwise drain the rest (so the writer never blocks).
+fn read_capped(mut r: impl Read, cap: usize, kill_on_overflow: Option<u32>) -> (Vec<u8>, bool) {
+    let mut kept = Vec::new();
+    let mut buf = [0u8; 16 << 10];
+    let mut overflow = false;
+    loop {
+        let n = match r.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        let room = cap.saturating_sub(kept.len());
+        kept.extend_from_slice(&buf[..n.min(room)]);
+        if n > room {
+            overflow = true;
+            if let Some(pgid) = kill_on_overflow {
+                kill_group(pgid);
+                break;
+            }
+        }
+    }
+    (kept, overflow)
+}
+
+/// Check a raw stdout: exactly one JSON object (surrounding whitespace allowed), valid under the
+/// response schema of `op`.
+pub fn parse_response(op: &str, stdout: &[u8]) -> Result<Value, Failure> {
+    let text = match std::str::from_utf8(stdout) {
+        Ok(t) => t.trim(),
+        Err(e) => {
+            return Err(Failure::Garbage {
+                detail: format!("stdout is not UTF-8 ({e}): {}", preview(stdout)),
+            })
+        }
+    };
+    if text.is_empty() {
+        return Err(Failure::Garbage {
+            detail: "empty stdout".into(),
+        });
+    }
+    let value: Value = serde_json::from_str(text).map_err(|e| Failure::Garbage {
+        detail: format!("stdout is not one JSON value ({e}): {}", preview(stdout)),
+    })?;
+    if !value.is_object() {
+        return Err(Failure::Garbage {
+            detail: format!("stdout is JSON but not an object: {}", preview(stdout)),
+        });
+    }
+    let name = format!("response.{op}.schema.json");
+    match schema::schema(&name) {
+        Some(s) => {
+            let errors = schema::validate(s, &value);
+            if errors.is_empty() {
+                Ok(value)
+            } else {
+                Err(Failure::ProtocolViolation { errors })
+            }
+        }
+        None => Err(Failure::ProtocolViolation {
+            errors: vec![format!("no response schema for op {op:?}")],
+        }),
+    }
+}
+
+fn preview(bytes: &[u8]) -> String {
+    let s = String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into_owned();
+    if bytes.len() > 200 {
+        format!("{s}... ({} bytes)", bytes.len())
+    } else {
+        s
+    }
+}
+
+fn crash_of(status: ExitStatus) -> Option<Failure> {
+    if status.success() {
+        None
+    } else {
+        Some(Failure::Crash {
+            code: status.code(),
+            signal: status.signal(),
+        })
+    }
+}
+
+/// A persistent `serve` process.
+struct Worker {
+    child: Child,
+    pgid: u32,
+    stdin: ChildStdin,
+    lines: Receiver<Line>,
+    stderr: Arc<Mutex<Vec<u8>>>,
+}
+
+enum Line {
+    Text(Vec<u8>),
+    Overflow,
+    Eof,
+}
+
+impl Worker {
+    fn shutdown(mut self) {
+        // Closing stdin asks a well-behaved server to exit; the group kill ends the rest.
+        drop(self.stdin);
+        let deadline = Instant::now() + Duration::from_millis(500);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        kill_group(self.pgid);
+        let _ = self.child.wait();
+    }
+}
+
+/// An implementation under test, reachable through its adapter command.
+pub struct Adapter {
+    argv: Vec<String>,
+    limits: Limits,
+    persistent: bool,
+    pool: Mutex<Vec<Worker>>,
+    /// Where persistent workers run (their cwd); per-request folders live beneath.
+    scratch_root: PathBuf,
+}
+
+impl Adapter {
+    /// An adapter from its command words. Nothing is started yet.
+    pub fn new(argv: Vec<String>, limits: Limits, scratch_root: PathBuf) -> Adapter {
+        Adapter {
+            argv,
+            limits,
+            persistent: false,
+            pool: Mutex::new(Vec::new()),
+            scratch_root,
+        }
+    }
+
+    /// Switch to persistent mode (after `info` said `persistent: true`).
+    pub fn set_persistent(&mut self, on: bool) {
+        self.persistent = on;
+    }
+
+    /// Whether requests go to persistent workers.
+    pub fn is_persistent(&self) -> bool {
+        self.persistent
+    }
+
+    /// The command words.
+    pub fn argv(&self) -> &[String] {
+        &self.argv
+    }
+
+    /// Send one request; `cwd` is the request's scratch folder (process-per-request mode).
+    pub fn request(&self, request: &Value, cwd: &Path) -> Exchange {
+        let op = request.get("op").and_then(Value::as_str).unwrap_or("");
+        let started = Instant::now();
+        let (raw, stderr) = if self.persistent {
+            self.request_persistent(request)
+        } else {
+            self.request_once(request, cwd)
+        };
+        let response = raw.and_then(|stdout| parse_response(op, &stdout));
+        Exchange {
+            response,
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+            elapsed: started.elapsed(),
+        }
+    }
+
+    fn timeout(&self) -> Duration {
+        Duration::from_secs_f64(self.limits.timeout_s.max(0.001))
+    }
+
+    fn command(&self, extra: &[&str], cwd: &Path) -> Command {
+        let mut cmd = Command::new(&self.argv[0]);
+        cmd.args(&self.argv[1..])
+            .args(extra)
+            .current_dir(cwd)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            // Its own process group, so a timeout kills everything it started.
+            .process_group(0);
+        cmd
+    }
+
+    fn request_once(&self, request: &Value, cwd: &Path) -> (Result<Vec<u8>, Failure>, Vec<u8>) {
+        let mut child = match self.command(&[], cwd).spawn() {
+            Ok(c) => c,
+            Err(e) => {
+                return (
+                    Err(Failure::Spawn {
+                        message: format!("{}: {e}", self.argv[0]),
+                    }),
+                    Vec::new(),
+                )
+            }
+        };
+        let pgid = child.id();
+        enum Event {
+            Out(Vec<u8>, bool),
+            Err(Vec<u8>),
+            Exit(std::io::Result<ExitStatus>),
+        }
+        let (tx, rx) = mpsc::channel();
+        if let Some(mut stdin) = child.stdin.take() {
+            let body = format!("{request}\n").into_bytes();
+            // A thread, because an adapter that never reads stdin must not block the harness.
+            std::thread::spawn(move || {
+                let _ = stdin.write_all(&body);
+            });
+        }
+        if let Some(out) = child.stdout.take() {
+            let tx = tx.clone();
+            let cap = self.limits.stdout_cap_bytes;
+            std::thread::spawn(move || {
+                let (bytes, overflow) = read_capped(out, cap, Some(pgid));
+                let _ = tx.send(Event::Out(bytes, overflow));
+            });
+        }
+        if let Some(err) = child.stderr.take() {
+            let tx = tx.clone();
+            let cap = self.limits.stderr_cap_bytes;
+            std::thread::spawn(move || {
+                let _ = tx.send(Event::Err(read_capped(err, cap, None).0));
+            });
+        }
+        std::thread::spawn(move || {
+            let _ = tx.send(Event::Exit(child.wait()));
+        });
+        let deadline = Instant::now() + self.timeout();
+        let (mut stdout, mut overflow, mut stderr, mut status) = (None, false, None, None);
+        let mut timed_out = false;
+        let mut grace_until = None;
+        while stdout.is_none() || stderr.is_none() || status.is_none() {
+            let until = grace_until.unwrap_or(deadline);
+            let wait = until.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(wait) {
+                Ok(Event::Out(b, o)) => {
+                    stdout = Some(b);
+                    overflow = o;
+                }
+                Ok(Event::Err(b)) => stderr = Some(b),
+                Ok(Event::Exit(s)) => status = Some(s),
+                Err(RecvTimeoutError::Timeout) if grace_until.is_none() => {
+                    timed_out = true;
+                    kill_group(pgid);
+                    // After the kill the pipes close within milliseconds, unless a process left
+                    // the group: then give up waiting for them.
+                    grace_until = Some(Instant::now() + Duration::from_secs(2));
+                }
+                Err(_) => break,
+            }
+        }
+        let stderr = stderr.unwrap_or_default();
+        if timed_out {
+            return (
+                Err(Failure::Timeout {
+                    seconds: self.limits.timeout_s,
+                }),
+                stderr,
+            );
+        }
+        if overflow {
+            return (
+                Err(Failure::OutputTooLarge {
+                    cap: self.limits.stdout_cap_bytes,
+                }),
+                stderr,
+            );
+        }
+        match status {
+            Some(Ok(s)) => {
+                if let Some(f) = crash_of(s) {
+                    return (Err(f), stderr);
+                }
+            }
+            Some(Err(e)) => {
+                return (
+                    Err(Failure::Spawn {
+                        message: format!("waiting for the adapter: {e}"),
+                    }),
+                    stderr,
+                )
+            }
+            None => {}
+        }
+        (Ok(stdout.unwrap_or_default()), stderr)
+    }
+
+    fn spawn_worker(&self) -> Result<Worker, Failure> {
+        let mut child = self
+            .command(&["serve"], &self.scratch_root)
+            .spawn()
+            .map_err(|e| Failure::Spawn {
+                message: format!("{} serve: {e}", self.argv[0]),
+            })?;
+        let pgid = child.id();
+        let stdin = child.stdin.take().ok_or_else(|| Failure::Spawn {
+            message: "no stdin".into(),
+        })?;
+        let stdout = child.stdout.take().ok_or_else(|| Failure::Spawn {
+            message: "no stdout".into(),
+        })?;
+        let (tx, lines) = mpsc::channel();
+        let cap = self.limits.stdout_cap_bytes;
+        std::thread::spawn(move || {
+            let mut r = BufReader::new(stdout);
+            loop {
+                let mut line = Vec::new();
+                match (&mut r).take(cap as u64 + 1).read_until(b'\n', &mut line) {
+                    Ok(0) | Err(_) => {
+                        let _ = tx.send(Line::Eof);
+                        return;
+                    }
+                    Ok(_) if line.len() > cap => {
+                        let _ = tx.send(Line::Overflow);
+                        return;
+                    }
+                    Ok(_) => {
+                        if tx.send(Line::Text(line)).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        if let Some(err) = child.stderr.take() {
+            let sink = Arc::clone(&stderr);
+            let cap = self.limits.stderr_cap_bytes;
+            std::thread::spawn(move || {
+                let mut r = err;
+                let mut buf = [0u8; 8192];
+                while let Ok(n) = r.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    if let Ok(mut s) = sink.lock() {
+                        let room = cap.saturating_sub(s.len());
+                        s.extend_from_slice(&buf[..n.min(room)]);
+                    }
+                }
+            });
+        }
+        Ok(Worker {
+            child,
+            pgid,
+            stdin,
+            lines,
+            stderr,
+        })
+    }
+
+    fn request_persistent(&self, request: &Value) -> (Result<Vec<u8>, Failure>, Vec<u8>) {
+        let popped = self.pool.lock().ok().and_then(|mut p| p.pop());
+        let mut worker = match popped {
+            Some(w) => w,
+            None => match self.spawn_worker() {
+                Ok(w) => w,
+                Err(f) => return (Err(f), Vec::new()),
+            },
+        };
+        let take_stderr = |w: &Worker| {
+            w.stderr
+                .lock()
+                .map(|mut s| std::mem::take(&mut *s))
+                .unwrap_or_default()
+        };
+        // Evidence belongs to this request only: drop what an earlier one left behind.
+        let _ = take_stderr(&worker);
+        let line = format!("{request}\n");
+        let sent = worker
+            .stdin
+            .write_all(line.as_bytes())
+            .and_then(|_| worker.stdin.flush());
+        let result = match sent {
+            Err(_) => Err(None),
+            Ok(()) => match worker.lines.recv_timeout(self.timeout()) {
+                Ok(Line::Text(bytes)) => Ok(bytes),
+                Ok(Line::Overflow) => Err(Some(Failure::OutputTooLarge {
+                    cap: self.limits.stdout_cap_bytes,
+                })),
+                Ok(Line::Eof) | Err(RecvTimeoutError::Disconnected) => Err(None),
+                Err(RecvTimeoutError::Timeout) => Err(Some(Failure::Timeout {
+                    seconds: self.limits.timeout_s,
+                })),
+            },
+        };
+        match result {
+            Ok(bytes) => {
+                // Best effort: stderr written just before the answer may still be in flight
+                // (it is then dropped at the start of the next request, never misattributed).
+                let stderr = take_stderr(&worker);
+                // A garbage line poisons the stream (the next answer could be misaligned), so
+                // only a worker whose answer parses as JSON goes back to the pool.
+                if serde_json::from_slice::<Value>(&bytes).is_ok() {
+                    if let Ok(mut p) = self.pool.lock() {
+                        p.push(worker);
+                    }
+                } else {
+                    kill_group(worker.pgid);
+                    worker.shutdown();
+                }
+                (Ok(bytes), stderr)
+            }
+            Err(failure) => {
+                // The worker is unusable: end it and learn how it ended.
+                let failure = match failure {
+                    Some(f) => {
+                        kill_group(worker.pgid);
+                        f
+                    }
+                    None => {
+                        let deadline = Instant::now() + Duration::from_secs(2);
+                        let mut status = None;
+                        while Instant::now() < deadline {
+                            if let Ok(Some(s)) = worker.child.try_wait() {
+                                status = Some(s);
+                                break;
+                            }
+                            std::thread::sleep(Duration::from_millis(5));
+                        }
+                        match status.and_then(crash_of) {
+                            Some(f) => f,
+                            None => Failure::Crash {
+                                code: status.and_then(|s| s.code()),
+                                signal: None,
+                            },
+                        }
+                    }
+                };
+                std::thread::sleep(Duration::from_millis(5));
+                let stderr = take_stderr(&worker);
+                worker.shutdown();
+                (Err(failure), stderr)
+            }
+        }
+    }
+
+    /// End every persistent worker.
+    pub fn shutdown(&self) {
+        let workers: Vec<Worker> = self
+            .pool
+            .lock()
+            .map(|mut p| std::mem::take(&mut *p))
+            .unwrap_or_default();
+        for w in workers {
+            w.shutdown();
+        }
+    }
+}
+
+impl Drop for Adapter {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_like_a_shell() {
+        assert_eq!(
+            split_command("python3 'my adapter.py' --x \"a b\" c\\ d").unwrap(),
+            vec!["python3", "my adapter.py", "--x", "a b", "c d"]
+        );
+        assert!(split_command("  ").is_err());
+        assert!(split_command("'open").is_err());
+    }
+
+    #[test]
+    fn garbage_and_schema_errors_are_distinct() {
+        assert!(matches!(
+            parse_response("read", b"hello"),
+            Err(Failure::Garbage { .. })
+        ));
+        assert!(matches!(
+            parse_response("read", b"{\"status\":\"ok\"}"),
+            Err(Failure::ProtocolViolation { .. })
+        ));
+        assert!(parse_response("label", b" {\"status\":\"ok\"}\n").is_ok());
+    }
+}

@@ -1,0 +1,140 @@
+//! `aigc-conform lint`: check the vector tree before anyone runs it.
+//!
+//! Errors (the run would be wrong): unparsable or mistyped YAML, duplicate or malformed ids,
+//! unknown requirement ids, missing input files, label requests without fields. Warnings
+//! (coverage gaps): a machine-testable requirement without a positive and a negative vector, a
+//! procedural one without evidence text. Every message names the file and, where known, the line.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::vector::{LoadError, Op, Suite, Testable, VectorClass};
+
+/// Findings of a lint.
+#[derive(Debug, Default)]
+pub struct Lint {
+    /// Problems that make the suite wrong.
+    pub errors: Vec<LoadError>,
+    /// Coverage gaps and style problems.
+    pub warnings: Vec<LoadError>,
+}
+
+fn err(file: &Path, line: usize, message: String) -> LoadError {
+    LoadError {
+        file: file.to_path_buf(),
+        line,
+        message,
+    }
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// Lint the tree at `suite.root` (already loaded; `load_errors` from [`Suite::load`]).
+pub fn lint(suite: &Suite, load_errors: Vec<LoadError>) -> Lint {
+    let mut l = Lint {
+        errors: load_errors,
+        warnings: Vec::new(),
+    };
+    let req_file = PathBuf::from("requirements.yaml");
+    let mut req_seen: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in &suite.requirements {
+        if let Some(first) = req_seen.insert(&r.id, r.line) {
+            l.errors.push(err(
+                &req_file,
+                r.line,
+                format!("duplicate requirement id {} (first at line {first})", r.id),
+            ));
+        }
+        if !["H", "M", "L"].contains(&r.confidence.as_str()) {
+            l.errors.push(err(
+                &req_file,
+                r.line,
+                format!("{}: confidence {:?} is not H, M or L", r.id, r.confidence),
+            ));
+        }
+        if r.testable == Testable::Procedural && r.evidence.is_none() {
+            l.warnings.push(err(
+                &req_file,
+                r.line,
+                format!("{}: procedural requirement without evidence text", r.id),
+            ));
+        }
+    }
+    let mut seen: BTreeMap<&str, String> = BTreeMap::new();
+    for v in &suite.vectors {
+        let at = |m: String| err(&v.manifest, v.line, format!("{}: {m}", v.id));
+        if let Some(first) = seen.insert(&v.id, v.location()) {
+            l.errors
+                .push(at(format!("duplicate vector id (first at {first})")));
+        }
+        if !valid_id(&v.id) {
+            l.errors.push(at("id must match [a-z0-9-]+".into()));
+        }
+        if v.requirements.is_empty() {
+            l.errors.push(at("no requirement ids".into()));
+        }
+        for r in &v.requirements {
+            match suite.requirement(r) {
+                None => l.errors.push(at(format!("unknown requirement id {r}"))),
+                Some(q) if q.retired => l.warnings.push(at(format!("requirement {r} is retired"))),
+                _ => {}
+            }
+        }
+        if !v.input_path(&suite.root).is_file() {
+            l.errors.push(at(format!(
+                "input file {} does not exist",
+                v.input_path(&suite.root).display()
+            )));
+        }
+        if let Some(m) = &v.media {
+            if !m.contains('/') {
+                l.errors.push(at(format!(
+                    "media {m:?} is not a media type (type/subtype)"
+                )));
+            }
+        }
+        if v.op == Op::Label && !v.request.contains_key("fields") {
+            l.errors
+                .push(at("label vector without request.fields".into()));
+        }
+        if v.op == Op::Read && v.expect.output.is_some() {
+            l.errors
+                .push(at("expect.output applies to label/propagate vectors".into()));
+        }
+        if v.op != Op::Read && (v.expect.verdict.is_some() || v.expect.labels.is_some()) {
+            l.errors.push(at(
+                "expect.verdict/labels apply to read vectors (use expect.output)".into(),
+            ));
+        }
+    }
+    for r in suite.requirements.iter().filter(|r| !r.retired) {
+        let classes: Vec<VectorClass> = suite
+            .vectors
+            .iter()
+            .filter(|v| v.requirements.contains(&r.id))
+            .map(|v| v.class)
+            .collect();
+        if r.testable == Testable::Machine {
+            let pos = classes.contains(&VectorClass::Positive);
+            let neg = classes.contains(&VectorClass::Negative);
+            if !pos || !neg {
+                l.warnings.push(err(
+                    &req_file,
+                    r.line,
+                    format!(
+                        "{}: machine-testable but has {} positive and {} negative vectors (needs at least one of each)",
+                        r.id,
+                        if pos { "some" } else { "no" },
+                        if neg { "some" } else { "no" }
+                    ),
+                ));
+            }
+        }
+    }
+    l
+}

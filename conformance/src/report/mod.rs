@@ -1,0 +1,233 @@
+//! The conformance report: one data model ([`Report`]), four writers (one module each).
+//!
+//! `report.json` is the record (schema: `conformance/schema/report.schema.json`); the Markdown,
+//! HTML and JUnit files are views of the same data.
+
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::adapter::Limits;
+use crate::checks::Outcome;
+use crate::meta::Machine;
+use crate::vector::{Level, Testable};
+use crate::verdict::{Overall, RequirementVerdict};
+use crate::waivers::Waiver;
+
+pub mod html;
+pub mod json;
+pub mod junit;
+pub mod markdown;
+
+/// Version of the report format (bumped on incompatible changes of report.json).
+pub const REPORT_FORMAT: u32 = 1;
+
+/// The vector tree the run used.
+#[derive(Debug, Clone, Serialize)]
+pub struct SuiteInfo {
+    /// Suite (harness crate) version.
+    pub version: String,
+    /// The vectors folder.
+    pub root: String,
+    /// SHA-256 over every file of the vectors folder (sorted paths; see `vector::tree_sha256`).
+    pub vectors_sha256: String,
+    /// Number of files hashed.
+    pub files: usize,
+    /// Number of vectors in the suite.
+    pub vector_count: usize,
+}
+
+/// The interpretation profile in force.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProfileInfo {
+    /// `id:` of profile.yaml.
+    pub id: String,
+    /// SHA-256 of the profile file.
+    pub sha256: String,
+}
+
+/// A file named on the adapter command line, with its hash (e.g. the script of `python3 x.py`).
+#[derive(Debug, Clone, Serialize)]
+pub struct HashedFile {
+    /// The path as resolved.
+    pub path: String,
+    /// Its SHA-256.
+    pub sha256: String,
+}
+
+/// The implementation under test.
+#[derive(Debug, Clone, Serialize)]
+pub struct AdapterInfo {
+    /// The adapter command as given.
+    pub command: String,
+    /// Whether this is the reference's own adapter.
+    pub reference: bool,
+    /// The executable, resolved via PATH.
+    pub executable: Option<String>,
+    /// SHA-256 of the executable.
+    pub executable_sha256: Option<String>,
+    /// Arguments that name existing files (scripts), hashed.
+    pub argument_files: Vec<HashedFile>,
+    /// `process-per-request` or `persistent`.
+    pub mode: String,
+    /// The `info` response.
+    pub info: Value,
+}
+
+/// The selection of vectors.
+#[derive(Debug, Clone, Serialize)]
+pub struct Selection {
+    /// The FILTER argument.
+    pub filter: Option<String>,
+    /// Whether `--exact` was given.
+    pub exact: bool,
+    /// Vectors run (or found not applicable).
+    pub selected: usize,
+    /// Vectors in the suite.
+    pub total: usize,
+}
+
+/// One requirement in the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct RequirementResult {
+    /// Id.
+    pub id: String,
+    /// Clause reference.
+    pub clause: String,
+    /// Level.
+    pub level: Level,
+    /// Machine or procedural.
+    pub testable: Testable,
+    /// Confidence of the reading.
+    pub confidence: String,
+    /// Chinese text.
+    pub zh: String,
+    /// English text.
+    pub en: String,
+    /// Procedural evidence an auditor asks for.
+    pub evidence: Option<String>,
+    /// The verdict.
+    pub verdict: RequirementVerdict,
+    /// Ids of the vectors behind the verdict (those selected).
+    pub vectors: Vec<String>,
+}
+
+/// One vector in the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct VectorResult {
+    /// Vector id.
+    pub id: String,
+    /// `manifest:line`.
+    pub location: String,
+    /// Requirement ids.
+    pub requirements: Vec<String>,
+    /// Protocol op.
+    pub op: String,
+    /// Media type.
+    pub media: Option<String>,
+    /// positive / negative / boundary / robustness.
+    pub class: String,
+    /// What it checks.
+    pub description: String,
+    /// The outcome.
+    pub outcome: Outcome,
+    /// Why it is not applicable, or the adapter failure, in words.
+    pub message: Option<String>,
+    /// Each broken expectation.
+    pub findings: Vec<String>,
+    /// The requirements a failure of this vector counts against (see checks::blame); empty
+    /// when it passed.
+    #[serde(default)]
+    pub blame: Vec<String>,
+    /// The active waiver covering this vector.
+    pub waiver: Option<Waiver>,
+    /// A waived vector that passes: the waiver can go.
+    pub unexpected_pass: bool,
+    /// Expected document.
+    pub expected: Value,
+    /// Actual document.
+    pub actual: Value,
+    /// Unified diff expected -> actual (empty on pass).
+    pub diff: String,
+    /// The request sent.
+    pub request: Value,
+    /// The raw response, when there was a JSON one.
+    pub response: Option<Value>,
+    /// Adapter stderr (capped).
+    pub stderr: String,
+    /// Milliseconds for the request.
+    pub duration_ms: f64,
+    /// The command that re-runs this one vector.
+    pub reproduce: String,
+}
+
+impl VectorResult {
+    /// Failures not covered by a waiver.
+    pub fn is_unwaived_failure(&self) -> bool {
+        (self.outcome.is_failure() && self.waiver.is_none())
+            || self.outcome == Outcome::HarnessError
+    }
+}
+
+/// The whole report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// Report format version.
+    pub report_format: u32,
+    /// `aigc-conform` and its version.
+    pub tool: String,
+    /// The vectors.
+    pub suite: SuiteInfo,
+    /// The profile.
+    pub profile: ProfileInfo,
+    /// The implementation.
+    pub adapter: AdapterInfo,
+    /// Where it ran.
+    pub machine: Machine,
+    /// Start, RFC 3339 UTC.
+    pub started: String,
+    /// End, RFC 3339 UTC.
+    pub finished: String,
+    /// Wall time of the run, seconds.
+    pub duration_s: f64,
+    /// Timeouts and caps in force.
+    pub limits: Limits,
+    /// Filter.
+    pub selection: Selection,
+    /// The overall verdict.
+    pub overall: Overall,
+    /// Vectors per outcome.
+    pub counts: BTreeMap<String, usize>,
+    /// Every requirement of the catalogue.
+    pub requirements: Vec<RequirementResult>,
+    /// Every selected vector.
+    pub vectors: Vec<VectorResult>,
+    /// Warnings (expired waivers, unexpected passes, ...).
+    pub warnings: Vec<String>,
+}
+
+/// Write all four files into `dir`.
+pub fn write_all(report: &Report, dir: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let files = [
+        ("report.json", json::render(report)),
+        ("report.md", markdown::render(report)),
+        ("report.html", html::render(report)),
+        ("junit.xml", junit::render(report)),
+    ];
+    for (name, text) in files {
+        let path = dir.join(name);
+        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// Headline of an overall verdict, in both languages.
+pub fn overall_text(o: Overall) -> &'static str {
+    match o {
+        Overall::Conformant => "符合 / conformant",
+        Overall::ConformantWithObservations => "符合（有观察项）/ conformant with observations",
+        Overall::NonConformant => "不符合 / non-conformant",
+    }
+}

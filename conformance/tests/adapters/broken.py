@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+"""A deliberately broken adapter for the harness's own tests.
+
+Usage: broken.py MODE [persistent] [serve]. It answers `info` correctly, misbehaves in MODE on
+one target vector, and answers every other request with status `error` (so the run goes on and
+the other vectors get ordinary outcomes).
+"""
+import json
+import os
+import shutil
+import signal
+import sys
+import time
+
+MODE = sys.argv[1]
+PERSISTENT = "persistent" in sys.argv[2:]
+READ_TARGET = "implicit-png-read-xmp-valid"
+LABEL_TARGET = "implicit-png-label-plain"
+
+
+def answer(req):
+    """Return the response text to print, or act out the failure."""
+    if req.get("op") == "info":
+        return json.dumps({"status": "ok", "name": "broken-" + MODE, "version": "0",
+                           "roles": ["reader", "generator"],
+                           "media": {"read": ["image/png"], "label": ["image/png"]},
+                           "persistent": PERSISTENT})
+    vid = req.get("vector")
+    if vid == READ_TARGET:
+        if MODE == "crash":
+            sys.stderr.write("broken adapter: crashing on purpose\n")
+            sys.stderr.flush()
+            os._exit(3)
+        if MODE == "segv":
+            os.kill(os.getpid(), signal.SIGSEGV)
+        if MODE == "hang":
+            time.sleep(100)
+        if MODE == "garbage":
+            return "this is not JSON"
+        if MODE == "invalid-schema":
+            return json.dumps({"status": "ok", "labels": "none", "verdict": "maybe"})
+        if MODE == "huge":
+            return "x" * (2 << 20)
+    if vid == LABEL_TARGET:
+        here = os.path.dirname(req["input"])
+        if MODE == "wrong-label":
+            # A labelled file, but with another label than the one requested.
+            shutil.copyfile(os.path.join(here, "xmp-valid.png"), req["output"])
+            return json.dumps({"status": "ok"})
+        if MODE == "missing-output":
+            return json.dumps({"status": "ok"})
+        if MODE == "writes-outside":
+            with open(os.path.join(here, "stray-output.png"), "wb") as f:
+                f.write(b"not allowed here")
+            shutil.copyfile(os.path.join(here, "xmp-valid.png"), req["output"])
+            return json.dumps({"status": "ok"})
+    return json.dumps({"status": "error", "message": "broken test adapter (%s)" % MODE})
+
+
+if "serve" in sys.argv[2:]:
+    for line in sys.stdin:
+        sys.stdout.write(answer(json.loads(line)) + "\n")
+        sys.stdout.flush()
+else:
+    sys.stdout.write(answer(json.loads(sys.stdin.read())) + "\n")

@@ -1,0 +1,474 @@
+//! JPEG: the label is the `TC260:AIGC` property of the XMP packet in an APP1 segment with the
+//! header `http://ns.adobe.com/xap/1.0/\0` (image guide PG-20259A). Also read: Extended XMP
+//! (reassembled), EXIF `UserComment`/`ImageDescription` in the APP1 `Exif\0\0` segment (the
+//! guide's Annex B alternative; Tencent), an APP11 segment `AIGC` + JSON (npm
+//! `image-aigc-metadata`, written before APP0) and any APPn/COM payload starting `AIGC{`.
+//!
+//! Only the segments before the first SOS are parsed; the entropy-coded data and everything
+//! after it is copied byte for byte. Writing updates the first XMP packet in place, or inserts
+//! a new APP1 XMP segment after the leading APP0/APP1 run; drops the `AIGC` blobs; and blanks
+//! an EXIF UserComment/ImageDescription label with spaces of the same length, so no EXIF offset
+//! moves.
+
+use std::io::Write;
+
+use super::exif::{self, Slice};
+use super::{xmp, Format, Found};
+use crate::error::{CodecError, Result};
+use crate::io::{Input, Output};
+use crate::label::{CarrierKind, ProblemCode};
+use crate::limits;
+
+const XMP_HEADER: &[u8] = b"http://ns.adobe.com/xap/1.0/\0";
+const EXT_XMP_HEADER: &[u8] = b"http://ns.adobe.com/xmp/extension/\0";
+const EXIF_HEADER: &[u8] = b"Exif\0\0";
+const APP0: u8 = 0xE0;
+const APP1: u8 = 0xE1;
+const APP11: u8 = 0xEB;
+const COM: u8 = 0xFE;
+const SOS: u8 = 0xDA;
+const EOI: u8 = 0xD9;
+
+/// The JPEG container.
+pub struct Jpeg;
+
+/// One marker segment before the first SOS.
+#[derive(Debug, Clone, Copy)]
+struct Segment {
+    /// Offset of the 0xFF of the marker.
+    offset: u64,
+    marker: u8,
+    /// Marker, length field and payload; 2 for a marker without a length.
+    total: u64,
+}
+
+impl Segment {
+    fn payload_offset(&self) -> u64 {
+        self.offset + 4
+    }
+    fn payload_len(&self) -> u64 {
+        self.total.saturating_sub(4)
+    }
+    fn end(&self) -> u64 {
+        self.offset + self.total
+    }
+    fn is_app_or_com(&self) -> bool {
+        (0xE0..=0xEF).contains(&self.marker) || self.marker == COM
+    }
+}
+
+/// The segments from SOI up to (not including) the first SOS, and the offset of that SOS (or
+/// of an EOI that comes first).
+fn segments(input: &mut Input) -> Result<(Vec<Segment>, u64)> {
+    input.seek_to(0)?;
+    let soi: [u8; 2] = input.read_array()?;
+    if soi != [0xFF, 0xD8] {
+        return Err(CodecError::corrupt(0, "not a JPEG (no SOI marker)"));
+    }
+    let mut segs = Vec::new();
+    let mut pos = 2u64;
+    for _ in 0..limits::MAX_ENTRIES {
+        if pos + 2 > input.len() {
+            return Err(CodecError::corrupt(
+                pos,
+                "truncated: the file ends before the start of scan (SOS)",
+            ));
+        }
+        input.seek_to(pos)?;
+        let m: [u8; 2] = input.read_array()?;
+        if m[0] != 0xFF {
+            return Err(CodecError::corrupt(
+                pos,
+                format!("expected a marker (0xFF), found 0x{:02x}", m[0]),
+            ));
+        }
+        let marker = m[1];
+        match marker {
+            0xFF => {
+                // A fill byte before the marker: copied as it is.
+                pos += 1;
+                continue;
+            }
+            SOS | EOI => return Ok((segs, pos)),
+            0x01 | 0xD0..=0xD7 => {
+                segs.push(Segment {
+                    offset: pos,
+                    marker,
+                    total: 2,
+                });
+                pos += 2;
+                continue;
+            }
+            0x00 | 0xD8 => {
+                return Err(CodecError::corrupt(
+                    pos,
+                    format!("unexpected marker 0xFF{marker:02X} before the first scan"),
+                ))
+            }
+            _ => {}
+        }
+        let l: [u8; 2] = input.read_array()?;
+        let len = u16::from_be_bytes(l) as u64;
+        if len < 2 {
+            return Err(CodecError::corrupt(
+                pos + 2,
+                format!("segment 0xFF{marker:02X} has length {len} (minimum 2)"),
+            ));
+        }
+        let seg = Segment {
+            offset: pos,
+            marker,
+            total: len + 2,
+        };
+        if seg.end() > input.len() {
+            return Err(CodecError::corrupt(
+                pos,
+                format!(
+                    "truncated: segment 0xFF{marker:02X} of {len} bytes runs past the end of the file ({} bytes)",
+                    input.len()
+                ),
+            ));
+        }
+        segs.push(seg);
+        pos = seg.end();
+    }
+    Err(CodecError::limit(pos, "too many JPEG segments"))
+}
+
+/// What a segment is, as far as labels are concerned.
+enum Kind {
+    /// Standard XMP packet.
+    Xmp(String),
+    /// One Extended XMP chunk.
+    ExtXmp {
+        guid: [u8; 32],
+        full_len: u32,
+        chunk_offset: u32,
+        data: Vec<u8>,
+    },
+    /// The TIFF structure of an Exif segment, with its label-like fields.
+    Exif {
+        tiff: Vec<u8>,
+        texts: Vec<exif::LabelText>,
+    },
+    /// An `AIGC` / `AIGC{` blob.
+    Blob {
+        text: String,
+        app11_prefix: bool,
+    },
+    Other,
+}
+
+fn xmp_text(bytes: &[u8], at: u64) -> Result<String> {
+    let s = std::str::from_utf8(bytes)
+        .map_err(|e| CodecError::corrupt(at, format!("XMP packet is not UTF-8: {e}")))?;
+    Ok(s.trim_end_matches('\0').to_string())
+}
+
+fn classify(input: &mut Input, seg: &Segment) -> Result<Kind> {
+    if !seg.is_app_or_com() || seg.total < 4 {
+        return Ok(Kind::Other);
+    }
+    input.seek_to(seg.payload_offset())?;
+    let head = input.peek(40.min(seg.payload_len() as usize))?;
+    let wanted = (seg.marker == APP1
+        && (head.starts_with(XMP_HEADER)
+            || head.starts_with(EXT_XMP_HEADER)
+            || head.starts_with(EXIF_HEADER)))
+        || (seg.marker == APP11 && head.starts_with(b"AIGC"))
+        || head.starts_with(b"AIGC{");
+    if !wanted {
+        return Ok(Kind::Other);
+    }
+    let at = seg.payload_offset();
+    let data = input.read_vec(seg.payload_len(), limits::MAX_METADATA_BYTES, "APP segment")?;
+    if seg.marker == APP1 && data.starts_with(XMP_HEADER) {
+        return Ok(Kind::Xmp(xmp_text(&data[XMP_HEADER.len()..], at)?));
+    }
+    if seg.marker == APP1 && data.starts_with(EXT_XMP_HEADER) {
+        let h = EXT_XMP_HEADER.len();
+        if data.len() < h + 40 {
+            return Err(CodecError::corrupt(at, "Extended XMP segment too short"));
+        }
+        let mut guid = [0u8; 32];
+        guid.copy_from_slice(&data[h..h + 32]);
+        let full_len = u32::from_be_bytes([data[h + 32], data[h + 33], data[h + 34], data[h + 35]]);
+        let chunk_offset =
+            u32::from_be_bytes([data[h + 36], data[h + 37], data[h + 38], data[h + 39]]);
+        return Ok(Kind::ExtXmp {
+            guid,
+            full_len,
+            chunk_offset,
+            data: data[h + 40..].to_vec(),
+        });
+    }
+    if seg.marker == APP1 && data.starts_with(EXIF_HEADER) {
+        let tiff = data[EXIF_HEADER.len()..].to_vec();
+        let scan = exif::scan(&mut Slice {
+            data: &tiff,
+            base: at + EXIF_HEADER.len() as u64,
+        })?;
+        return Ok(Kind::Exif {
+            tiff,
+            texts: scan.texts,
+        });
+    }
+    let app11_prefix = seg.marker == APP11;
+    Ok(Kind::Blob {
+        text: String::from_utf8_lossy(&data[4..]).into_owned(),
+        app11_prefix,
+    })
+}
+
+fn segment_name(marker: u8) -> String {
+    if marker == COM {
+        "COM".into()
+    } else {
+        format!("APP{}", marker - 0xE0)
+    }
+}
+
+fn xmp_error(at: u64) -> impl Fn(xmp::XmpError) -> CodecError {
+    move |e| CodecError::corrupt(at, e.to_string())
+}
+
+/// Extended XMP chunks of one GUID, reassembled when complete.
+struct ExtXmp {
+    guid: [u8; 32],
+    first_offset: u64,
+    full_len: u32,
+    chunks: Vec<(u32, Vec<u8>)>,
+}
+
+impl ExtXmp {
+    fn add(
+        groups: &mut Vec<ExtXmp>,
+        seg: &Segment,
+        guid: [u8; 32],
+        full: u32,
+        off: u32,
+        data: Vec<u8>,
+    ) -> Result<()> {
+        if full as u64 > limits::MAX_METADATA_BYTES {
+            return Err(CodecError::limit(
+                seg.offset,
+                format!("Extended XMP of {full} bytes exceeds the limit"),
+            ));
+        }
+        match groups.iter_mut().find(|g| g.guid == guid) {
+            Some(g) => g.chunks.push((off, data)),
+            None => groups.push(ExtXmp {
+                guid,
+                first_offset: seg.offset,
+                full_len: full,
+                chunks: vec![(off, data)],
+            }),
+        }
+        Ok(())
+    }
+
+    /// The packet, when the chunks cover it exactly.
+    fn packet(&mut self) -> Option<Vec<u8>> {
+        self.chunks.sort_by_key(|c| c.0);
+        let mut out = Vec::with_capacity(self.full_len as usize);
+        for (off, data) in &self.chunks {
+            if *off as usize != out.len() {
+                return None;
+            }
+            out.extend_from_slice(data);
+        }
+        (out.len() == self.full_len as usize).then_some(out)
+    }
+}
+
+fn write_segment(out: &mut Output, marker: u8, parts: &[&[u8]]) -> Result<()> {
+    let len: usize = 2 + parts.iter().map(|p| p.len()).sum::<usize>();
+    let len = u16::try_from(len).map_err(|_| {
+        CodecError::Unsupported(format!(
+            "a JPEG segment holds at most 65533 bytes; this one would need {}",
+            len - 2
+        ))
+    })?;
+    out.write_all(&[0xFF, marker])?;
+    out.write_all(&len.to_be_bytes())?;
+    for p in parts {
+        out.write_all(p)?;
+    }
+    Ok(())
+}
+
+fn write_xmp(out: &mut Output, packet: &str) -> Result<()> {
+    let max = 65535 - 2 - XMP_HEADER.len();
+    if packet.len() > max {
+        return Err(CodecError::Unsupported(format!(
+            "the XMP packet would be {} bytes, more than the {max} bytes of a standard APP1 XMP segment (Extended XMP writing is not implemented)",
+            packet.len()
+        )));
+    }
+    write_segment(out, APP1, &[XMP_HEADER, packet.as_bytes()])
+}
+
+impl Format for Jpeg {
+    fn id(&self) -> &'static str {
+        "jpeg"
+    }
+    fn media_types(&self) -> &'static [&'static str] {
+        &["image/jpeg"]
+    }
+    fn extensions(&self) -> &'static [&'static str] {
+        &["jpg", "jpeg", "jpe", "jfif"]
+    }
+    fn carrier(&self) -> &'static str {
+        "APP1 XMP segment (http://ns.adobe.com/xap/1.0/), XMP property TC260:AIGC (element form), after the leading APP0/APP1 segments"
+    }
+    fn sniff(&self, head: &[u8]) -> bool {
+        head.starts_with(&[0xFF, 0xD8, 0xFF])
+    }
+
+    fn read(&self, input: &mut Input) -> Result<Vec<Found>> {
+        let (segs, _) = segments(input)?;
+        let mut found = Vec::new();
+        let mut ext = Vec::new();
+        for seg in &segs {
+            match classify(input, seg)? {
+                Kind::Xmp(packet) => {
+                    for (text, notes) in
+                        xmp::find_labels(&packet).map_err(xmp_error(seg.payload_offset()))?
+                    {
+                        let mut f = Found::named("jpeg/APP1/XMP", seg.offset, text);
+                        f.notes = notes;
+                        found.push(f);
+                    }
+                }
+                Kind::ExtXmp {
+                    guid,
+                    full_len,
+                    chunk_offset,
+                    data,
+                } => ExtXmp::add(&mut ext, seg, guid, full_len, chunk_offset, data)?,
+                Kind::Exif { texts, .. } => {
+                    for t in texts {
+                        found.push(Found {
+                            carrier: format!("jpeg/APP1/{}", t.carrier()),
+                            kind: CarrierKind::Unnamed,
+                            text: t.text,
+                            offset: seg.offset,
+                            notes: t.notes,
+                        });
+                    }
+                }
+                Kind::Blob { text, app11_prefix } => {
+                    let name = segment_name(seg.marker);
+                    let f = if app11_prefix {
+                        Found::named(format!("jpeg/{name}/AIGC"), seg.offset, text).note(
+                            ProblemCode::NonstandardCarrier,
+                            format!("{name} segment starting with ASCII AIGC (npm image-aigc-metadata); the standard carrier is APP1 XMP TC260:AIGC"),
+                        )
+                    } else {
+                        Found::named(format!("jpeg/{name}/AIGC{{"), seg.offset, text).note(
+                            ProblemCode::NonstandardCarrier,
+                            format!("{name} segment holding AIGC glued to JSON; the standard carrier is APP1 XMP TC260:AIGC"),
+                        )
+                    };
+                    found.push(f);
+                }
+                Kind::Other => {}
+            }
+        }
+        for g in &mut ext {
+            let Some(bytes) = g.packet() else { continue };
+            let packet = xmp_text(&bytes, g.first_offset)?;
+            for (text, notes) in xmp::find_labels(&packet).map_err(xmp_error(g.first_offset))? {
+                let mut f = Found::named("jpeg/APP1/ExtendedXMP", g.first_offset, text);
+                f.notes = notes;
+                found.push(f);
+            }
+        }
+        found.sort_by_key(|f| f.offset);
+        Ok(found)
+    }
+
+    fn write(&self, input: &mut Input, out: &mut Output, json: &str) -> Result<()> {
+        let (segs, sos) = segments(input)?;
+        // Pass 1: the first XMP packet, labels in Extended XMP, where a new packet would go.
+        let mut first_xmp = None;
+        let mut insert_at = None;
+        let mut ext = Vec::new();
+        for (i, seg) in segs.iter().enumerate() {
+            let kind = classify(input, seg)?;
+            let dropped = matches!(kind, Kind::Blob { .. });
+            match kind {
+                Kind::Xmp(_) if first_xmp.is_none() => first_xmp = Some(i),
+                Kind::ExtXmp {
+                    guid,
+                    full_len,
+                    chunk_offset,
+                    data,
+                } => ExtXmp::add(&mut ext, seg, guid, full_len, chunk_offset, data)?,
+                _ => {}
+            }
+            if insert_at.is_none() && !dropped && seg.marker != APP0 && seg.marker != APP1 {
+                insert_at = Some(i);
+            }
+        }
+        for g in &mut ext {
+            if let Some(bytes) = g.packet() {
+                if xmp::has_label(&String::from_utf8_lossy(&bytes)) {
+                    return Err(CodecError::Unsupported(format!(
+                        "the Extended XMP at byte {} holds a label; rewriting Extended XMP is not implemented",
+                        g.first_offset
+                    )));
+                }
+            }
+        }
+        let insert_at = if first_xmp.is_some() {
+            None
+        } else {
+            Some(insert_at.unwrap_or(segs.len()))
+        };
+        // Pass 2: copy, replacing and dropping label carriers.
+        out.write_all(&[0xFF, 0xD8])?;
+        let mut cursor = 2u64;
+        for (i, seg) in segs.iter().enumerate() {
+            input.seek_to(cursor)?;
+            input.copy_to(out, seg.offset - cursor)?; // fill bytes, if any
+            cursor = seg.end();
+            if insert_at == Some(i) {
+                write_xmp(out, &xmp::new_packet(json))?;
+            }
+            match classify(input, seg)? {
+                Kind::Xmp(packet) => {
+                    let at = seg.payload_offset();
+                    if first_xmp == Some(i) {
+                        write_xmp(out, &xmp::set_label(&packet, json).map_err(xmp_error(at))?)?;
+                        continue;
+                    } else if xmp::has_label(&packet) {
+                        write_xmp(out, &xmp::remove_labels(&packet).map_err(xmp_error(at))?)?;
+                        continue;
+                    }
+                }
+                Kind::Exif { mut tiff, texts } if !texts.is_empty() => {
+                    for t in &texts {
+                        let range =
+                            t.value_offset as usize..(t.value_offset + t.value_len) as usize;
+                        let blank = t.blanked(&tiff[range.clone()]);
+                        tiff[range].copy_from_slice(&blank);
+                    }
+                    write_segment(out, APP1, &[EXIF_HEADER, &tiff])?;
+                    continue;
+                }
+                Kind::Blob { .. } => continue, // the label now lives in the XMP packet only
+                _ => {}
+            }
+            input.seek_to(seg.offset)?;
+            input.copy_to(out, seg.total)?;
+        }
+        input.seek_to(cursor)?;
+        input.copy_to(out, sos - cursor)?;
+        if insert_at == Some(segs.len()) {
+            write_xmp(out, &xmp::new_packet(json))?;
+        }
+        // SOS, the entropy-coded data, EOI and anything after it: byte for byte.
+        input.copy_rest_from(sos, out)
+    }
+}

@@ -1,0 +1,726 @@
+//! RIFF: one bounded chunk walker shared by WAV, AVI and WebP, and the WAV and AVI formats.
+//!
+//! A RIFF file is `RIFF` + u32 LE size + form type, then chunks: 4-byte id, u32 LE size, data,
+//! and one pad byte when the size is odd. `LIST` chunks hold a list type and sub-chunks. The
+//! walker checks every size against its parent before use, tolerates only one irregularity seen
+//! in real files (a missing pad byte after the very last chunk), and limits nesting depth and
+//! chunk counts. RF64/BW64 (RIFF beyond 4 GiB) is refused as unsupported. A WAV streamed to a
+//! pipe (RIFF and `data` sizes left at the placeholder 0xFFFFFFFF, as ffmpeg writes them) is
+//! read to the end of the file, and written with both sizes made real.
+//!
+//! WAV (audio guide PG-202510A): the label is a **top-level chunk `AIGC`** holding the bare JSON.
+//! Also read: `LIST`/`INFO` sub-chunk `AIGC` (the variant ffmpeg and mediainfo can see, written
+//! by some tools next to the standard chunk) and an `id3 `/`ID3 ` chunk with a TXXX `AIGC`
+//! frame. Writing appends one `AIGC` chunk at the end of the RIFF (after `data`, so no audio
+//! moves), drops every other `AIGC` chunk, removes the INFO sub-chunk (the LIST is rewritten
+//! with its size patched) and the ID3 TXXX frame, and patches the RIFF size.
+//!
+//! AVI (video guide PG-20257A): the label is a `LIST`/`INFO` sub-chunk `AIGC`. Also read: a
+//! top-level `AIGC` chunk. Writing must not move `movi`: `idx1` offsets are relative to it and
+//! OpenDML `indx` entries are absolute. So an existing label chunk is turned into a `JUNK`
+//! chunk of the same size (zeroed), and a new `LIST`/`INFO` holding only `AIGC` is appended at
+//! the end of the RIFF, after `idx1`, where ffmpeg's AVI demuxer also reads INFO lists.
+
+use std::io::Write;
+
+use super::{id3, Format, Found};
+use crate::error::{CodecError, Result};
+use crate::io::{Input, Output};
+use crate::label::ProblemCode;
+use crate::limits;
+
+/// The label chunk id of WAV and the INFO sub-chunk id of AVI.
+const AIGC: [u8; 4] = *b"AIGC";
+
+/// One chunk header as found by [`walk`].
+#[derive(Debug, Clone)]
+pub(crate) struct Chunk {
+    /// Offset of the chunk id.
+    pub offset: u64,
+    /// The four-character id.
+    pub id: [u8; 4],
+    /// The data size as declared (without the pad byte).
+    pub size: u64,
+    /// For `LIST` (and nested `RIFF`) chunks of at least 4 bytes: the list type.
+    pub list_type: Option<[u8; 4]>,
+    /// True when the size is odd and the pad byte is missing because the parent ends right
+    /// after the data (seen after the last chunk of real files).
+    pub pad_missing: bool,
+    /// True when the declared size was a placeholder (a WAV streamed to a pipe says
+    /// 0xFFFFFFFF) and `size` is the real size up to the end of the file; writers must write
+    /// a corrected header.
+    pub size_placeholder: bool,
+}
+
+impl Chunk {
+    /// Offset of the data.
+    pub fn data_offset(&self) -> u64 {
+        self.offset + 8
+    }
+    /// Size of the data plus the pad byte, as it must be written.
+    pub fn padded_size(&self) -> u64 {
+        self.size + (self.size & 1)
+    }
+    /// Bytes the chunk occupies in the input.
+    pub fn stored_len(&self) -> u64 {
+        8 + self.padded_size() - u64::from(self.pad_missing)
+    }
+    /// Bytes the chunk occupies when written out correctly (header, data, pad).
+    pub fn written_len(&self) -> u64 {
+        8 + self.padded_size()
+    }
+    /// Whether this is a `LIST` of the given type.
+    pub fn is_list(&self, list_type: &[u8; 4]) -> bool {
+        &self.id == b"LIST" && self.list_type.as_ref() == Some(list_type)
+    }
+    /// The id for messages.
+    pub fn name(&self) -> String {
+        fourcc(&self.id)
+    }
+}
+
+/// A four-character code for messages (non-printable bytes escaped).
+pub(crate) fn fourcc(id: &[u8; 4]) -> String {
+    id.iter()
+        .map(|&b| {
+            if b.is_ascii_graphic() || b == b' ' {
+                (b as char).to_string()
+            } else {
+                format!("\\x{b:02x}")
+            }
+        })
+        .collect()
+}
+
+/// The RIFF header.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Riff {
+    /// The form type (`WAVE`, `AVI `, `WEBP`).
+    pub form: [u8; 4],
+    /// Offset just past the RIFF chunk (8 + declared size).
+    pub end: u64,
+    /// The RIFF size was the placeholder 0xFFFFFFFF of a file streamed to a pipe; `end` is
+    /// then the end of the file.
+    pub streamed: bool,
+}
+
+/// Read and check the RIFF header at offset 0. Chunks start at offset 12 and end at `end`.
+pub(crate) fn read_header(input: &mut Input) -> Result<Riff> {
+    input.seek_to(0)?;
+    let head: [u8; 12] = input.read_array()?;
+    match &head[0..4] {
+        b"RIFF" => {}
+        b"RF64" | b"BW64" => {
+            return Err(CodecError::Unsupported(
+                "RF64/BW64 (RIFF larger than 4 GiB) is not supported; the label cannot be read or written".into(),
+            ))
+        }
+        _ => return Err(CodecError::corrupt(0, "not a RIFF file")),
+    }
+    let size = u64::from(u32::from_le_bytes([head[4], head[5], head[6], head[7]]));
+    if size < 4 {
+        return Err(CodecError::corrupt(
+            4,
+            format!("RIFF size {size} is less than 4"),
+        ));
+    }
+    let end = 8 + size;
+    let form = [head[8], head[9], head[10], head[11]];
+    if size == 0xffff_ffff && end > input.len() {
+        return Ok(Riff {
+            form,
+            end: input.len(),
+            streamed: true,
+        });
+    }
+    if end > input.len() {
+        // Some writers count the pad byte of an odd-sized last chunk in the RIFF size but
+        // never write it: the file is then exactly one byte short. Accept exactly that (the
+        // walker then sees the last chunk's pad as missing, and writers add it back).
+        if end == input.len() + 1 && size % 2 == 0 {
+            return Ok(Riff {
+                form,
+                end: input.len(),
+                streamed: false,
+            });
+        }
+        return Err(CodecError::corrupt(
+            4,
+            format!(
+                "truncated: the RIFF size announces {end} bytes, the file has {}",
+                input.len()
+            ),
+        ));
+    }
+    Ok(Riff {
+        form,
+        end,
+        streamed: false,
+    })
+}
+
+/// Walk the chunks between `start` and `end` (one level). The callback sees each chunk with the
+/// input positioned at its data (after the list type for lists).
+pub(crate) fn walk(
+    input: &mut Input,
+    start: u64,
+    end: u64,
+    f: impl FnMut(&mut Input, &Chunk) -> Result<()>,
+) -> Result<()> {
+    walk_open(input, start, end, false, f)
+}
+
+/// [`walk`], where with `streamed` a chunk whose size is the placeholder 0xFFFFFFFF and runs
+/// past `end` is taken to extend to `end` (the `data` chunk of a WAV written to a pipe).
+pub(crate) fn walk_open(
+    input: &mut Input,
+    start: u64,
+    end: u64,
+    streamed: bool,
+    mut f: impl FnMut(&mut Input, &Chunk) -> Result<()>,
+) -> Result<()> {
+    let mut offset = start;
+    let mut count = 0usize;
+    while offset < end {
+        count += 1;
+        if count > limits::MAX_ENTRIES {
+            return Err(CodecError::limit(
+                offset,
+                "too many RIFF chunks in one list",
+            ));
+        }
+        if end - offset < 8 {
+            return Err(CodecError::corrupt(
+                offset,
+                format!(
+                    "{} stray bytes where a chunk header (8 bytes) should start",
+                    end - offset
+                ),
+            ));
+        }
+        input.seek_to(offset)?;
+        let header: [u8; 8] = input.read_array()?;
+        let id = [header[0], header[1], header[2], header[3]];
+        let mut size = u64::from(u32::from_le_bytes([
+            header[4], header[5], header[6], header[7],
+        ]));
+        let mut data_end = offset + 8 + size;
+        let size_placeholder = streamed && size == 0xffff_ffff && data_end > end;
+        if size_placeholder {
+            size = end - offset - 8;
+            data_end = end;
+        }
+        if data_end > end {
+            return Err(CodecError::corrupt(
+                offset,
+                format!(
+                    "chunk '{}' of {size} bytes runs past the end of its parent at byte {end}",
+                    fourcc(&id)
+                ),
+            ));
+        }
+        let pad_missing = size % 2 == 1 && data_end == end;
+        let list_type = if (&id == b"LIST" || &id == b"RIFF") && size >= 4 {
+            Some(input.read_array::<4>()?)
+        } else {
+            None
+        };
+        let chunk = Chunk {
+            offset,
+            id,
+            size,
+            list_type,
+            pad_missing,
+            size_placeholder,
+        };
+        f(input, &chunk)?;
+        offset += chunk.stored_len();
+    }
+    Ok(())
+}
+
+/// Callback of [`walk_nested`]: the chunk and the list type of its parent.
+pub(crate) type NestedVisitor<'a> =
+    dyn FnMut(&mut Input, &Chunk, Option<[u8; 4]>) -> Result<()> + 'a;
+
+/// Walk the chunks between `start` and `end` and inside every `LIST` (except the bulky
+/// `movi`/`rec ` payload lists), depth-first in file order. The callback gets the chunk and the
+/// list type of its parent (`None` at the top level).
+pub(crate) fn walk_nested(
+    input: &mut Input,
+    start: u64,
+    end: u64,
+    streamed: bool,
+    f: &mut NestedVisitor,
+) -> Result<()> {
+    fn go(
+        input: &mut Input,
+        start: u64,
+        end: u64,
+        parent: Option<[u8; 4]>,
+        depth: usize,
+        streamed: bool,
+        f: &mut NestedVisitor,
+    ) -> Result<()> {
+        if depth > limits::MAX_DEPTH {
+            return Err(CodecError::limit(start, "RIFF lists nested too deeply"));
+        }
+        walk_open(input, start, end, streamed, |input, chunk| {
+            f(input, chunk, parent)?;
+            if let Some(t) = chunk.list_type {
+                if &chunk.id == b"LIST" && &t != b"movi" && &t != b"rec " {
+                    go(
+                        input,
+                        chunk.data_offset() + 4,
+                        chunk.data_offset() + chunk.size,
+                        Some(t),
+                        depth + 1,
+                        false,
+                        f,
+                    )?;
+                }
+            }
+            Ok(())
+        })
+    }
+    go(input, start, end, None, 0, streamed, f)
+}
+
+/// Read a chunk's data as label text: UTF-8 (invalid bytes replaced, which the Annex E checks
+/// then report), trailing NULs stripped (RIFF text chunks are NUL-terminated by convention).
+pub(crate) fn read_text(input: &mut Input, chunk: &Chunk) -> Result<String> {
+    input.seek_to(chunk.data_offset())?;
+    let data = input.read_vec(
+        chunk.size,
+        limits::MAX_METADATA_BYTES,
+        &format!("RIFF chunk '{}'", chunk.name()),
+    )?;
+    let end = data.iter().rposition(|b| *b != 0).map_or(0, |p| p + 1);
+    Ok(String::from_utf8_lossy(&data[..end]).into_owned())
+}
+
+/// Copy a chunk unchanged, adding the pad byte if the input lacked it.
+pub(crate) fn copy_chunk(input: &mut Input, out: &mut Output, chunk: &Chunk) -> Result<()> {
+    if chunk.size_placeholder {
+        let size = u32::try_from(chunk.size)
+            .map_err(|_| CodecError::Unsupported("RIFF chunk larger than 4 GiB".into()))?;
+        out.write_all(&chunk.id)?;
+        out.write_all(&size.to_le_bytes())?;
+        input.seek_to(chunk.data_offset())?;
+        input.copy_to(out, chunk.size)?;
+    } else {
+        input.seek_to(chunk.offset)?;
+        input.copy_to(out, chunk.stored_len())?;
+    }
+    if chunk.pad_missing {
+        out.write_all(&[0])?;
+    }
+    Ok(())
+}
+
+/// Bytes of a chunk with this data (header, data, pad byte).
+pub(crate) fn chunk_bytes(id: &[u8; 4], data: &[u8]) -> Result<Vec<u8>> {
+    let size = u32::try_from(data.len())
+        .map_err(|_| CodecError::Unsupported("RIFF chunk larger than 4 GiB".into()))?;
+    let mut v = Vec::with_capacity(data.len() + 9);
+    v.extend_from_slice(id);
+    v.extend_from_slice(&size.to_le_bytes());
+    v.extend_from_slice(data);
+    if data.len() % 2 == 1 {
+        v.push(0);
+    }
+    Ok(v)
+}
+
+/// Write a RIFF header with the given content length (form type included in neither).
+pub(crate) fn write_header(out: &mut Output, form: &[u8; 4], body_len: u64) -> Result<()> {
+    let size = u32::try_from(body_len + 4).map_err(|_| {
+        CodecError::Unsupported(
+            "the labelled file would exceed the 4 GiB RIFF limit (RF64 is not supported)".into(),
+        )
+    })?;
+    out.write_all(b"RIFF")?;
+    out.write_all(&size.to_le_bytes())?;
+    out.write_all(form)?;
+    Ok(())
+}
+
+fn riff_sniff(head: &[u8], form: &[u8; 4]) -> bool {
+    head.len() >= 12 && matches!(&head[0..4], b"RIFF" | b"RF64" | b"BW64") && &head[8..12] == form
+}
+
+pub(crate) fn check_form(riff: &Riff, form: &[u8; 4]) -> Result<()> {
+    if &riff.form != form {
+        return Err(CodecError::corrupt(
+            8,
+            format!(
+                "RIFF form type is '{}', expected '{}'",
+                fourcc(&riff.form),
+                fourcc(form)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether a chunk id is an ID3 chunk in WAV (both spellings are used by tools).
+fn is_id3_chunk(id: &[u8; 4]) -> bool {
+    id == b"id3 " || id == b"ID3 "
+}
+
+/// The WAV container.
+pub struct Wav;
+
+/// How a writer treats one chunk.
+enum WavAction {
+    Copy,
+    Drop,
+    Replace(Vec<u8>),
+}
+
+impl WavAction {
+    /// Bytes the chunk takes in the output.
+    fn len(&self, c: &Chunk) -> u64 {
+        match self {
+            WavAction::Copy => c.written_len(),
+            WavAction::Drop => 0,
+            WavAction::Replace(bytes) => bytes.len() as u64,
+        }
+    }
+    fn apply(&self, input: &mut Input, out: &mut Output, c: &Chunk) -> Result<()> {
+        match self {
+            WavAction::Copy => copy_chunk(input, out, c),
+            WavAction::Drop => Ok(()),
+            WavAction::Replace(bytes) => Ok(out.write_all(bytes)?),
+        }
+    }
+}
+
+/// The sub-chunks of a list.
+fn sub_chunks(input: &mut Input, list: &Chunk) -> Result<Vec<Chunk>> {
+    let mut subs = Vec::new();
+    walk(
+        input,
+        list.data_offset() + 4,
+        list.data_offset() + list.size,
+        |_, s| {
+            subs.push(s.clone());
+            Ok(())
+        },
+    )?;
+    Ok(subs)
+}
+
+/// An INFO list without its AIGC sub-chunks: unchanged, rewritten with the size patched, or
+/// dropped when it held only the label.
+fn info_without_label(input: &mut Input, c: &Chunk) -> Result<WavAction> {
+    let subs = sub_chunks(input, c)?;
+    if !subs.iter().any(|s| s.id == AIGC) {
+        return Ok(WavAction::Copy);
+    }
+    let mut data = b"INFO".to_vec();
+    for s in subs.iter().filter(|s| s.id != AIGC) {
+        input.seek_to(s.offset)?;
+        let bytes = input.read_vec(s.stored_len(), limits::MAX_METADATA_BYTES, "INFO sub-chunk")?;
+        data.extend_from_slice(&bytes);
+        if s.pad_missing {
+            data.push(0);
+        }
+    }
+    Ok(if data.len() == 4 {
+        WavAction::Drop
+    } else {
+        WavAction::Replace(chunk_bytes(b"LIST", &data)?)
+    })
+}
+
+impl Wav {
+    /// Decide what happens to each top-level chunk (first pass of `write`).
+    fn plan(&self, input: &mut Input, riff: &Riff) -> Result<Vec<(Chunk, WavAction)>> {
+        let mut chunks = Vec::new();
+        walk_open(input, 12, riff.end, riff.streamed, |_, c| {
+            chunks.push(c.clone());
+            Ok(())
+        })?;
+        let mut plan = Vec::with_capacity(chunks.len());
+        for c in chunks {
+            let action = if c.id == AIGC {
+                WavAction::Drop
+            } else if c.is_list(b"INFO") {
+                info_without_label(input, &c)?
+            } else if is_id3_chunk(&c.id) {
+                input.seek_to(c.data_offset())?;
+                let tag = input.read_vec(c.size, limits::MAX_METADATA_BYTES, "ID3 chunk")?;
+                match id3::rewrite_tag(&tag, c.data_offset(), None)? {
+                    Some(new_tag) => WavAction::Replace(chunk_bytes(&c.id, &new_tag)?),
+                    None => WavAction::Copy,
+                }
+            } else {
+                WavAction::Copy
+            };
+            plan.push((c, action));
+        }
+        Ok(plan)
+    }
+}
+
+impl Format for Wav {
+    fn id(&self) -> &'static str {
+        "wav"
+    }
+    fn media_types(&self) -> &'static [&'static str] {
+        &["audio/wav", "audio/x-wav", "audio/vnd.wave"]
+    }
+    fn extensions(&self) -> &'static [&'static str] {
+        &["wav", "wave"]
+    }
+    fn carrier(&self) -> &'static str {
+        "top-level RIFF chunk 'AIGC' (bare JSON, UTF-8), appended after 'data'"
+    }
+    fn sniff(&self, head: &[u8]) -> bool {
+        riff_sniff(head, b"WAVE")
+    }
+
+    fn read(&self, input: &mut Input) -> Result<Vec<Found>> {
+        let riff = read_header(input)?;
+        check_form(&riff, b"WAVE")?;
+        let mut found = Vec::new();
+        walk_nested(
+            input,
+            12,
+            riff.end,
+            riff.streamed,
+            &mut |input, c, parent| {
+                if c.id == AIGC && parent.is_none() {
+                    found.push(Found::named(
+                        "wav/AIGC-chunk",
+                        c.offset,
+                        read_text(input, c)?,
+                    ));
+                } else if c.id == AIGC && parent == Some(*b"INFO") {
+                    found.push(
+                    Found::named("wav/LIST-INFO/AIGC", c.offset, read_text(input, c)?).note(
+                        ProblemCode::NonstandardCarrier,
+                        "LIST/INFO sub-chunk AIGC (the tool variant ffmpeg can see); the audio guide's carrier is a top-level RIFF chunk AIGC",
+                    ),
+                );
+                } else if is_id3_chunk(&c.id) && parent.is_none() {
+                    input.seek_to(c.data_offset())?;
+                    let tag = input.read_vec(c.size, limits::MAX_METADATA_BYTES, "ID3 chunk")?;
+                    let prefix = format!("wav/{}", c.name().trim_end());
+                    for f in id3::find_labels(&tag, c.data_offset(), &prefix)? {
+                        found.push(f.note(
+                        ProblemCode::NonstandardCarrier,
+                        "ID3 TXXX frame in a WAV ID3 chunk; the audio guide's carrier is a top-level RIFF chunk AIGC",
+                    ));
+                    }
+                }
+                Ok(())
+            },
+        )?;
+        Ok(found)
+    }
+
+    fn write(&self, input: &mut Input, out: &mut Output, json: &str) -> Result<()> {
+        let riff = read_header(input)?;
+        check_form(&riff, b"WAVE")?;
+        let plan = self.plan(input, &riff)?;
+        let label = chunk_bytes(&AIGC, json.as_bytes())?;
+        let mut body = label.len() as u64;
+        for (c, action) in &plan {
+            body += action.len(c);
+        }
+        write_header(out, b"WAVE", body)?;
+        for (c, action) in &plan {
+            action.apply(input, out, c)?;
+        }
+        out.write_all(&label)?;
+        // Bytes after the RIFF chunk (seen in the wild) are kept.
+        if riff.end < input.len() {
+            input.copy_rest_from(riff.end, out)?;
+        }
+        Ok(())
+    }
+}
+
+/// The AVI container.
+pub struct Avi;
+
+impl Format for Avi {
+    fn id(&self) -> &'static str {
+        "avi"
+    }
+    fn media_types(&self) -> &'static [&'static str] {
+        &["video/x-msvideo", "video/avi", "video/msvideo"]
+    }
+    fn extensions(&self) -> &'static [&'static str] {
+        &["avi"]
+    }
+    fn carrier(&self) -> &'static str {
+        "LIST/INFO sub-chunk 'AIGC' (bare JSON, UTF-8), in a LIST INFO appended after idx1"
+    }
+    fn sniff(&self, head: &[u8]) -> bool {
+        riff_sniff(head, b"AVI ")
+    }
+
+    fn read(&self, input: &mut Input) -> Result<Vec<Found>> {
+        let riff = read_header(input)?;
+        check_form(&riff, b"AVI ")?;
+        let mut found = Vec::new();
+        walk_nested(input, 12, riff.end, false, &mut |input, c, parent| {
+            if c.id == AIGC && parent == Some(*b"INFO") {
+                found.push(Found::named(
+                    "avi/LIST-INFO/AIGC",
+                    c.offset,
+                    read_text(input, c)?,
+                ));
+            } else if c.id == AIGC && parent.is_none() {
+                found.push(
+                    Found::named("avi/AIGC-chunk", c.offset, read_text(input, c)?).note(
+                        ProblemCode::NonstandardCarrier,
+                        "top-level RIFF chunk AIGC (the WAV carrier); the video guide's AVI carrier is a LIST/INFO sub-chunk AIGC",
+                    ),
+                );
+            }
+            Ok(())
+        })?;
+        Ok(found)
+    }
+
+    fn write(&self, input: &mut Input, out: &mut Output, json: &str) -> Result<()> {
+        let riff = read_header(input)?;
+        check_form(&riff, b"AVI ")?;
+        if input.len() - riff.end >= 12 {
+            input.seek_to(riff.end)?;
+            let next: [u8; 4] = input.read_array()?;
+            if &next == b"RIFF" {
+                return Err(CodecError::Unsupported(
+                    "OpenDML AVI with 'RIFF AVIX' extensions: appending the label would move them (their indexes hold absolute offsets)".into(),
+                ));
+            }
+        }
+        let mut top = Vec::new();
+        walk(input, 12, riff.end, |_, c| {
+            top.push(c.clone());
+            Ok(())
+        })?;
+        // Chunks after the last movi/idx1 are referenced by no offset and may be rewritten
+        // or dropped; before that point nothing may move. (ffmpeg also stops reading chunks
+        // after idx1 at the first one that is neither idx1 nor LIST, so a JUNK chunk there
+        // would hide the appended label from it.)
+        let fixed = top
+            .iter()
+            .rposition(|c| c.is_list(b"movi") || &c.id == b"idx1")
+            .map_or(0, |i| i + 1);
+        let fixed_end = top[..fixed]
+            .last()
+            .map_or(12, |c| c.offset + c.stored_len());
+        let fixed_pad = top[..fixed].last().is_some_and(|c| c.pad_missing);
+        // Before fixed_end nothing may move. A top-level AIGC chunk, or an INFO list holding
+        // only the label, becomes a JUNK chunk of the same size (zeroed). An INFO list with
+        // other entries is compacted in place and followed by a JUNK chunk filling the bytes
+        // the label took, so ffmpeg shows no stray tag and every later offset stays put.
+        // (offset, data size, replacement of the same total length or None for JUNK)
+        let mut patches: Vec<(u64, u64, Option<Vec<u8>>)> = Vec::new();
+        let mut info_lists: Vec<(Chunk, Vec<Chunk>)> = Vec::new();
+        walk_nested(input, 12, fixed_end, false, &mut |input, c, parent| {
+            if c.id == AIGC && parent.is_none() {
+                patches.push((c.offset, c.size, None));
+            } else if c.is_list(b"INFO") {
+                info_lists.push((c.clone(), sub_chunks(input, c)?));
+            }
+            Ok(())
+        })?;
+        for (list, subs) in &info_lists {
+            if !subs.iter().any(|s| s.id == AIGC) {
+                continue;
+            }
+            if subs.iter().all(|s| s.id == AIGC) {
+                patches.push((list.offset, list.size, None));
+                continue;
+            }
+            let mut data = b"INFO".to_vec();
+            let mut freed = 0u64;
+            for s in subs {
+                if s.id == AIGC {
+                    freed += s.stored_len();
+                } else {
+                    input.seek_to(s.offset)?;
+                    data.extend_from_slice(&input.read_vec(
+                        s.stored_len(),
+                        limits::MAX_METADATA_BYTES,
+                        "INFO sub-chunk",
+                    )?);
+                }
+            }
+            let mut bytes = chunk_bytes(b"LIST", &data)?;
+            // freed >= 8: every removed sub-chunk has an 8-byte header.
+            let filler = vec![0u8; (freed - 8) as usize];
+            bytes.extend_from_slice(&chunk_bytes(b"JUNK", &filler)?);
+            if bytes.len() as u64 != list.stored_len() {
+                return Err(CodecError::corrupt(
+                    list.offset,
+                    "INFO list could not be compacted in place",
+                ));
+            }
+            patches.push((list.offset, list.size, Some(bytes)));
+        }
+        patches.sort_unstable_by_key(|p| p.0);
+        // After fixed_end, as in WAV: label chunks dropped, INFO lists rewritten without them.
+        let mut tail = Vec::new();
+        for c in &top[fixed..] {
+            let action = if c.id == AIGC {
+                WavAction::Drop
+            } else if c.is_list(b"INFO") {
+                info_without_label(input, c)?
+            } else {
+                WavAction::Copy
+            };
+            tail.push((c, action));
+        }
+        let mut info = b"INFO".to_vec();
+        info.extend_from_slice(&chunk_bytes(&AIGC, json.as_bytes())?);
+        let appended = chunk_bytes(b"LIST", &info)?;
+        let mut body = fixed_end - 12 + u64::from(fixed_pad) + appended.len() as u64;
+        for (c, action) in &tail {
+            body += action.len(c);
+        }
+        write_header(out, b"AVI ", body)?;
+        let mut pos = 12u64;
+        for (offset, size, replacement) in patches {
+            if offset < pos {
+                continue; // inside a list that is already replaced as a whole
+            }
+            input.seek_to(pos)?;
+            input.copy_to(out, offset - pos)?;
+            pos = offset + 8 + size;
+            if let Some(bytes) = replacement {
+                out.write_all(&bytes)?;
+                pos += size & 1; // the replacement includes the pad byte
+                continue;
+            }
+            out.write_all(b"JUNK")?;
+            out.write_all(&u32::try_from(size).unwrap_or(u32::MAX).to_le_bytes())?;
+            let zeros = [0u8; 4096];
+            let mut left = size;
+            while left > 0 {
+                let n = left.min(zeros.len() as u64) as usize;
+                out.write_all(&zeros[..n])?;
+                left -= n as u64;
+            }
+        }
+        input.seek_to(pos)?;
+        input.copy_to(out, fixed_end - pos)?;
+        if fixed_pad {
+            out.write_all(&[0])?;
+        }
+        for (c, action) in &tail {
+            action.apply(input, out, c)?;
+        }
+        out.write_all(&appended)?;
+        if riff.end < input.len() {
+            input.copy_rest_from(riff.end, out)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,68 @@
+//! The payload fingerprint must see through metadata written by other tools and must see a
+//! change of content. Inputs are the carrier vectors (made by ExifTool and ffmpeg from the plain
+//! files), so each pair differs only in the label its tool wrote.
+
+use aigc_label::payload::fingerprint;
+use std::path::{Path, PathBuf};
+
+fn v(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../vectors/implicit/formats")
+        .join(name)
+}
+
+#[test]
+fn labels_written_by_other_tools_do_not_change_the_payload() {
+    for (plain, labelled, format) in [
+        ("plain.jpg", "exiftool-xmp.jpg", "jpeg"),
+        ("plain.jpg", "exiftool-usercomment.jpg", "jpeg"),
+        ("plain.webp", "exiftool-xmp.webp", "webp"),
+        ("plain.gif", "exiftool-xmp.gif", "gif"),
+        ("plain.tif", "exiftool-xmp.tif", "tiff"),
+        ("plain.flac", "ffmpeg.flac", "flac"),
+        ("plain.ogg", "ffmpeg.ogg", "ogg"),
+        ("plain.m4a", "ffmpeg.m4a", "mp4"),
+        ("plain.mkv", "ffmpeg.mkv", "matroska"),
+        ("plain.mp4", "exiftool-xmp.mp4", "mp4"),
+        ("plain.wav", "craft-aigc-chunk.wav", "wav"),
+        ("plain.avi", "craft-list-info.avi", "avi"),
+        ("plain.pdf", "exiftool-info.pdf", "pdf"),
+        ("plain.docx", "python-custom.docx", "ooxml"),
+        ("plain.md", "md-dialect-b.md", "markdown"),
+    ] {
+        let a = fingerprint(&v(plain), format).unwrap_or_else(|e| panic!("{plain}: {e}"));
+        let b = fingerprint(&v(labelled), format).unwrap_or_else(|e| panic!("{labelled}: {e}"));
+        assert_eq!(a, b, "{plain} vs {labelled}");
+    }
+}
+
+#[test]
+fn different_content_is_seen() {
+    for (a, b, format) in [
+        ("plain.mp4", "plain.mov", "mp4"), // same packets: the container differs only
+        ("plain.jpg", "plain.webp", "jpeg"),
+        ("plain.mkv", "plain.webm", "matroska"),
+        ("plain.md", "md-dialect-b.md", "markdown"),
+    ] {
+        let fa = fingerprint(&v(a), format).unwrap();
+        let fb = fingerprint(&v(b), format).unwrap();
+        if a == "plain.mp4" {
+            assert_eq!(fa, fb, "a remux keeps every packet");
+        } else if a == "plain.md" {
+            assert_eq!(fa, fb);
+        } else {
+            assert_ne!(fa, fb, "{a} vs {b}");
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let edited = dir.path().join("edited.md");
+    std::fs::write(
+        &edited,
+        std::fs::read_to_string(v("plain.md")).unwrap() + "one more line\n",
+    )
+    .unwrap();
+    assert_ne!(
+        fingerprint(&v("plain.md"), "markdown").unwrap(),
+        fingerprint(&edited, "markdown").unwrap()
+    );
+}

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Install the system tools the tests and the suite use, when they are missing.
+# Debian packages (apt-get) plus mutagen for whichever python3 is first on PATH.
+# Idempotent and quiet when everything is there already.
+set -euo pipefail
+
+# command -> Debian package that provides it
+declare -A NEED=(
+  [exiftool]=libimage-exiftool-perl
+  [ffmpeg]=ffmpeg
+  [ffprobe]=ffmpeg
+  [sox]=sox
+  [tesseract]=tesseract-ocr
+  [convert]=imagemagick
+  [compare]=imagemagick
+  [espeak-ng]=espeak-ng
+  [mediainfo]=mediainfo
+  [qpdf]=qpdf
+  [pdfinfo]=poppler-utils
+  [heif-enc]=libheif-examples
+  [cwebp]=webp
+  [mkvinfo]=mkvtoolnix
+  [fc-list]=fontconfig
+  [gs]=ghostscript
+  [heif-convert]=libheif-examples
+  [pdftoppm]=poppler-utils
+)
+# files -> package (data packages without a command)
+declare -A NEED_FILES=(
+  [/usr/share/tesseract-ocr/5/tessdata/chi_sim.traineddata]=tesseract-ocr-chi-sim
+  [/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc]=fonts-noto-cjk
+  [/usr/lib/x86_64-linux-gnu/sox/libsox_fmt_mp3.so]=libsox-fmt-mp3
+)
+
+missing=()
+for cmd in "${!NEED[@]}"; do
+  # /usr/local/bin/convert may be a stand-in on some machines: require the Debian one.
+  if [ "$cmd" = convert ] || [ "$cmd" = compare ]; then
+    [ -x "/usr/bin/$cmd" ] || missing+=("${NEED[$cmd]}")
+  elif ! command -v "$cmd" >/dev/null 2>&1; then
+    missing+=("${NEED[$cmd]}")
+  fi
+done
+for f in "${!NEED_FILES[@]}"; do
+  [ -e "$f" ] || missing+=("${NEED_FILES[$f]}")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  pkgs=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
+  echo "install-deps: installing Debian packages: $pkgs" >&2
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  # shellcheck disable=SC2086
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $pkgs python3-mutagen python3-yaml >/dev/null
+fi
+
+# The tests call `python3` as found on PATH (which may not be Debian's): give it mutagen and PyYAML.
+for mod in mutagen:mutagen yaml:pyyaml; do
+  if ! python3 -c "import ${mod%%:*}" >/dev/null 2>&1; then
+    echo "install-deps: installing ${mod#*:} for $(command -v python3)" >&2
+    python3 -m pip install -q "${mod#*:}" 2>/dev/null || python3 -m pip install -q --break-system-packages "${mod#*:}"
+  fi
+done
