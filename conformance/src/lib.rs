@@ -2,6 +2,7 @@
 //!
 //! - [`vector`]: vector manifests and the requirement catalogue;
 //! - [`lint`]: checks of the vector tree;
+//! - [`mapping`]: `spec-mapping.md`, generated from the catalogue and the manifests;
 //! - [`schema`]: the protocol's JSON Schemas and a validator for the subset they use;
 //! - [`adapter`]: running an implementation (process per request or persistent), timeouts, caps;
 //! - [`checks`]: what a vector asserts, with the reference library as oracle;
@@ -14,6 +15,7 @@
 pub mod adapter;
 pub mod checks;
 pub mod lint;
+pub mod mapping;
 pub mod meta;
 pub mod report;
 pub mod run;

@@ -85,6 +85,14 @@ pub fn lint(suite: &Suite, load_errors: Vec<LoadError>) -> Lint {
                 _ => {}
             }
         }
+        for (check, ids) in &v.blame {
+            for r in ids {
+                if suite.requirement(r).is_none() {
+                    l.errors
+                        .push(at(format!("blame {check}: unknown requirement id {r}")));
+                }
+            }
+        }
         if !v.input_path(&suite.root).is_file() {
             l.errors.push(at(format!(
                 "input file {} does not exist",

@@ -4,7 +4,7 @@
 //! 2 harness error (vectors do not load, the adapter cannot answer `info`, reports not written).
 //! `lint`: 0 clean (warnings allowed), 1 errors.
 
-use aigc_conformance::{lint, run, vector::Suite};
+use aigc_conformance::{lint, mapping, run, vector::Suite};
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -16,7 +16,8 @@ Examples:
   aigc-conform run png-read --adapter './my-adapter'    only vectors whose id contains png-read
   aigc-conform run --exact implicit-png-label-plain     one vector (the command every failure prints)
   aigc-conform run --list                           the vector ids
-  aigc-conform lint                                 check manifests and requirements.yaml";
+  aigc-conform lint                                 check manifests and requirements.yaml
+  aigc-conform mapping [--check]                    regenerate (or check) spec-mapping.md";
 
 #[derive(Parser)]
 #[command(name = "aigc-conform", version, about = "Conformance suite for GB 45438-2025 AI-generated content labels", after_help = EXAMPLES)]
@@ -31,6 +32,21 @@ enum Command {
     Run(RunArgs),
     /// Validate every manifest and requirements.yaml.
     Lint(LintArgs),
+    /// Write spec-mapping.md (every requirement, its vectors, how it is tested).
+    Mapping(MappingArgs),
+}
+
+#[derive(clap::Args)]
+struct MappingArgs {
+    /// The vectors folder.
+    #[arg(long, value_name = "DIR")]
+    vectors: Option<PathBuf>,
+    /// Where to write (default: spec-mapping.md beside the vectors folder).
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Do not write; exit 1 if the file differs from what would be written.
+    #[arg(long)]
+    check: bool,
 }
 
 #[derive(clap::Args)]
@@ -143,6 +159,45 @@ fn main() -> ExitCode {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE
+            }
+        }
+        Command::Mapping(a) => {
+            let vectors = a.vectors.unwrap_or_else(default_vectors);
+            let (suite, errors) = Suite::load(&vectors);
+            if let Some(e) = errors.first() {
+                eprintln!("aigc-conform: the vectors do not load: {e} (run `aigc-conform lint`)");
+                return ExitCode::from(2);
+            }
+            let out = a.out.unwrap_or_else(|| {
+                vectors
+                    .parent()
+                    .unwrap_or(Path::new("."))
+                    .join("spec-mapping.md")
+            });
+            let text = mapping::render(&suite);
+            if a.check {
+                let current = std::fs::read_to_string(&out).unwrap_or_default();
+                if current == text {
+                    eprintln!("{} is current", out.display());
+                    ExitCode::SUCCESS
+                } else {
+                    eprintln!(
+                        "{} is stale: run `aigc-conform mapping` and commit it",
+                        out.display()
+                    );
+                    ExitCode::FAILURE
+                }
+            } else {
+                match std::fs::write(&out, text) {
+                    Ok(()) => {
+                        eprintln!("wrote {}", out.display());
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => {
+                        eprintln!("aigc-conform: {}: {e}", out.display());
+                        ExitCode::from(2)
+                    }
+                }
             }
         }
     }

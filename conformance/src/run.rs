@@ -645,10 +645,13 @@ fn build_report(
     let mut requirements = Vec::new();
     let mut graded = Vec::new();
     for req in &suite.requirements {
+        // A requirement with no vector of its own still gets a verdict when a failure is
+        // charged to it (checks::blame).
         let has_vectors = suite
             .vectors
             .iter()
-            .any(|v| v.requirements.contains(&req.id));
+            .any(|v| v.requirements.contains(&req.id))
+            || vectors.iter().any(|v| v.blame.contains(&req.id));
         // A vector speaks for the requirements it names and for any its failure is charged to.
         let mine: Vec<&VectorResult> = vectors
             .iter()

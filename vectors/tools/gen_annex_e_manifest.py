@@ -9,7 +9,7 @@ def J(**kw):
     d.update(kw); return d
 rows=[
  # file, reqs, class, bug_class, verdict, fields, description
- ("j-bare",["E-b","GB-6.1-b"],"positive","baseline","valid",J(),"the canonical bare object of Annex E b), compact, in XMP TC260:AIGC written by ExifTool"),
+ ("j-bare",["E-b","GB-6.1-b","E-d","E-e","E-g","E-h","PG-20252A-code"],"positive","baseline","valid",J(),"the canonical bare object of Annex E b), compact, in XMP TC260:AIGC written by ExifTool"),
  ("j-wrapped",["E-b"],"positive","bare-vs-wrapped","valid",J(),"the wrapped form {\"AIGC\": {...}} exactly as Annex E b) prints it; readers must accept both shapes (digest 3.7)"),
  ("j-python-separators",["E-b"],"positive","json-whitespace","valid",J(),"Python json.dumps separators ', ' and ': ' (cntc260 style); JSON whitespace is not significant"),
  ("j-pretty",["E-b"],"positive","json-whitespace","valid",J(),"pretty-printed over several lines"),
@@ -26,7 +26,7 @@ rows=[
  ("two-fields-only",["E-b"],"negative","missing-field","invalid",None,"only Label and ContentProducer, as in detector test fixtures (#37)"),
  ("duplicate-key",["E-b"],"negative","duplicate-key","invalid",None,"Label given twice with different values"),
  ("single-quotes",["E-b"],"negative","not-json","invalid",None,"single-quoted pseudo-JSON (digest §8 E b)"),
- ("truncated-json",["E-b"],"negative","not-json","invalid",None,"the JSON text cut after 60 characters"),
+ ("truncated-json",["E-b","GB-6.1-b"],"negative","not-json","invalid",None,"the JSON text cut after 60 characters"),
  ("not-object",["E-b"],"negative","not-json","invalid",None,"a JSON array instead of an object"),
  ("charset-chinese-producer",["E-j"],"negative","charset","valid",J(ContentProducer="豆包"),"ContentProducer in Chinese: outside Annex E j), which says 'mainly', so a warning and still valid"),
  ("charset-space",["E-j"],"negative","charset","valid",J(ContentProducer="Minimax Agent AI"),"spaces in a value (MiniMax Agent, trap 7): warning under the soft rule j), still valid"),
@@ -53,6 +53,11 @@ rows=[
  ("itxt-chunk-bare",["PG-20259A-carrier"],"positive","alternative-carrier","valid",J(),"PNG iTXt keyword AIGC"),
  ("two-labels-same",["GB-6.1-c"],"boundary","duplicate-label","valid",J(),"XMP and a tEXt copy with identical values: one label's content twice (profile: duplicate-label is a warning)"),
  ("two-labels-different",["GB-6.1-c"],"negative","conflicting-labels","conflict",None,"XMP Label 1 and a tEXt copy with Label 3: two different labels in one file"),
+ ("producer-number",["E-d"],"negative","non-string-value","invalid",None,"ContentProducer as a JSON number"),
+ ("missing-propagator",["E-g"],"negative","missing-field","invalid",None,"ContentPropagator key absent"),
+ ("propagateid-number",["E-h"],"negative","non-string-value","invalid",None,"PropagateID as a JSON number"),
+ ("reserved2-number",["E-i"],"negative","non-string-value","invalid",None,"ReservedCode2 as a JSON number"),
+ ("reserved2-set",["E-i"],"positive","reserved-opaque","valid",J(ReservedCode2="computer,1|human,0|"),"ReservedCode2 holding a propagator's opaque string (cntc260 sample value)"),
  ("plain",["GB-6.1-a"],"negative","no-label","unlabeled",None,"no label at all"),
 ]
 import json

@@ -40,18 +40,19 @@ READ = [
     ("ffmpeg.opus", "positive", "carrier", "valid", [J], "Ogg Opus OpusTags AIGC=", "ffmpeg"),
     ("ffmpeg.m4a", "positive", "carrier", "valid", [J], "M4A moov/udta/meta keys+ilst AIGC (ffmpeg use_metadata_tags)", "ffmpeg"),
     ("craft-aigc-chunk.wav", "positive", "carrier", "valid", [J], "WAV top-level RIFF chunk AIGC (audio guide placement)", "sox + tools/craft.py"),
-    ("craft-list-info.wav", "positive", "alternative-carrier", "valid", [J], "WAV LIST/INFO/AIGC only (the ffmpeg-visible variant; trap 13)", "sox + tools/craft.py"),
+    ("craft-list-info.wav", "negative", "alternative-carrier", "valid", [J], "WAV LIST/INFO/AIGC only (the ffmpeg-visible variant; trap 13)", "sox + tools/craft.py"),
     ("craft-both-different.wav", "negative", "conflicting-labels", "conflict", None, "WAV top-level AIGC chunk Label 1 and LIST/INFO/AIGC Label 3", "sox + tools/craft.py"),
     ("ffmpeg.mp4", "positive", "carrier", "valid", [J], "MP4 moov/udta/meta keys+ilst AIGC, moov last", "ffmpeg"),
     ("ffmpeg-keys-first.mp4", "positive", "mp4-layout", "valid", [J], "MP4 faststart with other keys (major_brand, title, ...) before AIGC (trap 12)", "ffmpeg"),
     ("ffmpeg.mov", "positive", "carrier", "valid", [J], "MOV moov/udta/meta keys+ilst AIGC", "ffmpeg"),
     ("ffmpeg-no-movflags.mp4", "negative", "silent-loss", "unlabeled", None, "ffmpeg -metadata AIGC without -movflags use_metadata_tags writes nothing (trap 13): no label", "ffmpeg"),
-    ("exiftool-xmp.mp4", "positive", "alternative-carrier", "valid", [J], "MP4 XMP uuid box BE7ACFCB... written by ExifTool (trap 12)", "ffmpeg + ExifTool"),
+    ("exiftool-xmp.mp4", "negative", "alternative-carrier", "valid", [J], "MP4 XMP uuid box BE7ACFCB... written by ExifTool (trap 12)", "ffmpeg + ExifTool"),
     ("ffmpeg.mkv", "positive", "carrier", "valid", [J], "Matroska Tags/SimpleTag AIGC", "ffmpeg"),
     ("ffmpeg.webm", "positive", "carrier", "valid", [J], "WebM Tags/SimpleTag AIGC", "ffmpeg"),
     ("ffmpeg.flv", "positive", "carrier", "valid", [J], "FLV onMetaData AIGC", "ffmpeg"),
     ("craft-list-info.avi", "positive", "carrier", "valid", [J], "AVI LIST/INFO/AIGC (video guide; stock ffmpeg cannot write it)", "ffmpeg + tools/craft.py"),
     ("exiftool-info.pdf", "positive", "carrier", "valid", [J], "PDF Info dictionary /AIGC", "tools/make_docs.py + ExifTool"),
+    ("exiftool-xmp.pdf", "negative", "alternative-carrier", "valid", [J], "PDF with the label only in the XMP metadata stream (TC260 namespace), not in the Info dictionary the text guide names: readable, noted", "tools/make_docs.py + ExifTool"),
     ("python-custom.docx", "positive", "carrier", "valid", [J], "DOCX docProps/custom.xml property AIGC (Python labeller #30)", "tools/make_docs.py (python zipfile)"),
     ("md-dialect-a.md", "positive", "front-matter-dialect", "valid", [dict(sorted(dict(J, ContentProducer="001191110102MAD55U9H0F10002", ContentPropagator="001191110102MAD55U9H0F10002").items()))], "front matter, keys sorted, single-quoted values (#33 a)", "tools/make_docs.py"),
     ("md-dialect-b.md", "positive", "front-matter-dialect", "valid", [dict(J, ContentProducer="001191440300708461136T1XGW3", ContentPropagator="001191440300708461136T1XGW3", ProduceID="0123456789abcdef0123456789abcdef_fedcba9876543210fedcba9876543210", PropagateID="0123456789abcdef0123456789abcdef_fedcba9876543210fedcba9876543210")], "front matter, Annex order, 4-space indent, unquoted values (#33 b)", "tools/make_docs.py"),
@@ -73,6 +74,8 @@ out = ["# Per-format carrier vectors. Inputs: make.sh (real tools; see its heade
 for f, cls, bug, verdict, labels, desc, prov in READ:
     ext = f.rsplit(".", 1)[1]
     reqs = {"conflict": "GB-6.1-c", "unlabeled": "GB-6.1-a", "invalid": "E-c"}.get(verdict, f"GB-6.1-b, {guide(f)}")
+    if cls == "negative" and verdict == "valid":
+        reqs = guide(f)  # a label outside the guide's carrier: still read, noted as non-standard
     out += [f"  - id: fmt-read-{slug(f)}", f"    requirements: [{reqs}]",
             f"    class: {cls}", f"    bug_class: {bug}", f"    provenance: {q(prov + '; make.sh')}", f"    description: {q(desc)}",
             "    op: read", f"    media: {MEDIA[ext]}", f"    input: {f}", "    expect:", "      status: ok", f"      verdict: {verdict}"]

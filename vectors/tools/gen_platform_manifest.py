@@ -15,7 +15,7 @@ rows = [
    "producer label (Label 1, producer != propagator) verified: notice 'is'; producer elements kept exactly, propagation elements replaced by the platform's"),
   ("declared-{f}", "plain.{f}", True, "positive", ["CAC-6-2", "CAC-6-p2"], "possibly", dict(Label="2", **PLATFORM),
    "no label, the user declared AI content: notice 'possibly', a label with Label 2 and the platform's propagation elements"),
-  ("nothing-{f}", "plain.{f}", False, "negative", ["CAC-6-2", "CAC-6-3"], "none", None,
+  ("nothing-{f}", "plain.{f}", False, "negative", ["CAC-6-2", "CAC-6-3", "CAC-6-p2"], "none", "unlabeled",
    "no label, no declaration, no trace: no notice is required (a platform must not claim AI provenance from nothing)"),
 ]
 extra = [
@@ -27,7 +27,9 @@ extra = [
    "no label, no declaration, but a text prompt 本内容由AI生成 at the start: notice 'suspected', Label 3"),
   ("suspected-explicit-png", "explicit-only.png", False, "positive", ["CAC-6-3", "CAC-6-p2"], "suspected", dict(Label="3", **PLATFORM),
    "no label, no declaration, but a visible 'AI生成' label burnt in at the bottom-right by ImageMagick: notice 'suspected', Label 3"),
-  ("invalid-label-declared-png", "invalid.png", True, "boundary", ["CAC-6-2", "CAC-10-2"], "possibly", dict(Label="2", **KEEP, **PLATFORM),
+  ("invalid-label-png", "invalid.png", False, "negative", ["CAC-6-1"], "none", "unlabeled-or-kept",
+   "input label with Label 4 (fails Annex E c) is not verified metadata; no declaration, no trace: no 'is' notice"),
+  ("invalid-label-declared-png", "invalid.png", True, "negative", ["CAC-6-2", "CAC-10-2"], "possibly", dict(Label="2", **KEEP, **PLATFORM),
    "input label with Label 4 (fails Annex E c) is not verified metadata; the user declared: 'possibly'; the producer elements that were there are not deleted (Art. 10)"),
   ("conflict-declared-png", "conflict.png", True, "boundary", ["CAC-6-2", "GB-6.1-c"], "possibly", dict(Label="2", **PLATFORM),
    "two different labels (XMP Label 1, tEXt Label 3) cannot be verified; declared: 'possibly'; the output carries exactly one label"),
@@ -42,8 +44,15 @@ def emit(vid, inp, declared, cls, reqs, notice, fields, desc):
     out += [f"  - id: platform-{vid}", f"    requirements: [{', '.join(reqs)}]", f"    class: {cls}", "    bug_class: decision-table",
             f"    provenance: {q('make.sh (ImageMagick/ffmpeg content, producer label by ExifTool/ffmpeg)')}", f"    description: {q(desc)}",
             "    op: propagate", f"    media: {MEDIA[ext]}", f"    input: {inp}", "    request:", f"      platform: {flow(PLATFORM)}",
-            f"      user_declared: {'true' if declared else 'false'}", "    expect:", "      status: ok", f"      notice: {notice}"]
-    if fields:
+            f"      user_declared: {'true' if declared else 'false'}"]
+    if fields == "unlabeled":
+        # No notice, so no propagation elements: the platform must not label the file (Art. 6 para 2
+        # applies to cases (1)-(3) only); a label written anyway counts against CAC-6-p2.
+        out += ["    blame:", "      output: [CAC-6-p2]"]
+    out += ["    expect:", "      status: ok", f"      notice: {notice}"]
+    if fields == "unlabeled":
+        out += ["      output:", "        label_count: 0", "        same_format: true", "        payload_unchanged: true"]
+    elif fields and fields != "unlabeled-or-kept":
         out += ["      output:", "        verdict: valid", f"        fields: {flow(fields)}", "        label_count: 1", "        same_format: true", "        payload_unchanged: true"]
 for f in ["png", "mp3", "mp4", "md", "pdf"]:
     for r in rows:

@@ -77,6 +77,11 @@ pub fn check_output(
             if report.labels.is_empty() {
                 candidates.extend(["GB-6.1-a"]);
             }
+            // With more labels than asked, the verdict follows from the extra label (6.1 c),
+            // whatever that label holds.
+            if e.label_count.is_some_and(|n| report.labels.len() > n) {
+                candidates = vec!["GB-6.1-c"];
+            }
             candidates.sort();
             candidates.dedup();
             findings.push(Finding::new(

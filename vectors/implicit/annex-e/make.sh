@@ -54,6 +54,11 @@ xmp legacy-tencent.png '{"AIGC":{"ServiceProvider":"Tencent","ServiceUser":"u1",
 xmp producer-name.png "${J//$P/doubao}"
 xmp producer-code-bad-check.png "${J//$P/001191110102MACQD9K64110000}"
 xmp producer-code-26.png "${J//$P/00119111010MACQD9K64010000}"
+xmp producer-number.png "${J//\"ContentProducer\":\"$P\"/\"ContentProducer\":1191110102}"
+xmp missing-propagator.png "{\"Label\":\"1\",\"ContentProducer\":\"$P\",\"ProduceID\":\"$ID\",\"ReservedCode1\":\"\",\"PropagateID\":\"$ID\",\"ReservedCode2\":\"\"}"
+xmp propagateid-number.png "${J//\"PropagateID\":\"$ID\"/\"PropagateID\":42}"
+xmp reserved2-number.png "${J/\"ReservedCode2\":\"\"/\"ReservedCode2\":7}"
+xmp reserved2-set.png "${J/\"ReservedCode2\":\"\"/\"ReservedCode2\":\"computer,1|human,0|\"}"
 # E a): the JSON stored under a property whose name does not contain AIGC (dc:description).
 cp "$base" no-aigc-key.png && exiftool -q -overwrite_original "-XMP-dc:Description=$J" no-aigc-key.png
 

@@ -83,3 +83,5 @@ exiftool -config "$CFG" -q -overwrite_original "-XMP-TC260:AIGC=$J" exiftool-xmp
 python3 $T/make_docs.py "$J"
 cp plain.pdf exiftool-info.pdf
 exiftool -config "$CFG" -q -overwrite_original "-PDF:AIGC=$J" exiftool-info.pdf
+cp plain.pdf exiftool-xmp.pdf
+exiftool -config "$CFG" -q -overwrite_original "-XMP-TC260:AIGC=$J" exiftool-xmp.pdf
