@@ -23,6 +23,11 @@ printf -- '---\ntitle: 示例\n---\n人工智能生成\n\n# 标题\n\n正文。\
 printf 'AI\n\n第一段正文。\n\n第二段正文。\n\n第三段正文。\n' > text-bare-ai.txt
 printf 'AI创作\n\n第一段正文。\n\n第二段正文。\n\n第三段正文。\n' > text-ai-chuangzuo.txt
 printf 'ＡＩ生成\n\n第一段正文。\n\n第二段正文。\n\n第三段正文。\n' > text-fullwidth-ai.txt
+# Markdown inputs that already carry a non-conforming prompt (for the generator's negatives).
+printf -- '---\ntitle: 示例\n---\nAI\n\n# 标题\n\n正文一。\n' > text-bare-ai.md
+printf -- '---\ntitle: 示例\n---\nAI创作\n\n# 标题\n\n正文一。\n' > text-ai-chuangzuo.md
+printf -- '---\ntitle: 示例\n---\n# 标题\n\n%s本内容由AI生成，%s\n' \
+  "$(printf '这是一段很长的正文，%.0s' 1 2 3 4 5 6 7 8)" "$(printf '正文继续，%.0s' 1 2 3 4 5 6 7 8)" > text-buried.md
 
 # ---- images (5.2) -------------------------------------------------------------------------
 # Glyph height is the profile's glyph-bbox reading: rows holding pixels at >= 50 % coverage.

@@ -47,18 +47,18 @@ pub fn run(args: Args, profile: &Profile) -> ExitCode {
                     "findings": findings,
                     "verdict": if failed { "fail" } else { "pass" },
                 });
-                println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+                crate::outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
             } else {
-                println!("{}: {:?} label", args.file.display(), modality);
+                crate::outln!("{}: {:?} label", args.file.display(), modality);
                 for f in &findings {
                     let o = match f.outcome {
                         Outcome::Pass => "pass",
                         Outcome::Fail => "FAIL",
                         Outcome::Unknown => "unknown",
                     };
-                    println!("  {:<9} {:<7} {}", f.requirement, o, f.detail);
+                    crate::outln!("  {:<9} {:<7} {}", f.requirement, o, f.detail);
                 }
-                println!("  (measurements: --json)");
+                crate::outln!("  (measurements: --json)");
             }
             if failed {
                 ExitCode::from(1)

@@ -47,7 +47,7 @@ pub fn run(args: Args, profile: &Profile) -> ExitCode {
     match mark(&args, profile) {
         Ok(report) => {
             if args.json {
-                println!("{report}");
+                crate::outln!("{report}");
             } else {
                 eprintln!("aigc-label: wrote {}: {report}", args.output.display());
             }
