@@ -12,15 +12,25 @@ fn conform(args: &[&str]) -> (bool, String) {
         .current_dir(&root)
         .output()
         .expect("run aigc-conform");
-    (o.status.success(), String::from_utf8_lossy(&o.stderr).into_owned())
+    (
+        o.status.success(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
 }
 
 #[test]
 fn vectors_lint_clean_with_full_coverage() {
     let (ok, stderr) = conform(&["lint"]);
     assert!(ok, "{stderr}");
-    let warnings: Vec<&str> = stderr.lines().filter(|l| l.starts_with("warning:")).collect();
-    assert!(warnings.is_empty(), "coverage gaps or other warnings:\n{}", warnings.join("\n"));
+    let warnings: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("warning:"))
+        .collect();
+    assert!(
+        warnings.is_empty(),
+        "coverage gaps or other warnings:\n{}",
+        warnings.join("\n")
+    );
 }
 
 #[test]
