@@ -6,10 +6,12 @@
 //! - [`implicit`]: the file-metadata label in every container format (read and write);
 //! - [`payload`]: what a label must not change, fingerprinted per format family;
 //! - [`platform`]: the propagation platform role (Measures Art. 6);
+//! - [`explicit`]: the perceivable prompt per modality (chapter 5): renderers and measuring detectors;
 //! - [`io`] and [`limits`]: bounded streaming I/O and atomic writes shared by all formats.
 #![forbid(unsafe_code)]
 
 pub mod error;
+pub mod explicit;
 pub mod implicit;
 pub mod io;
 pub mod label;

@@ -35,3 +35,17 @@ pub const MAX_IFDS: usize = 64;
 /// Most cross-reference sections of a PDF followed through `/Prev` and `/XRefStm` (one per
 /// incremental update; real files have a handful).
 pub const MAX_PDF_XREF_SECTIONS: usize = 4096;
+
+/// Largest image (or video frame) decoded for explicit-label rendering or measuring, in pixels:
+/// 8K x 8K plus room; an RGBA frame of this size is 320 MiB.
+pub const MAX_IMAGE_PIXELS: u64 = 80_000_000;
+
+/// Most audio samples (all channels) decoded at once for explicit-label work: about 17 minutes
+/// of 48 kHz stereo, 400 MiB as f32. Longer audio is refused, not truncated.
+pub const MAX_AUDIO_SAMPLES: u64 = 100_000_000;
+
+/// Most video frames walked when marking or measuring (about 9 hours at 30 fps).
+pub const MAX_VIDEO_FRAMES: u64 = 1_000_000;
+
+/// Largest text file read to insert or find an explicit prompt.
+pub const MAX_TEXT_BYTES: u64 = 64 * 1024 * 1024;

@@ -7,6 +7,7 @@
 //! 0 whenever a response was written: a non-zero exit means the adapter itself broke, which the
 //! harness reports as a crash.
 
+use aigc_label::explicit;
 use aigc_label::implicit::{embed_path, formats, read_path, EmbedOptions};
 use aigc_label::io::Overwrite;
 use aigc_label::label::{parse_label_text, CarrierKind};
@@ -165,10 +166,15 @@ fn label(request: &Value, profile: &Profile) -> Value {
     if let Some(answer) = check_media(request) {
         return answer;
     }
-    if !request.get("explicit").is_none_or(Value::is_null) {
-        // Explicit (visible) labels are built by another part of the reference.
-        return unsupported("explicit labels are not implemented by the reference yet");
-    }
+    // The explicit (visible) label, when asked for: rendered first, then the implicit label is
+    // written into the rendered copy.
+    let explicit: Option<explicit::MarkRequest> = match request.get("explicit") {
+        None | Some(Value::Null) => None,
+        Some(v) => match serde_json::from_value(v.clone()) {
+            Ok(r) => Some(r),
+            Err(e) => return error(&format!("the explicit object is malformed: {e}")),
+        },
+    };
     let (input, output) = match (path_field(request, "input"), path_field(request, "output")) {
         (Ok(i), Ok(o)) => (i, o),
         (Err(e), _) | (_, Err(e)) => return e,
@@ -199,7 +205,22 @@ fn label(request: &Value, profile: &Profile) -> Value {
     let options = EmbedOptions {
         overwrite: Overwrite::Replace,
     };
-    match embed_path(input, output, &label.to_bare_json(), options) {
+    let source = match &explicit {
+        Some(req) => {
+            let modality = match explicit::Modality::detect(input) {
+                Ok(m) => m,
+                Err(e) => return rejected(&e),
+            };
+            if let Err(e) =
+                explicit::mark_path(input, output, modality, req, profile, Overwrite::Replace)
+            {
+                return rejected(&format!("explicit label: {e}"));
+            }
+            output
+        }
+        None => input,
+    };
+    match embed_path(source, output, &label.to_bare_json(), options) {
         Ok(_) => json!({"status": "ok"}),
         Err(e) => rejected(&e.to_string()),
     }

@@ -98,19 +98,10 @@ impl FieldArgs {
     }
 }
 
-/// Look for an explicit label or other AI trace in a file, for the platform role (Art. 6(3)).
-/// Returns what was found, in words. Only text files are checked here until the explicit-label
-/// detectors are wired in.
+/// Look for an explicit label or other AI trace in a file, for the platform role (Art. 6(3)):
+/// the explicit-label detectors without an original ([`aigc_label::explicit::detect_trace`]).
 pub fn detect_trace(path: &Path, profile: &Profile) -> Option<String> {
-    let _ = profile;
-    let ext = path.extension()?.to_string_lossy().to_ascii_lowercase();
-    if !matches!(ext.as_str(), "txt" | "md" | "markdown") {
-        return None;
-    }
-    let text = std::fs::read_to_string(path).ok()?;
-    let has_ai = text.contains("人工智能") || text.contains("AI");
-    let has_gen = text.contains("生成") || text.contains("合成");
-    (has_ai && has_gen).then(|| "a text prompt with the AI and generation elements".to_string())
+    aigc_label::explicit::detect_trace(path, profile)
 }
 
 /// Print to stdout without panicking when the reader has gone away (`| head`): output errors

@@ -8,9 +8,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 mod adapter;
+mod check;
 mod common;
 mod embed;
 mod formats;
+mod mark;
 mod propagate;
 mod read;
 
@@ -21,7 +23,10 @@ Examples:
   aigc-label embed in.png -o out.png --label 1 --producer 001191110102MACQD9K64010000 --produce-id 42
   aigc-label embed in.wav -o out.wav --fields '{\"Label\":\"1\",\"ContentProducer\":\"...\",...}'
   aigc-label propagate up.png -o pub.png --propagator 00119144030008867405X220001 --propagate-id 77 [--user-declared]
-  aigc-label formats                             every supported format and the carrier written";
+  aigc-label formats                             every supported format and the carrier written
+  aigc-label mark photo.png -o labelled.png      render \"AI生成\" bottom-right at >= 5 % glyph height
+  aigc-label mark song.wav -o out.wav --audio rhythm --position end
+  aigc-label check labelled.png --original photo.png --json   measure an explicit label, verdict per requirement";
 
 #[derive(Parser)]
 #[command(name = "aigc-label", version, about = "Reference encoder/decoder for GB 45438-2025 AI-generated content labels", after_help = EXAMPLES)]
@@ -45,6 +50,10 @@ enum Command {
     Propagate(propagate::Args),
     /// Answer conformance-harness requests (conformance/PROTOCOL.md); `serve` for persistent mode.
     Adapter(adapter::Args),
+    /// Add an explicit label (chapter 5) to a copy of a text, image, audio or video file.
+    Mark(mark::Args),
+    /// Measure the explicit label in a file and judge it per requirement (chapter 5).
+    Check(check::Args),
 }
 
 fn main() -> ExitCode {
@@ -62,5 +71,7 @@ fn main() -> ExitCode {
         Command::Formats(args) => formats::run(args),
         Command::Propagate(args) => propagate::run(args, &profile),
         Command::Adapter(args) => adapter::run(args, &profile),
+        Command::Mark(args) => mark::run(args, &profile),
+        Command::Check(args) => check::run(args, &profile),
     }
 }

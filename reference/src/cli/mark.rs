@@ -1,0 +1,102 @@
+//! `aigc-label mark IN -o OUT`: add a conforming explicit label (chapter 5) to a copy of a file.
+
+use aigc_label::explicit::{self, Modality};
+use aigc_label::io::Overwrite;
+use aigc_label::Profile;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Arguments of `mark`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The file to label (never modified).
+    input: PathBuf,
+    /// Where to write the labelled copy.
+    #[arg(short, long)]
+    output: PathBuf,
+    /// The prompt text (default: 【提示】本内容由人工智能生成 for text, AI生成 for images and video).
+    /// Audio uses the bundled rhythm or voice recording instead.
+    #[arg(long)]
+    text: Option<String>,
+    /// Text and audio: start | middle | end (default start). Images and video: top-left | top |
+    /// top-right | left | right | bottom-left | bottom | bottom-right (default) | center.
+    #[arg(long)]
+    position: Option<String>,
+    /// Audio label: rhythm (短长短短 tones) or voice (spoken prompt).
+    #[arg(long, default_value = "rhythm", value_parser = ["rhythm", "voice"])]
+    audio: String,
+    /// Video: show the label for this many seconds from the first frame (default: every frame).
+    #[arg(long, value_name = "SECONDS")]
+    duration: Option<f64>,
+    /// Treat the input as this modality: text | image | audio | video (default: detected).
+    #[arg(long)]
+    media: Option<String>,
+    /// Write a prompt whose wording or duration breaks chapter 5 (for negative test vectors).
+    #[arg(long)]
+    allow_nonconforming: bool,
+    /// Replace OUTPUT if it exists.
+    #[arg(long)]
+    force: bool,
+    /// Print what was done as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Run `mark`: exit 0 when written, 2 on any error (the output is then untouched).
+pub fn run(args: Args, profile: &Profile) -> ExitCode {
+    match mark(&args, profile) {
+        Ok(report) => {
+            if args.json {
+                crate::outln!("{report}");
+            } else {
+                eprintln!("aigc-label: wrote {}: {report}", args.output.display());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("aigc-label: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn mark(args: &Args, profile: &Profile) -> Result<serde_json::Value, String> {
+    let modality = match &args.media {
+        Some(m) => {
+            Modality::parse(m).ok_or_else(|| format!("--media {m}: text|image|audio|video"))?
+        }
+        None => Modality::detect(&args.input)?,
+    };
+    if std::fs::canonicalize(&args.input).ok() == std::fs::canonicalize(&args.output).ok()
+        && args.output.exists()
+    {
+        return Err("the output is the input file; write to another path".into());
+    }
+    let overwrite = if args.force {
+        Overwrite::Replace
+    } else {
+        Overwrite::Refuse
+    };
+    let request = explicit::MarkRequest {
+        text: args.text.clone(),
+        position: args.position.clone(),
+        kind: Some(args.audio.clone()),
+        duration_s: args.duration,
+        allow_nonconforming: args.allow_nonconforming,
+    };
+    explicit::mark_path(
+        &args.input,
+        &args.output,
+        modality,
+        &request,
+        profile,
+        overwrite,
+    )
+    .map_err(|e| {
+        if e.contains("chapter 5") || e.contains("5.4 g") {
+            format!("{e}; use --allow-nonconforming for a negative vector")
+        } else {
+            e
+        }
+    })
+}

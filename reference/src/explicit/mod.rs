@@ -1,0 +1,499 @@
+//! Explicit labels (GB 45438-2025 chapter 5): the prompt a person perceives, per modality.
+//!
+//! Each modality module has two halves: a *renderer* (the generation service's duty: put a
+//! conforming prompt into text, an image, audio or video) and a *detector* that measures a
+//! prompt in anyone's output and reports every measurement, so the harness can judge vendors.
+//! Modality code knows pixels, samples and lines; every threshold it is judged against comes
+//! from the interpretation profile ([`ExplicitProfile`], section `explicit:` of
+//! `vectors/profile.yaml`), and the verdicts are made in one place per modality from the
+//! measurements ([`Finding`]).
+//!
+//! - [`wording`]: the element rule (AI element + generation/synthesis element);
+//! - [`text`]: 5.1, prompts inserted into plain text and Markdown;
+//! - [`image`]: 5.2, a rendered text prompt at an edge or corner, its glyph height and OCR;
+//! - [`audio`]: 5.3, the 短长短短 rhythm and the spoken prompt;
+//! - [`video`]: 5.4, the prompt burnt into the starting frames for at least 2 s.
+
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::process::Command;
+
+use crate::profile::Profile;
+
+pub mod audio;
+pub mod image;
+pub mod text;
+pub mod video;
+pub mod wording;
+
+/// The `explicit:` section of the profile, typed.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ExplicitProfile {
+    /// Strings that count as the AI element ("人工智能", "AI").
+    pub ai_element: Vec<String>,
+    /// Strings that count as the generation/synthesis element ("生成", "合成").
+    pub generation_element: Vec<String>,
+    /// Whether "ai" and full-width "ＡＩ" count as the AI element.
+    pub accept_ai_variants: bool,
+    /// 5.1 thresholds.
+    pub text: TextProfile,
+    /// 5.2 thresholds.
+    pub image: ImageProfile,
+    /// 5.4 thresholds.
+    pub video: VideoProfile,
+    /// 5.3 thresholds.
+    pub audio: AudioProfile,
+}
+
+/// `explicit.text`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TextProfile {
+    /// Longest line (in characters) still read as a prompt rather than body text.
+    pub max_prompt_chars: usize,
+}
+
+/// `explicit.image`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ImageProfile {
+    /// Minimum glyph height / shortest side (5.2 e).
+    pub min_text_height_ratio: f64,
+    /// How the height is measured (documentation; only `glyph-bbox` is implemented).
+    pub text_height_measure: String,
+    /// The edge band, as a fraction of the side (5.2 c).
+    pub edge_band_ratio: f64,
+}
+
+/// `explicit.video`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct VideoProfile {
+    /// Minimum glyph height / shortest side (5.4 f).
+    pub min_text_height_ratio: f64,
+    /// The edge band, as a fraction of the side.
+    pub edge_band_ratio: f64,
+    /// Minimum display time from the first frame (5.4 g).
+    pub min_start_duration_s: f64,
+    /// How late after the first frame the label may appear and still be "at the start".
+    pub start_tolerance_s: f64,
+}
+
+/// `explicit.audio`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AudioProfile {
+    /// The long element is at least this many times the longest short element.
+    pub rhythm_long_to_short_min: f64,
+    /// The three short elements are within this fraction of their mean.
+    pub rhythm_short_tolerance: f64,
+    /// Longest silence inside one rhythm label (separates a label from other sounds).
+    pub rhythm_max_gap_s: f64,
+    /// Normal speech rate range in 字/min (5.3 e note 4).
+    pub speech_rate_chars_per_min: [f64; 2],
+    /// Tolerance for "at the start" / "at the end".
+    pub position_tolerance_s: f64,
+}
+
+impl ExplicitProfile {
+    /// The `explicit:` section of a profile.
+    pub fn from_profile(profile: &Profile) -> Result<ExplicitProfile, String> {
+        profile.section("explicit")
+    }
+}
+
+/// Outcome of one requirement for one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// The measurement meets the requirement.
+    Pass,
+    /// The measurement does not meet it.
+    Fail,
+    /// Could not be decided (a tool is missing, or the measurement needs the original).
+    Unknown,
+}
+
+/// The verdict on one requirement, with the measurement it rests on.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    /// Requirement id, e.g. `GB-5.2-e`.
+    pub requirement: &'static str,
+    /// Pass, fail or unknown.
+    pub outcome: Outcome,
+    /// The measurement and the threshold, in words.
+    pub detail: String,
+}
+
+impl Finding {
+    /// A finding that passes when `ok`.
+    pub fn judge(requirement: &'static str, ok: bool, detail: impl Into<String>) -> Finding {
+        Finding {
+            requirement,
+            outcome: if ok { Outcome::Pass } else { Outcome::Fail },
+            detail: detail.into(),
+        }
+    }
+
+    /// A finding that could not be decided.
+    pub fn unknown(requirement: &'static str, detail: impl Into<String>) -> Finding {
+        Finding {
+            requirement,
+            outcome: Outcome::Unknown,
+            detail: detail.into(),
+        }
+    }
+}
+
+/// Where a prompt sits in a linear medium (text, audio, video time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Place {
+    /// At the start (起始).
+    Start,
+    /// At an appropriate middle position (中间适当位置).
+    Middle,
+    /// At the end (末尾).
+    End,
+}
+
+impl Place {
+    /// Parse `start`, `middle` or `end`.
+    pub fn parse(s: &str) -> Option<Place> {
+        match s {
+            "start" => Some(Place::Start),
+            "middle" => Some(Place::Middle),
+            "end" => Some(Place::End),
+            _ => None,
+        }
+    }
+}
+
+/// Run an external tool; a missing tool gives an error that says which package installs it.
+pub(crate) fn run_tool(program: &str, args: &[&std::ffi::OsStr]) -> Result<Vec<u8>, String> {
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .map_err(|e| missing_tool(program, &e))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let tail: String = err.lines().rev().take(3).collect::<Vec<_>>().join(" | ");
+        return Err(format!("{program} failed ({}): {tail}", out.status));
+    }
+    Ok(out.stdout)
+}
+
+/// The message for a tool that could not be started.
+pub(crate) fn missing_tool(program: &str, e: &std::io::Error) -> String {
+    let package = match program {
+        "tesseract" => "tesseract-ocr and tesseract-ocr-chi-sim",
+        "ffmpeg" | "ffprobe" => "ffmpeg",
+        other => other,
+    };
+    if e.kind() == std::io::ErrorKind::NotFound {
+        format!("{program} not found: install {package} (Debian: apt-get install {package})")
+    } else {
+        format!("{program}: {e}")
+    }
+}
+
+/// Lower-case extension of a path.
+pub(crate) fn extension(path: &Path) -> String {
+    path.extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+/// Carry the implicit label of `input` (if any) over into `bytes`, the labelled output in the
+/// same format: rendering re-encodes the file and would otherwise drop the metadata, and 6.1
+/// requires the implicit label as well. Returns the bytes and what happened, in words.
+///
+/// Uses the generic [`crate::implicit`] API, so every container module merged later is used
+/// without a change here. Formats without a module yet are reported, not silently dropped.
+pub(crate) fn carry_implicit(input: &Path, bytes: Vec<u8>, profile: &Profile) -> (Vec<u8>, String) {
+    let report = match crate::implicit::read_path(input, profile) {
+        Ok(r) => r,
+        // TODO(merge): formats whose implicit module is not in this tree (JPEG, WebP, WAV,
+        // MP4...) land here; once the module exists the label is carried over.
+        Err(e) => return (bytes, format!("not checked: {e}")),
+    };
+    let Some(first) = report.labels.first() else {
+        return (bytes, "none in the input".into());
+    };
+    let raw = first.raw.clone();
+    match crate::implicit::embed_bytes(bytes.clone(), &raw) {
+        Ok(out) => (out, format!("carried over ({})", first.carrier)),
+        Err(e) => (
+            bytes,
+            format!("WARNING: the input's implicit label could not be re-embedded: {e}"),
+        ),
+    }
+}
+
+/// Write `bytes` to `path` atomically (temporary file + rename).
+pub(crate) fn write_bytes(
+    path: &Path,
+    bytes: &[u8],
+    overwrite: crate::io::Overwrite,
+) -> Result<(), String> {
+    use std::io::Write;
+    crate::io::write_atomically(path, overwrite, None, |out| {
+        out.write_all(bytes)?;
+        Ok(())
+    })
+    .map_err(|e| match e {
+        crate::io::WriteError::Exists(p) => {
+            format!("{}: exists (use --force to replace it)", p.display())
+        }
+        crate::io::WriteError::Codec(c) => format!("{}: {c}", path.display()),
+    })
+}
+
+/// The modality of a file, from its first bytes, else its extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Modality {
+    /// Plain text or Markdown (5.1).
+    Text,
+    /// PNG, JPEG, WebP (5.2).
+    Image,
+    /// WAV, MP3, AAC/M4A, FLAC, Ogg (5.3).
+    Audio,
+    /// Y4M, MP4/MOV, MKV/WebM, AVI (5.4).
+    Video,
+}
+
+impl Modality {
+    /// Parse `text`, `image`, `audio`, `video`.
+    pub fn parse(s: &str) -> Option<Modality> {
+        Some(match s {
+            "text" => Modality::Text,
+            "image" => Modality::Image,
+            "audio" => Modality::Audio,
+            "video" => Modality::Video,
+            _ => return None,
+        })
+    }
+
+    /// Detect a file's modality.
+    pub fn detect(path: &Path) -> Result<Modality, String> {
+        use std::io::Read;
+        let mut head = [0u8; 16];
+        let n = std::fs::File::open(path)
+            .and_then(|mut f| f.read(&mut head))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let h = &head[..n];
+        let by_magic = if h.starts_with(b"\x89PNG") || h.starts_with(&[0xFF, 0xD8, 0xFF]) {
+            Some(Modality::Image)
+        } else if h.len() >= 12 && &h[0..4] == b"RIFF" {
+            match &h[8..12] {
+                b"WEBP" => Some(Modality::Image),
+                b"WAVE" => Some(Modality::Audio),
+                b"AVI " => Some(Modality::Video),
+                _ => None,
+            }
+        } else if h.starts_with(b"YUV4MPEG2") {
+            Some(Modality::Video)
+        } else if h.starts_with(b"ID3") || h.starts_with(b"fLaC") || h.starts_with(b"OggS") {
+            Some(Modality::Audio)
+        } else if h.len() >= 12 && &h[4..8] == b"ftyp" {
+            Some(if &h[8..11] == b"M4A" {
+                Modality::Audio
+            } else {
+                Modality::Video
+            })
+        } else {
+            None
+        };
+        if let Some(m) = by_magic {
+            return Ok(m);
+        }
+        Ok(match extension(path).as_str() {
+            "txt" | "md" | "markdown" | "text" => Modality::Text,
+            "png" | "jpg" | "jpeg" | "webp" => Modality::Image,
+            "wav" | "mp3" | "m4a" | "aac" | "flac" | "ogg" | "opus" => Modality::Audio,
+            "y4m" | "mp4" | "mov" | "mkv" | "webm" | "avi" => Modality::Video,
+            // UTF-8 text, allowing a character cut at the end of the 16 bytes read.
+            _ if std::str::from_utf8(h).map_or_else(|e| e.error_len().is_none(), |_| true) => {
+                Modality::Text
+            }
+            other => {
+                return Err(format!(
+                    "{}: cannot tell the modality (extension {other:?}); give --media",
+                    path.display()
+                ))
+            }
+        })
+    }
+}
+
+/// Read a text file, refusing more than [`crate::limits::MAX_TEXT_BYTES`] and non-UTF-8.
+pub fn read_text(path: &Path) -> Result<String, String> {
+    let len = std::fs::metadata(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .len();
+    if len > crate::limits::MAX_TEXT_BYTES {
+        return Err(format!(
+            "{}: {len} bytes exceed the limit of {}",
+            path.display(),
+            crate::limits::MAX_TEXT_BYTES
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    String::from_utf8(bytes).map_err(|e| format!("{}: not UTF-8 text ({e})", path.display()))
+}
+
+/// What to mark, for [`mark_path`] (the `mark` command and the adapter's `label` op).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct MarkRequest {
+    /// The prompt text (default: [`wording::DEFAULT_TEXT_PROMPT`] for text,
+    /// [`wording::DEFAULT_VISUAL_PROMPT`] for images and video; audio uses its bundled prompts).
+    #[serde(default)]
+    pub text: Option<String>,
+    /// `start|middle|end` (text, audio) or an [`image::Anchor`] name (images, video).
+    #[serde(default)]
+    pub position: Option<String>,
+    /// Audio: `rhythm` (default) or `voice`.
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// Video: seconds from the first frame (default: every frame).
+    #[serde(default)]
+    pub duration_s: Option<f64>,
+    /// Write wording or durations that break chapter 5 (negative test vectors).
+    #[serde(default)]
+    pub allow_nonconforming: bool,
+}
+
+/// Add the explicit label to a copy of `input` at `output` (atomically); a JSON report of what
+/// was done. Refuses a non-conforming prompt unless the request allows it.
+pub fn mark_path(
+    input: &Path,
+    output: &Path,
+    modality: Modality,
+    req: &MarkRequest,
+    profile: &Profile,
+    overwrite: crate::io::Overwrite,
+) -> Result<serde_json::Value, String> {
+    let p = ExplicitProfile::from_profile(profile)?;
+    let default_text = match modality {
+        Modality::Text => wording::DEFAULT_TEXT_PROMPT,
+        _ => wording::DEFAULT_VISUAL_PROMPT,
+    };
+    let prompt = req.text.as_deref().unwrap_or(default_text);
+    if modality == Modality::Audio && req.text.is_some() {
+        return Err(
+            "a prompt text does not apply to audio: the rhythm and the voice prompt are bundled"
+                .into(),
+        );
+    }
+    if !wording::judge(prompt, &p).conforms && !req.allow_nonconforming {
+        return Err(format!(
+            "{prompt:?} lacks the AI element or 生成/合成 (chapter 5)"
+        ));
+    }
+    let place = |default: Place| -> Result<Place, String> {
+        match &req.position {
+            None => Ok(default),
+            Some(s) => Place::parse(s).ok_or_else(|| format!("position {s}: start|middle|end")),
+        }
+    };
+    let anchor = || -> Result<image::Anchor, String> {
+        match &req.position {
+            None => Ok(image::Anchor::BottomRight),
+            Some(s) => image::Anchor::parse(s).ok_or_else(|| {
+                format!("position {s}: top-left|top|top-right|left|right|bottom-left|bottom|bottom-right|center")
+            }),
+        }
+    };
+    let json = |v: serde_json::Result<serde_json::Value>| v.map_err(|e| e.to_string());
+    match modality {
+        Modality::Text => {
+            let t = read_text(input)?;
+            let at = place(Place::Start)?;
+            write_bytes(output, text::insert(&t, prompt, at).as_bytes(), overwrite)?;
+            Ok(serde_json::json!({"modality": "text", "place": at, "text": prompt}))
+        }
+        Modality::Image => {
+            let r = image::mark_file(input, output, prompt, anchor()?, profile, overwrite)?;
+            Ok(serde_json::json!({"modality": "image", "report": json(serde_json::to_value(&r))?}))
+        }
+        Modality::Audio => {
+            let kind = match req.kind.as_deref() {
+                None | Some("rhythm") => audio::Kind::Rhythm,
+                Some("voice") => audio::Kind::Voice,
+                Some(other) => return Err(format!("audio label {other}: rhythm|voice")),
+            };
+            let r = audio::mark_file(
+                input,
+                output,
+                kind,
+                place(Place::Start)?,
+                profile,
+                overwrite,
+            )?;
+            Ok(serde_json::json!({"modality": "audio", "report": json(serde_json::to_value(&r))?}))
+        }
+        Modality::Video => {
+            if let Some(d) = req.duration_s {
+                if d < p.video.min_start_duration_s && !req.allow_nonconforming {
+                    return Err(format!(
+                        "a duration of {d} s is under the {} s of 5.4 g)",
+                        p.video.min_start_duration_s
+                    ));
+                }
+            }
+            let r = video::mark_file(
+                input,
+                output,
+                prompt,
+                anchor()?,
+                req.duration_s,
+                profile,
+                overwrite,
+            )?;
+            Ok(serde_json::json!({"modality": "video", "report": json(serde_json::to_value(&r))?}))
+        }
+    }
+}
+
+/// Look for a conforming explicit label in a file without its original, for the propagation
+/// platform (Measures Art. 6(3): "explicit label or other trace"): a prompt line in text, a
+/// prompt read by OCR on an image or the first video frame, the 短长短短 rhythm in audio.
+/// Returns what was found, in words; `None` when nothing was found or the file could not be
+/// measured (a missing tesseract or ffmpeg means nothing can be seen, not an error here).
+pub fn detect_trace(path: &Path, profile: &Profile) -> Option<String> {
+    let p = ExplicitProfile::from_profile(profile).ok()?;
+    match Modality::detect(path).ok()? {
+        Modality::Text => {
+            let t = read_text(path).ok()?;
+            let m = text::measure(&t, None, &p);
+            let c = m.candidates.iter().find(|c| c.wording.conforms)?;
+            Some(format!(
+                "a text prompt {:?} at line {}",
+                c.wording.text, c.line
+            ))
+        }
+        Modality::Image => {
+            let m = image::measure_file(path, None, true, &p).ok()?;
+            let w = m.ocr.as_ref()?.wording.as_ref().filter(|w| w.conforms)?;
+            Some(format!(
+                "a visible prompt read as {:?} ({} px high)",
+                w.text,
+                m.text_height_px.unwrap_or(0)
+            ))
+        }
+        Modality::Audio => {
+            let m = audio::measure_file(path, None, None, &p).ok()?;
+            let (g, _) = m.rhythm?;
+            Some(format!(
+                "the 短长短短 rhythm label at {:.2}-{:.2} s",
+                g.start_s, g.end_s
+            ))
+        }
+        Modality::Video => {
+            let m = video::measure_file(path, None, true, &p).ok()?;
+            let v = m.visual?;
+            let w = v.ocr?.wording.filter(|w| w.conforms)?;
+            Some(format!(
+                "a visible prompt read as {:?} on the first frame",
+                w.text
+            ))
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! 5.1 text: insert a prompt line at the start, the end or a middle paragraph boundary of plain
+//! text or Markdown, and find prompt lines in anyone's text.
+//!
+//! Markdown is handled as text with two structures that a prompt must not break: YAML/TOML
+//! front matter at the very start (the prompt goes after it, where a reader sees it) and fenced
+//! code blocks (a prompt inside a fence would be code, not a prompt).
+
+use serde::Serialize;
+use std::collections::HashMap;
+
+use super::wording::{self, Wording};
+use super::{ExplicitProfile, Finding, Place};
+
+/// Insert `prompt` as its own paragraph at `place`. Line endings follow the input (CRLF kept).
+pub fn insert(text: &str, prompt: &str, place: Place) -> String {
+    let nl = if text.contains("\r\n") { "\r\n" } else { "\n" };
+    let body_start = front_matter_end(text);
+    let (head, body) = text.split_at(body_start);
+    match place {
+        Place::Start => format!("{head}{prompt}{nl}{nl}{body}"),
+        Place::End => {
+            let trimmed = text.trim_end_matches(['\n', '\r']);
+            if trimmed.len() <= body_start {
+                return format!("{head}{prompt}{nl}");
+            }
+            format!("{trimmed}{nl}{nl}{prompt}{nl}")
+        }
+        Place::Middle => {
+            let at = middle_boundary(text, body_start);
+            match at {
+                Some(at) => {
+                    let (a, b) = text.split_at(at);
+                    format!("{a}{prompt}{nl}{nl}{b}")
+                }
+                // No paragraph or line boundary in the body: the end is the only place that
+                // does not cut a line in two.
+                None => insert(text, prompt, Place::End),
+            }
+        }
+    }
+}
+
+/// Byte offset where the body starts: after `---`/`+++` front matter, else 0.
+fn front_matter_end(text: &str) -> usize {
+    for fence in ["---", "+++"] {
+        let first = text.lines().next().unwrap_or("");
+        if first.trim_end() != fence {
+            continue;
+        }
+        let mut offset = 0;
+        for (i, line) in text.split_inclusive('\n').enumerate() {
+            offset += line.len();
+            if i > 0 && line.trim_end() == fence {
+                return offset;
+            }
+        }
+    }
+    0
+}
+
+/// The start of a line after a blank line (a paragraph start) nearest the middle of the body,
+/// outside code fences; failing that, the start of any line nearest the middle.
+fn middle_boundary(text: &str, body_start: usize) -> Option<usize> {
+    let middle = body_start + (text.len() - body_start) / 2;
+    let mut paragraph_starts = Vec::new();
+    let mut line_starts = Vec::new();
+    let mut offset = body_start;
+    let mut in_fence = false;
+    let mut previous_blank = false;
+    for line in text[body_start..].split_inclusive('\n') {
+        let trimmed = line.trim();
+        if offset > body_start && !in_fence {
+            line_starts.push(offset);
+            if previous_blank && !trimmed.is_empty() {
+                paragraph_starts.push(offset);
+            }
+        }
+        if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
+            in_fence = !in_fence;
+        }
+        previous_blank = trimmed.is_empty();
+        offset += line.len();
+    }
+    let nearest = |v: &[usize]| v.iter().copied().min_by_key(|o| o.abs_diff(middle));
+    nearest(&paragraph_starts).or_else(|| nearest(&line_starts))
+}
+
+/// A prompt line found in a text.
+#[derive(Debug, Clone, Serialize)]
+pub struct FoundPrompt {
+    /// 1-based line number.
+    pub line: usize,
+    /// Byte offset of the line.
+    pub offset: usize,
+    /// Start, middle or end of the body.
+    pub place: Place,
+    /// The wording verdict.
+    pub wording: Wording,
+}
+
+/// What a text contains by way of prompts.
+#[derive(Debug, Clone, Serialize)]
+pub struct TextMeasure {
+    /// Lines in the text.
+    pub lines: usize,
+    /// Every line that mentions an AI element (or a variant) and is short enough to be a prompt;
+    /// with an original, only lines the original does not have.
+    pub candidates: Vec<FoundPrompt>,
+}
+
+/// Find prompt lines. With `original`, lines also present in the original (as many times) are
+/// not candidates: they are the content, not a label added to it.
+pub fn measure(text: &str, original: Option<&str>, profile: &ExplicitProfile) -> TextMeasure {
+    let body_start = front_matter_end(text);
+    let mut known: HashMap<&str, usize> = HashMap::new();
+    if let Some(o) = original {
+        for l in o.lines() {
+            *known.entry(l.trim()).or_default() += 1;
+        }
+    }
+    let mut offset = 0;
+    let mut lines = Vec::new();
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        lines.push((i + 1, offset, line.trim()));
+        offset += line.len();
+    }
+    // Non-empty body lines decide start/end: the first and last of them.
+    let body: Vec<usize> = lines
+        .iter()
+        .filter(|(_, o, l)| *o >= body_start && !l.is_empty())
+        .map(|(n, _, _)| *n)
+        .collect();
+    let (first, last) = (body.first().copied(), body.last().copied());
+    let mut candidates = Vec::new();
+    for (n, o, l) in &lines {
+        if *o < body_start || l.is_empty() {
+            continue;
+        }
+        if let Some(count) = known.get_mut(l) {
+            if *count > 0 {
+                *count -= 1;
+                continue;
+            }
+        }
+        if l.chars().count() > profile.text.max_prompt_chars || !wording::mentions_ai(l, profile) {
+            continue;
+        }
+        let place = if Some(*n) == first {
+            Place::Start
+        } else if Some(*n) == last {
+            Place::End
+        } else {
+            Place::Middle
+        };
+        candidates.push(FoundPrompt {
+            line: *n,
+            offset: *o,
+            place,
+            wording: wording::judge(l, profile),
+        });
+    }
+    TextMeasure {
+        lines: lines.len(),
+        candidates,
+    }
+}
+
+/// Verdicts GB-5.1-b (wording) and GB-5.1-c (position) from the measurement.
+pub fn judge(m: &TextMeasure) -> Vec<Finding> {
+    let conforming: Vec<&FoundPrompt> =
+        m.candidates.iter().filter(|c| c.wording.conforms).collect();
+    let b = match (conforming.first(), m.candidates.first()) {
+        (Some(c), _) => Finding::judge(
+            "GB-5.1-b",
+            true,
+            format!("line {}: {:?} has both elements", c.line, c.wording.text),
+        ),
+        (None, Some(c)) => Finding::judge(
+            "GB-5.1-b",
+            false,
+            format!(
+                "line {}: {:?} lacks {}",
+                c.line,
+                c.wording.text,
+                missing(&c.wording)
+            ),
+        ),
+        (None, None) => Finding::judge("GB-5.1-b", false, "no prompt line found"),
+    };
+    let c = match conforming.first() {
+        Some(c) => Finding::judge(
+            "GB-5.1-c",
+            true,
+            format!("prompt at the {:?} (line {})", c.place, c.line).to_lowercase(),
+        ),
+        None => Finding::judge(
+            "GB-5.1-c",
+            false,
+            "no conforming prompt at the start, the end or in the middle",
+        ),
+    };
+    vec![b, c]
+}
+
+fn missing(w: &Wording) -> &'static str {
+    match (w.ai_element.is_some(), w.generation_element.is_some()) {
+        (false, false) => "both elements",
+        (false, true) if w.ai_variant.is_some() => "an accepted AI element (variants are off)",
+        (false, true) => "the AI element",
+        (true, false) => "the generation/synthesis element (生成/合成)",
+        (true, true) => "nothing",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Profile;
+
+    fn p() -> ExplicitProfile {
+        ExplicitProfile::from_profile(&Profile::builtin()).unwrap()
+    }
+
+    #[test]
+    fn front_matter_is_kept_first() {
+        let md = "---\ntitle: x\n---\n# Title\n\nBody.\n";
+        let out = insert(md, "AI生成", Place::Start);
+        assert_eq!(out, "---\ntitle: x\n---\nAI生成\n\n# Title\n\nBody.\n");
+        let m = measure(&out, Some(md), &p());
+        assert_eq!(m.candidates.len(), 1);
+        assert_eq!(m.candidates[0].place, Place::Start);
+        assert_eq!(m.candidates[0].line, 4);
+    }
+
+    #[test]
+    fn end_and_middle() {
+        let t = "one\n\ntwo\n\nthree\n\nfour\n";
+        let end = insert(t, "AI合成", Place::End);
+        assert!(end.ends_with("four\n\nAI合成\n"));
+        assert_eq!(measure(&end, None, &p()).candidates[0].place, Place::End);
+        let mid = insert(t, "AI合成", Place::Middle);
+        let m = measure(&mid, None, &p());
+        assert_eq!(m.candidates[0].place, Place::Middle);
+        assert!(judge(&m)
+            .iter()
+            .all(|f| f.outcome == super::super::Outcome::Pass));
+    }
+
+    #[test]
+    fn middle_avoids_code_fences() {
+        let t = "a\n\n```\nx\n\ny\n\nz\n```\n\nb\n";
+        let out = insert(t, "AI生成", Place::Middle);
+        let fence_open = out.find("```").unwrap();
+        let fence_close = out.rfind("```").unwrap();
+        let at = out.find("AI生成").unwrap();
+        assert!(at < fence_open || at > fence_close, "{out}");
+    }
+
+    #[test]
+    fn bad_wordings_fail() {
+        for bad in ["AI", "AI创作"] {
+            let t = format!("{bad}\n\n正文。\n");
+            let f = judge(&measure(&t, None, &p()));
+            assert_eq!(f[0].outcome, super::super::Outcome::Fail, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,698 @@
+//! 5.4 video: burn the text prompt into the starting frames (by default every frame; at least
+//! the profile's 2 s), and measure per-frame presence, timing, glyph height and position in
+//! anyone's video.
+//!
+//! The core works on raw frames in YUV4MPEG2 (Y4M), read and written here (8-bit 4:2:0, 4:2:2,
+//! 4:4:4 and mono). Other containers go through the `ffmpeg` command: decoded to Y4M on a pipe,
+//! labelled frame by frame, and encoded again with libx264 (or mpeg4 when this ffmpeg has no
+//! libx264), copying the audio streams (`-map 1:a? -c:a copy`). Frame times are the Y4M
+//! constant frame rate, i.e. presentation time after ffmpeg's conversion to constant rate.
+
+use serde::Serialize;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::process::{Child, ChildStdout, Command, Stdio};
+
+use super::image::{self as img, Anchor, Method, Overlay, Plane, VisualMeasure};
+use super::{ExplicitProfile, Finding};
+use crate::limits::{MAX_IMAGE_PIXELS, MAX_VIDEO_FRAMES};
+
+/// Chroma layout of a Y4M stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Chroma {
+    /// 4:2:0 (every `420*` variant; siting does not matter for drawing a plate).
+    C420,
+    /// 4:2:2.
+    C422,
+    /// 4:4:4.
+    C444,
+    /// Luma only.
+    Mono,
+}
+
+/// A Y4M stream header.
+#[derive(Debug, Clone)]
+pub struct Y4mHeader {
+    /// Frame width.
+    pub width: u32,
+    /// Frame height.
+    pub height: u32,
+    /// Frame rate numerator.
+    pub fps_num: u32,
+    /// Frame rate denominator.
+    pub fps_den: u32,
+    /// Chroma layout.
+    pub chroma: Chroma,
+    /// The header line as read (written back unchanged).
+    pub line: String,
+}
+
+impl Y4mHeader {
+    /// Bytes per frame.
+    pub fn frame_len(&self) -> usize {
+        let (w, h) = (self.width as usize, self.height as usize);
+        let (cw, ch) = self.chroma_dims();
+        match self.chroma {
+            Chroma::Mono => w * h,
+            _ => w * h + 2 * cw * ch,
+        }
+    }
+
+    fn chroma_dims(&self) -> (usize, usize) {
+        let (w, h) = (self.width as usize, self.height as usize);
+        match self.chroma {
+            Chroma::C420 => (w.div_ceil(2), h.div_ceil(2)),
+            Chroma::C422 => (w.div_ceil(2), h),
+            Chroma::C444 => (w, h),
+            Chroma::Mono => (0, 0),
+        }
+    }
+
+    /// Seconds per frame.
+    pub fn frame_s(&self) -> f64 {
+        self.fps_den as f64 / self.fps_num.max(1) as f64
+    }
+}
+
+/// Reads Y4M frames one at a time (bounded memory).
+pub struct Y4mReader<R: Read> {
+    r: BufReader<R>,
+    /// The stream header.
+    pub header: Y4mHeader,
+    frames: u64,
+}
+
+impl<R: Read> Y4mReader<R> {
+    /// Parse the stream header.
+    pub fn new(r: R) -> Result<Self, String> {
+        let mut r = BufReader::new(r);
+        let line = read_line(&mut r, 1024)?.ok_or("empty stream: not Y4M")?;
+        let mut it = line.split(' ');
+        if it.next() != Some("YUV4MPEG2") {
+            return Err("not a YUV4MPEG2 stream".into());
+        }
+        let (mut w, mut h, mut num, mut den, mut chroma) = (0u32, 0u32, 25u32, 1u32, Chroma::C420);
+        for tok in it {
+            let (tag, v) = tok.split_at(tok.len().min(1));
+            match tag {
+                "W" => w = v.parse().map_err(|_| format!("bad width {v:?}"))?,
+                "H" => h = v.parse().map_err(|_| format!("bad height {v:?}"))?,
+                "F" => {
+                    let (n, d) = v.split_once(':').ok_or("bad frame rate")?;
+                    num = n.parse().map_err(|_| "bad frame rate")?;
+                    den = d.parse().map_err(|_| "bad frame rate")?;
+                }
+                "C" => {
+                    chroma = match v {
+                        "420" | "420jpeg" | "420paldv" | "420mpeg2" => Chroma::C420,
+                        "422" => Chroma::C422,
+                        "444" => Chroma::C444,
+                        "mono" => Chroma::Mono,
+                        other => {
+                            return Err(format!(
+                            "Y4M colour space C{other} is not supported (8-bit 420/422/444/mono)"
+                        ))
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if w == 0 || h == 0 || num == 0 || den == 0 {
+            return Err("Y4M header without size or frame rate".into());
+        }
+        if w as u64 * h as u64 > MAX_IMAGE_PIXELS {
+            return Err(format!(
+                "{w}x{h} frames exceed the limit of {MAX_IMAGE_PIXELS} pixels"
+            ));
+        }
+        Ok(Y4mReader {
+            r,
+            header: Y4mHeader {
+                width: w,
+                height: h,
+                fps_num: num,
+                fps_den: den,
+                chroma,
+                line,
+            },
+            frames: 0,
+        })
+    }
+
+    /// The next frame into `buf`; `false` at the end of the stream.
+    pub fn next_frame(&mut self, buf: &mut Vec<u8>) -> Result<bool, String> {
+        let Some(line) = read_line(&mut self.r, 1024)? else {
+            return Ok(false);
+        };
+        if !line.starts_with("FRAME") {
+            return Err(format!(
+                "frame {}: expected FRAME, found {line:?}",
+                self.frames
+            ));
+        }
+        self.frames += 1;
+        if self.frames > MAX_VIDEO_FRAMES {
+            return Err(format!("more than {MAX_VIDEO_FRAMES} frames"));
+        }
+        buf.resize(self.header.frame_len(), 0);
+        self.r
+            .read_exact(buf)
+            .map_err(|e| format!("frame {}: truncated ({e})", self.frames - 1))?;
+        Ok(true)
+    }
+}
+
+/// One header or frame line, without the newline; `None` at a clean end of stream.
+fn read_line<R: BufRead>(r: &mut R, max: usize) -> Result<Option<String>, String> {
+    let mut line = Vec::new();
+    let n = r
+        .take(max as u64)
+        .read_until(b'\n', &mut line)
+        .map_err(|e| e.to_string())?;
+    if n == 0 {
+        return Ok(None);
+    }
+    if line.last() != Some(&b'\n') {
+        return Err("Y4M line too long or truncated".into());
+    }
+    line.pop();
+    String::from_utf8(line)
+        .map(Some)
+        .map_err(|_| "Y4M header is not text".into())
+}
+
+/// Blend an overlay into a YUV frame (BT.601 limited range; blending in YUV equals blending in
+/// RGB because the conversion is affine). Only the plate's pixels change.
+pub fn blend(h: &Y4mHeader, frame: &mut [u8], o: &Overlay) {
+    let w = h.width as usize;
+    let luma = w * h.height as usize;
+    let yuv = |p: &[f32; 4]| {
+        let (r, g, b) = (p[0], p[1], p[2]);
+        (
+            16.0 + (65.481 * r + 128.553 * g + 24.966 * b) / 255.0,
+            128.0 + (-37.797 * r - 74.203 * g + 112.0 * b) / 255.0,
+            128.0 + (112.0 * r - 93.786 * g - 18.214 * b) / 255.0,
+        )
+    };
+    for dy in 0..o.rect.h as usize {
+        for dx in 0..o.rect.w as usize {
+            let p = &o.pixels[dy * o.rect.w as usize + dx];
+            let (x, y) = (o.rect.x as usize + dx, o.rect.y as usize + dy);
+            let i = y * w + x;
+            let (yo, _, _) = yuv(p);
+            frame[i] = (frame[i] as f32 * (1.0 - p[3]) + yo * p[3]).round() as u8;
+        }
+    }
+    if h.chroma == Chroma::Mono {
+        return;
+    }
+    let (cw, ch) = h.chroma_dims();
+    let (sx, sy) = (w.div_ceil(cw), (h.height as usize).div_ceil(ch));
+    let (x0, y0) = (o.rect.x as usize / sx, o.rect.y as usize / sy);
+    let x1 = ((o.rect.x + o.rect.w) as usize).div_ceil(sx).min(cw);
+    let y1 = ((o.rect.y + o.rect.h) as usize).div_ceil(sy).min(ch);
+    for cy in y0..y1 {
+        for cx in x0..x1 {
+            // Mean alpha and mean alpha-weighted colour over the luma pixels this sample covers
+            // (pixels outside the plate count with alpha 0).
+            let (mut a, mut au, mut av) = (0.0f32, 0.0f32, 0.0f32);
+            let n = (sx * sy) as f32;
+            for ly in cy * sy..cy * sy + sy {
+                for lx in cx * sx..cx * sx + sx {
+                    let (ox, oy) = (lx as i64 - o.rect.x as i64, ly as i64 - o.rect.y as i64);
+                    if ox < 0 || oy < 0 || ox >= o.rect.w as i64 || oy >= o.rect.h as i64 {
+                        continue;
+                    }
+                    let p = &o.pixels[oy as usize * o.rect.w as usize + ox as usize];
+                    let (_, u, v) = yuv(p);
+                    a += p[3];
+                    au += p[3] * u;
+                    av += p[3] * v;
+                }
+            }
+            let (a, au, av) = (a / n, au / n, av / n);
+            let ui = luma + cy * cw + cx;
+            let vi = luma + cw * ch + cy * cw + cx;
+            frame[ui] = (frame[ui] as f32 * (1.0 - a) + au)
+                .round()
+                .clamp(0.0, 255.0) as u8;
+            frame[vi] = (frame[vi] as f32 * (1.0 - a) + av)
+                .round()
+                .clamp(0.0, 255.0) as u8;
+        }
+    }
+}
+
+/// Label a Y4M stream: frames with presentation time < `duration_s` (all if `None`) get the
+/// overlay. Returns the number of labelled frames and the overlay.
+pub fn mark_stream<R: Read, W: Write>(
+    input: R,
+    mut out: W,
+    text: &str,
+    anchor: Anchor,
+    min_ratio: f64,
+    duration_s: Option<f64>,
+) -> Result<(u64, Overlay, Y4mHeader), String> {
+    let mut r = Y4mReader::new(input)?;
+    let h = r.header.clone();
+    let o = img::render_overlay(h.width, h.height, text, anchor, min_ratio)?;
+    writeln!(out, "{}", h.line).map_err(|e| e.to_string())?;
+    let mut buf = Vec::new();
+    let (mut i, mut labelled) = (0u64, 0u64);
+    while r.next_frame(&mut buf)? {
+        let t = i as f64 * h.frame_s();
+        // A frame shows the label if it starts before `duration_s` (2.0 s at 25 fps is frames
+        // 0..49, shown until 2.0 s); the epsilon absorbs the rounding of i * den / num.
+        if duration_s.is_none_or(|d| t + 1e-9 < d) {
+            blend(&h, &mut buf, &o);
+            labelled += 1;
+        }
+        out.write_all(b"FRAME\n").map_err(|e| e.to_string())?;
+        out.write_all(&buf).map_err(|e| e.to_string())?;
+        i += 1;
+    }
+    out.flush().map_err(|e| e.to_string())?;
+    Ok((labelled, o, h))
+}
+
+fn is_y4m(path: &Path) -> bool {
+    let mut head = [0u8; 9];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok()
+        && &head == b"YUV4MPEG2"
+}
+
+/// A Y4M stream of any video file: the file itself, or ffmpeg decoding it on a pipe.
+enum Source {
+    File(std::fs::File),
+    Ffmpeg(Child, ChildStdout),
+}
+
+impl Source {
+    fn open(path: &Path) -> Result<Source, String> {
+        if is_y4m(path) {
+            return std::fs::File::open(path)
+                .map(Source::File)
+                .map_err(|e| format!("{}: {e}", path.display()));
+        }
+        let mut child = Command::new("ffmpeg")
+            .args(["-v", "error", "-nostdin", "-i"])
+            .arg(path)
+            .args([
+                "-map",
+                "0:v:0",
+                "-f",
+                "yuv4mpegpipe",
+                "-pix_fmt",
+                "yuv420p",
+                "-",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| super::missing_tool("ffmpeg", &e))?;
+        let out = child.stdout.take().ok_or("ffmpeg: no stdout")?;
+        Ok(Source::Ffmpeg(child, out))
+    }
+
+    fn reader(&mut self) -> Box<dyn Read + '_> {
+        match self {
+            Source::File(f) => Box::new(f),
+            Source::Ffmpeg(_, o) => Box::new(o),
+        }
+    }
+
+    fn finish(self) {
+        if let Source::Ffmpeg(mut c, o) = self {
+            drop(o);
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// What `mark` did to a video.
+#[derive(Debug, Clone, Serialize)]
+pub struct MarkReport {
+    /// Frames carrying the label.
+    pub labelled_frames: u64,
+    /// Seconds from the first frame the label is shown.
+    pub shown_s: f64,
+    /// Plate rectangle.
+    pub plate: img::Rect,
+    /// Ink box of the text.
+    pub ink: img::Rect,
+    /// Encoder used (`y4m` when written natively).
+    pub encoder: String,
+    /// The implicit label carried over, or why not.
+    pub implicit: String,
+}
+
+/// Label a video file. Y4M is written natively; anything else is decoded and encoded by ffmpeg.
+pub fn mark_file(
+    input: &Path,
+    output: &Path,
+    text: &str,
+    anchor: Anchor,
+    duration_s: Option<f64>,
+    profile: &crate::Profile,
+    overwrite: crate::io::Overwrite,
+) -> Result<MarkReport, String> {
+    let p = ExplicitProfile::from_profile(profile)?;
+    let ratio = p.video.min_text_height_ratio;
+    if is_y4m(input) {
+        let f = std::fs::File::open(input).map_err(|e| format!("{}: {e}", input.display()))?;
+        let mut result = None;
+        crate::io::write_atomically(output, overwrite, Some(input), |out| {
+            let r = mark_stream(f, out, text, anchor, ratio, duration_s)
+                .map_err(crate::error::CodecError::Unsupported)?;
+            result = Some(r);
+            Ok(())
+        })
+        .map_err(|e| match e {
+            crate::io::WriteError::Exists(p) => format!("{}: exists (use --force)", p.display()),
+            crate::io::WriteError::Codec(c) => format!("{}: {c}", input.display()),
+        })?;
+        let (n, o, h) = result.ok_or("no result")?;
+        return Ok(MarkReport {
+            labelled_frames: n,
+            shown_s: n as f64 * h.frame_s(),
+            plate: o.rect,
+            ink: o.ink,
+            encoder: "y4m".into(),
+            implicit: "Y4M has no metadata carrier".into(),
+        });
+    }
+    let encoder = if super::run_tool(
+        "ffmpeg",
+        &["-v".as_ref(), "error".as_ref(), "-encoders".as_ref()],
+    )?
+    .windows(7)
+    .any(|w| w == b"libx264")
+    {
+        vec!["-c:v", "libx264", "-preset", "veryfast", "-crf", "18"]
+    } else {
+        vec!["-c:v", "mpeg4", "-q:v", "2"]
+    };
+    let ext = super::extension(output);
+    let tmp = img::temp_path("video", if ext.is_empty() { "mp4" } else { &ext });
+    let mut src = Source::open(input)?;
+    let mut enc = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "yuv4mpegpipe", "-i", "-", "-i"])
+        .arg(input)
+        .args([
+            "-map", "0:v", "-map", "1:a?", "-pix_fmt", "yuv420p", "-c:a", "copy",
+        ])
+        .args(&encoder)
+        .arg(&tmp)
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| super::missing_tool("ffmpeg", &e))?;
+    let stdin = enc.stdin.take().ok_or("ffmpeg: no stdin")?;
+    let marked = mark_stream(
+        src.reader(),
+        std::io::BufWriter::new(stdin),
+        text,
+        anchor,
+        ratio,
+        duration_s,
+    );
+    src.finish();
+    let status = enc.wait_with_output().map_err(|e| e.to_string())?;
+    let cleanup = || {
+        let _ = std::fs::remove_file(&tmp);
+    };
+    let (n, o, h) = match marked {
+        Ok(r) => r,
+        Err(e) => {
+            cleanup();
+            return Err(format!("{}: {e}", input.display()));
+        }
+    };
+    if !status.status.success() {
+        cleanup();
+        return Err(format!(
+            "ffmpeg encoding failed: {}",
+            String::from_utf8_lossy(&status.stderr).trim()
+        ));
+    }
+    let bytes = std::fs::read(&tmp).map_err(|e| e.to_string());
+    cleanup();
+    let (bytes, implicit) = super::carry_implicit(input, bytes?, profile);
+    super::write_bytes(output, &bytes, overwrite)?;
+    Ok(MarkReport {
+        labelled_frames: n,
+        shown_s: n as f64 * h.frame_s(),
+        plate: o.rect,
+        ink: o.ink,
+        encoder: encoder[1].to_string(),
+        implicit,
+    })
+}
+
+/// Measurements of a video's prompt.
+#[derive(Debug, Clone, Serialize)]
+pub struct VideoMeasure {
+    /// Frame size.
+    pub width: u32,
+    /// Frame size.
+    pub height: u32,
+    /// Frames per second.
+    pub fps: f64,
+    /// Frames read.
+    pub frames: u64,
+    /// Presentation time of the first frame showing the label.
+    pub first_shown_s: Option<f64>,
+    /// End of the last frame showing it.
+    pub last_shown_s: Option<f64>,
+    /// How long it is shown without interruption from the first frame (0 if not on it).
+    pub shown_from_start_s: f64,
+    /// Frames showing it.
+    pub frames_shown: u64,
+    /// Height, position and OCR, measured on the first frame showing it.
+    pub visual: Option<VisualMeasure>,
+}
+
+fn y_plane(h: &Y4mHeader, frame: &[u8]) -> Plane {
+    Plane {
+        w: h.width,
+        h: h.height,
+        data: frame[..(h.width * h.height) as usize].to_vec(),
+    }
+}
+
+/// Measure a video (with the original: per-frame difference; without: the label region found on
+/// the first frame, then per-frame comparison with that region).
+pub fn measure_file(
+    path: &Path,
+    original: Option<&Path>,
+    run_ocr: bool,
+    p: &ExplicitProfile,
+) -> Result<VideoMeasure, String> {
+    let band = p.video.edge_band_ratio;
+    let mut src = Source::open(path)?;
+    let mut orig = original.map(Source::open).transpose()?;
+    let result = (|| {
+        let mut r = Y4mReader::new(src.reader()).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut ro = match orig.as_mut() {
+            Some(o) => Some(Y4mReader::new(o.reader())?),
+            None => None,
+        };
+        let h = r.header.clone();
+        if let Some(ro) = &ro {
+            if (ro.header.width, ro.header.height) != (h.width, h.height) {
+                return Err("the original's frame size differs".to_string());
+            }
+        }
+        let (mut buf, mut obuf) = (Vec::new(), Vec::new());
+        let mut m = VideoMeasure {
+            width: h.width,
+            height: h.height,
+            fps: h.fps_num as f64 / h.fps_den as f64,
+            frames: 0,
+            first_shown_s: None,
+            last_shown_s: None,
+            shown_from_start_s: 0.0,
+            frames_shown: 0,
+            visual: None,
+        };
+        let mut template: Option<(img::Rect, Vec<u8>)> = None;
+        let mut from_start = true;
+        while r.next_frame(&mut buf)? {
+            let t = m.frames as f64 * h.frame_s();
+            let plane = y_plane(&h, &buf);
+            let present = match ro.as_mut() {
+                Some(ro) => {
+                    if !ro.next_frame(&mut obuf)? {
+                        return Err("the original has fewer frames".into());
+                    }
+                    let vm = img::measure_diff(&y_plane(&ro.header, &obuf), &plane, band);
+                    let present = vm.ink.is_some();
+                    if present && m.visual.is_none() {
+                        m.visual = Some(finish_visual(vm, &plane, run_ocr, p));
+                    }
+                    present
+                }
+                None => {
+                    if m.frames == 0 {
+                        let vm = img::measure_scan(&plane, band, run_ocr.then_some(p));
+                        if let Some(reg) = vm.region.filter(|_| vm.ink.is_some()) {
+                            template = Some((reg, crop(&plane, reg)));
+                            m.visual = Some(finish_visual(vm, &plane, run_ocr, p));
+                        }
+                    }
+                    match &template {
+                        Some((reg, tpl)) => mean_abs_diff(&crop(&plane, *reg), tpl) < 12.0,
+                        None => false,
+                    }
+                }
+            };
+            if present {
+                m.frames_shown += 1;
+                m.first_shown_s.get_or_insert(t);
+                m.last_shown_s = Some(t + h.frame_s());
+                if from_start && m.first_shown_s == Some(0.0) {
+                    m.shown_from_start_s = t + h.frame_s();
+                }
+            } else {
+                from_start = false;
+            }
+            m.frames += 1;
+        }
+        Ok(m)
+    })();
+    src.finish();
+    if let Some(o) = orig {
+        o.finish();
+    }
+    result
+}
+
+fn finish_visual(
+    mut vm: VisualMeasure,
+    plane: &Plane,
+    run_ocr: bool,
+    p: &ExplicitProfile,
+) -> VisualMeasure {
+    if run_ocr && vm.ocr.is_none() {
+        vm.ocr = Some(img::ocr(plane, &vm, p));
+    }
+    debug_assert!(vm.method == Method::Diff || vm.method == Method::Scan);
+    vm
+}
+
+fn crop(p: &Plane, r: img::Rect) -> Vec<u8> {
+    let mut out = Vec::with_capacity((r.w * r.h) as usize);
+    for y in r.y..r.y + r.h {
+        let s = (y * p.w + r.x) as usize;
+        out.extend_from_slice(&p.data[s..s + r.w as usize]);
+    }
+    out
+}
+
+fn mean_abs_diff(a: &[u8], b: &[u8]) -> f64 {
+    if a.len() != b.len() || a.is_empty() {
+        return f64::MAX;
+    }
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (*x as i32 - *y as i32).unsigned_abs() as u64)
+        .sum::<u64>() as f64
+        / a.len() as f64
+}
+
+/// Verdicts GB-5.4-b, c, f, g from the measurement.
+pub fn judge(m: &VideoMeasure, p: &ExplicitProfile) -> Vec<Finding> {
+    let v = &p.video;
+    let mut f = match &m.visual {
+        Some(vm) => img::judge_visual(
+            vm,
+            v.min_text_height_ratio,
+            v.edge_band_ratio,
+            ("GB-5.4-b", None, "GB-5.4-f"),
+        ),
+        None => vec![
+            Finding::judge("GB-5.4-b", false, "no label found"),
+            Finding::judge("GB-5.4-f", false, "no label found"),
+        ],
+    };
+    f.push(match m.first_shown_s {
+        Some(t) => Finding::judge(
+            "GB-5.4-c",
+            t <= v.start_tolerance_s + 1e-9,
+            format!(
+                "first shown at {t:.3} s (the first frame is 0 s; tolerance {} s)",
+                v.start_tolerance_s
+            ),
+        ),
+        None => Finding::judge("GB-5.4-c", false, "the label is on no frame"),
+    });
+    f.push(Finding::judge(
+        "GB-5.4-g",
+        m.shown_from_start_s + 1e-6 >= v.min_start_duration_s,
+        format!(
+            "shown {:.3} s from the first frame ({} frames at {:.3} fps); minimum {} s",
+            m.shown_from_start_s,
+            (m.shown_from_start_s * m.fps).round(),
+            m.fps,
+            v.min_start_duration_s
+        ),
+    ));
+    f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Profile;
+
+    fn y4m(w: u32, h: u32, frames: usize) -> Vec<u8> {
+        let mut v = format!("YUV4MPEG2 W{w} H{h} F25:1 Ip A1:1 C420jpeg\n").into_bytes();
+        let hd = Y4mHeader {
+            width: w,
+            height: h,
+            fps_num: 25,
+            fps_den: 1,
+            chroma: Chroma::C420,
+            line: String::new(),
+        };
+        for i in 0..frames {
+            v.extend_from_slice(b"FRAME\n");
+            let mut f = vec![128u8; hd.frame_len()];
+            for (k, px) in f[..(w * h) as usize].iter_mut().enumerate() {
+                *px = ((k as u32 % w + i as u32) % 200 + 30) as u8;
+            }
+            v.extend_from_slice(&f);
+        }
+        v
+    }
+
+    #[test]
+    fn marked_y4m_is_measured_for_the_duration() {
+        let p = ExplicitProfile::from_profile(&Profile::builtin()).unwrap();
+        let input = y4m(160, 288, 60);
+        let mut out = Vec::new();
+        let (n, _, _) = mark_stream(
+            &input[..],
+            &mut out,
+            "AI生成",
+            Anchor::TopLeft,
+            0.05,
+            Some(2.0),
+        )
+        .unwrap();
+        assert_eq!(n, 50);
+        let (a, b) = (img::temp_path("orig", "y4m"), img::temp_path("out", "y4m"));
+        std::fs::write(&a, &input).unwrap();
+        std::fs::write(&b, &out).unwrap();
+        let m = measure_file(&b, Some(&a), false, &p);
+        let _ = (std::fs::remove_file(&a), std::fs::remove_file(&b));
+        let m = m.unwrap();
+        assert_eq!(m.frames_shown, 50);
+        assert!((m.shown_from_start_s - 2.0).abs() < 1e-9);
+        assert!(m.visual.unwrap().height_ratio.unwrap() >= 0.05);
+    }
+}

@@ -1,0 +1,679 @@
+//! Explicit labels (chapter 5): render then detect per modality, the boundary vectors made by
+//! independent tools (vectors/explicit/make.sh), OCR of the rendered label, lossy audio.
+//!
+//! Tests that need tesseract, ffmpeg or sox fail with an "install X" message when it is missing.
+
+use aigc_label::explicit::{
+    audio, image, text, video, wording, ExplicitProfile, Finding, Outcome, Place,
+};
+use aigc_label::io::Overwrite;
+use aigc_label::Profile;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn profile() -> ExplicitProfile {
+    ExplicitProfile::from_profile(&Profile::builtin()).unwrap()
+}
+
+fn vector(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../vectors/explicit")
+        .join(name)
+}
+
+/// Fail with an installation hint when a tool is missing.
+fn need(tool: &str, version_flag: &str, package: &str) {
+    let ok = Command::new(tool)
+        .arg(version_flag)
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    assert!(
+        ok,
+        "{tool} is needed by this test: install {package} (Debian: apt-get install {package})"
+    );
+}
+
+fn run(cmd: &mut Command) {
+    let out = cmd.output().expect("tool runs");
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn outcome(findings: &[Finding], id: &str) -> Outcome {
+    findings
+        .iter()
+        .find(|f| f.requirement == id)
+        .unwrap_or_else(|| panic!("no finding {id} in {findings:?}"))
+        .outcome
+}
+
+/// A busy RGB test picture (gradients and stripes), so the plate has to work on any background.
+fn picture(w: u32, h: u32) -> ::image::RgbaImage {
+    ::image::RgbaImage::from_fn(w, h, |x, y| {
+        let stripe = if (x / 7 + y / 11) % 2 == 0 { 60 } else { 0 };
+        ::image::Rgba([
+            (x * 255 / w) as u8,
+            (y * 255 / h) as u8,
+            (200 - stripe) as u8,
+            255,
+        ])
+    })
+}
+
+#[test]
+fn text_prompt_at_each_place_is_found_and_judged() {
+    let p = profile();
+    let md = "---\ntitle: t\n---\n# 标题\n\n一段。\n\n二段。\n\n三段。\n";
+    for place in [Place::Start, Place::Middle, Place::End] {
+        let out = text::insert(md, wording::DEFAULT_TEXT_PROMPT, place);
+        assert!(out.starts_with("---\ntitle: t\n---\n"), "{out}");
+        let m = text::measure(&out, Some(md), &p);
+        assert_eq!(m.candidates.len(), 1, "{out}");
+        assert_eq!(m.candidates[0].place, place);
+        assert!(text::judge(&m).iter().all(|f| f.outcome == Outcome::Pass));
+    }
+}
+
+#[test]
+fn text_vectors() {
+    let p = profile();
+    for (name, ok) in [
+        ("text-start.txt", true),
+        ("text-middle.txt", true),
+        ("text-end.txt", true),
+        ("text-front-matter.md", true),
+        ("text-bare-ai.txt", false),
+        ("text-ai-chuangzuo.txt", false),
+        ("text-fullwidth-ai.txt", false),
+        ("text-original.txt", false),
+    ] {
+        let t = std::fs::read_to_string(vector(name)).unwrap();
+        let f = text::judge(&text::measure(&t, None, &p));
+        assert_eq!(
+            outcome(&f, "GB-5.1-b") == Outcome::Pass,
+            ok,
+            "{name}: {f:?}"
+        );
+    }
+}
+
+#[test]
+fn image_render_then_detect_png_jpeg_webp_both_orientations() {
+    let p = profile();
+    let dir = tempfile::tempdir().unwrap();
+    for (w, h) in [(640, 360), (360, 640)] {
+        let base = dir.path().join(format!("base-{w}x{h}.png"));
+        picture(w, h).save(&base).unwrap();
+        for (ext, anchor) in [
+            ("png", image::Anchor::BottomRight),
+            ("jpg", image::Anchor::TopLeft),
+            ("webp", image::Anchor::Bottom),
+        ] {
+            let out = dir.path().join(format!("out-{w}x{h}.{ext}"));
+            let r = image::mark_file(
+                &base,
+                &out,
+                wording::DEFAULT_VISUAL_PROMPT,
+                anchor,
+                &Profile::builtin(),
+                Overwrite::Refuse,
+            )
+            .unwrap();
+            assert!(r.height_ratio >= 0.05);
+            let m = image::measure_file(&out, Some(&base), false, &p).unwrap();
+            let f = image::judge(&m, &p);
+            assert_eq!(
+                outcome(&f, "GB-5.2-e"),
+                Outcome::Pass,
+                "{ext} {w}x{h}: {m:?}"
+            );
+            assert_eq!(
+                outcome(&f, "GB-5.2-c"),
+                Outcome::Pass,
+                "{ext} {w}x{h}: {m:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn image_centre_label_fails_position() {
+    let p = profile();
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("b.png");
+    picture(400, 300).save(&base).unwrap();
+    let out = dir.path().join("o.png");
+    image::mark_file(
+        &base,
+        &out,
+        "AI生成",
+        image::Anchor::Center,
+        &Profile::builtin(),
+        Overwrite::Refuse,
+    )
+    .unwrap();
+    let m = image::measure_file(&out, Some(&base), false, &p).unwrap();
+    assert_eq!(outcome(&image::judge(&m, &p), "GB-5.2-c"), Outcome::Fail);
+}
+
+#[test]
+fn image_boundary_vectors_4_9_fails_5_0_passes() {
+    let p = profile();
+    for geo in ["1600x1000", "1000x1600"] {
+        let base = vector(&format!("img-base-{geo}.png"));
+        for (pct, px, ok) in [("5.0", 50, Outcome::Pass), ("4.9", 49, Outcome::Fail)] {
+            let f = vector(&format!("img-center-{pct}pct-{geo}.png"));
+            let m = image::measure_file(&f, Some(&base), false, &p).unwrap();
+            assert_eq!(m.text_height_px, Some(px), "{geo} {pct}");
+            assert_eq!(
+                outcome(&image::judge(&m, &p), "GB-5.2-e"),
+                ok,
+                "{geo} {pct}"
+            );
+        }
+    }
+}
+
+#[test]
+fn ocr_reads_the_rendered_label_and_rejects_bad_wording() {
+    need(
+        "tesseract",
+        "--version",
+        "tesseract-ocr tesseract-ocr-chi-sim",
+    );
+    let p = profile();
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("b.png");
+    picture(800, 450).save(&base).unwrap();
+    let out = dir.path().join("o.png");
+    image::mark_file(
+        &base,
+        &out,
+        "AI生成",
+        image::Anchor::BottomRight,
+        &Profile::builtin(),
+        Overwrite::Refuse,
+    )
+    .unwrap();
+    for original in [Some(base.as_path()), None] {
+        let m = image::measure_file(&out, original, true, &p).unwrap();
+        let f = image::judge(&m, &p);
+        assert!(
+            f.iter().all(|f| f.outcome == Outcome::Pass),
+            "{original:?}: {f:?}"
+        );
+    }
+    let m = image::measure_file(
+        &vector("img-corner-ai-chuangzuo.png"),
+        Some(&vector("img-base-1600x1000.png")),
+        true,
+        &p,
+    )
+    .unwrap();
+    assert_eq!(
+        outcome(&image::judge(&m, &p), "GB-5.2-b"),
+        Outcome::Fail,
+        "{m:?}"
+    );
+}
+
+fn write_wav(path: &Path, pcm: &audio::Pcm) {
+    let spec = hound::WavSpec {
+        channels: pcm.channels,
+        sample_rate: pcm.rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    std::fs::write(path, audio::write_wav_bytes(pcm, spec).unwrap()).unwrap();
+}
+
+fn content(secs: f32, rate: u32, channels: u16) -> audio::Pcm {
+    let n = (secs * rate as f32) as usize * channels as usize;
+    audio::Pcm {
+        rate,
+        channels,
+        samples: (0..n)
+            .map(|i| 0.05 * ((i as f32 * 0.05).sin() * (i as f32 * 0.0007).cos()))
+            .collect(),
+    }
+}
+
+#[test]
+fn rhythm_survives_mp3_coding_and_noise() {
+    need("ffmpeg", "-version", "ffmpeg");
+    need("sox", "--version", "sox");
+    let p = profile();
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("base.wav");
+    write_wav(&base, &content(3.0, 44100, 2));
+    let marked = dir.path().join("marked.wav");
+    audio::mark_file(
+        &base,
+        &marked,
+        audio::Kind::Rhythm,
+        Place::End,
+        &Profile::builtin(),
+        Overwrite::Refuse,
+    )
+    .unwrap();
+    let noisy = dir.path().join("noisy.wav");
+    // White noise of the same length, mixed in (about 25 dB below the tones).
+    let noise = dir.path().join("noise.wav");
+    run(Command::new("sox")
+        .arg(&marked)
+        .arg(&noise)
+        .args(["synth", "whitenoise", "vol", "0.03"]));
+    run(Command::new("sox")
+        .arg("-m")
+        .arg(&marked)
+        .arg(&noise)
+        .arg(&noisy));
+    let mp3 = dir.path().join("noisy.mp3");
+    run(Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-i"])
+        .arg(&noisy)
+        .args(["-c:a", "libmp3lame", "-b:a", "64k"])
+        .arg(&mp3));
+    for f in [&marked, &mp3] {
+        let m = audio::measure_file(f, None, None, &p).unwrap();
+        let findings = audio::judge(&m, &p);
+        assert_eq!(
+            outcome(&findings, "GB-5.3-c"),
+            Outcome::Pass,
+            "{f:?}: {m:?}"
+        );
+        assert_eq!(m.rhythm.as_ref().unwrap().1, Place::End);
+    }
+}
+
+#[test]
+fn rhythm_vectors_long_short_short_short_and_single_beep_fail() {
+    need("ffmpeg", "-version", "ffmpeg");
+    let p = profile();
+    for (name, ok) in [
+        ("audio-rhythm-start.wav", Outcome::Pass),
+        ("audio-rhythm-end-noisy.mp3", Outcome::Pass),
+        ("audio-rhythm-lsss.wav", Outcome::Fail),
+        ("audio-single-beep.wav", Outcome::Fail),
+    ] {
+        let m = audio::measure_file(&vector(name), None, None, &p).unwrap();
+        assert_eq!(
+            outcome(&audio::judge(&m, &p), "GB-5.3-c"),
+            ok,
+            "{name}: {m:?}"
+        );
+    }
+}
+
+#[test]
+fn voice_prompt_inserted_and_rate_measured() {
+    let p = profile();
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("base.wav");
+    write_wav(&base, &content(2.0, 48000, 2));
+    let out = dir.path().join("voice.wav");
+    audio::mark_file(
+        &base,
+        &out,
+        audio::Kind::Voice,
+        Place::Middle,
+        &Profile::builtin(),
+        Overwrite::Refuse,
+    )
+    .unwrap();
+    let m = audio::measure_file(&out, Some(&base), Some(wording::VOICE_PROMPT_TEXT), &p).unwrap();
+    let f = audio::judge(&m, &p);
+    assert!(f.iter().all(|f| f.outcome == Outcome::Pass), "{f:?}");
+    assert_eq!(m.inserted.unwrap().place, Place::Middle);
+    // The vectors: the same prompt at normal speed passes 5.3 e, at 2.5x tempo fails.
+    let orig = vector("audio-original.wav");
+    for (name, ok) in [
+        ("audio-voice-end.wav", Outcome::Pass),
+        ("audio-voice-fast.wav", Outcome::Fail),
+    ] {
+        let m = audio::measure_file(
+            &vector(name),
+            Some(&orig),
+            Some(wording::VOICE_PROMPT_TEXT),
+            &p,
+        )
+        .unwrap();
+        assert_eq!(
+            outcome(&audio::judge(&m, &p), "GB-5.3-e"),
+            ok,
+            "{name}: {m:?}"
+        );
+    }
+}
+
+fn y4m(w: u32, h: u32, frames: u32) -> Vec<u8> {
+    let mut v = format!("YUV4MPEG2 W{w} H{h} F25:1 Ip A1:1 C420jpeg\n").into_bytes();
+    let chroma = (w.div_ceil(2) * h.div_ceil(2) * 2) as usize;
+    for i in 0..frames {
+        v.extend_from_slice(b"FRAME\n");
+        for k in 0..w * h {
+            v.push(((k % w + k / w + i * 3) % 180 + 40) as u8);
+        }
+        v.extend(std::iter::repeat_n(128u8, chroma));
+    }
+    v
+}
+
+#[test]
+fn video_y4m_duration_boundary_1_9_fails_2_0_passes() {
+    let p = profile();
+    let dir = tempfile::tempdir().unwrap();
+    // Portrait: the shortest side is the width.
+    let base = dir.path().join("base.y4m");
+    std::fs::write(&base, y4m(180, 320, 60)).unwrap();
+    for (d, ok) in [(2.0, Outcome::Pass), (1.9, Outcome::Fail)] {
+        let out = dir.path().join(format!("out-{d}.y4m"));
+        video::mark_file(
+            &base,
+            &out,
+            "AI生成",
+            image::Anchor::TopRight,
+            Some(d),
+            &Profile::builtin(),
+            Overwrite::Refuse,
+        )
+        .unwrap();
+        let m = video::measure_file(&out, Some(&base), false, &p).unwrap();
+        let f = video::judge(&m, &p);
+        assert_eq!(outcome(&f, "GB-5.4-g"), ok, "{d}: {m:?}");
+        assert_eq!(outcome(&f, "GB-5.4-c"), Outcome::Pass);
+        assert_eq!(outcome(&f, "GB-5.4-f"), Outcome::Pass, "{m:?}");
+    }
+}
+
+#[test]
+fn video_vectors_made_by_ffmpeg() {
+    need("ffmpeg", "-version", "ffmpeg");
+    let p = profile();
+    let orig = vector("video-original.mp4");
+    for (name, start, duration) in [
+        ("video-label-2.0s.mp4", Outcome::Pass, Outcome::Pass),
+        ("video-label-1.9s.mp4", Outcome::Pass, Outcome::Fail),
+        ("video-label-from-0.5s.mp4", Outcome::Fail, Outcome::Fail),
+    ] {
+        let m = video::measure_file(&vector(name), Some(&orig), false, &p).unwrap();
+        let f = video::judge(&m, &p);
+        assert_eq!(outcome(&f, "GB-5.4-c"), start, "{name}: {m:?}");
+        assert_eq!(outcome(&f, "GB-5.4-g"), duration, "{name}: {m:?}");
+    }
+}
+
+#[test]
+fn mp4_mark_keeps_audio_and_is_detected() {
+    need("ffmpeg", "-version", "ffmpeg");
+    let p = profile();
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("base.mp4");
+    run(Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=320x240:rate=25:duration=2.5",
+        ])
+        .args(["-f", "lavfi", "-i", "sine=frequency=440:duration=2.5"])
+        .args([
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-shortest",
+        ])
+        .arg(&base));
+    let out = dir.path().join("out.mp4");
+    let r = video::mark_file(
+        &base,
+        &out,
+        "AI生成",
+        image::Anchor::BottomLeft,
+        None,
+        &Profile::builtin(),
+        Overwrite::Refuse,
+    )
+    .unwrap();
+    assert!(r.labelled_frames >= 60);
+    let probe = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_type",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&probe.stdout).contains("audio"),
+        "audio stream kept"
+    );
+    let m = video::measure_file(&out, Some(&base), false, &p).unwrap();
+    let f = video::judge(&m, &p);
+    assert!(
+        f.iter()
+            .filter(|f| f.requirement != "GB-5.4-b")
+            .all(|f| f.outcome == Outcome::Pass),
+        "{f:?}"
+    );
+}
+
+#[test]
+fn cli_check_json_and_exit_codes() {
+    let bin = env!("CARGO_BIN_EXE_aigc-label");
+    let out = Command::new(bin)
+        .args(["check", "--json", "--no-ocr", "--original"])
+        .arg(vector("img-base-1600x1000.png"))
+        .arg(vector("img-center-4.9pct-1600x1000.png"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "a failing requirement exits 1");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["measurements"]["text_height_px"], 49);
+    assert_eq!(v["verdict"], "fail");
+    let out = Command::new(bin)
+        .arg("check")
+        .arg(vector("text-start.txt"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let dir = tempfile::tempdir().unwrap();
+    let o = dir.path().join("o.txt");
+    let out = Command::new(bin)
+        .arg("mark")
+        .arg(vector("text-original.txt"))
+        .arg("-o")
+        .arg(&o)
+        .args(["--text", "AI创作"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "non-conforming wording is refused"
+    );
+    assert!(!o.exists());
+}
+
+#[test]
+fn marking_keeps_the_implicit_label_png_jpeg_wav() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("labelled-implicitly.png");
+    let mut png = std::io::Cursor::new(Vec::new());
+    picture(320, 200)
+        .write_to(&mut png, ::image::ImageFormat::Png)
+        .unwrap();
+    let json = r#"{"Label":"1","ContentProducer":"001191110102MACQD9K64010000","ProduceID":"0123456789abcdef0123456789abcdef","ReservedCode1":"","ContentPropagator":"001191110102MACQD9K64010000","PropagateID":"0123456789abcdef0123456789abcdef","ReservedCode2":""}"#;
+    let bytes = aigc_label::implicit::embed_bytes(png.into_inner(), json).unwrap();
+    std::fs::write(&base, bytes).unwrap();
+    let out = dir.path().join("out.png");
+    let r = image::mark_file(
+        &base,
+        &out,
+        "AI生成",
+        image::Anchor::BottomRight,
+        &Profile::builtin(),
+        Overwrite::Refuse,
+    )
+    .unwrap();
+    assert!(r.implicit.starts_with("carried over"), "{}", r.implicit);
+    let report = aigc_label::implicit::read_path(&out, &Profile::builtin()).unwrap();
+    assert_eq!(
+        report.label().unwrap().produce_id,
+        "0123456789abcdef0123456789abcdef"
+    );
+}
+
+#[test]
+fn rhythm_found_in_long_audio() {
+    // One second of label in 90 s of steady noise: global statistics would drown it.
+    let p = profile();
+    let base = audio::Pcm {
+        rate: 16000,
+        channels: 1,
+        samples: (0..90 * 16000u32)
+            .map(|i| 0.03 * (((i.wrapping_mul(2654435761)) >> 16) as f32 / 32768.0 - 1.0))
+            .collect(),
+    };
+    let (out, _) = audio::insert(&base, &audio::rhythm(16000), Place::Middle);
+    let m = audio::measure(&out, None, None, &p);
+    assert_eq!(
+        m.rhythm.as_ref().map(|r| r.1),
+        Some(Place::Middle),
+        "{:?}",
+        m.groups
+    );
+}
+
+/// Every case of vectors/explicit/calibration.json (files labelled by ImageMagick, sox, ffmpeg)
+/// through `aigc-label check --json`, each `expect.explicit` key compared with the measurement
+/// named in vectors/explicit/README.md. An unknown key fails, so the README, the file and this
+/// test stay in step.
+#[test]
+fn calibration_cases_made_by_other_tools() {
+    need("ffmpeg", "-version", "ffmpeg");
+    need(
+        "tesseract",
+        "--version",
+        "tesseract-ocr tesseract-ocr-chi-sim",
+    );
+    let bin = env!("CARGO_BIN_EXE_aigc-label");
+    let text = std::fs::read_to_string(vector("calibration.json")).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mut failures = Vec::new();
+    for case in doc["cases"].as_array().unwrap() {
+        let id = case["id"].as_str().unwrap();
+        let mut cmd = Command::new(bin);
+        cmd.args(["check", "--json"])
+            .arg(vector(case["input"].as_str().unwrap()));
+        if let Some(o) = case["check"]["original"].as_str() {
+            cmd.arg("--original").arg(vector(o));
+        }
+        if let Some(t) = case["check"]["voice_text"].as_str() {
+            cmd.args(["--voice-text", t]);
+        }
+        let out = cmd.output().unwrap();
+        let report: serde_json::Value = match serde_json::from_slice(&out.stdout) {
+            Ok(v) => v,
+            Err(e) => {
+                failures.push(format!(
+                    "{id}: no JSON ({e}): {}",
+                    String::from_utf8_lossy(&out.stderr)
+                ));
+                continue;
+            }
+        };
+        let m = &report["measurements"];
+        let modality = report["modality"].as_str().unwrap_or("");
+        let finding = |prefix: &str| -> Option<String> {
+            report["findings"].as_array()?.iter().find_map(|f| {
+                let r = f["requirement"].as_str()?;
+                r.ends_with(prefix)
+                    .then(|| f["outcome"].as_str().unwrap_or("").to_string())
+            })
+        };
+        let frame = 1.0 / m["fps"].as_f64().unwrap_or(25.0);
+        for (key, want) in case["expect"]["explicit"].as_object().unwrap() {
+            let ok = match key.as_str() {
+                "present" => {
+                    let present = match modality {
+                        "text" => !m["candidates"].as_array().unwrap().is_empty(),
+                        "image" => !m["ink"].is_null(),
+                        "audio" => !m["rhythm"].is_null() || !m["voice"].is_null(),
+                        _ => m["frames_shown"].as_u64().unwrap_or(0) > 0,
+                    };
+                    Some(present) == want.as_bool()
+                }
+                "wording" => {
+                    let b = finding("-b");
+                    match want.as_str().unwrap() {
+                        "conforms" => b.as_deref() == Some("pass"),
+                        // The built-in profile does not accept variants.
+                        "fails" | "profile:accept_ai_variants" => b.as_deref() == Some("fail"),
+                        other => panic!("{id}: wording {other}"),
+                    }
+                }
+                "ocr" => true,
+                "place" => {
+                    let got = match modality {
+                        "text" => m["candidates"][0]["place"].clone(),
+                        _ if !m["rhythm"].is_null() => m["rhythm"][1].clone(),
+                        _ => m["inserted"]["place"].clone(),
+                    };
+                    want == "any" || &got == want
+                }
+                "line" => &m["candidates"][0]["line"] == want,
+                "position" => match want.as_str().unwrap() {
+                    "edge" => m["in_edge_band"] == true,
+                    "corner" => m["in_corner"] == true,
+                    "not-edge" => m["in_edge_band"] == false,
+                    other => panic!("{id}: position {other}"),
+                },
+                "text_height_px" => {
+                    let h = if modality == "video" { &m["visual"]["text_height_px"] } else { &m["text_height_px"] };
+                    h == want
+                }
+                "min_height_ratio" => m["height_ratio"].as_f64() >= want.as_f64(),
+                "height_ok" => {
+                    let f = finding("5.2-e").or_else(|| finding("5.4-f"));
+                    f.as_deref() == Some(if want == true { "pass" } else { "fail" })
+                }
+                "audio_label" => match want.as_str().unwrap() {
+                    "rhythm" => !m["rhythm"].is_null(),
+                    "voice" => !m["voice"].is_null(),
+                    _ => !m["rhythm"].is_null() || !m["voice"].is_null(),
+                },
+                "pattern" => &m["groups"][0]["pattern"] == want,
+                "speech_rate_chars_per_min" => {
+                    let r = m["voice"]["chars_per_min"].as_f64().unwrap_or(-1.0);
+                    r >= want[0].as_f64().unwrap() && r <= want[1].as_f64().unwrap()
+                }
+                "speech_rate_ok" => finding("5.3-e").as_deref() == Some(if want == true { "pass" } else { "fail" }),
+                "first_shown_s" => (m["first_shown_s"].as_f64().unwrap_or(-9.0) - want.as_f64().unwrap()).abs() <= frame + 1e-9,
+                "shown_from_start_s" => (m["shown_from_start_s"].as_f64().unwrap() - want.as_f64().unwrap()).abs() <= frame + 1e-9,
+                "min_shown_from_start_s" => m["shown_from_start_s"].as_f64() >= want.as_f64(),
+                "duration_ok" => finding("5.4-g").as_deref() == Some(if want == true { "pass" } else { "fail" }),
+                "start_ok" => finding("5.4-c").as_deref() == Some(if want == true { "pass" } else { "fail" }),
+                other => panic!("{id}: unknown expect.explicit key {other} (document it in vectors/explicit/README.md)"),
+            };
+            if !ok {
+                failures.push(format!("{id}: {key} expected {want}; report {report}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
