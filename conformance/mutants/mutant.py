@@ -159,6 +159,12 @@ def label_with(mutate_fields=None, after=None, allow_invalid=False):
         if mutate_fields:
             req = dict(req, fields=mutate_fields(dict(req["fields"])))
         if allow_invalid:
+            # Otherwise correct: Annex E note 1 as the reference adapter applies it.
+            f = dict(req["fields"])
+            if not f.get("ContentPropagator") and not f.get("PropagateID"):
+                f["ContentPropagator"], f["PropagateID"] = f.get("ContentProducer", ""), f.get("ProduceID", "")
+            req = dict(req, fields=f)
+        if allow_invalid:
             args = ["embed", req["input"], "-o", req["output"], "--force", "--allow-invalid", "--fields", json.dumps(req["fields"])]
             r = ref(*args, check=False)
             if r.returncode != 0:
@@ -290,6 +296,101 @@ def note1_handler(req):
 
 
 MUTANTS["label-ignores-note1"] = MUTANTS["label-ignores-note1"][:2] + (note1_handler,) + MUTANTS["label-ignores-note1"][3:]
+
+
+# ---- explicit-label mutants: an otherwise correct generator with one defect in the visible label
+def with_note1(fields):
+    f = dict(fields)
+    if not f.get("ContentPropagator") and not f.get("PropagateID"):
+        f["ContentPropagator"], f["PropagateID"] = f.get("ContentProducer", ""), f.get("ProduceID", "")
+    return f
+
+
+def explicit_label(make_visible):
+    """A generator whose visible label is made by `make_visible(req, out)`; the implicit label is
+    then written with the reference, as a correct implementation would."""
+    def handler(req):
+        if not req.get("explicit"):
+            return ref_adapter(req)
+        ext = os.path.splitext(req["output"])[1]
+        tmp = req["output"] + ".visible" + ext
+        make_visible(req, tmp)
+        r = ref("embed", tmp, "-o", req["output"], "--force", "--fields", json.dumps(with_note1(req["fields"])), check=False)
+        os.remove(tmp)
+        if r.returncode != 0:
+            return {"status": "error", "message": r.stderr.strip()}
+        return {"status": "ok"}
+    return handler
+
+
+def mark_args(req):
+    e = req["explicit"]
+    args = []
+    if e.get("text"):
+        args += ["--text", e["text"]]
+    if e.get("kind"):
+        args += ["--audio", e["kind"]]
+    if e.get("position"):
+        args += ["--position", e["position"]]
+    return args
+
+
+def mark_with(extra):
+    def make(req, out):
+        args = mark_args(req)
+        for k, val in extra(req).items():
+            if k in args:
+                args[args.index(k) + 1] = val
+            else:
+                args += [k, val]
+        ref("mark", req["input"], "-o", out, "--force", "--allow-nonconforming", *args)
+    return make
+
+
+def imagick_text(ratio, text=None):
+    """ImageMagick draws the label (white on a dark plate, bottom-right) with a point size of
+    `ratio` x the shortest side, and `text` instead of the requested one when given."""
+    def make(req, out):
+        w, h = map(int, subprocess.run(["identify", "-format", "%w %h", req["input"]], capture_output=True, text=True, check=True).stdout.split())
+        font = subprocess.run(["fc-match", "-f", "%{file}", "Noto Sans CJK SC"], capture_output=True, text=True).stdout
+        size = max(6, int(min(w, h) * ratio))
+        subprocess.run(["convert", req["input"], "-font", font, "-pointsize", str(size), "-fill", "white", "-undercolor", "#000000a6",
+                        "-gravity", "southeast", "-annotate", "+12+12", text or req["explicit"].get("text") or "AI生成", out], check=True)
+    return make
+
+
+def long_first_rhythm(req, out):
+    # 长短短短 (-··· , Morse 'B') instead of 短长短短 at the start: GB-5.3-c broken.
+    rate = subprocess.run(["soxi", "-r", req["input"]], capture_output=True, text=True, check=True).stdout.strip()
+    chans = subprocess.run(["soxi", "-c", req["input"]], capture_output=True, text=True, check=True).stdout.strip()
+    tones = out + ".tones.wav"
+    seq = []
+    for i, d in enumerate([0.36, 0.12, 0.12, 0.12]):
+        if i:
+            seq += [":", "synth", "0.12", "sine", "0"]
+        seq += ([":"] if seq else []) + ["synth", str(d), "sine", "800"]
+    subprocess.run(["sox", "-n", "-r", rate, "-c", chans, "-b", "16", tones] + seq + ["vol", "0.6"], check=True)
+    subprocess.run(["sox", tones, req["input"], out], check=True)
+    os.remove(tones)
+
+
+EXPLICIT = {
+    "explicit-image-too-small": ("GB-5.2-e", {"label": ["image/png"]}, explicit_label(imagick_text(0.03)), [],
+                                 "draws the image label at 3 % of the shortest side"),
+    "explicit-image-centre": ("GB-5.2-c", {"label": ["image/png"]}, explicit_label(mark_with(lambda r: {"--position": "center"})), [],
+                              "puts the image label in the centre"),
+    "explicit-image-wording": ("GB-5.2-b", {"label": ["image/png"]}, explicit_label(imagick_text(0.09, "AI创作")), [],
+                               "writes 'AI创作' (no generation element) on images"),
+    "explicit-text-wording": ("GB-5.1-b", {"label": ["text/markdown"]}, explicit_label(mark_with(lambda r: {"--text": "【提示】本内容由AI创作"})), ["GB-5.1-c"],
+                              "writes a text prompt without 生成/合成 (collateral GB-5.1-c: only a conforming prompt counts as placed at the start, middle or end)"),
+    "explicit-rhythm-long-first": ("GB-5.3-c", {"label": ["audio/wav"]}, explicit_label(long_first_rhythm), [],
+                                   "plays 长短短短 instead of 短长短短"),
+    "explicit-video-1-5s": ("GB-5.4-g", {"label": ["video/mp4"]}, explicit_label(mark_with(lambda r: {"--duration": "1.5"})), [],
+                            "shows the video label for 1.5 s"),
+    "explicit-video-centre": ("GB-5.4-e", {"label": ["video/mp4"]}, explicit_label(mark_with(lambda r: {"--position": "center"})), ["GB-5.4-b"],
+                              "puts the video label in the centre of the frame (collateral GB-5.4-b: OCR misreads the label over the busy centre of the test pattern, a known detector weakness)"),
+}
+MUTANTS.update(EXPLICIT)
 
 
 def info(name):

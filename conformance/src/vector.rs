@@ -142,7 +142,8 @@ pub struct ExpectOutput {
     /// Payload (everything but label carriers) identical to the input's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payload_unchanged: Option<bool>,
-    /// Explicit-label measurements (reserved for the explicit-label work; not checked yet).
+    /// Explicit label: the reference judges every chapter-5 requirement the vector names on the
+    /// output (checks::oracle::check_explicit); the keys describe the expected measurements.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub explicit: Option<Value>,
 }

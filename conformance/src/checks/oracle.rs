@@ -175,5 +175,92 @@ pub fn check_output(
             }
         }
     }
+    if let Some(want) = &e.explicit {
+        check_explicit(
+            v,
+            want,
+            input,
+            output,
+            ctx,
+            &mut exp,
+            &mut act,
+            &mut findings,
+        );
+    }
     (Value::Object(exp), Value::Object(act), findings)
+}
+
+/// `expect.output.explicit`: the reference measures the output's explicit label against the
+/// input (`aigc_label::explicit::check_file`, what `aigc-label check --original` prints) and
+/// judges every chapter-5 requirement the vector names; each one that fails is a finding charged
+/// to exactly that requirement. "Unknown" (a measurement that cannot be made, e.g. no OCR) is
+/// recorded, not failed. The keys inside the block (present, min_height_ratio, ...) describe
+/// the expected measurements for people (vectors/explicit/README.md); the thresholds are the
+/// profile's.
+#[allow(clippy::too_many_arguments)]
+fn check_explicit(
+    v: &Vector,
+    want: &Value,
+    input: &Path,
+    output: &Path,
+    ctx: &Context,
+    exp: &mut Map<String, Value>,
+    act: &mut Map<String, Value>,
+    findings: &mut Vec<Finding>,
+) {
+    let voice = want.get("voice_text").and_then(Value::as_str);
+    let judged: Vec<&String> = v
+        .requirements
+        .iter()
+        .filter(|r| r.starts_with("GB-5."))
+        .collect();
+    let expected: Map<String, Value> = judged
+        .iter()
+        .map(|r| ((*r).clone(), json!("pass")))
+        .collect();
+    exp.insert("explicit".into(), Value::Object(expected));
+    match aigc_label::explicit::check_file(output, Some(input), voice, true, None, ctx.profile) {
+        Ok((_, measurements, verdicts)) => {
+            let mut got = Map::new();
+            for r in &judged {
+                let f = verdicts.iter().find(|f| f.requirement == r.as_str());
+                let outcome = match f.map(|f| f.outcome) {
+                    Some(aigc_label::explicit::Outcome::Pass) => "pass",
+                    Some(aigc_label::explicit::Outcome::Fail) => "fail",
+                    Some(aigc_label::explicit::Outcome::Unknown) => "unknown",
+                    None => "not judged",
+                };
+                got.insert((*r).clone(), json!(outcome));
+                if let Some(f) = f.filter(|f| f.outcome == aigc_label::explicit::Outcome::Fail) {
+                    findings.push(Finding::new(
+                        format!("explicit label, {}: {}", f.requirement, f.detail),
+                        blame::of(
+                            v,
+                            &format!("output.explicit.{}", f.requirement),
+                            &[f.requirement],
+                        ),
+                    ));
+                }
+            }
+            // A rhythm was asked for: finding only a voice-like inserted segment is no 短长短短.
+            let wants_rhythm = want.get("audio_label").and_then(Value::as_str) == Some("rhythm");
+            let has_rhythm = measurements.get("rhythm").is_some_and(|r| !r.is_null());
+            if wants_rhythm && !has_rhythm && judged.iter().any(|r| r.as_str() == "GB-5.3-c") {
+                got.insert("GB-5.3-c".into(), json!("fail"));
+                findings.push(Finding::new(
+                    "explicit label, GB-5.3-c: a rhythm label was asked for and no 短长短短 rhythm is in the output",
+                    blame::of(v, "output.explicit.GB-5.3-c", &["GB-5.3-c"]),
+                ));
+            }
+            act.insert("explicit".into(), Value::Object(got));
+            act.insert("explicit_measurements".into(), measurements);
+        }
+        Err(err) => {
+            findings.push(Finding::new(
+                format!("explicit label: the reference cannot measure the output: {err}"),
+                blame::of(v, "output.explicit", &[]),
+            ));
+            act.insert("explicit".into(), json!({"error": err}));
+        }
+    }
 }

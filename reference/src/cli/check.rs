@@ -1,7 +1,7 @@
 //! `aigc-label check FILE [--original ORIG]`: measure the explicit label (chapter 5) in anyone's
 //! output and give a verdict per requirement, with the measurement it rests on.
 
-use aigc_label::explicit::{self, audio, image, text, video, Finding, Modality, Outcome};
+use aigc_label::explicit::{self, Outcome};
 use aigc_label::Profile;
 use serde_json::json;
 use std::path::PathBuf;
@@ -73,46 +73,13 @@ pub fn run(args: Args, profile: &Profile) -> ExitCode {
     }
 }
 
-type Checked = (Modality, serde_json::Value, Vec<Finding>);
-
-fn check(args: &Args, profile: &Profile) -> Result<Checked, String> {
-    let p = explicit::ExplicitProfile::from_profile(profile)?;
-    let modality = match &args.media {
-        Some(m) => {
-            Modality::parse(m).ok_or_else(|| format!("--media {m}: text|image|audio|video"))?
-        }
-        None => Modality::detect(&args.file)?,
-    };
-    let orig = args.original.as_deref();
-    let value = |v: &dyn ToJson| v.json();
-    Ok(match modality {
-        Modality::Text => {
-            let t = explicit::read_text(&args.file)?;
-            let o = orig.map(explicit::read_text).transpose()?;
-            let m = text::measure(&t, o.as_deref(), &p);
-            (modality, value(&m), text::judge(&m))
-        }
-        Modality::Image => {
-            let m = image::measure_file(&args.file, orig, !args.no_ocr, &p)?;
-            (modality, value(&m), image::judge(&m, &p))
-        }
-        Modality::Audio => {
-            let m = audio::measure_file(&args.file, orig, args.voice_text.as_deref(), &p)?;
-            (modality, value(&m), audio::judge(&m, &p))
-        }
-        Modality::Video => {
-            let m = video::measure_file(&args.file, orig, !args.no_ocr, &p)?;
-            (modality, value(&m), video::judge(&m, &p))
-        }
-    })
-}
-
-trait ToJson {
-    fn json(&self) -> serde_json::Value;
-}
-
-impl<T: serde::Serialize> ToJson for T {
-    fn json(&self) -> serde_json::Value {
-        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
-    }
+fn check(args: &Args, profile: &Profile) -> Result<explicit::Checked, String> {
+    explicit::check_file(
+        &args.file,
+        args.original.as_deref(),
+        args.voice_text.as_deref(),
+        !args.no_ocr,
+        args.media.as_deref(),
+        profile,
+    )
 }

@@ -497,3 +497,61 @@ pub fn detect_trace(path: &Path, profile: &Profile) -> Option<String> {
         }
     }
 }
+
+/// What [`check_file`] returns: the modality, the measurements (as JSON, per modality) and one
+/// finding per chapter-5 requirement.
+pub type Checked = (Modality, serde_json::Value, Vec<Finding>);
+
+/// Measure the explicit label of `file` (against `original` when given) and judge it per
+/// requirement: what `aigc-label check` prints and what the harness uses as its oracle.
+/// `voice_text` is the spoken prompt's text (for 5.3 b/e), `ocr` runs tesseract on visual
+/// labels, `media` forces a modality (text | image | audio | video).
+pub fn check_file(
+    file: &Path,
+    original: Option<&Path>,
+    voice_text: Option<&str>,
+    ocr: bool,
+    media: Option<&str>,
+    profile: &Profile,
+) -> Result<Checked, String> {
+    let p = ExplicitProfile::from_profile(profile)?;
+    let modality = match media {
+        Some(m) => {
+            Modality::parse(m).ok_or_else(|| format!("media {m}: text|image|audio|video"))?
+        }
+        None => Modality::detect(file)?,
+    };
+    let json = |v: serde_json::Result<serde_json::Value>| v.unwrap_or(serde_json::Value::Null);
+    Ok(match modality {
+        Modality::Text => {
+            let t = read_text(file)?;
+            let o = original.map(read_text).transpose()?;
+            let m = text::measure(&t, o.as_deref(), &p);
+            (modality, json(serde_json::to_value(&m)), text::judge(&m))
+        }
+        Modality::Image => {
+            let m = image::measure_file(file, original, ocr, &p)?;
+            (
+                modality,
+                json(serde_json::to_value(&m)),
+                image::judge(&m, &p),
+            )
+        }
+        Modality::Audio => {
+            let m = audio::measure_file(file, original, voice_text, &p)?;
+            (
+                modality,
+                json(serde_json::to_value(&m)),
+                audio::judge(&m, &p),
+            )
+        }
+        Modality::Video => {
+            let m = video::measure_file(file, original, ocr, &p)?;
+            (
+                modality,
+                json(serde_json::to_value(&m)),
+                video::judge(&m, &p),
+            )
+        }
+    })
+}

@@ -604,7 +604,8 @@ fn mean_abs_diff(a: &[u8], b: &[u8]) -> f64 {
         / a.len() as f64
 }
 
-/// Verdicts GB-5.4-b, c, f, g from the measurement.
+/// Verdicts GB-5.4-b, c, e (edge band, as for images: profile explicit.video.edge_band_ratio), f, g
+/// from the measurement.
 pub fn judge(m: &VideoMeasure, p: &ExplicitProfile) -> Vec<Finding> {
     let v = &p.video;
     let mut f = match &m.visual {
@@ -612,7 +613,7 @@ pub fn judge(m: &VideoMeasure, p: &ExplicitProfile) -> Vec<Finding> {
             vm,
             v.min_text_height_ratio,
             v.edge_band_ratio,
-            ("GB-5.4-b", None, "GB-5.4-f"),
+            ("GB-5.4-b", Some("GB-5.4-e"), "GB-5.4-f"),
         ),
         None => vec![
             Finding::judge("GB-5.4-b", false, "no label found"),
