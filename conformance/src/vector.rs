@@ -109,19 +109,9 @@ pub enum ReadVerdict {
     Unlabeled,
 }
 
-/// `expect.notice` of propagate vectors.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Notice {
-    /// "AI-generated".
-    Is,
-    /// "possibly AI-generated".
-    Possibly,
-    /// "suspected AI-generated".
-    Suspected,
-    /// No notice.
-    None,
-}
+/// `expect.notice` of propagate vectors: the notice levels of the Measures Art. 6, as the
+/// reference's platform role names them.
+pub use aigc_label::platform::Notice;
 
 /// `expect.output`: the output file as judged by the reference decoder.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -61,54 +61,8 @@ pub fn render(r: &Report) -> String {
         "<p class=\"verdict {vclass}\">{}</p>",
         esc(overall_text(r.overall))
     );
-    let info = |k: &str| {
-        r.adapter
-            .info
-            .get(k)
-            .and_then(|v| v.as_str())
-            .unwrap_or("?")
-            .to_string()
-    };
     let _ = writeln!(o, "<table>");
-    for (k, v) in [
-        (
-            "Implementation",
-            format!("{} {}", info("name"), info("version")),
-        ),
-        ("Adapter command", r.adapter.command.clone()),
-        (
-            "Executable",
-            format!(
-                "{} (SHA-256 {})",
-                r.adapter.executable.as_deref().unwrap_or("?"),
-                r.adapter.executable_sha256.as_deref().unwrap_or("?")
-            ),
-        ),
-        ("Mode", r.adapter.mode.clone()),
-        ("Suite", format!("{} ({})", r.suite.version, r.tool)),
-        (
-            "Vectors",
-            format!(
-                "{} vectors, {} files, SHA-256 {}",
-                r.suite.vector_count, r.suite.files, r.suite.vectors_sha256
-            ),
-        ),
-        (
-            "Profile",
-            format!("{} (SHA-256 {})", r.profile.id, r.profile.sha256),
-        ),
-        (
-            "Machine",
-            format!(
-                "{}, {}, {} cores",
-                r.machine.hostname, r.machine.os, r.machine.cores
-            ),
-        ),
-        (
-            "Time",
-            format!("{} – {} ({:.2} s)", r.started, r.finished, r.duration_s),
-        ),
-    ] {
+    for (k, v) in r.provenance_rows(|t| t.to_string()) {
         let _ = writeln!(
             o,
             "<tr><th>{}</th><td><code>{}</code></td></tr>",

@@ -15,66 +15,19 @@ pub fn render(r: &Report) -> String {
     let _ = writeln!(o, "# GB 45438-2025 conformance report\n");
     let _ = writeln!(o, "**Verdict: {}**\n", overall_text(r.overall));
     let _ = writeln!(o, "| | |\n|---|---|");
-    let info_name = r
-        .adapter
-        .info
-        .get("name")
-        .and_then(|v| v.as_str())
-        .unwrap_or("?");
-    let info_version = r
-        .adapter
-        .info
-        .get("version")
-        .and_then(|v| v.as_str())
-        .unwrap_or("?");
-    let rows = [
-        ("Implementation", format!("{info_name} {info_version}")),
-        ("Adapter command", format!("`{}`", r.adapter.command)),
-        (
-            "Executable",
-            format!(
-                "`{}` (SHA-256 `{}`)",
-                r.adapter.executable.as_deref().unwrap_or("?"),
-                r.adapter.executable_sha256.as_deref().unwrap_or("?")
+    let mut rows = r.provenance_rows(|t| format!("`{t}`"));
+    rows.extend([(
+        "Selection",
+        match &r.selection.filter {
+            Some(f) => format!(
+                "{} of {} vectors (filter `{f}`{})",
+                r.selection.selected,
+                r.selection.total,
+                if r.selection.exact { ", exact" } else { "" }
             ),
-        ),
-        ("Mode", r.adapter.mode.clone()),
-        ("Suite", format!("{} ({})", r.suite.version, r.tool)),
-        (
-            "Vectors",
-            format!(
-                "{} vectors in {} files, SHA-256 `{}`",
-                r.suite.vector_count, r.suite.files, r.suite.vectors_sha256
-            ),
-        ),
-        (
-            "Profile",
-            format!("{} (SHA-256 `{}`)", r.profile.id, r.profile.sha256),
-        ),
-        (
-            "Machine",
-            format!(
-                "{}, {}, {} cores",
-                r.machine.hostname, r.machine.os, r.machine.cores
-            ),
-        ),
-        (
-            "Time",
-            format!("{} – {} ({:.2} s)", r.started, r.finished, r.duration_s),
-        ),
-        (
-            "Selection",
-            match &r.selection.filter {
-                Some(f) => format!(
-                    "{} of {} vectors (filter `{f}`{})",
-                    r.selection.selected,
-                    r.selection.total,
-                    if r.selection.exact { ", exact" } else { "" }
-                ),
-                None => format!("all {} vectors", r.selection.total),
-            },
-        ),
-    ];
+            None => format!("all {} vectors", r.selection.total),
+        },
+    )]);
     for (k, v) in rows {
         let _ = writeln!(o, "| {k} | {} |", cell(&v));
     }

@@ -231,3 +231,66 @@ pub fn overall_text(o: Overall) -> &'static str {
         Overall::NonConformant => "不符合 / non-conformant",
     }
 }
+
+impl Report {
+    /// The provenance rows every report format shows (what was run, on what, when), with
+    /// `code` marking up commands and digests for the target format.
+    pub fn provenance_rows(&self, code: impl Fn(&str) -> String) -> Vec<(&'static str, String)> {
+        let info = |k: &str| {
+            self.adapter
+                .info
+                .get(k)
+                .and_then(|v| v.as_str())
+                .unwrap_or("?")
+                .to_string()
+        };
+        vec![
+            (
+                "Implementation",
+                format!("{} {}", info("name"), info("version")),
+            ),
+            ("Adapter command", code(&self.adapter.command)),
+            (
+                "Executable",
+                format!(
+                    "{} (SHA-256 {})",
+                    code(self.adapter.executable.as_deref().unwrap_or("?")),
+                    code(self.adapter.executable_sha256.as_deref().unwrap_or("?"))
+                ),
+            ),
+            ("Mode", self.adapter.mode.clone()),
+            ("Suite", format!("{} ({})", self.suite.version, self.tool)),
+            (
+                "Vectors",
+                format!(
+                    "{} vectors in {} files, SHA-256 {}",
+                    self.suite.vector_count,
+                    self.suite.files,
+                    code(&self.suite.vectors_sha256)
+                ),
+            ),
+            (
+                "Profile",
+                format!(
+                    "{} (SHA-256 {})",
+                    self.profile.id,
+                    code(&self.profile.sha256)
+                ),
+            ),
+            (
+                "Machine",
+                format!(
+                    "{}, {}, {} cores",
+                    self.machine.hostname, self.machine.os, self.machine.cores
+                ),
+            ),
+            (
+                "Time",
+                format!(
+                    "{} – {} ({:.2} s)",
+                    self.started, self.finished, self.duration_s
+                ),
+            ),
+        ]
+    }
+}
