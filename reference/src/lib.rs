@@ -5,10 +5,12 @@
 //! - [`profile`]: every interpretation the standard leaves open, loaded from `vectors/profile.yaml`;
 //! - [`implicit`]: the file-metadata label in every container format (read and write);
 //! - [`platform`]: the propagation platform role (Measures Art. 6);
-//! - [`io`] and [`limits`]: bounded streaming I/O and atomic writes shared by all formats.
+//! - [`io`] and [`limits`]: bounded streaming I/O and atomic writes shared by all formats;
+//! - [`fuzzing`]: the invariants the fuzz targets and the fuzz smoke test check.
 #![forbid(unsafe_code)]
 
 pub mod error;
+pub mod fuzzing;
 pub mod implicit;
 pub mod io;
 pub mod label;
