@@ -304,8 +304,11 @@ impl From<io::Error> for WriteError {
 
 /// Write `target` atomically: the content goes to a temporary file beside it, which is renamed
 /// over the target only when the writer succeeded. On any failure the temporary file is removed
-/// and the target is as it was. A process killed mid-write leaves at most a stray `.aigc-tmp-*`
-/// file, never a half-written target.
+/// and the target is as it was. The temporary file is synced before the rename, so a crash or
+/// power loss leaves the old target or the complete new one. A process killed mid-write leaves
+/// at most a stray `.NAME.aigc-tmp-*` file beside the target (the only possible leftover), never
+/// a half-written target. With [`Overwrite::Refuse`] a target created by someone else during
+/// the write is never replaced.
 pub fn write_atomically(
     target: &Path,
     overwrite: Overwrite,
@@ -330,23 +333,60 @@ pub fn write_atomically(
         let file = out.finish()?.expect("file output");
         if let Some(src) = permissions_from {
             if let Ok(meta) = std::fs::metadata(src) {
-                let mut perm = meta.permissions();
-                #[allow(clippy::permissions_set_readonly_false)]
-                perm.set_readonly(false);
-                let _ = file.set_permissions(perm);
+                // The copy keeps the input's mode, plus write permission for its owner only (a
+                // read-only input must not give a world-writable output).
+                let _ = file.set_permissions(writable_by_owner(meta.permissions()));
             }
         }
+        // The data must be on disk before the rename makes it the target: otherwise a power
+        // loss right after the rename can leave an empty or partial file where the old one was.
+        file.sync_all()?;
         drop(file);
-        if overwrite == Overwrite::Refuse && target.exists() {
-            return Err(WriteError::Exists(target.to_path_buf()));
+        match overwrite {
+            Overwrite::Replace => std::fs::rename(&tmp_path, target)?,
+            Overwrite::Refuse => publish_no_clobber(&tmp_path, target)?,
         }
-        std::fs::rename(&tmp_path, target)?;
         Ok(())
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp_path);
     }
     result
+}
+
+/// Move `tmp` to `target` unless `target` exists, without a window in which another process
+/// could create `target` and have it silently replaced: a hard link fails if the name exists.
+/// File systems without hard links fall back to check-then-rename.
+fn publish_no_clobber(tmp: &Path, target: &Path) -> std::result::Result<(), WriteError> {
+    match std::fs::hard_link(tmp, target) {
+        Ok(()) => {
+            let _ = std::fs::remove_file(tmp);
+            Ok(())
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            Err(WriteError::Exists(target.to_path_buf()))
+        }
+        Err(_) => {
+            if target.exists() {
+                return Err(WriteError::Exists(target.to_path_buf()));
+            }
+            std::fs::rename(tmp, target)?;
+            Ok(())
+        }
+    }
+}
+
+#[cfg(unix)]
+fn writable_by_owner(perm: std::fs::Permissions) -> std::fs::Permissions {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::Permissions::from_mode(perm.mode() | 0o200)
+}
+
+#[cfg(not(unix))]
+fn writable_by_owner(mut perm: std::fs::Permissions) -> std::fs::Permissions {
+    #[allow(clippy::permissions_set_readonly_false)] // no group/other bits off Unix
+    perm.set_readonly(false);
+    perm
 }
 
 fn create_temp(dir: &Path, name: &str) -> io::Result<(PathBuf, File)> {
