@@ -350,11 +350,30 @@ pub fn scan(src: &mut impl ReadAt) -> Result<Scan> {
     let mut texts = Vec::new();
     // IFDs still to look at: IFD0 first, then every Exif IFD pointer found (normally one).
     let mut queue = vec![ifd0.clone()];
+    // Entries may all point at one large value: bound the bytes read and the labels collected
+    // over the whole walk, not only per value.
+    let mut text_budget = limits::MAX_METADATA_BYTES;
     while let Some(ifd) = queue.pop() {
         for e in &ifd.entries {
             match e.tag {
                 TAG_IMAGE_DESCRIPTION | TAG_USER_COMMENT => {
+                    let len = e.byte_len().unwrap_or(0);
+                    text_budget = text_budget.checked_sub(len).ok_or_else(|| {
+                        CodecError::limit(
+                            src.abs(e.pos),
+                            format!(
+                                "EXIF text fields total more than {} bytes",
+                                limits::MAX_METADATA_BYTES
+                            ),
+                        )
+                    })?;
                     if let Some(t) = read_text(src, order, e)? {
+                        if texts.len() == limits::MAX_LABELS {
+                            return Err(CodecError::limit(
+                                src.abs(e.pos),
+                                format!("more than {} label-like EXIF texts", limits::MAX_LABELS),
+                            ));
+                        }
                         texts.push(t);
                     }
                 }

@@ -270,6 +270,12 @@ impl ExtXmp {
     /// The packet, when the chunks cover it exactly.
     fn packet(&mut self) -> Option<Vec<u8>> {
         self.chunks.sort_by_key(|c| c.0);
+        // The declared length is only trusted for an allocation once the chunks present add
+        // up to it.
+        let present: u64 = self.chunks.iter().map(|c| c.1.len() as u64).sum();
+        if present != self.full_len as u64 {
+            return None;
+        }
         let mut out = Vec::with_capacity(self.full_len as usize);
         for (off, data) in &self.chunks {
             if *off as usize != out.len() {

@@ -147,6 +147,18 @@ impl Format for Tiff {
             .filter(|e| e.tag != exif::TAG_XMP)
             .cloned()
             .collect();
+        // A label text of up to 4 bytes sits inside its IFD0 entry: the copy of IFD0 gets the
+        // blanked bytes too, or the old text would come back as a second label.
+        for e in &mut entries {
+            let inline = e.pos + 8;
+            if e.value_offset(order) == inline {
+                if let Some((_, _, bytes)) = patches.iter().find(|p| p.0 == inline) {
+                    if bytes.len() <= 4 {
+                        e.raw[..bytes.len()].copy_from_slice(bytes);
+                    }
+                }
+            }
+        }
         let idx = entries.partition_point(|e| e.tag < exif::TAG_XMP);
         entries.insert(idx, new_entry);
         let mut ifd = Vec::with_capacity(2 + 12 * entries.len() + 4);

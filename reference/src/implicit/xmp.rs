@@ -135,7 +135,7 @@ fn scan(packet: &str) -> Result<Scan, XmpError> {
                 let local = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
                 if !is_empty {
                     depth += 1;
-                    if depth > limits::MAX_DEPTH * 4 {
+                    if depth > limits::MAX_XML_DEPTH {
                         return Err(XmpError {
                             offset: before,
                             what: "elements nested too deeply".into(),
