@@ -95,3 +95,22 @@ fn unreadable_inputs_are_refused_by_embed() {
         assert!(err.to_string().contains("byte"), "{err}");
     }
 }
+
+/// JPEG EXIF whose UserComment value points into its own IFD (found by `format_jpeg`): the
+/// writer blanked the label text with spaces, overwriting IFD entries, and the output's EXIF
+/// no longer parsed. Such a file is now refused for writing (reading it still works).
+#[test]
+fn exif_label_text_overlapping_its_ifd_is_refused_for_writing() {
+    for name in ["exif-label-overlaps-ifd-1", "exif-label-overlaps-ifd-2"] {
+        let data = input("format_jpeg", name);
+        let jpeg = aigc_label::implicit::format_by_name("jpeg").unwrap();
+        let mut out = aigc_label::io::Output::memory();
+        let r = jpeg.write(
+            &mut aigc_label::io::Input::from_bytes(data),
+            &mut out,
+            LABEL_JSON,
+        );
+        let err = r.unwrap_err().to_string();
+        assert!(err.contains("overlaps"), "{err}");
+    }
+}

@@ -150,6 +150,8 @@ enum Kind {
     Exif {
         tiff: Vec<u8>,
         texts: Vec<exif::LabelText>,
+        /// Whether a text value overlaps an IFD (blanking it would break the EXIF).
+        overlaps: bool,
     },
     /// An `AIGC` / `AIGC{` blob.
     Blob {
@@ -208,9 +210,11 @@ fn classify(input: &mut Input, seg: &Segment) -> Result<Kind> {
             data: &tiff,
             base: at + EXIF_HEADER.len() as u64,
         })?;
+        let overlaps = scan.texts_overlap_structure();
         return Ok(Kind::Exif {
             tiff,
             texts: scan.texts,
+            overlaps,
         });
     }
     let app11_prefix = seg.marker == APP11;
@@ -453,7 +457,15 @@ impl Format for Jpeg {
                         continue;
                     }
                 }
-                Kind::Exif { mut tiff, texts } if !texts.is_empty() => {
+                Kind::Exif { overlaps: true, .. } => {
+                    return Err(CodecError::corrupt(
+                        seg.payload_offset(),
+                        "an EXIF label text overlaps an EXIF directory; it cannot be removed without breaking the EXIF",
+                    ));
+                }
+                Kind::Exif {
+                    mut tiff, texts, ..
+                } if !texts.is_empty() => {
                     for t in &texts {
                         let range =
                             t.value_offset as usize..(t.value_offset + t.value_len) as usize;

@@ -96,6 +96,12 @@ impl Format for Tiff {
 
     fn write(&self, input: &mut Input, out: &mut Output, json: &str) -> Result<()> {
         let scan = exif::scan(input)?;
+        if scan.texts_overlap_structure() {
+            return Err(CodecError::corrupt(
+                scan.ifd0.offset,
+                "an EXIF label text overlaps an IFD; it cannot be removed without breaking the file",
+            ));
+        }
         let order = scan.header.order;
         let end = input.len();
         let mut patches: Vec<(u64, u64, Vec<u8>)> = Vec::new();
@@ -112,6 +118,12 @@ impl Format for Tiff {
             None => xmp::new_packet(json),
         };
         if let Some((_, (at, len, old))) = &existing {
+            if scan.overlaps_structure(*at, *len) {
+                return Err(CodecError::corrupt(
+                    *at,
+                    "the XMP packet overlaps an IFD; it cannot be rewritten without breaking the file",
+                ));
+            }
             if packet.len() as u64 <= *len {
                 // Fits: rewrite in place, pad with spaces; no offset changes.
                 let mut bytes = packet.into_bytes();
