@@ -327,6 +327,8 @@ pub fn write_atomically(
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "out".into());
     let (tmp_path, file) = create_temp(&dir, &name)?;
+    // Removes the temporary file on every way out but success, a panic in `content` included.
+    let mut guard = TempFile(Some(tmp_path.clone()));
     let result = (|| -> std::result::Result<(), WriteError> {
         let mut out = Output::file(file);
         content(&mut out)?;
@@ -348,10 +350,21 @@ pub fn write_atomically(
         }
         Ok(())
     })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp_path);
+    if result.is_ok() {
+        guard.0 = None; // renamed or linked: nothing to clean up
     }
     result
+}
+
+/// A temporary file that is deleted when dropped, unless disarmed.
+struct TempFile(Option<PathBuf>);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            let _ = std::fs::remove_file(p);
+        }
+    }
 }
 
 /// Move `tmp` to `target` unless `target` exists, without a window in which another process
@@ -410,4 +423,62 @@ fn create_temp(dir: &Path, name: &str) -> io::Result<(PathBuf, File)> {
     Err(io::Error::other(
         "could not create a temporary file beside the target",
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn failed_or_panicking_writers_leave_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("t.bin");
+        std::fs::write(&target, b"old").unwrap();
+        let r = write_atomically(&target, Overwrite::Replace, None, |out| {
+            out.write_all(b"partial")?;
+            Err(CodecError::corrupt(7, "bad input"))
+        });
+        assert!(matches!(r, Err(WriteError::Codec(_))));
+        let panicked = std::panic::catch_unwind(|| {
+            let _ = write_atomically(&target, Overwrite::Replace, None, |out| {
+                out.write_all(b"partial")?;
+                panic!("writer bug");
+            });
+        });
+        assert!(panicked.is_err());
+        assert_eq!(names(dir.path()), ["t.bin"]);
+        assert_eq!(std::fs::read(&target).unwrap(), b"old");
+    }
+
+    #[test]
+    fn refuse_keeps_an_existing_target_and_replace_replaces_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("t.bin");
+        std::fs::write(&target, b"old").unwrap();
+        let r = write_atomically(&target, Overwrite::Refuse, None, |out| {
+            Ok(out.write_all(b"new")?)
+        });
+        assert!(matches!(r, Err(WriteError::Exists(_))));
+        assert_eq!(std::fs::read(&target).unwrap(), b"old");
+        write_atomically(&target, Overwrite::Replace, None, |out| {
+            Ok(out.write_all(b"new")?)
+        })
+        .unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"new");
+        let fresh = dir.path().join("fresh.bin");
+        write_atomically(&fresh, Overwrite::Refuse, None, |out| {
+            Ok(out.write_all(b"x")?)
+        })
+        .unwrap();
+        assert_eq!(names(dir.path()), ["fresh.bin", "t.bin"]);
+    }
 }
