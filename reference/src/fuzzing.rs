@@ -17,10 +17,20 @@ use crate::profile::Profile;
 /// in neither element nor attribute form (escaping itself is exercised by the label target).
 pub const LABEL_JSON: &str = r#"{"Label":"1","ContentProducer":"001191110102MACQD9K64010000","ProduceID":"fuzz-1","ReservedCode1":"","ContentPropagator":"001191110102MACQD9K64010000","PropagateID":"fuzz-1","ReservedCode2":""}"#;
 
-/// Detect the format of `data` and read it (target `implicit_read`).
+/// Detect the format of `data` and read it (target `implicit_read`). When the content names no
+/// format, detection falls back to the file extension: each registered extension is tried, so
+/// that path is fuzzed too.
 pub fn read_any(data: &[u8]) {
     let profile = Profile::builtin();
-    let _ = read_bytes(data.to_vec(), "input", &profile);
+    if detect(&mut Input::from_bytes(data.to_vec()), None).is_ok() {
+        let _ = read_bytes(data.to_vec(), "input", &profile);
+        return;
+    }
+    for format in FORMATS {
+        if let Some(ext) = format.extensions().first() {
+            let _ = read_bytes(data.to_vec(), &format!("input.{ext}"), &profile);
+        }
+    }
 }
 
 /// Embed [`LABEL_JSON`] into `data` through format detection; when that succeeds, the output
