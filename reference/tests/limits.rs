@@ -311,3 +311,16 @@ fn largest_allocation<T>(f: impl FnOnce() -> T) -> (T, usize) {
     let largest = LARGEST.with(|l| l.replace(None)).unwrap_or(0);
     (out, largest)
 }
+
+#[test]
+fn a_flood_of_tiny_label_chunks_is_refused_at_the_limit_not_after_collecting_all() {
+    let mut extra = Vec::new();
+    for _ in 0..100_000 {
+        chunk(&mut extra, b"tEXt", b"AIGC\0{}");
+    }
+    match read(png_with(&extra)) {
+        // Refused at the 65th chunk (offset ~1.2 KB), not at the end of a 1.9 MB walk.
+        Err(CodecError::Limit { offset, .. }) => assert!(offset < 10_000, "offset {offset}"),
+        other => panic!("expected a limit error, got {other:?}"),
+    }
+}

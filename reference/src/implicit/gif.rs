@@ -236,6 +236,7 @@ impl Format for Gif {
                     f.notes = notes;
                     found.push(f);
                 }
+                super::check_label_count(&found, b.offset)?;
             }
         }
         Ok(found)

@@ -384,6 +384,7 @@ impl Format for Jpeg {
                 }
                 Kind::Other => {}
             }
+            super::check_label_count(&found, seg.offset)?;
         }
         for g in &mut ext {
             let Some(bytes) = g.packet() else { continue };

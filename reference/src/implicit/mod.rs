@@ -77,6 +77,23 @@ pub trait Format: Sync {
     fn write(&self, input: &mut Input, out: &mut Output, json: &str) -> Result<()>;
 }
 
+/// Refuse a file once it has yielded more than [`limits::MAX_LABELS`] label carriers, while the
+/// format is still walking it: thousands of tiny label chunks would otherwise cost far more
+/// memory than the file's own size before [`read_input`] could count them. `offset` is where
+/// the walk is.
+pub fn check_label_count(found: &[Found], offset: u64) -> Result<()> {
+    if found.len() > limits::MAX_LABELS {
+        return Err(CodecError::limit(
+            offset,
+            format!(
+                "more than {} label carriers in one file",
+                limits::MAX_LABELS
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// The registry: every supported format, in sniffing order (more specific first).
 pub static FORMATS: &[&dyn Format] = &[&png::Png, &jpeg::Jpeg, &gif::Gif, &tiff::Tiff];
 

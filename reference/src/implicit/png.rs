@@ -247,7 +247,7 @@ impl Format for Png {
                 }
                 Text::Other => {}
             }
-            Ok(())
+            super::check_label_count(&found, chunk.offset)
         })?;
         Ok(found)
     }
