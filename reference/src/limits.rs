@@ -1,6 +1,8 @@
 //! Every limit the decoders apply to sizes, counts and depths read from untrusted files, in one
 //! place. A file that exceeds one is refused with [`crate::error::CodecError::Limit`], naming
-//! the offset and the limit; it is never a panic or an unbounded allocation.
+//! the offset and the limit; it is never a panic or an unbounded allocation. The image formats'
+//! limits are exercised by `reference/tests/limits.rs` (bombs, floods, loops, nesting, largest
+//! allocation).
 
 /// Largest metadata structure read into memory at once (an XMP packet, a RIFF chunk holding
 /// a label, an ID3 tag, a Vorbis comment block, an EXIF segment, a PDF object).
