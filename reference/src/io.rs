@@ -304,8 +304,11 @@ impl From<io::Error> for WriteError {
 
 /// Write `target` atomically: the content goes to a temporary file beside it, which is renamed
 /// over the target only when the writer succeeded. On any failure the temporary file is removed
-/// and the target is as it was. A process killed mid-write leaves at most a stray `.aigc-tmp-*`
-/// file, never a half-written target.
+/// and the target is as it was. The temporary file is synced before the rename, so a crash or
+/// power loss leaves the old target or the complete new one. A process killed mid-write leaves
+/// at most a stray `.NAME.aigc-tmp-*` file beside the target (the only possible leftover), never
+/// a half-written target. With [`Overwrite::Refuse`] a target created by someone else during
+/// the write is never replaced.
 pub fn write_atomically(
     target: &Path,
     overwrite: Overwrite,
@@ -324,29 +327,79 @@ pub fn write_atomically(
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "out".into());
     let (tmp_path, file) = create_temp(&dir, &name)?;
+    // Removes the temporary file on every way out but success, a panic in `content` included.
+    let mut guard = TempFile(Some(tmp_path.clone()));
     let result = (|| -> std::result::Result<(), WriteError> {
         let mut out = Output::file(file);
         content(&mut out)?;
         let file = out.finish()?.expect("file output");
         if let Some(src) = permissions_from {
             if let Ok(meta) = std::fs::metadata(src) {
-                let mut perm = meta.permissions();
-                #[allow(clippy::permissions_set_readonly_false)]
-                perm.set_readonly(false);
-                let _ = file.set_permissions(perm);
+                // The copy keeps the input's mode, plus write permission for its owner only (a
+                // read-only input must not give a world-writable output).
+                let _ = file.set_permissions(writable_by_owner(meta.permissions()));
             }
         }
+        // The data must be on disk before the rename makes it the target: otherwise a power
+        // loss right after the rename can leave an empty or partial file where the old one was.
+        file.sync_all()?;
         drop(file);
-        if overwrite == Overwrite::Refuse && target.exists() {
-            return Err(WriteError::Exists(target.to_path_buf()));
+        match overwrite {
+            Overwrite::Replace => std::fs::rename(&tmp_path, target)?,
+            Overwrite::Refuse => publish_no_clobber(&tmp_path, target)?,
         }
-        std::fs::rename(&tmp_path, target)?;
         Ok(())
     })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp_path);
+    if result.is_ok() {
+        guard.0 = None; // renamed or linked: nothing to clean up
     }
     result
+}
+
+/// A temporary file that is deleted when dropped, unless disarmed.
+struct TempFile(Option<PathBuf>);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+/// Move `tmp` to `target` unless `target` exists, without a window in which another process
+/// could create `target` and have it silently replaced: a hard link fails if the name exists.
+/// File systems without hard links fall back to check-then-rename.
+fn publish_no_clobber(tmp: &Path, target: &Path) -> std::result::Result<(), WriteError> {
+    match std::fs::hard_link(tmp, target) {
+        Ok(()) => {
+            let _ = std::fs::remove_file(tmp);
+            Ok(())
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            Err(WriteError::Exists(target.to_path_buf()))
+        }
+        Err(_) => {
+            if target.exists() {
+                return Err(WriteError::Exists(target.to_path_buf()));
+            }
+            std::fs::rename(tmp, target)?;
+            Ok(())
+        }
+    }
+}
+
+#[cfg(unix)]
+fn writable_by_owner(perm: std::fs::Permissions) -> std::fs::Permissions {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::Permissions::from_mode(perm.mode() | 0o200)
+}
+
+#[cfg(not(unix))]
+fn writable_by_owner(mut perm: std::fs::Permissions) -> std::fs::Permissions {
+    #[allow(clippy::permissions_set_readonly_false)] // no group/other bits off Unix
+    perm.set_readonly(false);
+    perm
 }
 
 fn create_temp(dir: &Path, name: &str) -> io::Result<(PathBuf, File)> {
@@ -370,4 +423,62 @@ fn create_temp(dir: &Path, name: &str) -> io::Result<(PathBuf, File)> {
     Err(io::Error::other(
         "could not create a temporary file beside the target",
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn failed_or_panicking_writers_leave_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("t.bin");
+        std::fs::write(&target, b"old").unwrap();
+        let r = write_atomically(&target, Overwrite::Replace, None, |out| {
+            out.write_all(b"partial")?;
+            Err(CodecError::corrupt(7, "bad input"))
+        });
+        assert!(matches!(r, Err(WriteError::Codec(_))));
+        let panicked = std::panic::catch_unwind(|| {
+            let _ = write_atomically(&target, Overwrite::Replace, None, |out| {
+                out.write_all(b"partial")?;
+                panic!("writer bug");
+            });
+        });
+        assert!(panicked.is_err());
+        assert_eq!(names(dir.path()), ["t.bin"]);
+        assert_eq!(std::fs::read(&target).unwrap(), b"old");
+    }
+
+    #[test]
+    fn refuse_keeps_an_existing_target_and_replace_replaces_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("t.bin");
+        std::fs::write(&target, b"old").unwrap();
+        let r = write_atomically(&target, Overwrite::Refuse, None, |out| {
+            Ok(out.write_all(b"new")?)
+        });
+        assert!(matches!(r, Err(WriteError::Exists(_))));
+        assert_eq!(std::fs::read(&target).unwrap(), b"old");
+        write_atomically(&target, Overwrite::Replace, None, |out| {
+            Ok(out.write_all(b"new")?)
+        })
+        .unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"new");
+        let fresh = dir.path().join("fresh.bin");
+        write_atomically(&fresh, Overwrite::Refuse, None, |out| {
+            Ok(out.write_all(b"x")?)
+        })
+        .unwrap();
+        assert_eq!(names(dir.path()), ["fresh.bin", "t.bin"]);
+    }
 }

@@ -7,11 +7,13 @@
 //! - [`payload`]: what a label must not change, fingerprinted per format family;
 //! - [`platform`]: the propagation platform role (Measures Art. 6);
 //! - [`explicit`]: the perceivable prompt per modality (chapter 5): renderers and measuring detectors;
-//! - [`io`] and [`limits`]: bounded streaming I/O and atomic writes shared by all formats.
+//! - [`io`] and [`limits`]: bounded streaming I/O and atomic writes shared by all formats;
+//! - [`fuzzing`]: the invariants the fuzz targets and the fuzz smoke test check.
 #![forbid(unsafe_code)]
 
 pub mod error;
 pub mod explicit;
+pub mod fuzzing;
 pub mod implicit;
 pub mod io;
 pub mod label;

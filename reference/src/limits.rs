@@ -1,6 +1,8 @@
 //! Every limit the decoders apply to sizes, counts and depths read from untrusted files, in one
 //! place. A file that exceeds one is refused with [`crate::error::CodecError::Limit`], naming
-//! the offset and the limit; it is never a panic or an unbounded allocation.
+//! the offset and the limit; it is never a panic or an unbounded allocation. The image formats'
+//! limits are exercised by `reference/tests/limits.rs` (bombs, floods, loops, nesting, largest
+//! allocation).
 
 /// Largest metadata structure read into memory at once (an XMP packet, a RIFF chunk holding
 /// a label, an ID3 tag, a Vorbis comment block, an EXIF segment, a PDF object).
@@ -14,14 +16,21 @@ pub const MAX_MOOV_BYTES: u64 = 64 * 1024 * 1024;
 /// against decompression bombs.
 pub const MAX_INFLATED_BYTES: u64 = 16 * 1024 * 1024;
 
-/// Deepest nesting of boxes, EBML elements, RIFF lists or JSON/XML the decoders follow.
+/// Deepest nesting of boxes, EBML elements or RIFF lists the decoders follow.
 pub const MAX_DEPTH: usize = 32;
+
+/// Deepest element nesting in an XMP packet (real packets nest about 6 deep; RDF containers
+/// inside structures add a few). JSON label values are bounded by serde_json's own recursion
+/// limit of 128, which the label parser keeps enabled.
+pub const MAX_XML_DEPTH: usize = 128;
 
 /// Most structures (chunks, boxes, segments, frames, zip entries) walked in one container level
 /// before the file is refused as a loop or a bomb.
 pub const MAX_ENTRIES: usize = 1_000_000;
 
-/// Most labels collected from one file (a file with more is reported as hostile).
+/// Most labels collected from one file (a file with more is reported as hostile). Also the
+/// most label-like EXIF texts collected in one TIFF structure, whose text fields together may
+/// hold at most [`MAX_METADATA_BYTES`] (many entries can point at the same large value).
 pub const MAX_LABELS: usize = 64;
 
 /// Largest number of entries in an OOXML zip archive.

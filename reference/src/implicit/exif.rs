@@ -339,6 +339,29 @@ pub struct Scan {
     pub ifd0: Ifd,
     /// The label-like text fields, in IFD order.
     pub texts: Vec<LabelText>,
+    /// TIFF-relative (offset, length) of the header and of every IFD read.
+    pub structure: Vec<(u64, u64)>,
+}
+
+impl Scan {
+    /// Whether blanking the label texts in place would overwrite the header or an IFD (a
+    /// hostile or broken file can point a value at its own directory): such a file is refused
+    /// for writing, since the blanked copy would no longer parse.
+    pub fn texts_overlap_structure(&self) -> bool {
+        // A value of up to 4 bytes is stored inside its own entry, which blanking it leaves
+        // intact; longer values live elsewhere and must not touch the directories.
+        self.texts
+            .iter()
+            .any(|t| t.value_len > 4 && self.overlaps_structure(t.value_offset, t.value_len))
+    }
+
+    /// Whether the TIFF-relative byte range `offset..offset + len` overlaps the header or an IFD.
+    pub fn overlaps_structure(&self, offset: u64, len: u64) -> bool {
+        let end = offset.saturating_add(len);
+        self.structure
+            .iter()
+            .any(|&(s, l)| offset < s.saturating_add(l) && s < end)
+    }
 }
 
 /// Walk IFD0 and the Exif IFD and collect the label-like text fields.
@@ -347,14 +370,34 @@ pub fn scan(src: &mut impl ReadAt) -> Result<Scan> {
     let order = header.order;
     let ifd0 = read_ifd(src, order, header.ifd0 as u64)?;
     let mut visited = vec![ifd0.offset];
+    let mut structure = vec![(0, 8), ifd_range(&ifd0)];
     let mut texts = Vec::new();
     // IFDs still to look at: IFD0 first, then every Exif IFD pointer found (normally one).
     let mut queue = vec![ifd0.clone()];
+    // Entries may all point at one large value: bound the bytes read and the labels collected
+    // over the whole walk, not only per value.
+    let mut text_budget = limits::MAX_METADATA_BYTES;
     while let Some(ifd) = queue.pop() {
         for e in &ifd.entries {
             match e.tag {
                 TAG_IMAGE_DESCRIPTION | TAG_USER_COMMENT => {
+                    let len = e.byte_len().unwrap_or(0);
+                    text_budget = text_budget.checked_sub(len).ok_or_else(|| {
+                        CodecError::limit(
+                            src.abs(e.pos),
+                            format!(
+                                "EXIF text fields total more than {} bytes",
+                                limits::MAX_METADATA_BYTES
+                            ),
+                        )
+                    })?;
                     if let Some(t) = read_text(src, order, e)? {
+                        if texts.len() == limits::MAX_LABELS {
+                            return Err(CodecError::limit(
+                                src.abs(e.pos),
+                                format!("more than {} label-like EXIF texts", limits::MAX_LABELS),
+                            ));
+                        }
                         texts.push(t);
                     }
                 }
@@ -375,7 +418,9 @@ pub fn scan(src: &mut impl ReadAt) -> Result<Scan> {
                         return Err(CodecError::limit(src.abs(e.pos), "too many IFDs"));
                     }
                     visited.push(target);
-                    queue.push(read_ifd(src, order, target)?);
+                    let ifd = read_ifd(src, order, target)?;
+                    structure.push(ifd_range(&ifd));
+                    queue.push(ifd);
                 }
                 _ => {}
             }
@@ -385,7 +430,13 @@ pub fn scan(src: &mut impl ReadAt) -> Result<Scan> {
         header,
         ifd0,
         texts,
+        structure,
     })
+}
+
+/// TIFF-relative (offset, length) of an IFD: count, entries, next-IFD offset.
+fn ifd_range(ifd: &Ifd) -> (u64, u64) {
+    (ifd.offset, 2 + 12 * ifd.entries.len() as u64 + 4)
 }
 
 fn read_text(src: &mut impl ReadAt, order: ByteOrder, e: &Entry) -> Result<Option<LabelText>> {

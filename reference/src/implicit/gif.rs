@@ -133,19 +133,24 @@ fn read_xmp(input: &mut Input, block: &Block, data_at: u64) -> Result<String> {
     let len = block.offset + block.len - 1 - data_at;
     input.seek_to(data_at)?;
     let data = input.read_vec(len, limits::MAX_METADATA_BYTES, "GIF XMP data")?;
+    String::from_utf8(packet_bytes(&data))
+        .map_err(|e| CodecError::corrupt(data_at, format!("XMP packet is not UTF-8: {e}")))
+}
+
+/// The packet inside the data of an XMP extension (everything between the application id and
+/// the block terminator).
+fn packet_bytes(data: &[u8]) -> Vec<u8> {
     // The XMP way stores the packet raw, so the data starts with the packet's own `<` (or a
     // BOM); a writer that used ordinary sub-blocks starts with a length byte instead.
     let raw = data.first() == Some(&b'<') || data.starts_with(b"\xEF\xBB\xBF");
-    let bytes = if raw {
-        let end = find_packet_end(&data)
-            .or_else(|| find(&data, &[0x01, 0xFF, 0xFE, 0xFD]))
+    if raw {
+        let end = find_packet_end(data)
+            .or_else(|| find(data, &[0x01, 0xFF, 0xFE, 0xFD]))
             .unwrap_or(data.len());
         data[..end].to_vec()
     } else {
-        dechunk(&data)
-    };
-    String::from_utf8(bytes)
-        .map_err(|e| CodecError::corrupt(data_at, format!("XMP packet is not UTF-8: {e}")))
+        dechunk(data)
+    }
 }
 
 /// End of the `<?xpacket end=...?>` processing instruction, if present.
@@ -177,14 +182,24 @@ fn write_xmp_extension(out: &mut Output, packet: &str) -> Result<()> {
             "an XMP packet for GIF must not contain NUL bytes".into(),
         ));
     }
-    out.write_all(&[0x21, 0xFF, 11])?;
-    out.write_all(XMP_APP_ID)?;
-    out.write_all(packet.as_bytes())?;
     // Magic trailer: 0x01, 0xFF, 0xFE, ..., 0x00, then the block terminator.
     let mut trailer = Vec::with_capacity(258);
     trailer.push(1u8);
     trailer.extend((0..=255u8).rev());
     trailer.push(0);
+    // A reader finds the packet's end by its `<?xpacket end=...?>` (or the trailer); a packet
+    // that holds that text early, or does not start with `<`, would read back cut short or
+    // garbled, so it is refused rather than written.
+    let mut data = packet.as_bytes().to_vec();
+    data.extend_from_slice(&trailer[..trailer.len() - 1]);
+    if packet_bytes(&data) != packet.as_bytes() {
+        return Err(CodecError::Unsupported(
+            "this XMP packet cannot be stored in a GIF so that it reads back unchanged (its packet end marker is misplaced)".into(),
+        ));
+    }
+    out.write_all(&[0x21, 0xFF, 11])?;
+    out.write_all(XMP_APP_ID)?;
+    out.write_all(packet.as_bytes())?;
     out.write_all(&trailer)?;
     Ok(())
 }
@@ -221,6 +236,7 @@ impl Format for Gif {
                     f.notes = notes;
                     found.push(f);
                 }
+                super::check_label_count(&found, b.offset)?;
             }
         }
         Ok(found)

@@ -150,6 +150,8 @@ enum Kind {
     Exif {
         tiff: Vec<u8>,
         texts: Vec<exif::LabelText>,
+        /// Whether a text value overlaps an IFD (blanking it would break the EXIF).
+        overlaps: bool,
     },
     /// An `AIGC` / `AIGC{` blob.
     Blob {
@@ -208,9 +210,11 @@ fn classify(input: &mut Input, seg: &Segment) -> Result<Kind> {
             data: &tiff,
             base: at + EXIF_HEADER.len() as u64,
         })?;
+        let overlaps = scan.texts_overlap_structure();
         return Ok(Kind::Exif {
             tiff,
             texts: scan.texts,
+            overlaps,
         });
     }
     let app11_prefix = seg.marker == APP11;
@@ -270,6 +274,12 @@ impl ExtXmp {
     /// The packet, when the chunks cover it exactly.
     fn packet(&mut self) -> Option<Vec<u8>> {
         self.chunks.sort_by_key(|c| c.0);
+        // The declared length is only trusted for an allocation once the chunks present add
+        // up to it.
+        let present: u64 = self.chunks.iter().map(|c| c.1.len() as u64).sum();
+        if present != self.full_len as u64 {
+            return None;
+        }
         let mut out = Vec::with_capacity(self.full_len as usize);
         for (off, data) in &self.chunks {
             if *off as usize != out.len() {
@@ -374,6 +384,7 @@ impl Format for Jpeg {
                 }
                 Kind::Other => {}
             }
+            super::check_label_count(&found, seg.offset)?;
         }
         for g in &mut ext {
             let Some(bytes) = g.packet() else { continue };
@@ -447,7 +458,15 @@ impl Format for Jpeg {
                         continue;
                     }
                 }
-                Kind::Exif { mut tiff, texts } if !texts.is_empty() => {
+                Kind::Exif { overlaps: true, .. } => {
+                    return Err(CodecError::corrupt(
+                        seg.payload_offset(),
+                        "an EXIF label text overlaps an EXIF directory; it cannot be removed without breaking the EXIF",
+                    ));
+                }
+                Kind::Exif {
+                    mut tiff, texts, ..
+                } if !texts.is_empty() => {
                     for t in &texts {
                         let range =
                             t.value_offset as usize..(t.value_offset + t.value_len) as usize;

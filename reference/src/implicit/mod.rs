@@ -91,6 +91,23 @@ pub trait Format: Sync {
     fn write(&self, input: &mut Input, out: &mut Output, json: &str) -> Result<()>;
 }
 
+/// Refuse a file once it has yielded more than [`limits::MAX_LABELS`] label carriers, while the
+/// format is still walking it: thousands of tiny label chunks would otherwise cost far more
+/// memory than the file's own size before [`read_input`] could count them. `offset` is where
+/// the walk is.
+pub fn check_label_count(found: &[Found], offset: u64) -> Result<()> {
+    if found.len() > limits::MAX_LABELS {
+        return Err(CodecError::limit(
+            offset,
+            format!(
+                "more than {} label carriers in one file",
+                limits::MAX_LABELS
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// The registry: every supported format, in sniffing order (more specific first).
 pub static FORMATS: &[&dyn Format] = &[
     // images
@@ -357,7 +374,7 @@ pub fn embed_path(
 ) -> std::result::Result<&'static dyn Format, FileError> {
     let mut input = Input::open(input_path).map_err(|e| at(input_path)(CodecError::Io(e)))?;
     let format = detect(&mut input, Some(input_path)).map_err(at(input_path))?;
-    input.seek_to(0).map_err(at(input_path))?;
+    check_readable(format, &mut input).map_err(at(input_path))?;
     write_atomically(output_path, options.overwrite, Some(input_path), |out| {
         format.write(&mut input, out, json)
     })
@@ -380,11 +397,20 @@ pub fn embed_path(
     Ok(format)
 }
 
+/// Refuse to label a file whose labels cannot be read (a corrupt second XMP packet, say): the
+/// output would be just as unreadable, so the new label could never be verified. Leaves the
+/// input at offset 0 for the writer.
+fn check_readable(format: &dyn Format, input: &mut Input) -> Result<()> {
+    input.seek_to(0)?;
+    format.read(input)?;
+    input.seek_to(0)
+}
+
 /// Write a label into bytes in memory (tests, fuzzing, the harness's oracle).
 pub fn embed_bytes(bytes: Vec<u8>, json: &str) -> Result<Vec<u8>> {
     let mut input = Input::from_bytes(bytes);
     let format = detect(&mut input, None)?;
-    input.seek_to(0)?;
+    check_readable(format, &mut input)?;
     let mut out = Output::memory();
     format.write(&mut input, &mut out, json)?;
     Ok(out.into_bytes().expect("memory output"))

@@ -247,7 +247,7 @@ impl Format for Png {
                 }
                 Text::Other => {}
             }
-            Ok(())
+            super::check_label_count(&found, chunk.offset)
         })?;
         Ok(found)
     }
@@ -266,6 +266,7 @@ impl Format for Png {
         // Pass 2: copy, replacing and dropping label carriers.
         out.write_all(&SIGNATURE)?;
         let mut end = 8;
+        let mut saw_ihdr = false;
         walk(input, |input, chunk| {
             end = chunk.offset + chunk.total_len();
             let decoded = decode_text_chunk(input, chunk)?;
@@ -287,13 +288,22 @@ impl Format for Png {
                 Text::Other => {
                     input.seek_to(chunk.offset)?;
                     input.copy_to(out, chunk.total_len())?;
-                    if &chunk.kind == b"IHDR" && first_xmp.is_none() {
+                    if &chunk.kind == b"IHDR" && first_xmp.is_none() && !saw_ihdr {
+                        saw_ihdr = true;
                         write_chunk(out, b"iTXt", &xmp_chunk_data(&xmp::new_packet(json)))?;
                     }
                 }
             }
             Ok(())
         })?;
+        // The label goes after IHDR or into an existing packet; a file with neither (IHDR is
+        // mandatory) would silently come out unlabelled.
+        if first_xmp.is_none() && !saw_ihdr {
+            return Err(CodecError::corrupt(
+                8,
+                "no IHDR chunk to insert the label after",
+            ));
+        }
         // Bytes after IEND (seen in the wild) are kept.
         if end < input.len() {
             input.copy_rest_from(end, out)?;

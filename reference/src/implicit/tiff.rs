@@ -96,6 +96,12 @@ impl Format for Tiff {
 
     fn write(&self, input: &mut Input, out: &mut Output, json: &str) -> Result<()> {
         let scan = exif::scan(input)?;
+        if scan.texts_overlap_structure() {
+            return Err(CodecError::corrupt(
+                scan.ifd0.offset,
+                "an EXIF label text overlaps an IFD; it cannot be removed without breaking the file",
+            ));
+        }
         let order = scan.header.order;
         let end = input.len();
         let mut patches: Vec<(u64, u64, Vec<u8>)> = Vec::new();
@@ -112,6 +118,12 @@ impl Format for Tiff {
             None => xmp::new_packet(json),
         };
         if let Some((_, (at, len, old))) = &existing {
+            if scan.overlaps_structure(*at, *len) {
+                return Err(CodecError::corrupt(
+                    *at,
+                    "the XMP packet overlaps an IFD; it cannot be rewritten without breaking the file",
+                ));
+            }
             if packet.len() as u64 <= *len {
                 // Fits: rewrite in place, pad with spaces; no offset changes.
                 let mut bytes = packet.into_bytes();
@@ -147,6 +159,18 @@ impl Format for Tiff {
             .filter(|e| e.tag != exif::TAG_XMP)
             .cloned()
             .collect();
+        // A label text of up to 4 bytes sits inside its IFD0 entry: the copy of IFD0 gets the
+        // blanked bytes too, or the old text would come back as a second label.
+        for e in &mut entries {
+            let inline = e.pos + 8;
+            if e.value_offset(order) == inline {
+                if let Some((_, _, bytes)) = patches.iter().find(|p| p.0 == inline) {
+                    if bytes.len() <= 4 {
+                        e.raw[..bytes.len()].copy_from_slice(bytes);
+                    }
+                }
+            }
+        }
         let idx = entries.partition_point(|e| e.tag < exif::TAG_XMP);
         entries.insert(idx, new_entry);
         let mut ifd = Vec::with_capacity(2 + 12 * entries.len() + 4);

@@ -85,8 +85,10 @@ impl std::fmt::Display for XmpError {
 
 struct Scan {
     hits: Vec<Hit>,
-    /// TC260-namespace properties named after Annex E fields (one property per field).
-    per_field: Vec<(String, String)>,
+    /// TC260-namespace properties named after Annex E fields (one property per field): name,
+    /// value, and the byte span of the element or attribute (so that writing can remove them:
+    /// they are a label too, and a file carries one label).
+    per_field: Vec<(String, String, (usize, usize))>,
     /// First rdf:Description: (start-tag span, is it an empty element, qualified name).
     description: Option<((usize, usize), bool, String)>,
     /// End of the rdf:RDF start tag.
@@ -133,7 +135,7 @@ fn scan(packet: &str) -> Result<Scan, XmpError> {
                 let local = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
                 if !is_empty {
                     depth += 1;
-                    if depth > limits::MAX_DEPTH * 4 {
+                    if depth > limits::MAX_XML_DEPTH {
                         return Err(XmpError {
                             offset: before,
                             what: "elements nested too deeply".into(),
@@ -190,7 +192,10 @@ fn scan(packet: &str) -> Result<Scan, XmpError> {
                             span,
                         });
                     } else if is_tc260(&auri) && FIELD_NAMES.contains(&alocal.as_str()) {
-                        out.per_field.push((alocal, value));
+                        let qname = String::from_utf8_lossy(attr.key.as_ref()).into_owned();
+                        let span = attribute_span(packet, before, after, &qname)
+                            .unwrap_or((before, before));
+                        out.per_field.push((alocal, value, span));
                     }
                 }
                 if local.eq_ignore_ascii_case("AIGC") && !ns_uri.is_empty() && ns_uri != RDF_NS {
@@ -221,7 +226,7 @@ fn scan(packet: &str) -> Result<Scan, XmpError> {
                                 span: (start, after),
                             });
                         } else {
-                            out.per_field.push((local, text));
+                            out.per_field.push((local, text, (start, after)));
                         }
                     } else {
                         open = Some((start, ns, local, text, d));
@@ -376,7 +381,7 @@ pub fn find_labels(packet: &str) -> Result<Vec<(String, Notes)>, XmpError> {
         .collect();
     if !scan.per_field.is_empty() {
         let mut obj = serde_json::Map::new();
-        for (k, v) in &scan.per_field {
+        for (k, v, _) in &scan.per_field {
             obj.insert(k.clone(), serde_json::Value::String(v.clone()));
         }
         out.push((
@@ -425,8 +430,9 @@ pub fn has_label(packet: &str) -> bool {
 }
 
 /// Set the label in an existing packet: replace the first TC260 AIGC property in place (keeping
-/// its form and prefix), remove every other AIGC property, and otherwise add a `TC260:AIGC`
-/// element to the first `rdf:Description`. Everything else is kept byte for byte.
+/// its form and prefix), remove every other AIGC property and per-field TC260 properties, and
+/// otherwise add a `TC260:AIGC` element to the first `rdf:Description`. Everything else is kept
+/// byte for byte. Refused when the result would not read back as exactly this one label.
 pub fn set_label(packet: &str, json: &str) -> Result<String, XmpError> {
     // Phase 1: remove every AIGC property except the first one in the TC260 namespace.
     let first = scan(packet)?;
@@ -434,20 +440,15 @@ pub fn set_label(packet: &str, json: &str) -> Result<String, XmpError> {
         .hits
         .iter()
         .position(|h| h.namespace_ok && h.span.1 > h.span.0);
-    let removals: Vec<(usize, usize)> = first
+    // Per-field properties are a label too: they go, or the file would carry two.
+    let removals = first
         .hits
         .iter()
         .enumerate()
-        .filter(|(i, h)| Some(*i) != keep && h.span.1 > h.span.0)
+        .filter(|(i, _)| Some(*i) != keep)
         .map(|(_, h)| h.span)
-        .collect();
-    let mut cleaned = splice(
-        packet,
-        removals
-            .into_iter()
-            .map(|(s, e)| (s, e, String::new()))
-            .collect(),
-    );
+        .chain(first.per_field.iter().map(|f| f.2));
+    let mut cleaned = splice(packet, deletions(removals));
     // A `TC260` prefix bound to a wrong URI (jiemojiemo) is rebound to the TC260 namespace once
     // nothing uses it any more, so that prefix-based readers (ExifTool's XMP-TC260 group) see
     // the label under its usual name.
@@ -517,7 +518,37 @@ pub fn set_label(packet: &str, json: &str) -> Result<String, XmpError> {
             },
         }
     }
-    Ok(splice(&cleaned, splices))
+    let result = splice(&cleaned, splices);
+    // A packet malformed in ways the lenient reader tolerates (an unterminated start tag, a
+    // property hidden in a processing instruction...) can swallow the inserted property.
+    // Writing must never report success for a label that does not read back: check it.
+    let check = find_labels(&result)?;
+    if check.len() != 1 || check[0].0 != json {
+        return Err(XmpError {
+            offset: 0,
+            what: format!(
+                "the packet is malformed in a way that hides the label (it would read back as {} label(s)); refusing to write it",
+                check.len()
+            ),
+        });
+    }
+    Ok(result)
+}
+
+/// Deletions of the non-empty `spans`, keeping only the outermost of nested or overlapping
+/// ones: a property can sit inside another (an AIGC attribute on an AIGC element), and
+/// splicing both would cut the text at shifted offsets.
+fn deletions(spans: impl Iterator<Item = (usize, usize)>) -> Vec<(usize, usize, String)> {
+    let mut spans: Vec<(usize, usize)> = spans.filter(|s| s.1 > s.0).collect();
+    spans.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+    let mut out: Vec<(usize, usize, String)> = Vec::new();
+    for (start, end) in spans {
+        match out.last() {
+            Some(last) if start < last.1 => {} // inside (or across) the previous deletion
+            _ => out.push((start, end, String::new())),
+        }
+    }
+    out
 }
 
 /// Replace the URI of every `xmlns:TC260` declaration with the TC260 namespace.
@@ -553,13 +584,11 @@ fn splice(text: &str, mut edits: Vec<(usize, usize, String)>) -> String {
 /// Remove every AIGC property from a packet (used when the label moves to another carrier).
 pub fn remove_labels(packet: &str) -> Result<String, XmpError> {
     let scan = scan(packet)?;
-    let edits = scan
-        .hits
-        .iter()
-        .filter(|h| h.span.1 > h.span.0)
-        .map(|h| (h.span.0, h.span.1, String::new()))
-        .collect();
-    Ok(splice(packet, edits))
+    let spans = scan.hits.iter().map(|h| h.span);
+    Ok(splice(
+        packet,
+        deletions(spans.chain(scan.per_field.iter().map(|f| f.2))),
+    ))
 }
 
 fn element_qname(element: &str) -> String {

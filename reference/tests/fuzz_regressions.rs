@@ -1,0 +1,116 @@
+//! Every input a fuzz campaign found crashing (or breaking an invariant) stays here as a
+//! regression test: `fuzz-regressions/<target>/<name>` replays through the same invariant as
+//! the fuzz target `<target>` (see `aigc_label::fuzzing`). The named tests below say what each
+//! bug was and pin the fixed behaviour.
+
+use std::path::Path;
+
+use aigc_label::fuzzing::{run_target, LABEL_JSON};
+use aigc_label::implicit::{embed_bytes, read_bytes};
+use aigc_label::Profile;
+
+fn input(target: &str, name: &str) -> Vec<u8> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fuzz-regressions")
+        .join(target)
+        .join(name);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+#[test]
+fn every_regression_input_passes_its_target() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-regressions");
+    let mut n = 0;
+    for dir in std::fs::read_dir(&root).unwrap() {
+        let dir = dir.unwrap().path();
+        let target = dir.file_name().unwrap().to_string_lossy().into_owned();
+        for file in std::fs::read_dir(&dir).unwrap() {
+            let file = file.unwrap().path();
+            let data = std::fs::read(&file).unwrap();
+            let known = std::panic::catch_unwind(|| run_target(&target, &data))
+                .unwrap_or_else(|_| panic!("{} fails target {target}", file.display()));
+            assert!(known, "no fuzz target named {target}");
+            n += 1;
+        }
+    }
+    assert!(n > 0, "no regression inputs found in {}", root.display());
+}
+
+/// Writing must fail, or succeed with exactly the label written; never succeed unlabelled.
+fn assert_write_refused_or_exact(data: Vec<u8>) {
+    if let Ok(out) = embed_bytes(data, LABEL_JSON) {
+        let report = read_bytes(out, "out", &Profile::builtin()).expect("output reads back");
+        let raws: Vec<&str> = report.labels.iter().map(|l| l.raw.as_str()).collect();
+        assert_eq!(raws, [LABEL_JSON]);
+    }
+}
+
+/// A PNG whose first chunk is not IHDR (`AHDR`): the label used to be inserted after IHDR
+/// only, so the write "succeeded" and the output carried no label. Now a clear error.
+#[test]
+fn png_without_ihdr_is_refused_not_written_unlabelled() {
+    let data = input("implicit_write", "png-no-ihdr");
+    let err = embed_bytes(data, LABEL_JSON).unwrap_err();
+    assert!(err.to_string().contains("IHDR"), "{err}");
+}
+
+/// An XMP packet holding the label as per-field TC260 properties (`<AIGC:Label>` ...): the new
+/// `TC260:AIGC` was added but the per-field properties stayed, so the file read back with two
+/// conflicting labels. They are now removed with the rest of the old label.
+#[test]
+fn per_field_properties_are_replaced_not_left_beside_the_new_label() {
+    let data = input("implicit_write", "png-two-labels");
+    let out = embed_bytes(data, LABEL_JSON).expect("writable");
+    let report = read_bytes(out, "out", &Profile::builtin()).unwrap();
+    assert_eq!(report.labels.len(), 1);
+    assert_eq!(report.labels[0].raw, LABEL_JSON);
+}
+
+/// GIF XMP packets malformed in ways the lenient XML reader accepts (an unterminated
+/// `rdf:Description` start tag running into `<?xpacket end?>`, text after the packet end):
+/// the label was spliced where it could not be read back, or split the packet end marker so
+/// the re-read packet was cut mid-character. Now refused.
+#[test]
+fn malformed_gif_packets_are_refused_not_written_unreadable() {
+    for name in [
+        "gif-set-label-lost-in-broken-packet",
+        "gif-output-not-utf8",
+        "gif-output-xml-syntax",
+    ] {
+        assert_write_refused_or_exact(input("implicit_write", name));
+    }
+}
+
+/// A file whose labels cannot be read (here a JPEG whose Extended XMP is not UTF-8, found by
+/// `format_any`; and a GIF with a second, malformed XMP packet) used to be labelled anyway,
+/// giving an output the reference itself cannot read. Embedding now refuses it with the read
+/// error, which names the byte.
+#[test]
+fn unreadable_inputs_are_refused_by_embed() {
+    let mut jpeg = input("format_any", "jpeg-ext-xmp-not-utf8");
+    jpeg.remove(0); // the first byte only selected the format in `format_any`
+    for data in [jpeg, input("implicit_write", "gif-output-xml-syntax")] {
+        assert!(read_bytes(data.clone(), "in", &Profile::builtin()).is_err());
+        let err = embed_bytes(data, LABEL_JSON).unwrap_err();
+        assert!(err.to_string().contains("byte"), "{err}");
+    }
+}
+
+/// JPEG EXIF whose UserComment value points into its own IFD (found by `format_jpeg`): the
+/// writer blanked the label text with spaces, overwriting IFD entries, and the output's EXIF
+/// no longer parsed. Such a file is now refused for writing (reading it still works).
+#[test]
+fn exif_label_text_overlapping_its_ifd_is_refused_for_writing() {
+    for name in ["exif-label-overlaps-ifd-1", "exif-label-overlaps-ifd-2"] {
+        let data = input("format_jpeg", name);
+        let jpeg = aigc_label::implicit::format_by_name("jpeg").unwrap();
+        let mut out = aigc_label::io::Output::memory();
+        let r = jpeg.write(
+            &mut aigc_label::io::Input::from_bytes(data),
+            &mut out,
+            LABEL_JSON,
+        );
+        let err = r.unwrap_err().to_string();
+        assert!(err.contains("overlaps"), "{err}");
+    }
+}
