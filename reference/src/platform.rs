@@ -207,7 +207,7 @@ pub fn propagate_path(
                 input,
                 output,
                 &label.to_bare_json(),
-                EmbedOptions { overwrite },
+                EmbedOptions { overwrite, durability: Default::default() },
             )?;
         }
         None => {

@@ -151,6 +151,7 @@ fn embed(input: &Path, output: &Path, json: &str) {
         json,
         EmbedOptions {
             overwrite: Overwrite::Replace,
+            durability: Default::default(),
         },
     )
     .unwrap_or_else(|e| panic!("embed failed: {e}"));
@@ -1047,6 +1048,7 @@ fn mp3_trap_forms() {
         &label(1),
         EmbedOptions {
             overwrite: Overwrite::Replace,
+            durability: Default::default(),
         },
     ) else {
         panic!("v2.2 is not written");

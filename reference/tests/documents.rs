@@ -55,6 +55,7 @@ fn embed(input: &Path, output: &Path, json: &str) {
         json,
         EmbedOptions {
             overwrite: Overwrite::Replace,
+            durability: Default::default(),
         },
     )
     .unwrap_or_else(|e| panic!("embed {}: {e}", input.display()));
@@ -1208,6 +1209,7 @@ fn markdown_robustness() {
         &json,
         EmbedOptions {
             overwrite: Overwrite::Replace,
+            durability: Default::default(),
         },
     ) else {
         panic!("flow front matter was written")

@@ -74,6 +74,7 @@ fn embed(input: &Path, output: &Path, json: &str) {
         json,
         EmbedOptions {
             overwrite: Overwrite::Replace,
+            durability: Default::default(),
         },
     )
     .unwrap_or_else(|e| panic!("embed failed: {e}"));

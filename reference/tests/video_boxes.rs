@@ -63,6 +63,7 @@ fn embed(input: &Path, output: &Path, json: &str) {
         json,
         EmbedOptions {
             overwrite: Overwrite::Replace,
+            durability: Default::default(),
         },
     )
     .expect("embed");

@@ -204,6 +204,7 @@ fn label(request: &Value, profile: &Profile) -> Value {
     }
     let options = EmbedOptions {
         overwrite: Overwrite::Replace,
+        durability: Default::default(),
     };
     let source = match &explicit {
         Some(req) => {

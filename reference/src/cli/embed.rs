@@ -1,7 +1,7 @@
 //! `aigc-label embed IN -o OUT`: write the implicit label in the format's standard carrier.
 
 use aigc_label::implicit::{embed_path, EmbedOptions};
-use aigc_label::io::Overwrite;
+use aigc_label::io::{Durability, Overwrite};
 use aigc_label::Profile;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -22,6 +22,10 @@ pub struct Args {
     /// Replace OUTPUT if it exists.
     #[arg(long)]
     force: bool,
+    /// Do not force the output to disk before it replaces the target (still atomic against a
+    /// killed process; for batch jobs that sync once at the end). Default: fsync first.
+    #[arg(long)]
+    no_sync: bool,
     /// Write the label even if it breaks Annex E (for making negative test vectors).
     #[arg(long)]
     allow_invalid: bool,
@@ -61,7 +65,10 @@ pub fn run(args: Args, profile: &Profile) -> ExitCode {
     } else {
         Overwrite::Refuse
     };
-    match embed_path(&args.input, &output, &json, EmbedOptions { overwrite }) {
+    match embed_path(&args.input, &output, &json, EmbedOptions {
+            overwrite,
+            durability: if args.no_sync { Durability::OsCache } else { Durability::Sync },
+        }) {
         Ok(_) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("aigc-label: {e}");

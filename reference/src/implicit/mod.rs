@@ -362,6 +362,8 @@ pub fn read_path(path: &Path, profile: &Profile) -> std::result::Result<ReadRepo
 pub struct EmbedOptions {
     /// Replace an existing output file.
     pub overwrite: Overwrite,
+    /// Whether the output is synced to disk before it replaces the target.
+    pub durability: crate::io::Durability,
 }
 
 /// Write the label JSON text `json` into a copy of `input_path` at `output_path` (atomic; `input_path` is never
@@ -375,7 +377,7 @@ pub fn embed_path(
     let mut input = Input::open(input_path).map_err(|e| at(input_path)(CodecError::Io(e)))?;
     let format = detect(&mut input, Some(input_path)).map_err(at(input_path))?;
     check_readable(format, &mut input).map_err(at(input_path))?;
-    write_atomically(output_path, options.overwrite, Some(input_path), |out| {
+    crate::io::write_atomically_with(output_path, options.overwrite, options.durability, Some(input_path), |out| {
         format.write(&mut input, out, json)
     })
     .map_err(|e| match e {
