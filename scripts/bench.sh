@@ -18,6 +18,8 @@ BIN=$PWD/target/release/aigc-label
 D=$PWD/bench-data
 mkdir -p "$D"
 CFG=$PWD/vectors/tools/tc260.config
+# (flags rather than a JSON argument: hyperfine -N splits commands on white space and quotes)
+FLAGS="--label 1 --producer 001191110102MACQD9K64010000 --produce-id bench"
 J='{"Label":"1","ContentProducer":"001191110102MACQD9K64010000","ProduceID":"bench","ReservedCode1":"","ContentPropagator":"001191110102MACQD9K64010000","PropagateID":"bench","ReservedCode2":""}'
 
 # ---- inputs ------------------------------------------------------------------------------
@@ -42,10 +44,13 @@ for f in small.png small.mp4 large.png large.mp4; do
   ext=${f##*.}
   size=$(python3 -c "import os; print(f'{os.path.getsize(\"$D/$f\")/1e6:.1f}')")
   runs=20; [ "${f#large}" != "$f" ] && runs=5
+  # Every command writes a fresh file (--prepare removes the outputs): replacing an existing file
+  # makes ext4 flush it (auto_da_alloc), which would measure the disk instead of the copy.
   hyperfine -N -w 2 -r $runs --export-json "$D/h.json" \
+    --prepare "rm -f $D/out-cat.$ext $D/out-ours.$ext $D/out-sync.$ext" \
     "sh -c 'cat $D/$f > $D/out-cat.$ext'" \
-    "$BIN embed $D/$f -o $D/out-ours.$ext --force --no-sync --raw-value $J" \
-    "$BIN embed $D/$f -o $D/out-sync.$ext --force --raw-value $J" >/dev/null 2>&1
+    "$BIN embed $D/$f -o $D/out-ours.$ext --no-sync $FLAGS" \
+    "$BIN embed $D/$f -o $D/out-sync.$ext $FLAGS" >/dev/null 2>&1
   read -r cat_ms our_ms sync_ms < <(ms "$D/h.json")
   exif_ms=-
   if [ "${f#large}" = "$f" ] || [ -n "${BENCH_EXIFTOOL_LARGE:-}" ]; then
@@ -54,7 +59,7 @@ for f in small.png small.mp4 large.png large.mp4; do
       "exiftool -config $CFG -q -overwrite_original -XMP-TC260:AIGC=x $D/out-exif.$ext" >/dev/null 2>&1
     exif_ms=$(ms "$D/h2.json")
   fi
-  peak=$(peak_kib "$BIN" embed "$D/$f" -o "$D/out-ours.$ext" --force --raw-value "$J")
+  peak=$(peak_kib "$BIN" embed "$D/$f" -o "$D/out-ours.$ext" --force $FLAGS)
   ratio=$(python3 -c "print(f'{$our_ms/$cat_ms:.2f}')")
   printf '%-10s %9s %9s %9s %7s %9s %9s %9s\n' "$f" "$size" "$cat_ms" "$our_ms" "$ratio" "$sync_ms" "$exif_ms" "$peak"
 done

@@ -7,7 +7,7 @@
 //! in a 2 GiB video costs about what `cat` costs and never holds the payload in memory.
 
 use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Cursor, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufWriter, Cursor, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::{CodecError, Result};
@@ -16,11 +16,86 @@ use crate::error::{CodecError, Result};
 pub struct Input {
     inner: InputInner,
     len: u64,
+    /// The current position, tracked here so that walking thousands of chunk headers costs no
+    /// `lseek` system call per header.
+    pos: u64,
 }
 
 enum InputInner {
-    File(BufReader<File>),
+    File(PositionedReader),
     Memory(Cursor<Vec<u8>>),
+}
+
+/// A small read buffer over a file, filled with positioned reads (`pread`): walking thousands of
+/// chunk headers costs one system call per header and never an `lseek`, and payload bypasses
+/// the buffer entirely (`copy_to`).
+struct PositionedReader {
+    file: File,
+    buf: Vec<u8>,
+    /// File offset of `buf[0]`.
+    buf_start: u64,
+    /// Valid bytes in `buf`.
+    buf_len: usize,
+}
+
+impl PositionedReader {
+    const CAPACITY: usize = 1024;
+
+    fn new(file: File) -> PositionedReader {
+        PositionedReader {
+            file,
+            buf: vec![0; Self::CAPACITY],
+            buf_start: 0,
+            buf_len: 0,
+        }
+    }
+
+    fn read_at(&mut self, pos: u64, out: &mut [u8]) -> io::Result<usize> {
+        let end = self.buf_start + self.buf_len as u64;
+        if pos >= self.buf_start && pos < end {
+            let from = (pos - self.buf_start) as usize;
+            let n = out.len().min(self.buf_len - from);
+            out[..n].copy_from_slice(&self.buf[from..from + n]);
+            return Ok(n);
+        }
+        if out.len() >= Self::CAPACITY {
+            return pread(&self.file, out, pos);
+        }
+        self.buf_len = pread(&self.file, &mut self.buf, pos)?;
+        self.buf_start = pos;
+        let n = out.len().min(self.buf_len);
+        out[..n].copy_from_slice(&self.buf[..n]);
+        Ok(n)
+    }
+}
+
+/// Copy `len` bytes at `pos` of `src` to the end of `dst` through a 128 KiB buffer. Measured
+/// faster here than `copy_file_range` (which std's io::copy would use) on ext4 without reflinks:
+/// 174 MB in about the time of `cat` instead of 1.4x (scripts/bench.sh).
+fn copy_range(src: &File, mut pos: u64, len: u64, mut dst: &File) -> io::Result<u64> {
+    let mut buf = vec![0u8; 128 * 1024];
+    let end = pos + len;
+    while pos < end {
+        let want = buf.len().min((end - pos) as usize);
+        let n = pread(src, &mut buf[..want], pos)?;
+        if n == 0 {
+            break;
+        }
+        dst.write_all(&buf[..n])?;
+        pos += n as u64;
+    }
+    Ok(len - (end - pos))
+}
+
+#[cfg(unix)]
+fn pread(file: &File, buf: &mut [u8], pos: u64) -> io::Result<usize> {
+    std::os::unix::fs::FileExt::read_at(file, buf, pos)
+}
+
+#[cfg(not(unix))]
+fn pread(mut file: &File, buf: &mut [u8], pos: u64) -> io::Result<usize> {
+    file.seek(SeekFrom::Start(pos))?;
+    file.read(buf)
 }
 
 impl Input {
@@ -31,9 +106,12 @@ impl Input {
         if meta.is_dir() {
             return Err(io::Error::other("is a directory"));
         }
+        // A small buffer: walks read one header per structure, and bulk payload goes through
+        // `copy_to` (copy_file_range), so a large buffer would only read payload twice.
         Ok(Input {
             len: meta.len(),
-            inner: InputInner::File(BufReader::with_capacity(64 * 1024, file)),
+            inner: InputInner::File(PositionedReader::new(file)),
+            pos: 0,
         })
     }
 
@@ -42,6 +120,7 @@ impl Input {
         Input {
             len: bytes.len() as u64,
             inner: InputInner::Memory(Cursor::new(bytes)),
+            pos: 0,
         }
     }
 
@@ -57,7 +136,7 @@ impl Input {
 
     /// Current position.
     pub fn pos(&mut self) -> Result<u64> {
-        Ok(self.stream_position()?)
+        Ok(self.pos)
     }
 
     /// Bytes left after the current position.
@@ -74,12 +153,10 @@ impl Input {
             ));
         }
         match &mut self.inner {
-            InputInner::File(r) => {
-                let cur = r.stream_position()?;
-                r.seek_relative(offset as i64 - cur as i64)?;
-            }
+            InputInner::File(_) => {}
             InputInner::Memory(c) => c.set_position(offset),
         }
+        self.pos = offset;
         Ok(())
     }
 
@@ -141,9 +218,14 @@ impl Input {
         }
         out.flush_buffer_if_file()?;
         let copied = match (&mut self.inner, &mut out.inner) {
-            (InputInner::File(r), OutputInner::File(w)) => io::copy(&mut r.by_ref().take(len), w)?,
+            // The file's own offset is only used here: set it, then let std copy with
+            // copy_file_range (File to File).
+            (InputInner::File(r), OutputInner::File(w)) => {
+                copy_range(&r.file, pos, len, w.get_mut())?
+            }
             (InputInner::File(r), OutputInner::Memory(w)) => {
-                io::copy(&mut r.by_ref().take(len), w)?
+                (&r.file).seek(SeekFrom::Start(pos))?;
+                io::copy(&mut (&r.file).take(len), w)?
             }
             (InputInner::Memory(r), OutputInner::File(w)) => {
                 io::copy(&mut Read::by_ref(r).take(len), w)?
@@ -153,6 +235,7 @@ impl Input {
             }
         };
         out.written += copied;
+        self.pos += copied;
         if copied != len {
             return Err(truncated(pos, len, self.len));
         }
@@ -184,19 +267,72 @@ fn map_eof(e: io::Error, pos: u64, want: u64, len: u64) -> CodecError {
 
 impl Read for Input {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match &mut self.inner {
-            InputInner::File(r) => r.read(buf),
-            InputInner::Memory(c) => c.read(buf),
-        }
+        let n = match &mut self.inner {
+            InputInner::File(r) => r.read_at(self.pos, buf)?,
+            InputInner::Memory(c) => c.read(buf)?,
+        };
+        self.pos += n as u64;
+        Ok(n)
     }
 }
 
 impl Seek for Input {
     fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
-        match &mut self.inner {
-            InputInner::File(r) => r.seek(pos),
-            InputInner::Memory(c) => c.seek(pos),
+        let at = match &mut self.inner {
+            InputInner::File(_) => match pos {
+                SeekFrom::Start(n) => n,
+                SeekFrom::End(d) => self
+                    .len
+                    .checked_add_signed(d)
+                    .ok_or_else(|| io::Error::other("seek before the start"))?,
+                SeekFrom::Current(d) => self
+                    .pos
+                    .checked_add_signed(d)
+                    .ok_or_else(|| io::Error::other("seek before the start"))?,
+            },
+            InputInner::Memory(c) => c.seek(pos)?,
+        };
+        self.pos = at;
+        Ok(at)
+    }
+}
+
+/// A run of input bytes to copy unchanged, grown while the pieces are contiguous, so that a
+/// format with thousands of small structures (PNG IDAT chunks) is copied in one
+/// `copy_file_range` instead of thousands. Flush before writing anything else to the output.
+#[derive(Debug, Default)]
+pub struct CopyRun {
+    start: u64,
+    end: u64,
+}
+
+impl CopyRun {
+    /// Copy `len` bytes at `offset` (after what is pending; flushes first when not contiguous).
+    pub fn add(
+        &mut self,
+        input: &mut Input,
+        out: &mut Output,
+        offset: u64,
+        len: u64,
+    ) -> Result<()> {
+        if self.end != offset || self.end == self.start {
+            self.flush(input, out)?;
+            self.start = offset;
         }
+        self.end = offset
+            .checked_add(len)
+            .ok_or_else(|| CodecError::corrupt(offset, "length overflows"))?;
+        Ok(())
+    }
+
+    /// Copy what is pending.
+    pub fn flush(&mut self, input: &mut Input, out: &mut Output) -> Result<()> {
+        if self.end > self.start {
+            input.seek_to(self.start)?;
+            input.copy_to(out, self.end - self.start)?;
+        }
+        self.start = self.end;
+        Ok(())
     }
 }
 
@@ -329,7 +465,13 @@ pub fn write_atomically(
     permissions_from: Option<&Path>,
     content: impl FnOnce(&mut Output) -> Result<()>,
 ) -> std::result::Result<(), WriteError> {
-    write_atomically_with(target, overwrite, Durability::Sync, permissions_from, content)
+    write_atomically_with(
+        target,
+        overwrite,
+        Durability::Sync,
+        permissions_from,
+        content,
+    )
 }
 
 /// [`write_atomically`] with a choice of [`Durability`].

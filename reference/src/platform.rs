@@ -207,7 +207,10 @@ pub fn propagate_path(
                 input,
                 output,
                 &label.to_bare_json(),
-                EmbedOptions { overwrite, durability: Default::default() },
+                EmbedOptions {
+                    overwrite,
+                    durability: Default::default(),
+                },
             )?;
         }
         None => {

@@ -65,10 +65,19 @@ pub fn run(args: Args, profile: &Profile) -> ExitCode {
     } else {
         Overwrite::Refuse
     };
-    match embed_path(&args.input, &output, &json, EmbedOptions {
+    match embed_path(
+        &args.input,
+        &output,
+        &json,
+        EmbedOptions {
             overwrite,
-            durability: if args.no_sync { Durability::OsCache } else { Durability::Sync },
-        }) {
+            durability: if args.no_sync {
+                Durability::OsCache
+            } else {
+                Durability::Sync
+            },
+        },
+    ) {
         Ok(_) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("aigc-label: {e}");

@@ -10,7 +10,7 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 use crate::error::{CodecError, Result};
-use crate::io::{write_atomically, Input, Output, Overwrite, WriteError};
+use crate::io::{Input, Output, Overwrite, WriteError};
 use crate::label::{parse_label_text, CarrierKind, Label, Problem, ProblemCode, Severity};
 use crate::limits;
 use crate::profile::Profile;
@@ -89,6 +89,13 @@ pub trait Format: Sync {
     /// text): every existing label carrier is replaced or removed, everything else is copied
     /// unchanged.
     fn write(&self, input: &mut Input, out: &mut Output, json: &str) -> Result<()>;
+
+    /// True when [`Format::write`] itself fails on every input that [`Format::read`] fails on,
+    /// so that `embed` need not read the whole file once more before writing (a 100 MB PNG is
+    /// thousands of chunks to walk). Default false: `embed` reads first.
+    fn write_checks_readability(&self) -> bool {
+        false
+    }
 }
 
 /// Refuse a file once it has yielded more than [`limits::MAX_LABELS`] label carriers, while the
@@ -376,10 +383,17 @@ pub fn embed_path(
 ) -> std::result::Result<&'static dyn Format, FileError> {
     let mut input = Input::open(input_path).map_err(|e| at(input_path)(CodecError::Io(e)))?;
     let format = detect(&mut input, Some(input_path)).map_err(at(input_path))?;
-    check_readable(format, &mut input).map_err(at(input_path))?;
-    crate::io::write_atomically_with(output_path, options.overwrite, options.durability, Some(input_path), |out| {
-        format.write(&mut input, out, json)
-    })
+    if !format.write_checks_readability() {
+        check_readable(format, &mut input).map_err(at(input_path))?;
+    }
+    input.seek_to(0).map_err(at(input_path))?;
+    crate::io::write_atomically_with(
+        output_path,
+        options.overwrite,
+        options.durability,
+        Some(input_path),
+        |out| format.write(&mut input, out, json),
+    )
     .map_err(|e| match e {
         WriteError::Exists(p) => FileError {
             path: p,

@@ -10,7 +10,7 @@ use std::io::{Read, Write};
 
 use super::{xmp, Format, Found};
 use crate::error::{CodecError, Result};
-use crate::io::{Input, Output};
+use crate::io::{CopyRun, Input, Output};
 use crate::label::ProblemCode;
 use crate::limits;
 
@@ -38,6 +38,14 @@ impl Chunk {
 
 /// Walk the chunk headers; the callback sees each chunk and the input positioned at its data.
 fn walk(input: &mut Input, mut f: impl FnMut(&mut Input, &Chunk) -> Result<()>) -> Result<()> {
+    walk_while(input, |input, chunk| f(input, chunk).map(|_| true))
+}
+
+/// [`walk`], stopping early when `f` returns false.
+fn walk_while(
+    input: &mut Input,
+    mut f: impl FnMut(&mut Input, &Chunk) -> Result<bool>,
+) -> Result<()> {
     input.seek_to(0)?;
     let sig: [u8; 8] = input.read_array()?;
     if sig != SIGNATURE {
@@ -77,7 +85,9 @@ fn walk(input: &mut Input, mut f: impl FnMut(&mut Input, &Chunk) -> Result<()>) 
                 ),
             ));
         }
-        f(input, &chunk)?;
+        if !f(input, &chunk)? {
+            return Ok(());
+        }
         offset += chunk.total_len();
         if &kind == b"IEND" {
             return Ok(());
@@ -218,6 +228,11 @@ impl Format for Png {
         head.starts_with(&SIGNATURE)
     }
 
+    fn write_checks_readability(&self) -> bool {
+        // Pass 2 walks every chunk with the reader's own checks and parses every XMP packet.
+        true
+    }
+
     fn read(&self, input: &mut Input) -> Result<Vec<Found>> {
         let mut found = Vec::new();
         walk(input, |input, chunk| {
@@ -253,20 +268,27 @@ impl Format for Png {
     }
 
     fn write(&self, input: &mut Input, out: &mut Output, json: &str) -> Result<()> {
-        // Pass 1: which chunk is the first XMP packet, and which chunks carry labels.
+        // Pass 1: is there an XMP packet before the image data? Only the chunks before the first
+        // IDAT are looked at (a large file is thousands of IDAT chunks); a packet after the image
+        // data is then treated like any other extra packet in pass 2: its label is removed and
+        // the label goes into a new packet after IHDR.
         let mut first_xmp: Option<u64> = None;
-        walk(input, |input, chunk| {
-            if first_xmp.is_none() {
-                if let Text::Xmp(_) = decode_text_chunk(input, chunk)? {
-                    first_xmp = Some(chunk.offset);
-                }
+        walk_while(input, |input, chunk| {
+            if &chunk.kind == b"IDAT" {
+                return Ok(false);
             }
-            Ok(())
+            if let Text::Xmp(_) = decode_text_chunk(input, chunk)? {
+                first_xmp = Some(chunk.offset);
+                return Ok(false);
+            }
+            Ok(true)
         })?;
-        // Pass 2: copy, replacing and dropping label carriers.
+        // Pass 2: copy, replacing and dropping label carriers. Chunks kept as they are are
+        // gathered into runs copied in one go (a 100 MB PNG has thousands of IDAT chunks).
         out.write_all(&SIGNATURE)?;
         let mut end = 8;
         let mut saw_ihdr = false;
+        let mut run = CopyRun::default();
         walk(input, |input, chunk| {
             end = chunk.offset + chunk.total_len();
             let decoded = decode_text_chunk(input, chunk)?;
@@ -275,27 +297,31 @@ impl Format for Png {
                     let at = chunk.data_offset();
                     if Some(chunk.offset) == first_xmp {
                         let updated = xmp::set_label(&packet, json).map_err(xmp_error(at))?;
+                        run.flush(input, out)?;
                         write_chunk(out, b"iTXt", &xmp_chunk_data(&updated))?;
-                    } else if xmp::has_label(&packet) {
+                    } else if !xmp::find_labels(&packet).map_err(xmp_error(at))?.is_empty() {
+                        // (find_labels, not has_label: an unparsable packet is an error here, as
+                        // in `read`, which is what write_checks_readability promises.)
                         let cleaned = xmp::remove_labels(&packet).map_err(xmp_error(at))?;
+                        run.flush(input, out)?;
                         write_chunk(out, b"iTXt", &xmp_chunk_data(&cleaned))?;
                     } else {
-                        input.seek_to(chunk.offset)?;
-                        input.copy_to(out, chunk.total_len())?;
+                        run.add(input, out, chunk.offset, chunk.total_len())?;
                     }
                 }
                 Text::Aigc { .. } => {} // dropped: the label now lives in the XMP packet only
                 Text::Other => {
-                    input.seek_to(chunk.offset)?;
-                    input.copy_to(out, chunk.total_len())?;
+                    run.add(input, out, chunk.offset, chunk.total_len())?;
                     if &chunk.kind == b"IHDR" && first_xmp.is_none() && !saw_ihdr {
                         saw_ihdr = true;
+                        run.flush(input, out)?;
                         write_chunk(out, b"iTXt", &xmp_chunk_data(&xmp::new_packet(json)))?;
                     }
                 }
             }
             Ok(())
         })?;
+        run.flush(input, out)?;
         // The label goes after IHDR or into an existing packet; a file with neither (IHDR is
         // mandatory) would silently come out unlabelled.
         if first_xmp.is_none() && !saw_ihdr {
