@@ -10,10 +10,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use aigc_label::implicit::{
-    embed_bytes, embed_path, read_bytes, read_path, EmbedOptions, ReadReport, Verdict,
+    embed_bytes, embed_path, read_bytes, EmbedOptions, ReadReport, Verdict,
 };
 use aigc_label::io::Overwrite;
 use aigc_label::{ProblemCode, Profile};
+
+mod common;
+use common::{embed, read};
 
 // ---------------------------------------------------------------------------------------------
 // helpers
@@ -142,23 +145,6 @@ fn label(n: u32) -> String {
         r#"{{"Label":"{}","ContentProducer":"Producer{n}","ProduceID":"id-{n}","ReservedCode1":"","ContentPropagator":"","PropagateID":"","ReservedCode2":""}}"#,
         1 + n % 3
     )
-}
-
-fn embed(input: &Path, output: &Path, json: &str) {
-    embed_path(
-        input,
-        output,
-        json,
-        EmbedOptions {
-            overwrite: Overwrite::Replace,
-            durability: Default::default(),
-        },
-    )
-    .unwrap_or_else(|e| panic!("embed failed: {e}"));
-}
-
-fn read(p: &Path) -> ReadReport {
-    read_path(p, &Profile::builtin()).unwrap_or_else(|e| panic!("read failed: {e}"))
 }
 
 /// (carrier, raw) of every label found.

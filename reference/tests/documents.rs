@@ -15,6 +15,9 @@ use aigc_label::implicit::{embed_path, read_path, EmbedOptions, ReadReport, Verd
 use aigc_label::io::Overwrite;
 use aigc_label::{ProblemCode, Profile};
 
+mod common;
+use common::{embed, read};
+
 const PRODUCER: &str = "001191110102MACQD9K64010000";
 
 /// A compact Annex E label in Annex order (what `aigc-label embed` writes).
@@ -46,23 +49,6 @@ fn run(cmd: &mut Command) -> String {
         String::from_utf8_lossy(&out.stdout)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn embed(input: &Path, output: &Path, json: &str) {
-    embed_path(
-        input,
-        output,
-        json,
-        EmbedOptions {
-            overwrite: Overwrite::Replace,
-            durability: Default::default(),
-        },
-    )
-    .unwrap_or_else(|e| panic!("embed {}: {e}", input.display()));
-}
-
-fn read(path: &Path) -> ReadReport {
-    read_path(path, &Profile::builtin()).unwrap_or_else(|e| panic!("read: {e}"))
 }
 
 fn read_err(path: &Path) -> CodecError {

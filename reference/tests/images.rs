@@ -8,11 +8,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use aigc_label::error::CodecError;
-use aigc_label::implicit::{
-    embed_bytes, embed_path, read_bytes, read_path, EmbedOptions, ReadReport, Verdict,
-};
-use aigc_label::io::Overwrite;
+use aigc_label::implicit::{embed_bytes, read_bytes, ReadReport, Verdict};
+
 use aigc_label::{Label, ProblemCode, Profile, Severity};
+
+mod common;
+use common::{embed, read};
 
 const TC260_NS: &str = "http://www.tc260.org.cn/ns/AIGC/1.0/";
 
@@ -65,23 +66,6 @@ fn label(n: &str, producer: &str) -> Label {
         propagate_id: format!("pid-{n}"),
         reserved_code2: String::new(),
     }
-}
-
-fn embed(input: &Path, output: &Path, json: &str) {
-    embed_path(
-        input,
-        output,
-        json,
-        EmbedOptions {
-            overwrite: Overwrite::Replace,
-            durability: Default::default(),
-        },
-    )
-    .unwrap_or_else(|e| panic!("embed failed: {e}"));
-}
-
-fn read(path: &Path) -> ReadReport {
-    read_path(path, &Profile::builtin()).unwrap_or_else(|e| panic!("read failed: {e}"))
 }
 
 fn codes(r: &ReadReport, i: usize) -> Vec<ProblemCode> {

@@ -8,9 +8,12 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use aigc_label::implicit::{self, EmbedOptions, ReadReport, Verdict};
-use aigc_label::io::Overwrite;
+use aigc_label::implicit::{self, ReadReport, Verdict};
+
 use aigc_label::{Label, ProblemCode, Profile};
+
+mod common;
+use common::{embed, read};
 
 const TC260_CONFIG: &str = "%Image::ExifTool::UserDefined = ('Image::ExifTool::XMP::Main' => { TC260 => { SubDirectory => { TagTable => 'Image::ExifTool::UserDefined::TC260' } } }); %Image::ExifTool::UserDefined::TC260 = (GROUPS => { 0 => 'XMP', 1 => 'XMP-TC260', 2 => 'Image' }, NAMESPACE => { 'TC260' => 'http://www.tc260.org.cn/ns/AIGC/1.0/' }, WRITABLE => 'string', AIGC => { }); 1;\n";
 
@@ -50,23 +53,6 @@ fn label(producer: &str, id: &str) -> String {
         reserved_code2: String::new(),
     }
     .to_bare_json()
-}
-
-fn read(path: &Path) -> ReadReport {
-    implicit::read_path(path, &Profile::builtin()).expect("reference read")
-}
-
-fn embed(input: &Path, output: &Path, json: &str) {
-    implicit::embed_path(
-        input,
-        output,
-        json,
-        EmbedOptions {
-            overwrite: Overwrite::Replace,
-            durability: Default::default(),
-        },
-    )
-    .expect("embed");
 }
 
 fn s(p: &Path) -> &str {
