@@ -48,6 +48,21 @@ impl BoxRef {
     pub fn range(&self) -> Range<usize> {
         self.start as usize..self.end as usize
     }
+    /// The box's bytes for copying into a rebuilt parent. A size field of 0 ("to the end of
+    /// the parent") is replaced by the real size: once anything is appended after the box in
+    /// its parent, "to the end" would swallow it (found by fuzzing: a label appended to moov
+    /// vanished inside such a box).
+    pub fn bytes<'a>(&self, buf: &'a [u8]) -> std::borrow::Cow<'a, [u8]> {
+        let raw = &buf[self.range()];
+        match (raw.get(0..4), u32::try_from(self.size())) {
+            (Some([0, 0, 0, 0]), Ok(size)) => {
+                let mut owned = raw.to_vec();
+                owned[0..4].copy_from_slice(&size.to_be_bytes());
+                std::borrow::Cow::Owned(owned)
+            }
+            _ => std::borrow::Cow::Borrowed(raw),
+        }
+    }
     /// The type as text, for messages and carrier names.
     pub fn name(&self) -> String {
         fourcc(&self.kind)

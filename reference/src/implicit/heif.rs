@@ -581,7 +581,7 @@ impl Format for Heif {
                     let v = buf.get(k.body_start() as usize).copied().unwrap_or(0);
                     body.extend_from_slice(&new_iref(id, p, Some((&buf, k, v)))?);
                 } else {
-                    body.extend_from_slice(&buf[k.range()]);
+                    body.extend_from_slice(&k.bytes(&buf));
                 }
             }
             if let (Some(id), None) = (new_item, m.iinf) {

@@ -262,7 +262,7 @@ impl Meta {
             .iter()
             .any(|i| !matches!(self.role(i), ItemRole::Other));
         if set.is_none() && matches.is_empty() && !carriers {
-            return buf[self.b.range()].to_vec();
+            return self.b.bytes(buf).into_owned();
         }
         let mdta = self.is_mdta();
         let keep = if set.is_some() {
@@ -353,7 +353,7 @@ impl Meta {
             } else if Some(i) == self.ilst_box {
                 body.extend_from_slice(&bmff::rebuild_box(buf, k, &items));
             } else {
-                body.extend_from_slice(&buf[k.range()]);
+                body.extend_from_slice(&k.bytes(buf));
             }
         }
         if mdta && self.keys_box.is_none() && set.is_some() {
@@ -475,7 +475,7 @@ fn edit_udta(
             }
             b"XMP_" => match cleaned_xmp(&buf[u.body()], base + u.start)? {
                 Some(p) => body.extend_from_slice(&bmff::rebuild_box(buf, &u, &p)),
-                None => body.extend_from_slice(&buf[u.range()]),
+                None => body.extend_from_slice(&u.bytes(buf)),
             },
             b"free" | b"skip" if free_adjust != 0 && u.header_len == 8 => {
                 // Slack inside udta: resized so that moov keeps its size.
@@ -485,7 +485,7 @@ fn edit_udta(
                     body.extend_from_slice(&bmff::free_box(n as u64));
                 }
             }
-            _ => body.extend_from_slice(&buf[u.range()]),
+            _ => body.extend_from_slice(&u.bytes(buf)),
         }
     }
     if let (false, Some(json)) = (done, set) {
@@ -532,9 +532,9 @@ fn edit_moov(
             b"meta" => body.extend_from_slice(&parse_meta(buf, &kid, base, 1)?.edit(buf, None)),
             b"mvex" => {
                 fragmented = true;
-                body.extend_from_slice(&buf[kid.range()]);
+                body.extend_from_slice(&kid.bytes(buf));
             }
-            _ => body.extend_from_slice(&buf[kid.range()]),
+            _ => body.extend_from_slice(&kid.bytes(buf)),
         }
     }
     if !has_udta {
