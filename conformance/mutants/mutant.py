@@ -153,6 +153,14 @@ def json_anywhere(req):
     return resp
 
 
+def with_note1(fields):
+    """Annex E note 1: empty propagation elements take the production elements at first write."""
+    f = dict(fields)
+    if not f.get("ContentPropagator") and not f.get("PropagateID"):
+        f["ContentPropagator"], f["PropagateID"] = f.get("ContentProducer", ""), f.get("ProduceID", "")
+    return f
+
+
 def label_with(mutate_fields=None, after=None, allow_invalid=False):
     """A generator mutant: the reference's label op with changed fields and/or a damaged output."""
     def handler(req):
@@ -162,10 +170,7 @@ def label_with(mutate_fields=None, after=None, allow_invalid=False):
             req = dict(req, fields=mutate_fields(dict(req["fields"])))
         if allow_invalid:
             # Otherwise correct: Annex E note 1 as the reference adapter applies it.
-            f = dict(req["fields"])
-            if not f.get("ContentPropagator") and not f.get("PropagateID"):
-                f["ContentPropagator"], f["PropagateID"] = f.get("ContentProducer", ""), f.get("ProduceID", "")
-            req = dict(req, fields=f)
+            req = dict(req, fields=with_note1(req["fields"]))
         if allow_invalid:
             args = ["embed", req["input"], "-o", req["output"], "--force", "--allow-invalid", "--fields", json.dumps(req["fields"])]
             r = ref(*args, check=False)
@@ -250,6 +255,17 @@ def ignore_metadata(req, resp):
     return resp["notice"]
 
 
+def note1_handler(req):
+    # The reference adapter applies Annex E note 1; this mutant writes the fields verbatim.
+    if req.get("explicit"):
+        return ref_adapter(req)
+    args = ["embed", req["input"], "-o", req["output"], "--force", "--fields", json.dumps(req["fields"])]
+    r = ref(*args, check=False)
+    if r.returncode != 0:
+        return {"status": "rejected", "message": r.stderr.strip()}
+    return {"status": "ok"}
+
+
 # name: (requirement broken, roles, media per op (None: the reference's), handler, collateral, what)
 MUTANTS = {
     "read-accepts-bad-label-value": ("E-c", {"read": None}, read_then(accept_bad_label_value), [],
@@ -271,7 +287,7 @@ MUTANTS = {
                               "binds the TC260 prefix to a wrong namespace URI"),
     "label-alters-payload": ("GB-6.1-a", {"label": IMAGE}, label_with(after=lambda r: png_flip_pixel(r["output"])), [],
                              "changes a pixel while writing the label"),
-    "label-ignores-note1": ("E-note1", {"label": IMAGE}, label_with(lambda f: f), [],
+    "label-ignores-note1": ("E-note1", {"label": IMAGE}, note1_handler, [],
                             "leaves empty propagation elements empty at first write"),
     "platform-drops-producer": ("CAC-10-2", {"propagate": None}, propagate_with(after=drop_producer), [],
                                 "deletes the producer's elements when adding its own"),
@@ -288,28 +304,9 @@ MUTANTS = {
 }
 
 
-def note1_handler(req):
-    # The reference adapter applies Annex E note 1; this mutant writes the fields verbatim.
-    if req.get("explicit"):
-        return ref_adapter(req)
-    args = ["embed", req["input"], "-o", req["output"], "--force", "--fields", json.dumps(req["fields"])]
-    r = ref(*args, check=False)
-    if r.returncode != 0:
-        return {"status": "rejected", "message": r.stderr.strip()}
-    return {"status": "ok"}
-
-
-MUTANTS["label-ignores-note1"] = MUTANTS["label-ignores-note1"][:2] + (note1_handler,) + MUTANTS["label-ignores-note1"][3:]
 
 
 # ---- explicit-label mutants: an otherwise correct generator with one defect in the visible label
-def with_note1(fields):
-    f = dict(fields)
-    if not f.get("ContentPropagator") and not f.get("PropagateID"):
-        f["ContentPropagator"], f["PropagateID"] = f.get("ContentProducer", ""), f.get("ProduceID", "")
-    return f
-
-
 def explicit_label(make_visible):
     """A generator whose visible label is made by `make_visible(req, out)`; the implicit label is
     then written with the reference, as a correct implementation would."""

@@ -245,7 +245,7 @@ fn propagate(request: &Value, profile: &Profile) -> Value {
         .get("user_declared")
         .and_then(Value::as_bool)
         .unwrap_or(false);
-    let trace = crate::common::detect_trace(input, profile);
+    let trace = aigc_label::explicit::detect_trace(input, profile);
     match propagate_path(
         input,
         output,

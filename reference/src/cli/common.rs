@@ -98,12 +98,6 @@ impl FieldArgs {
     }
 }
 
-/// Look for an explicit label or other AI trace in a file, for the platform role (Art. 6(3)):
-/// the explicit-label detectors without an original ([`aigc_label::explicit::detect_trace`]).
-pub fn detect_trace(path: &Path, profile: &Profile) -> Option<String> {
-    aigc_label::explicit::detect_trace(path, profile)
-}
-
 /// Print to stdout without panicking when the reader has gone away (`| head`): output errors
 /// end the output quietly instead of aborting with a panic.
 pub fn out(text: &str) {

@@ -48,7 +48,7 @@ pub fn run(args: Args, profile: &Profile) -> ExitCode {
     let trace = args
         .trace
         .clone()
-        .or_else(|| crate::common::detect_trace(&args.input, profile));
+        .or_else(|| aigc_label::explicit::detect_trace(&args.input, profile));
     let overwrite = if args.force {
         Overwrite::Replace
     } else {

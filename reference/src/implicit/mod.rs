@@ -383,10 +383,7 @@ pub fn embed_path(
 ) -> std::result::Result<&'static dyn Format, FileError> {
     let mut input = Input::open(input_path).map_err(|e| at(input_path)(CodecError::Io(e)))?;
     let format = detect(&mut input, Some(input_path)).map_err(at(input_path))?;
-    if !format.write_checks_readability() {
-        check_readable(format, &mut input).map_err(at(input_path))?;
-    }
-    input.seek_to(0).map_err(at(input_path))?;
+    ready_to_write(format, &mut input).map_err(at(input_path))?;
     crate::io::write_atomically_with(
         output_path,
         options.overwrite,
@@ -413,6 +410,14 @@ pub fn embed_path(
     Ok(format)
 }
 
+/// Check the input before writing (unless the format's writer does it itself) and rewind it.
+fn ready_to_write(format: &dyn Format, input: &mut Input) -> Result<()> {
+    if !format.write_checks_readability() {
+        check_readable(format, input)?;
+    }
+    input.seek_to(0)
+}
+
 /// Refuse to label a file whose labels cannot be read (a corrupt second XMP packet, say): the
 /// output would be just as unreadable, so the new label could never be verified. Leaves the
 /// input at offset 0 for the writer.
@@ -426,7 +431,7 @@ fn check_readable(format: &dyn Format, input: &mut Input) -> Result<()> {
 pub fn embed_bytes(bytes: Vec<u8>, json: &str) -> Result<Vec<u8>> {
     let mut input = Input::from_bytes(bytes);
     let format = detect(&mut input, None)?;
-    check_readable(format, &mut input)?;
+    ready_to_write(format, &mut input)?;
     let mut out = Output::memory();
     format.write(&mut input, &mut out, json)?;
     Ok(out.into_bytes().expect("memory output"))
