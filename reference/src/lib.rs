@@ -18,6 +18,7 @@ pub mod implicit;
 pub mod io;
 pub mod label;
 pub mod limits;
+pub mod media;
 pub mod payload;
 pub mod platform;
 pub mod profile;

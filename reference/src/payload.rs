@@ -15,34 +15,86 @@
 //! external tools are the ones `scripts/install-deps.sh` installs.
 
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use crate::implicit::format_by_name;
+use crate::media::PayloadMethod;
 
 /// A payload fingerprint and how it was taken.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fingerprint {
-    /// The method, e.g. `pixels`, `packets`, `pages`, `parts`, `body`.
+    /// The method, e.g. `pixels`, `packets`, `pages`, `parts`, `body` ([`PayloadMethod::name`]).
     pub method: &'static str,
     /// A digest of the payload (hex), or a short listing that identifies it.
     pub digest: String,
 }
 
-/// Fingerprint the payload of `path`, whose format id (see [`crate::implicit::Format::id`]) is
-/// `format`.
-pub fn fingerprint(path: &Path, format: &str) -> Result<Fingerprint, String> {
-    match format {
-        "png" | "jpeg" | "webp" => pixels_image_crate(path),
-        "gif" | "tiff" => ffmpeg(path, &["-f", "framemd5"], "pixels"),
-        "heif" | "heic" | "avif" => heif_pixels(path),
-        "wav" | "avi" | "mp3" | "flac" | "ogg" | "flv" | "mp4" | "isobmff" | "mov" | "m4a"
-        | "matroska" | "mkv" | "webm" => ffmpeg(path, &["-c", "copy", "-f", "framemd5"], "packets"),
-        "pdf" => pdf_pages(path),
-        "ooxml" | "docx" | "xlsx" | "pptx" => ooxml_parts(path),
-        "markdown" | "md" => markdown_body(path),
-        other => Err(format!(
-            "no payload comparison is defined for format {other}"
-        )),
+/// Why a payload could not be fingerprinted.
+#[derive(Debug)]
+pub enum PayloadError {
+    /// The format id is not a registered format.
+    UnknownFormat(String),
+    /// The file could not be read or decoded.
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        what: String,
+    },
+    /// An external tool could not be run or failed.
+    Tool {
+        /// The tool, with the package that installs it.
+        tool: &'static str,
+        /// What went wrong.
+        what: String,
+    },
+}
+
+impl std::fmt::Display for PayloadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PayloadError::UnknownFormat(id) => {
+                write!(f, "no payload comparison is defined for format {id}")
+            }
+            PayloadError::File { path, what } => write!(f, "{}: {what}", path.display()),
+            PayloadError::Tool { tool, what } => write!(f, "{tool}{what}"),
+        }
     }
+}
+
+impl std::error::Error for PayloadError {}
+
+fn file_error(path: &Path) -> impl Fn(&dyn std::fmt::Display) -> PayloadError + '_ {
+    move |e| PayloadError::File {
+        path: path.to_path_buf(),
+        what: e.to_string(),
+    }
+}
+
+/// Fingerprint the payload of `path`, whose format id (see [`crate::implicit::Format::id`]) is
+/// `format`, by the method the format states ([`crate::implicit::Format::payload`]).
+pub fn fingerprint(path: &Path, format: &str) -> Result<Fingerprint, PayloadError> {
+    let format =
+        format_by_name(format).ok_or_else(|| PayloadError::UnknownFormat(format.to_string()))?;
+    fingerprint_with(path, format.payload())
+}
+
+/// Fingerprint the payload of `path` by `method`.
+pub fn fingerprint_with(path: &Path, method: PayloadMethod) -> Result<Fingerprint, PayloadError> {
+    let digest = match method {
+        PayloadMethod::DecodedImage => pixels_image_crate(path),
+        PayloadMethod::DecodedFrames => ffmpeg(path, &["-f", "framemd5"]),
+        PayloadMethod::HeifPrimaryImage => heif_pixels(path),
+        PayloadMethod::Packets => ffmpeg(path, &["-c", "copy", "-f", "framemd5"]),
+        PayloadMethod::RenderedPages => pdf_pages(path),
+        PayloadMethod::PackageParts { metadata_parts } => package_parts(path, metadata_parts),
+        PayloadMethod::TextBody => text_body(path),
+    }?;
+    Ok(Fingerprint {
+        method: method.name(),
+        digest,
+    })
 }
 
 fn fnv1a(hash: &mut u64, bytes: &[u8]) {
@@ -64,36 +116,34 @@ fn hex(bytes: &[u8]) -> String {
     format!("{a:016x}{b:016x}-{}", bytes.len())
 }
 
-fn pixels_image_crate(path: &Path) -> Result<Fingerprint, String> {
+fn pixels_image_crate(path: &Path) -> Result<String, PayloadError> {
     let img = image::ImageReader::open(path)
-        .map_err(|e| format!("{}: {e}", path.display()))?
+        .map_err(|e| file_error(path)(&e))?
         .with_guessed_format()
-        .map_err(|e| format!("{}: {e}", path.display()))?
+        .map_err(|e| file_error(path)(&e))?
         .decode()
-        .map_err(|e| format!("{}: cannot decode the pixels: {e}", path.display()))?;
+        .map_err(|e| file_error(path)(&format!("cannot decode the pixels: {e}")))?;
     let rgba = img.to_rgba8();
     let mut bytes = format!("{}x{}:", rgba.width(), rgba.height()).into_bytes();
     bytes.extend_from_slice(rgba.as_raw());
-    Ok(Fingerprint {
-        method: "pixels",
-        digest: hex(&bytes),
-    })
+    Ok(hex(&bytes))
 }
 
-fn run(cmd: &mut Command, what: &str) -> Result<Vec<u8>, String> {
-    let out = cmd
-        .output()
-        .map_err(|e| format!("cannot run {what}: {e} (scripts/install-deps.sh installs it)"))?;
+fn run(cmd: &mut Command, tool: &'static str) -> Result<Vec<u8>, PayloadError> {
+    let out = cmd.output().map_err(|e| PayloadError::Tool {
+        tool,
+        what: format!(": cannot run it: {e} (scripts/install-deps.sh installs it)"),
+    })?;
     if !out.status.success() {
-        return Err(format!(
-            "{what} failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
+        return Err(PayloadError::Tool {
+            tool,
+            what: format!(" failed: {}", String::from_utf8_lossy(&out.stderr).trim()),
+        });
     }
     Ok(out.stdout)
 }
 
-fn ffmpeg(path: &Path, args: &[&str], method: &'static str) -> Result<Fingerprint, String> {
+fn ffmpeg(path: &Path, args: &[&str]) -> Result<String, PayloadError> {
     let out = run(
         Command::new("ffmpeg")
             .args(["-v", "error", "-nostdin", "-i"])
@@ -119,17 +169,14 @@ fn ffmpeg(path: &Path, args: &[&str], method: &'static str) -> Result<Fingerprin
         })
         .collect();
     if packets.is_empty() {
-        return Err(format!("{}: ffmpeg found no packets", path.display()));
+        return Err(file_error(path)(&"ffmpeg found no packets"));
     }
-    Ok(Fingerprint {
-        method,
-        digest: hex(packets.join("\n").as_bytes()),
-    })
+    Ok(hex(packets.join("\n").as_bytes()))
 }
 
-fn heif_pixels(path: &Path) -> Result<Fingerprint, String> {
+fn heif_pixels(path: &Path) -> Result<String, PayloadError> {
     let dir = std::env::temp_dir().join(format!("aigc-payload-{}-{:p}", std::process::id(), path));
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(&dir).map_err(|e| file_error(&dir)(&e))?;
     let png = dir.join("primary.png");
     let result = run(
         Command::new("heif-convert").arg(path).arg(&png),
@@ -140,74 +187,44 @@ fn heif_pixels(path: &Path) -> Result<Fingerprint, String> {
     result
 }
 
-fn pdf_pages(path: &Path) -> Result<Fingerprint, String> {
+fn pdf_pages(path: &Path) -> Result<String, PayloadError> {
     let out = run(
         Command::new("pdftoppm")
             .args(["-r", "24", "-gray"])
             .arg(path),
         "pdftoppm (poppler-utils)",
     )?;
-    Ok(Fingerprint {
-        method: "pages",
-        digest: hex(&out),
-    })
+    Ok(hex(&out))
 }
 
-/// Package parts a label may add or change (the custom-properties part and its registrations).
-const OOXML_METADATA_PARTS: [&str; 4] = [
-    "docProps/custom.xml",
-    "[Content_Types].xml",
-    "_rels/.rels",
-    "docProps/app.xml",
-];
-
-fn ooxml_parts(path: &Path) -> Result<Fingerprint, String> {
-    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut zip = zip::ZipArchive::new(file).map_err(|e| format!("{}: {e}", path.display()))?;
+fn package_parts(path: &Path, metadata_parts: &[&str]) -> Result<String, PayloadError> {
+    let fail = file_error(path);
+    let file = std::fs::File::open(path).map_err(|e| fail(&e))?;
+    let mut zip = zip::ZipArchive::new(file).map_err(|e| fail(&e))?;
     let mut parts = Vec::new();
     for i in 0..zip.len().min(crate::limits::MAX_ZIP_ENTRIES) {
-        let mut entry = zip
-            .by_index(i)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut entry = zip.by_index(i).map_err(|e| fail(&e))?;
         let name = entry.name().to_string();
-        if OOXML_METADATA_PARTS.contains(&name.as_str()) {
+        if metadata_parts.contains(&name.as_str()) {
             continue;
         }
         let mut data = Vec::new();
         (&mut entry)
             .take(crate::limits::MAX_INFLATED_BYTES + 1)
             .read_to_end(&mut data)
-            .map_err(|e| format!("{}: {name}: {e}", path.display()))?;
+            .map_err(|e| fail(&format!("{name}: {e}")))?;
         parts.push(format!("{name} {}", hex(&data)));
     }
     parts.sort();
-    Ok(Fingerprint {
-        method: "parts",
-        digest: hex(parts.join("\n").as_bytes()),
-    })
+    Ok(hex(parts.join("\n").as_bytes()))
 }
 
-fn markdown_body(path: &Path) -> Result<Fingerprint, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let t = text.trim_start_matches('\u{feff}');
-    let body = if let Some(rest) = t
-        .strip_prefix("---\n")
-        .or_else(|| t.strip_prefix("---\r\n"))
-    {
-        match rest.find("\n---") {
-            Some(end) => {
-                let after = &rest[end + 4..];
-                after.split_once('\n').map(|(_, b)| b).unwrap_or("")
-            }
-            None => t,
-        }
-    } else {
-        t
-    };
-    Ok(Fingerprint {
-        method: "body",
-        digest: hex(body.as_bytes()),
-    })
+fn text_body(path: &Path) -> Result<String, PayloadError> {
+    let text = std::fs::read_to_string(path).map_err(|e| file_error(path)(&e))?;
+    Ok(hex(crate::implicit::markdown::body_after_front_matter(
+        &text,
+    )
+    .as_bytes()))
 }
 
 #[cfg(test)]
@@ -223,7 +240,7 @@ mod tests {
         std::fs::write(&a, "# T\n\ntext\n").unwrap();
         std::fs::write(&b, "---\nAIGC:\n  Label: \"1\"\n---\n# T\n\ntext\n").unwrap();
         std::fs::write(&c, "---\nAIGC:\n  Label: \"1\"\n---\n# T\n\ntext!\n").unwrap();
-        assert_eq!(markdown_body(&a).unwrap(), markdown_body(&b).unwrap());
-        assert_ne!(markdown_body(&b).unwrap(), markdown_body(&c).unwrap());
+        assert_eq!(text_body(&a).unwrap(), text_body(&b).unwrap());
+        assert_ne!(text_body(&b).unwrap(), text_body(&c).unwrap());
     }
 }

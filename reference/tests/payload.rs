@@ -22,7 +22,7 @@ fn labels_written_by_other_tools_do_not_change_the_payload() {
         ("plain.flac", "ffmpeg.flac", "flac"),
         ("plain.ogg", "ffmpeg.ogg", "ogg"),
         ("plain.m4a", "ffmpeg.m4a", "mp4"),
-        ("plain.mkv", "ffmpeg.mkv", "matroska"),
+        ("plain.mkv", "ffmpeg.mkv", "mkv"),
         ("plain.mp4", "exiftool-xmp.mp4", "mp4"),
         ("plain.wav", "craft-aigc-chunk.wav", "wav"),
         ("plain.avi", "craft-list-info.avi", "avi"),
@@ -41,7 +41,7 @@ fn different_content_is_seen() {
     for (a, b, format) in [
         ("plain.mp4", "plain.mov", "mp4"), // same packets: the container differs only
         ("plain.jpg", "plain.webp", "jpeg"),
-        ("plain.mkv", "plain.webm", "matroska"),
+        ("plain.mkv", "plain.webm", "mkv"),
         ("plain.md", "md-dialect-b.md", "markdown"),
     ] {
         let fa = fingerprint(&v(a), format).unwrap();
@@ -65,4 +65,43 @@ fn different_content_is_seen() {
         fingerprint(&v("plain.md"), "markdown").unwrap(),
         fingerprint(&edited, "markdown").unwrap()
     );
+}
+
+/// One identity per format: every registered format states its modality and its payload
+/// method, and both answer for a real file of that format (the plain carrier vector).
+#[test]
+fn every_registered_format_has_a_modality_and_a_payload_method() {
+    use aigc_label::explicit::Modality;
+    use aigc_label::implicit::FORMATS;
+    // Chapter 5's modality of each format, written out independently of the registry.
+    let expected = |id: &str, file: &str| match id {
+        "png" | "jpeg" | "gif" | "tiff" | "webp" | "heif" => Modality::Image,
+        "wav" | "mp3" | "flac" | "ogg" => Modality::Audio,
+        "mp4" if file.ends_with(".m4a") => Modality::Audio,
+        "mp4" | "mkv" | "avi" | "flv" => Modality::Video,
+        "pdf" | "ooxml" | "markdown" => Modality::Text,
+        other => panic!("format {other} is missing from this test's table"),
+    };
+    for format in FORMATS {
+        let plains: Vec<PathBuf> = format
+            .extensions()
+            .iter()
+            .map(|ext| v(&format!("plain.{ext}")))
+            .filter(|p| p.exists())
+            .collect();
+        assert!(!plains.is_empty(), "{}: no plain vector", format.id());
+        for plain in plains {
+            let name = plain.display().to_string();
+            let head = std::fs::read(&plain).unwrap();
+            let stated = format.modality(&head[..head.len().min(64)]);
+            assert_eq!(stated, expected(format.id(), &name), "{name}");
+            assert_eq!(Modality::detect(&plain).unwrap(), stated, "{name}");
+            let print = fingerprint(&plain, format.id()).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(print.method, format.payload().name(), "{name}");
+        }
+    }
+    // Ids that are not registered are refused, not guessed.
+    for id in ["isobmff", "matroska", "heic", "docx"] {
+        assert!(fingerprint(&v("plain.mp4"), id).is_err(), "{id}");
+    }
 }

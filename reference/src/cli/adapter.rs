@@ -210,7 +210,7 @@ fn label(request: &Value, profile: &Profile) -> Value {
         Some(req) => {
             let modality = match explicit::Modality::detect(input) {
                 Ok(m) => m,
-                Err(e) => return rejected(&e),
+                Err(e) => return rejected(&e.to_string()),
             };
             if let Err(e) =
                 explicit::mark_path(input, output, modality, req, profile, Overwrite::Replace)

@@ -65,7 +65,7 @@ fn mark(args: &Args, profile: &Profile) -> Result<serde_json::Value, String> {
         Some(m) => {
             Modality::parse(m).ok_or_else(|| format!("--media {m}: text|image|audio|video"))?
         }
-        None => Modality::detect(&args.input)?,
+        None => Modality::detect(&args.input).map_err(|e| e.to_string())?,
     };
     if std::fs::canonicalize(&args.input).ok() == std::fs::canonicalize(&args.output).ok()
         && args.output.exists()

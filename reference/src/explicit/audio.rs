@@ -701,19 +701,22 @@ pub fn write_wav_bytes(pcm: &Pcm, spec: hound::WavSpec) -> Result<Vec<u8>, Strin
 }
 
 fn is_wav(path: &Path) -> bool {
+    use crate::implicit::Format;
     let mut head = [0u8; 12];
     use std::io::Read;
     std::fs::File::open(path)
         .and_then(|mut f| f.read_exact(&mut head))
         .is_ok()
-        && &head[0..4] == b"RIFF"
-        && &head[8..12] == b"WAVE"
+        && crate::implicit::riff::Wav.sniff(&head)
 }
 
 /// Decode any audio file: WAV natively, anything else through ffmpeg (32-bit float WAV).
 pub fn decode(path: &Path) -> Result<(Pcm, Option<hound::WavSpec>), String> {
-    if is_wav(path) {
-        let mut r = hound::WavReader::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    // hound reads plain RIFF WAVE; RF64/BW64 (which the registry also calls WAV) go to ffmpeg.
+    if let Some(mut r) = is_wav(path)
+        .then(|| hound::WavReader::open(path).ok())
+        .flatten()
+    {
         let (pcm, spec) = read_wav(&mut r).map_err(|e| format!("{}: {e}", path.display()))?;
         return Ok((pcm, Some(spec)));
     }
@@ -746,30 +749,9 @@ pub fn decode(path: &Path) -> Result<(Pcm, Option<hound::WavSpec>), String> {
     }
     // ffmpeg writes an unknown length into the RIFF header of a pipe; patch it so hound reads
     // every sample.
-    let bytes = fix_wav_lengths(bytes);
+    let bytes = crate::implicit::riff::fix_streamed_wav_lengths(bytes);
     let pcm = read_wav_bytes(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok((pcm, None))
-}
-
-/// Set the RIFF and `data` sizes of a streamed WAV to the bytes actually present.
-fn fix_wav_lengths(mut b: Vec<u8>) -> Vec<u8> {
-    if b.len() < 12 || &b[0..4] != b"RIFF" {
-        return b;
-    }
-    let total = (b.len() - 8).min(u32::MAX as usize) as u32;
-    b[4..8].copy_from_slice(&total.to_le_bytes());
-    let mut i = 12;
-    while i + 8 <= b.len() {
-        let id = [b[i], b[i + 1], b[i + 2], b[i + 3]];
-        let size = u32::from_le_bytes([b[i + 4], b[i + 5], b[i + 6], b[i + 7]]) as usize;
-        if &id == b"data" {
-            let actual = (b.len() - i - 8).min(u32::MAX as usize) as u32;
-            b[i + 4..i + 8].copy_from_slice(&actual.to_le_bytes());
-            break;
-        }
-        i += 8 + size + (size & 1);
-    }
-    b
 }
 
 /// What `mark` did to an audio file.

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::process::Command;
 
+pub use crate::media::Modality;
 use crate::profile::Profile;
 
 pub mod audio;
@@ -209,8 +210,7 @@ pub(crate) fn extension(path: &Path) -> String {
 pub(crate) fn carry_implicit(input: &Path, bytes: Vec<u8>, profile: &Profile) -> (Vec<u8>, String) {
     let report = match crate::implicit::read_path(input, profile) {
         Ok(r) => r,
-        // TODO(merge): formats whose implicit module is not in this tree (JPEG, WebP, WAV,
-        // MP4...) land here; once the module exists the label is carried over.
+        // A format without an implicit-label module (Y4M, plain text) or an unreadable one.
         Err(e) => return (bytes, format!("not checked: {e}")),
     };
     let Some(first) = report.labels.first() else {
@@ -243,84 +243,6 @@ pub(crate) fn write_bytes(
         }
         crate::io::WriteError::Codec(c) => format!("{}: {c}", path.display()),
     })
-}
-
-/// The modality of a file, from its first bytes, else its extension.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Modality {
-    /// Plain text or Markdown (5.1).
-    Text,
-    /// PNG, JPEG, WebP (5.2).
-    Image,
-    /// WAV, MP3, AAC/M4A, FLAC, Ogg (5.3).
-    Audio,
-    /// Y4M, MP4/MOV, MKV/WebM, AVI (5.4).
-    Video,
-}
-
-impl Modality {
-    /// Parse `text`, `image`, `audio`, `video`.
-    pub fn parse(s: &str) -> Option<Modality> {
-        Some(match s {
-            "text" => Modality::Text,
-            "image" => Modality::Image,
-            "audio" => Modality::Audio,
-            "video" => Modality::Video,
-            _ => return None,
-        })
-    }
-
-    /// Detect a file's modality.
-    pub fn detect(path: &Path) -> Result<Modality, String> {
-        use std::io::Read;
-        let mut head = [0u8; 16];
-        let n = std::fs::File::open(path)
-            .and_then(|mut f| f.read(&mut head))
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        let h = &head[..n];
-        let by_magic = if h.starts_with(b"\x89PNG") || h.starts_with(&[0xFF, 0xD8, 0xFF]) {
-            Some(Modality::Image)
-        } else if h.len() >= 12 && &h[0..4] == b"RIFF" {
-            match &h[8..12] {
-                b"WEBP" => Some(Modality::Image),
-                b"WAVE" => Some(Modality::Audio),
-                b"AVI " => Some(Modality::Video),
-                _ => None,
-            }
-        } else if h.starts_with(b"YUV4MPEG2") {
-            Some(Modality::Video)
-        } else if h.starts_with(b"ID3") || h.starts_with(b"fLaC") || h.starts_with(b"OggS") {
-            Some(Modality::Audio)
-        } else if h.len() >= 12 && &h[4..8] == b"ftyp" {
-            Some(if &h[8..11] == b"M4A" {
-                Modality::Audio
-            } else {
-                Modality::Video
-            })
-        } else {
-            None
-        };
-        if let Some(m) = by_magic {
-            return Ok(m);
-        }
-        Ok(match extension(path).as_str() {
-            "txt" | "md" | "markdown" | "text" => Modality::Text,
-            "png" | "jpg" | "jpeg" | "webp" => Modality::Image,
-            "wav" | "mp3" | "m4a" | "aac" | "flac" | "ogg" | "opus" => Modality::Audio,
-            "y4m" | "mp4" | "mov" | "mkv" | "webm" | "avi" => Modality::Video,
-            // UTF-8 text, allowing a character cut at the end of the 16 bytes read.
-            _ if std::str::from_utf8(h).map_or_else(|e| e.error_len().is_none(), |_| true) => {
-                Modality::Text
-            }
-            other => {
-                return Err(format!(
-                    "{}: cannot tell the modality (extension {other:?}); give --media",
-                    path.display()
-                ))
-            }
-        })
-    }
 }
 
 /// Read a text file, refusing more than [`crate::limits::MAX_TEXT_BYTES`] and non-UTF-8.
@@ -519,7 +441,7 @@ pub fn check_file(
         Some(m) => {
             Modality::parse(m).ok_or_else(|| format!("media {m}: text|image|audio|video"))?
         }
-        None => Modality::detect(file)?,
+        None => Modality::detect(file).map_err(|e| e.to_string())?,
     };
     let json = |v: serde_json::Result<serde_json::Value>| v.unwrap_or(serde_json::Value::Null);
     Ok(match modality {

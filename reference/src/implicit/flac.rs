@@ -14,6 +14,7 @@ use super::{Format, Found};
 use crate::error::{CodecError, Result};
 use crate::io::{Input, Output};
 use crate::limits;
+use crate::media::{Modality, PayloadMethod};
 
 const VORBIS_COMMENT: u8 = 4;
 
@@ -98,6 +99,12 @@ fn block_header(out: &mut Output, kind: u8, len: usize, last: bool) -> Result<()
 impl Format for Flac {
     fn id(&self) -> &'static str {
         "flac"
+    }
+    fn modality(&self, _head: &[u8]) -> Modality {
+        Modality::Audio
+    }
+    fn payload(&self) -> PayloadMethod {
+        PayloadMethod::Packets
     }
     fn media_types(&self) -> &'static [&'static str] {
         &["audio/flac", "audio/x-flac"]

@@ -20,6 +20,7 @@ use crate::error::{CodecError, Result};
 use crate::io::{Input, Output};
 use crate::label::ProblemCode;
 use crate::limits;
+use crate::media::{Modality, PayloadMethod};
 
 const SCRIPT: u8 = 18;
 
@@ -373,6 +374,12 @@ fn write_tag(out: &mut Output, header: &[u8; 11], body: &[u8]) -> Result<()> {
 impl Format for Flv {
     fn id(&self) -> &'static str {
         "flv"
+    }
+    fn modality(&self, _head: &[u8]) -> Modality {
+        Modality::Video
+    }
+    fn payload(&self) -> PayloadMethod {
+        PayloadMethod::Packets
     }
     fn media_types(&self) -> &'static [&'static str] {
         &["video/x-flv", "video/flv"]

@@ -15,6 +15,7 @@ use super::{xmp, Format, Found};
 use crate::error::{CodecError, Result};
 use crate::io::{Input, Output};
 use crate::limits;
+use crate::media::{Modality, PayloadMethod};
 
 const XMP_APP_ID: &[u8; 11] = b"XMP DataXMP";
 
@@ -211,6 +212,12 @@ fn xmp_error(at: u64) -> impl Fn(xmp::XmpError) -> CodecError {
 impl Format for Gif {
     fn id(&self) -> &'static str {
         "gif"
+    }
+    fn modality(&self, _head: &[u8]) -> Modality {
+        Modality::Image
+    }
+    fn payload(&self) -> PayloadMethod {
+        PayloadMethod::DecodedFrames
     }
     fn media_types(&self) -> &'static [&'static str] {
         &["image/gif"]

@@ -21,6 +21,7 @@ use super::{xmp, Format, Found};
 use crate::error::{CodecError, Result};
 use crate::io::{Input, Output};
 use crate::limits;
+use crate::media::{Modality, PayloadMethod};
 
 const BRANDS: [&[u8; 4]; 9] = [
     b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis",
@@ -347,6 +348,12 @@ fn xmp_err(at: u64) -> impl Fn(xmp::XmpError) -> CodecError {
 impl Format for Heif {
     fn id(&self) -> &'static str {
         "heif"
+    }
+    fn modality(&self, _head: &[u8]) -> Modality {
+        Modality::Image
+    }
+    fn payload(&self) -> PayloadMethod {
+        PayloadMethod::HeifPrimaryImage
     }
     fn media_types(&self) -> &'static [&'static str] {
         &[

@@ -24,6 +24,7 @@ use crate::error::{CodecError, Result};
 use crate::io::{Input, Output};
 use crate::label::ProblemCode;
 use crate::limits;
+use crate::media::{Modality, PayloadMethod};
 
 /// A parsed ID3v2 tag, enough to find and rewrite TXXX frames.
 struct Tag {
@@ -464,6 +465,12 @@ pub struct Mp3;
 impl Format for Mp3 {
     fn id(&self) -> &'static str {
         "mp3"
+    }
+    fn modality(&self, _head: &[u8]) -> Modality {
+        Modality::Audio
+    }
+    fn payload(&self) -> PayloadMethod {
+        PayloadMethod::Packets
     }
     fn media_types(&self) -> &'static [&'static str] {
         &["audio/mpeg", "audio/mp3"]

@@ -26,6 +26,7 @@ use crate::error::{CodecError, Result};
 use crate::io::{Input, Output};
 use crate::label::ProblemCode;
 use crate::limits;
+use crate::media::{Modality, PayloadMethod};
 
 /// UUID of the ISO-BMFF XMP box.
 pub const XMP_UUID: [u8; 16] = [
@@ -711,6 +712,18 @@ fn is_free(b: &BoxRef) -> bool {
 impl Format for IsoBmff {
     fn id(&self) -> &'static str {
         "mp4"
+    }
+    fn modality(&self, head: &[u8]) -> Modality {
+        // An `ftyp` whose major brand is `M4A ` (iTunes audio) is audio; every other brand
+        // (isom, mp42, qt, M4V...) is read as video.
+        if head.len() >= 12 && &head[4..8] == b"ftyp" && &head[8..11] == b"M4A" {
+            Modality::Audio
+        } else {
+            Modality::Video
+        }
+    }
+    fn payload(&self) -> PayloadMethod {
+        PayloadMethod::Packets
     }
     fn media_types(&self) -> &'static [&'static str] {
         &[

@@ -18,6 +18,7 @@ use crate::error::{CodecError, Result};
 use crate::io::{Input, Output};
 use crate::label::{CarrierKind, ProblemCode};
 use crate::limits;
+use crate::media::{Modality, PayloadMethod};
 
 const XMP_HEADER: &[u8] = b"http://ns.adobe.com/xap/1.0/\0";
 const EXT_XMP_HEADER: &[u8] = b"http://ns.adobe.com/xmp/extension/\0";
@@ -321,6 +322,12 @@ fn write_xmp(out: &mut Output, packet: &str) -> Result<()> {
 impl Format for Jpeg {
     fn id(&self) -> &'static str {
         "jpeg"
+    }
+    fn modality(&self, _head: &[u8]) -> Modality {
+        Modality::Image
+    }
+    fn payload(&self) -> PayloadMethod {
+        PayloadMethod::DecodedImage
     }
     fn media_types(&self) -> &'static [&'static str] {
         &["image/jpeg"]

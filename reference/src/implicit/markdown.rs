@@ -37,6 +37,7 @@ use crate::error::{CodecError, Result};
 use crate::io::{Input, Output};
 use crate::label::ProblemCode;
 use crate::limits;
+use crate::media::{Modality, PayloadMethod};
 
 /// The Markdown format.
 pub struct Markdown;
@@ -56,6 +57,26 @@ struct FrontMatter {
 }
 
 /// The end of the line starting at `pos` (index of `\n`, or the length) and the next line start.
+/// The text after the front matter (all of it when there is none): what a label must not
+/// change. A simple split on the `---` lines, kept apart from the carrier parser on purpose: it
+/// is the payload comparison's own, independent reading.
+pub fn body_after_front_matter(text: &str) -> &str {
+    let t = text.trim_start_matches('\u{feff}');
+    let Some(rest) = t
+        .strip_prefix("---\n")
+        .or_else(|| t.strip_prefix("---\r\n"))
+    else {
+        return t;
+    };
+    match rest.find("\n---") {
+        Some(end) => {
+            let after = &rest[end + 4..];
+            after.split_once('\n').map(|(_, b)| b).unwrap_or("")
+        }
+        None => t,
+    }
+}
+
 fn line_at(buf: &[u8], pos: usize) -> (usize, usize) {
     match buf[pos..].iter().position(|b| *b == b'\n') {
         Some(i) => (pos + i, pos + i + 1),
@@ -271,6 +292,12 @@ fn parse_front_matter(head: &[u8], fm: &FrontMatter) -> Result<Value> {
 impl Format for Markdown {
     fn id(&self) -> &'static str {
         "markdown"
+    }
+    fn modality(&self, _head: &[u8]) -> Modality {
+        Modality::Text
+    }
+    fn payload(&self) -> PayloadMethod {
+        PayloadMethod::TextBody
     }
     fn media_types(&self) -> &'static [&'static str] {
         &["text/markdown"]

@@ -25,6 +25,7 @@ use crate::error::{CodecError, Result};
 use crate::io::{Input, Output};
 use crate::label::ProblemCode;
 use crate::limits;
+use crate::media::{Modality, PayloadMethod};
 
 const ID_EBML: u32 = 0x1A45_DFA3;
 const ID_SEGMENT: u32 = 0x1853_8067;
@@ -483,6 +484,12 @@ fn seekhead_patch(input: &mut Input, l: &Layout, pos: u64) -> Result<Option<(u64
 impl Format for Matroska {
     fn id(&self) -> &'static str {
         "mkv"
+    }
+    fn modality(&self, _head: &[u8]) -> Modality {
+        Modality::Video
+    }
+    fn payload(&self) -> PayloadMethod {
+        PayloadMethod::Packets
     }
     fn media_types(&self) -> &'static [&'static str] {
         &[

@@ -13,6 +13,7 @@ use crate::error::{CodecError, Result};
 use crate::io::{Input, Output, Overwrite, WriteError};
 use crate::label::{parse_label_text, CarrierKind, Label, Problem, ProblemCode, Severity};
 use crate::limits;
+use crate::media::{Modality, PayloadMethod};
 use crate::profile::Profile;
 
 pub mod bmff;
@@ -78,6 +79,10 @@ pub trait Format: Sync {
     fn media_types(&self) -> &'static [&'static str];
     /// File extensions (lower case, no dot), used only when the content does not decide.
     fn extensions(&self) -> &'static [&'static str];
+    /// The modality of a file in this format (chapter 5), given its first bytes (up to 64).
+    fn modality(&self, head: &[u8]) -> Modality;
+    /// How the payload a label must not change is compared (see `crate::payload`).
+    fn payload(&self) -> PayloadMethod;
     /// The carrier the reference writes, in words (for `--help` and the formats table).
     fn carrier(&self) -> &'static str;
     /// Whether the first bytes of a file (up to 64) are this format.

@@ -22,6 +22,7 @@ use super::{Format, Found};
 use crate::error::{CodecError, Result};
 use crate::io::{Input, Output};
 use crate::limits;
+use crate::media::{Modality, PayloadMethod};
 
 /// The Ogg Vorbis / Ogg Opus container.
 pub struct Ogg;
@@ -315,6 +316,12 @@ fn paginate(packets: &[Vec<u8>], serial: u32, mut seq: u32) -> Vec<Vec<u8>> {
 impl Format for Ogg {
     fn id(&self) -> &'static str {
         "ogg"
+    }
+    fn modality(&self, _head: &[u8]) -> Modality {
+        Modality::Audio
+    }
+    fn payload(&self) -> PayloadMethod {
+        PayloadMethod::Packets
     }
     fn media_types(&self) -> &'static [&'static str] {
         &["audio/ogg", "audio/opus", "audio/vorbis", "application/ogg"]

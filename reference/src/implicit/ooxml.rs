@@ -37,6 +37,7 @@ use crate::error::{CodecError, Result};
 use crate::io::{Input, Output};
 use crate::label::ProblemCode;
 use crate::limits;
+use crate::media::{Modality, PayloadMethod};
 
 /// The OOXML family.
 pub struct Ooxml;
@@ -49,6 +50,14 @@ const REL_TYPE: &str =
     "http://schemas.openxmlformats.org/officeDocument/2006/relationships/custom-properties";
 const CONTENT_TYPE: &str = "application/vnd.openxmlformats-officedocument.custom-properties+xml";
 const DEFAULT_PART: &str = "docProps/custom.xml";
+/// Package parts a label may add or change (the custom-properties part and its
+/// registrations), left out of the payload comparison.
+const METADATA_PARTS: [&str; 4] = [
+    DEFAULT_PART,
+    "[Content_Types].xml",
+    "_rels/.rels",
+    "docProps/app.xml",
+];
 
 fn zip_err(at: u64) -> impl Fn(zip::result::ZipError) -> CodecError {
     move |e| match e {
@@ -491,6 +500,14 @@ fn compressed_parts(
 impl Format for Ooxml {
     fn id(&self) -> &'static str {
         "ooxml"
+    }
+    fn modality(&self, _head: &[u8]) -> Modality {
+        Modality::Text
+    }
+    fn payload(&self) -> PayloadMethod {
+        PayloadMethod::PackageParts {
+            metadata_parts: &METADATA_PARTS,
+        }
     }
     fn media_types(&self) -> &'static [&'static str] {
         &[

@@ -30,6 +30,7 @@ use crate::error::{CodecError, Result};
 use crate::io::{Input, Output};
 use crate::label::ProblemCode;
 use crate::limits;
+use crate::media::{Modality, PayloadMethod};
 
 /// How far from the end `startxref` is searched for.
 const TAIL_WINDOW: u64 = 4096;
@@ -1310,6 +1311,12 @@ fn xmp_error(at: u64) -> impl Fn(xmp::XmpError) -> CodecError {
 impl Format for Pdf {
     fn id(&self) -> &'static str {
         "pdf"
+    }
+    fn modality(&self, _head: &[u8]) -> Modality {
+        Modality::Text
+    }
+    fn payload(&self) -> PayloadMethod {
+        PayloadMethod::RenderedPages
     }
     fn media_types(&self) -> &'static [&'static str] {
         &["application/pdf"]

@@ -13,6 +13,7 @@ use crate::error::{CodecError, Result};
 use crate::io::{CopyRun, Input, Output};
 use crate::label::ProblemCode;
 use crate::limits;
+use crate::media::{Modality, PayloadMethod};
 
 const SIGNATURE: [u8; 8] = [0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a];
 const XMP_KEYWORD: &[u8] = b"XML:com.adobe.xmp";
@@ -214,6 +215,12 @@ fn xmp_error(at: u64) -> impl Fn(xmp::XmpError) -> CodecError {
 impl Format for Png {
     fn id(&self) -> &'static str {
         "png"
+    }
+    fn modality(&self, _head: &[u8]) -> Modality {
+        Modality::Image
+    }
+    fn payload(&self) -> PayloadMethod {
+        PayloadMethod::DecodedImage
     }
     fn media_types(&self) -> &'static [&'static str] {
         &["image/png", "image/apng"]

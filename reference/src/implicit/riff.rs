@@ -28,6 +28,7 @@ use crate::error::{CodecError, Result};
 use crate::io::{Input, Output};
 use crate::label::ProblemCode;
 use crate::limits;
+use crate::media::{Modality, PayloadMethod};
 
 /// The label chunk id of WAV and the INFO sub-chunk id of AVI.
 const AIGC: [u8; 4] = *b"AIGC";
@@ -468,6 +469,12 @@ impl Format for Wav {
     fn id(&self) -> &'static str {
         "wav"
     }
+    fn modality(&self, _head: &[u8]) -> Modality {
+        Modality::Audio
+    }
+    fn payload(&self) -> PayloadMethod {
+        PayloadMethod::Packets
+    }
     fn media_types(&self) -> &'static [&'static str] {
         &["audio/wav", "audio/x-wav", "audio/vnd.wave"]
     }
@@ -549,6 +556,12 @@ pub struct Avi;
 impl Format for Avi {
     fn id(&self) -> &'static str {
         "avi"
+    }
+    fn modality(&self, _head: &[u8]) -> Modality {
+        Modality::Video
+    }
+    fn payload(&self) -> PayloadMethod {
+        PayloadMethod::Packets
     }
     fn media_types(&self) -> &'static [&'static str] {
         &["video/x-msvideo", "video/avi", "video/msvideo"]
@@ -723,4 +736,26 @@ impl Format for Avi {
         }
         Ok(())
     }
+}
+
+/// Set the RIFF and `data` sizes of a streamed WAV (ffmpeg writing to a pipe
+/// leaves them unknown) to the bytes actually present.
+pub(crate) fn fix_streamed_wav_lengths(mut b: Vec<u8>) -> Vec<u8> {
+    if b.len() < 12 || &b[0..4] != b"RIFF" {
+        return b;
+    }
+    let total = (b.len() - 8).min(u32::MAX as usize) as u32;
+    b[4..8].copy_from_slice(&total.to_le_bytes());
+    let mut i = 12;
+    while i + 8 <= b.len() {
+        let id = [b[i], b[i + 1], b[i + 2], b[i + 3]];
+        let size = u32::from_le_bytes([b[i + 4], b[i + 5], b[i + 6], b[i + 7]]) as usize;
+        if &id == b"data" {
+            let actual = (b.len() - i - 8).min(u32::MAX as usize) as u32;
+            b[i + 4..i + 8].copy_from_slice(&actual.to_le_bytes());
+            break;
+        }
+        i += 8 + size + (size & 1);
+    }
+    b
 }

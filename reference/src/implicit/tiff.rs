@@ -15,6 +15,7 @@ use super::{xmp, Format, Found};
 use crate::error::{CodecError, Result};
 use crate::io::{Input, Output};
 use crate::label::CarrierKind;
+use crate::media::{Modality, PayloadMethod};
 
 /// The TIFF container.
 pub struct Tiff;
@@ -51,6 +52,12 @@ fn u32_offset(v: u64) -> Result<u32> {
 impl Format for Tiff {
     fn id(&self) -> &'static str {
         "tiff"
+    }
+    fn modality(&self, _head: &[u8]) -> Modality {
+        Modality::Image
+    }
+    fn payload(&self) -> PayloadMethod {
+        PayloadMethod::DecodedFrames
     }
     fn media_types(&self) -> &'static [&'static str] {
         &["image/tiff"]

@@ -18,6 +18,7 @@ use crate::error::{CodecError, Result};
 use crate::io::{Input, Output};
 use crate::label::CarrierKind;
 use crate::limits;
+use crate::media::{Modality, PayloadMethod};
 
 /// VP8X flag: the file has XMP metadata.
 const XMP_FLAG: u8 = 0x04;
@@ -98,6 +99,12 @@ fn vp8x_data(flags: u8, w: u32, h: u32) -> Result<Vec<u8>> {
 impl Format for Webp {
     fn id(&self) -> &'static str {
         "webp"
+    }
+    fn modality(&self, _head: &[u8]) -> Modality {
+        Modality::Image
+    }
+    fn payload(&self) -> PayloadMethod {
+        PayloadMethod::DecodedImage
     }
     fn media_types(&self) -> &'static [&'static str] {
         &["image/webp"]
