@@ -393,6 +393,29 @@ impl Output {
     }
 }
 
+impl Output {
+    /// Overwrite bytes already written at `offset` (a size field known only at the end);
+    /// the position stays at the end.
+    pub fn patch(&mut self, offset: u64, bytes: &[u8]) -> Result<()> {
+        let end = offset
+            .checked_add(bytes.len() as u64)
+            .filter(|end| *end <= self.written)
+            .ok_or_else(|| CodecError::corrupt(offset, "patch beyond the written output"))?;
+        match &mut self.inner {
+            OutputInner::Memory(v) => v[offset as usize..end as usize].copy_from_slice(bytes),
+            OutputInner::File(w) => {
+                use std::io::{Seek, SeekFrom};
+                w.flush()?;
+                let file = w.get_mut();
+                file.seek(SeekFrom::Start(offset))?;
+                file.write_all(bytes)?;
+                file.seek(SeekFrom::Start(self.written))?;
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Write for Output {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = match &mut self.inner {

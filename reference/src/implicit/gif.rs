@@ -11,6 +11,7 @@
 
 use std::io::Write;
 
+use super::one_label::{self, Layout, Role, Unit, UnitWriter};
 use super::{xmp, Format, Found};
 use crate::error::{CodecError, Result};
 use crate::io::{Input, Output};
@@ -18,6 +19,10 @@ use crate::limits;
 use crate::media::{Modality, PayloadMethod};
 
 const XMP_APP_ID: &[u8; 11] = b"XMP DataXMP";
+
+/// Where the packet starts in an XMP application extension: introducer, label, the id's
+/// length byte and the 11-byte id `XMP DataXMP`.
+const XMP_DATA_OFFSET: u64 = 14;
 
 /// The GIF container.
 pub struct Gif;
@@ -99,6 +104,7 @@ fn walk(input: &mut Input) -> Result<(u64, Vec<Block>, u64)> {
                     if id.len() == 12 && id[0] == 11 && &id[1..] == XMP_APP_ID {
                         input.skip(12)?;
                         xmp_data = Some(here + 12);
+                        debug_assert_eq!(here + 12, offset + XMP_DATA_OFFSET);
                     }
                 }
                 skip_sub_blocks(input)?;
@@ -251,34 +257,67 @@ impl Format for Gif {
 
     fn write(&self, input: &mut Input, out: &mut Output, json: &str) -> Result<()> {
         let (header_end, blocks, _trailer) = walk(input)?;
-        let first_xmp = blocks.iter().position(|b| b.xmp_data.is_some());
+        // A new XMP extension goes right after the header (before the first block).
+        let mut layout = Layout::new();
+        layout.insert_at = Some(0);
+        for b in &blocks {
+            let role = match b.xmp_data {
+                Some(at) => Role::Standard {
+                    has_label: xmp::has_label(&read_xmp(input, b, at)?),
+                },
+                None => Role::Keep,
+            };
+            layout.push_after_gap(header_end, b.offset, b.len, role);
+        }
         // Extensions exist only in GIF89a: an 87a file that gains one is declared 89a (as
         // ExifTool does); nothing else in the header changes.
         out.write_all(b"GIF89a")?;
         input.seek_to(6)?;
         input.copy_to(out, header_end - 6)?;
-        if first_xmp.is_none() {
-            write_xmp_extension(out, &xmp::new_packet(json))?;
-        }
-        // Unchanged blocks are copied in runs; only XMP extensions holding a label are rewritten.
-        let mut run = header_end;
-        for (i, b) in blocks.iter().enumerate() {
-            let Some(at) = b.xmp_data else { continue };
-            let packet = read_xmp(input, b, at)?;
-            let replacement = if first_xmp == Some(i) {
+        one_label::rewrite(&layout, input, out, &XmpExtensions, json)?;
+        // The trailer and anything after it.
+        let end = layout.units.last().map_or(header_end, |u| u.offset + u.len);
+        input.copy_rest_from(end, out)
+    }
+}
+
+/// Writes the XMP application extensions for [`one_label::rewrite`].
+struct XmpExtensions;
+
+impl XmpExtensions {
+    /// The packet of the XMP extension `unit` and where its data starts.
+    fn packet(input: &mut Input, unit: &Unit) -> Result<(String, u64)> {
+        let block = Block {
+            offset: unit.offset,
+            len: unit.len,
+            xmp_data: None,
+        };
+        let at = unit.offset + XMP_DATA_OFFSET;
+        Ok((read_xmp(input, &block, at)?, at))
+    }
+}
+
+impl UnitWriter for XmpExtensions {
+    fn label(
+        &self,
+        input: &mut Input,
+        out: &mut Output,
+        unit: Option<&Unit>,
+        json: &str,
+    ) -> Result<()> {
+        let packet = match unit {
+            Some(u) => {
+                let (packet, at) = Self::packet(input, u)?;
                 xmp::set_label(&packet, json).map_err(xmp_error(at))?
-            } else if xmp::has_label(&packet) {
-                xmp::remove_labels(&packet).map_err(xmp_error(at))?
-            } else {
-                continue;
-            };
-            input.seek_to(run)?;
-            input.copy_to(out, b.offset - run)?;
-            write_xmp_extension(out, &replacement)?;
-            run = b.offset + b.len;
-        }
-        // The remaining blocks, the trailer and anything after it.
-        input.copy_rest_from(run, out)
+            }
+            None => xmp::new_packet(json),
+        };
+        write_xmp_extension(out, &packet)
+    }
+
+    fn strip(&self, input: &mut Input, out: &mut Output, unit: &Unit) -> Result<()> {
+        let (packet, at) = Self::packet(input, unit)?;
+        write_xmp_extension(out, &xmp::remove_labels(&packet).map_err(xmp_error(at))?)
     }
 }
 

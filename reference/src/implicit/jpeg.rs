@@ -13,6 +13,7 @@
 use std::io::Write;
 
 use super::exif::{self, Slice};
+use super::one_label::{self, Layout, Role, Unit, UnitWriter};
 use super::{xmp, Format, Found};
 use crate::error::{CodecError, Result};
 use crate::io::{Input, Output};
@@ -407,94 +408,129 @@ impl Format for Jpeg {
     }
 
     fn write(&self, input: &mut Input, out: &mut Output, json: &str) -> Result<()> {
-        let (segs, sos) = segments(input)?;
-        // Pass 1: the first XMP packet, labels in Extended XMP, where a new packet would go.
-        let mut first_xmp = None;
-        let mut insert_at = None;
-        let mut ext = Vec::new();
-        for (i, seg) in segs.iter().enumerate() {
-            let kind = classify(input, seg)?;
-            let dropped = matches!(kind, Kind::Blob { .. });
-            match kind {
-                Kind::Xmp(_) if first_xmp.is_none() => first_xmp = Some(i),
-                Kind::ExtXmp {
-                    guid,
-                    full_len,
-                    chunk_offset,
-                    data,
-                } => ExtXmp::add(&mut ext, seg, guid, full_len, chunk_offset, data)?,
-                _ => {}
-            }
-            if insert_at.is_none() && !dropped && seg.marker != APP0 && seg.marker != APP1 {
-                insert_at = Some(i);
-            }
-        }
-        for g in &mut ext {
-            if let Some(bytes) = g.packet() {
-                if xmp::has_label(&String::from_utf8_lossy(&bytes)) {
-                    return Err(CodecError::Unsupported(format!(
-                        "the Extended XMP at byte {} holds a label; rewriting Extended XMP is not implemented",
-                        g.first_offset
-                    )));
-                }
-            }
-        }
-        let insert_at = if first_xmp.is_some() {
-            None
-        } else {
-            Some(insert_at.unwrap_or(segs.len()))
-        };
-        // Pass 2: copy, replacing and dropping label carriers.
+        let (layout, sos) = layout(input)?;
         out.write_all(&[0xFF, 0xD8])?;
-        let mut cursor = 2u64;
-        for (i, seg) in segs.iter().enumerate() {
-            input.seek_to(cursor)?;
-            input.copy_to(out, seg.offset - cursor)?; // fill bytes, if any
-            cursor = seg.end();
-            if insert_at == Some(i) {
-                write_xmp(out, &xmp::new_packet(json))?;
-            }
-            match classify(input, seg)? {
-                Kind::Xmp(packet) => {
-                    let at = seg.payload_offset();
-                    if first_xmp == Some(i) {
-                        write_xmp(out, &xmp::set_label(&packet, json).map_err(xmp_error(at))?)?;
-                        continue;
-                    } else if xmp::has_label(&packet) {
-                        write_xmp(out, &xmp::remove_labels(&packet).map_err(xmp_error(at))?)?;
-                        continue;
-                    }
-                }
-                Kind::Exif { overlaps: true, .. } => {
-                    return Err(CodecError::corrupt(
-                        seg.payload_offset(),
-                        "an EXIF label text overlaps an EXIF directory; it cannot be removed without breaking the EXIF",
-                    ));
-                }
-                Kind::Exif {
-                    mut tiff, texts, ..
-                } if !texts.is_empty() => {
-                    for t in &texts {
-                        let range =
-                            t.value_offset as usize..(t.value_offset + t.value_len) as usize;
-                        let blank = t.blanked(&tiff[range.clone()]);
-                        tiff[range].copy_from_slice(&blank);
-                    }
-                    write_segment(out, APP1, &[EXIF_HEADER, &tiff])?;
-                    continue;
-                }
-                Kind::Blob { .. } => continue, // the label now lives in the XMP packet only
-                _ => {}
-            }
-            input.seek_to(seg.offset)?;
-            input.copy_to(out, seg.total)?;
-        }
-        input.seek_to(cursor)?;
-        input.copy_to(out, sos - cursor)?;
-        if insert_at == Some(segs.len()) {
-            write_xmp(out, &xmp::new_packet(json))?;
-        }
+        one_label::rewrite(&layout, input, out, &Segments, json)?;
         // SOS, the entropy-coded data, EOI and anything after it: byte for byte.
         input.copy_rest_from(sos, out)
+    }
+}
+
+/// The segments before SOS as units (fill bytes between them are kept units too), and the
+/// offset of SOS. A new XMP segment goes before the first segment that is neither APP0 nor
+/// APP1 (after JFIF and EXIF), or right before SOS. Labels in Extended XMP are refused.
+fn layout(input: &mut Input) -> Result<(Layout, u64)> {
+    let (segs, sos) = segments(input)?;
+    let mut layout = Layout::new();
+    let mut ext = Vec::new();
+    let mut cursor = 2u64;
+    for seg in &segs {
+        if seg.offset > cursor {
+            layout.push(cursor, seg.offset - cursor, Role::Keep);
+        }
+        cursor = seg.end();
+        let role = match classify(input, seg)? {
+            Kind::Xmp(packet) => Role::Standard {
+                has_label: xmp::has_label(&packet),
+            },
+            Kind::ExtXmp {
+                guid,
+                full_len,
+                chunk_offset,
+                data,
+            } => {
+                ExtXmp::add(&mut ext, seg, guid, full_len, chunk_offset, data)?;
+                Role::Keep
+            }
+            Kind::Exif {
+                texts, overlaps, ..
+            } => Role::Mixed {
+                has_label: overlaps || !texts.is_empty(),
+            },
+            Kind::Blob { .. } => Role::LabelOnly,
+            Kind::Other => Role::Keep,
+        };
+        if layout.insert_at.is_none()
+            && role != Role::LabelOnly
+            && seg.marker != APP0
+            && seg.marker != APP1
+        {
+            layout.insert_at = Some(layout.units.len());
+        }
+        layout.push(seg.offset, seg.total, role);
+    }
+    for g in &mut ext {
+        if let Some(bytes) = g.packet() {
+            if xmp::has_label(&String::from_utf8_lossy(&bytes)) {
+                return Err(CodecError::Unsupported(format!(
+                    "the Extended XMP at byte {} holds a label; rewriting Extended XMP is not implemented",
+                    g.first_offset
+                )));
+            }
+        }
+    }
+    if sos > cursor {
+        layout.push(cursor, sos - cursor, Role::Keep);
+    }
+    layout.insert_at = layout.insert_at.or(Some(layout.units.len()));
+    Ok((layout, sos))
+}
+
+/// Writes the XMP and EXIF segments for [`one_label::rewrite`].
+struct Segments;
+
+impl Segments {
+    fn classify(input: &mut Input, unit: &Unit) -> Result<Kind> {
+        input.seek_to(unit.offset + 1)?;
+        let [marker]: [u8; 1] = input.read_array()?;
+        let seg = Segment {
+            offset: unit.offset,
+            marker,
+            total: unit.len,
+        };
+        classify(input, &seg)
+    }
+}
+
+impl UnitWriter for Segments {
+    fn label(
+        &self,
+        input: &mut Input,
+        out: &mut Output,
+        unit: Option<&Unit>,
+        json: &str,
+    ) -> Result<()> {
+        let Some(unit) = unit else {
+            return write_xmp(out, &xmp::new_packet(json));
+        };
+        match Self::classify(input, unit)? {
+            Kind::Xmp(packet) => write_xmp(
+                out,
+                &xmp::set_label(&packet, json).map_err(xmp_error(unit.offset + 4))?,
+            ),
+            _ => Err(CodecError::corrupt(unit.offset, "not an XMP segment")),
+        }
+    }
+
+    fn strip(&self, input: &mut Input, out: &mut Output, unit: &Unit) -> Result<()> {
+        let at = unit.offset + 4;
+        match Self::classify(input, unit)? {
+            Kind::Xmp(packet) => {
+                write_xmp(out, &xmp::remove_labels(&packet).map_err(xmp_error(at))?)
+            }
+            Kind::Exif { overlaps: true, .. } => Err(CodecError::corrupt(
+                at,
+                "an EXIF label text overlaps an EXIF directory; it cannot be removed without breaking the EXIF",
+            )),
+            Kind::Exif { mut tiff, texts, .. } => {
+                for t in &texts {
+                    let range = t.value_offset as usize..(t.value_offset + t.value_len) as usize;
+                    let blank = t.blanked(&tiff[range.clone()]);
+                    tiff[range].copy_from_slice(&blank);
+                }
+                write_segment(out, APP1, &[EXIF_HEADER, &tiff])
+            }
+            _ => Err(CodecError::corrupt(unit.offset, "not a label segment")),
+        }
     }
 }

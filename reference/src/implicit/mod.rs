@@ -28,6 +28,7 @@ pub mod jpeg;
 pub mod markdown;
 pub mod matroska;
 pub mod ogg;
+pub(crate) mod one_label;
 pub mod ooxml;
 pub mod pdf;
 pub mod png;

@@ -8,9 +8,10 @@
 
 use std::io::{Read, Write};
 
+use super::one_label::{self, Layout, Role, Unit, UnitWriter};
 use super::{xmp, Format, Found};
 use crate::error::{CodecError, Result};
-use crate::io::{CopyRun, Input, Output};
+use crate::io::{Input, Output};
 use crate::label::ProblemCode;
 use crate::limits;
 use crate::media::{Modality, PayloadMethod};
@@ -275,72 +276,87 @@ impl Format for Png {
     }
 
     fn write(&self, input: &mut Input, out: &mut Output, json: &str) -> Result<()> {
-        // Pass 1: is there an XMP packet before the image data? Only the chunks before the first
-        // IDAT are looked at (a large file is thousands of IDAT chunks); a packet after the image
-        // data is then treated like any other extra packet in pass 2: its label is removed and
-        // the label goes into a new packet after IHDR.
-        let mut first_xmp: Option<u64> = None;
-        walk_while(input, |input, chunk| {
-            if &chunk.kind == b"IDAT" {
-                return Ok(false);
-            }
-            if let Text::Xmp(_) = decode_text_chunk(input, chunk)? {
-                first_xmp = Some(chunk.offset);
-                return Ok(false);
-            }
-            Ok(true)
-        })?;
-        // Pass 2: copy, replacing and dropping label carriers. Chunks kept as they are are
-        // gathered into runs copied in one go (a 100 MB PNG has thousands of IDAT chunks).
-        out.write_all(&SIGNATURE)?;
+        // One walk describes the chunks; a new packet goes right after IHDR (as the real Doubao
+        // files have it); a packet after the image data does not get the label (only the
+        // chunks before IDAT are looked at when deciding, as a reader streaming the file would).
+        let mut layout = Layout::new();
         let mut end = 8;
-        let mut saw_ihdr = false;
-        let mut run = CopyRun::default();
         walk(input, |input, chunk| {
             end = chunk.offset + chunk.total_len();
-            let decoded = decode_text_chunk(input, chunk)?;
-            match decoded {
-                Text::Xmp(packet) => {
-                    let at = chunk.data_offset();
-                    if Some(chunk.offset) == first_xmp {
-                        let updated = xmp::set_label(&packet, json).map_err(xmp_error(at))?;
-                        run.flush(input, out)?;
-                        write_chunk(out, b"iTXt", &xmp_chunk_data(&updated))?;
-                    } else if !xmp::find_labels(&packet).map_err(xmp_error(at))?.is_empty() {
-                        // (find_labels, not has_label: an unparsable packet is an error here, as
-                        // in `read`, which is what write_checks_readability promises.)
-                        let cleaned = xmp::remove_labels(&packet).map_err(xmp_error(at))?;
-                        run.flush(input, out)?;
-                        write_chunk(out, b"iTXt", &xmp_chunk_data(&cleaned))?;
-                    } else {
-                        run.add(input, out, chunk.offset, chunk.total_len())?;
-                    }
+            let next = layout.units.len() + 1;
+            let role = match decode_text_chunk(input, chunk)? {
+                // (find_labels, not has_label: an unparsable packet is an error here, as in
+                // `read`, which is what write_checks_readability promises.)
+                Text::Xmp(packet) => Role::Standard {
+                    has_label: !xmp::find_labels(&packet)
+                        .map_err(xmp_error(chunk.data_offset()))?
+                        .is_empty(),
+                },
+                Text::Aigc { .. } => Role::LabelOnly,
+                Text::Other if &chunk.kind == b"IHDR" => {
+                    layout.insert_at = layout.insert_at.or(Some(next));
+                    Role::Keep
                 }
-                Text::Aigc { .. } => {} // dropped: the label now lives in the XMP packet only
-                Text::Other => {
-                    run.add(input, out, chunk.offset, chunk.total_len())?;
-                    if &chunk.kind == b"IHDR" && first_xmp.is_none() && !saw_ihdr {
-                        saw_ihdr = true;
-                        run.flush(input, out)?;
-                        write_chunk(out, b"iTXt", &xmp_chunk_data(&xmp::new_packet(json)))?;
-                    }
+                Text::Other if &chunk.kind == b"IDAT" => {
+                    layout.eligible_end = layout.eligible_end.min(next - 1);
+                    Role::Keep
                 }
-            }
+                Text::Other => Role::Keep,
+            };
+            layout.push(chunk.offset, chunk.total_len(), role);
             Ok(())
         })?;
-        run.flush(input, out)?;
-        // The label goes after IHDR or into an existing packet; a file with neither (IHDR is
-        // mandatory) would silently come out unlabelled.
-        if first_xmp.is_none() && !saw_ihdr {
-            return Err(CodecError::corrupt(
-                8,
-                "no IHDR chunk to insert the label after",
-            ));
-        }
+        layout
+            .target()
+            .map_err(|_| CodecError::corrupt(8, "no IHDR chunk to insert the label after"))?;
+        out.write_all(&SIGNATURE)?;
+        one_label::rewrite(&layout, input, out, &XmpChunks, json)?;
         // Bytes after IEND (seen in the wild) are kept.
         if end < input.len() {
             input.copy_rest_from(end, out)?;
         }
         Ok(())
+    }
+}
+
+/// Writes the XMP `iTXt` chunks for [`one_label::rewrite`].
+struct XmpChunks;
+
+impl XmpChunks {
+    /// The packet of the XMP chunk `unit`.
+    fn packet(input: &mut Input, unit: &Unit) -> Result<String> {
+        let chunk = Chunk {
+            offset: unit.offset,
+            kind: *b"iTXt",
+            len: unit.len - 12,
+        };
+        input.seek_to(chunk.data_offset())?;
+        match decode_text_chunk(input, &chunk)? {
+            Text::Xmp(packet) => Ok(packet),
+            _ => Err(CodecError::corrupt(unit.offset, "not an XMP chunk")),
+        }
+    }
+}
+
+impl UnitWriter for XmpChunks {
+    fn label(
+        &self,
+        input: &mut Input,
+        out: &mut Output,
+        unit: Option<&Unit>,
+        json: &str,
+    ) -> Result<()> {
+        let packet = match unit {
+            Some(u) => {
+                xmp::set_label(&Self::packet(input, u)?, json).map_err(xmp_error(u.offset + 8))?
+            }
+            None => xmp::new_packet(json),
+        };
+        write_chunk(out, b"iTXt", &xmp_chunk_data(&packet))
+    }
+    fn strip(&self, input: &mut Input, out: &mut Output, unit: &Unit) -> Result<()> {
+        let cleaned =
+            xmp::remove_labels(&Self::packet(input, unit)?).map_err(xmp_error(unit.offset + 8))?;
+        write_chunk(out, b"iTXt", &xmp_chunk_data(&cleaned))
     }
 }

@@ -346,6 +346,18 @@ pub(crate) fn write_header(out: &mut Output, form: &[u8; 4], body_len: u64) -> R
     Ok(())
 }
 
+/// Set the size of the RIFF header written by [`write_header`] at `start` to what has been
+/// written since (for writers that learn the length only at the end).
+pub(crate) fn patch_header_size(out: &mut Output, start: u64) -> Result<()> {
+    let body_len = out.position() - start - 12;
+    let size = u32::try_from(body_len + 4).map_err(|_| {
+        CodecError::Unsupported(
+            "the labelled file would exceed the 4 GiB RIFF limit (RF64 is not supported)".into(),
+        )
+    })?;
+    out.patch(start + 4, &size.to_le_bytes())
+}
+
 fn riff_sniff(head: &[u8], form: &[u8; 4]) -> bool {
     head.len() >= 12 && matches!(&head[0..4], b"RIFF" | b"RF64" | b"BW64") && &head[8..12] == form
 }

@@ -12,6 +12,7 @@
 
 use std::io::Write;
 
+use super::one_label::{self, Layout, Role, Unit, UnitWriter};
 use super::riff::{self, Chunk};
 use super::{exif, xmp, Format, Found};
 use crate::error::{CodecError, Result};
@@ -161,17 +162,13 @@ impl Format for Webp {
         let first = chunks
             .first()
             .ok_or_else(|| CodecError::corrupt(12, "WebP file without an image chunk"))?;
-        // Output plan: (chunk to copy, or replacement bytes).
-        let mut plan: Vec<(Option<&Chunk>, Option<Vec<u8>>)> = Vec::new();
-        match &first.id {
-            b"VP8X" => {}
+        // A simple-format file (VP8/VP8L first) needs a VP8X chunk to declare the XMP.
+        let vp8x = match &first.id {
+            b"VP8X" => None,
             b"VP8 " | b"VP8L" => {
                 let (w, h, alpha) = canvas(input, first)?;
                 let flags = XMP_FLAG | if alpha { ALPHA_FLAG } else { 0 };
-                plan.push((
-                    None,
-                    Some(riff::chunk_bytes(b"VP8X", &vp8x_data(flags, w, h)?)?),
-                ));
+                Some(riff::chunk_bytes(b"VP8X", &vp8x_data(flags, w, h)?)?)
             }
             other => {
                 return Err(CodecError::corrupt(
@@ -182,73 +179,107 @@ impl Format for Webp {
                     ),
                 ))
             }
-        }
-        let mut xmp_done = false;
+        };
+        // A new XMP chunk goes at the end.
+        let mut layout = Layout::new();
         for c in &chunks {
-            match &c.id {
+            let role = match &c.id {
                 b"VP8X" => {
-                    input.seek_to(c.data_offset())?;
-                    let mut d = input.read_vec(c.size, limits::MAX_METADATA_BYTES, "VP8X chunk")?;
-                    if d.is_empty() {
-                        return Err(CodecError::corrupt(c.offset, "empty VP8X chunk"));
-                    }
-                    d[0] |= XMP_FLAG;
-                    plan.push((None, Some(riff::chunk_bytes(b"VP8X", &d)?)));
+                    vp8x_with_xmp_flag(input, c)?;
+                    Role::Amend
                 }
-                b"XMP " => {
-                    let packet = read_packet(input, c)?;
-                    let at = c.data_offset();
-                    if !xmp_done {
-                        let updated = xmp::set_label(&packet, json).map_err(xmp_error(at))?;
-                        plan.push((None, Some(riff::chunk_bytes(b"XMP ", updated.as_bytes())?)));
-                        xmp_done = true;
-                    } else if xmp::has_label(&packet) {
-                        let cleaned = xmp::remove_labels(&packet).map_err(xmp_error(at))?;
-                        plan.push((None, Some(riff::chunk_bytes(b"XMP ", cleaned.as_bytes())?)));
-                    } else {
-                        plan.push((Some(c), None));
-                    }
-                }
-                b"EXIF" => {
-                    let (mut data, skip, texts) = read_exif(input, c)?;
-                    if texts.is_empty() {
-                        plan.push((Some(c), None));
-                    } else {
-                        for t in &texts {
-                            let start = skip + t.value_offset as usize;
-                            let end = start + t.value_len as usize;
-                            let blank = t.blanked(&data[start..end]);
-                            data[start..end].copy_from_slice(&blank);
-                        }
-                        plan.push((None, Some(riff::chunk_bytes(b"EXIF", &data)?)));
-                    }
-                }
-                _ => plan.push((Some(c), None)),
-            }
+                b"XMP " => Role::Standard {
+                    has_label: xmp::has_label(&read_packet(input, c)?),
+                },
+                b"EXIF" => Role::Mixed {
+                    has_label: !read_exif(input, c)?.2.is_empty(),
+                },
+                _ if c.pad_missing || c.size_placeholder => Role::Amend,
+                _ => Role::Keep,
+            };
+            layout.push(c.offset, c.stored_len(), role);
         }
-        if !xmp_done {
-            let packet = xmp::new_packet(json);
-            plan.push((None, Some(riff::chunk_bytes(b"XMP ", packet.as_bytes())?)));
+        layout.insert_at = Some(chunks.len());
+        let start = out.position();
+        riff::write_header(out, b"WEBP", 0)?;
+        if let Some(vp8x) = vp8x {
+            out.write_all(&vp8x)?;
         }
-        let body: u64 = plan
-            .iter()
-            .map(|(c, b)| match (c, b) {
-                (_, Some(b)) => b.len() as u64,
-                (Some(c), None) => c.written_len(),
-                (None, None) => 0,
-            })
-            .sum();
-        riff::write_header(out, b"WEBP", body)?;
-        for (c, bytes) in plan {
-            match (c, bytes) {
-                (_, Some(b)) => out.write_all(&b)?,
-                (Some(c), None) => riff::copy_chunk(input, out, c)?,
-                (None, None) => {}
-            }
-        }
+        one_label::rewrite(&layout, input, out, &Chunks(&chunks), json)?;
+        riff::patch_header_size(out, start)?;
         if r.end < input.len() {
             input.copy_rest_from(r.end, out)?;
         }
         Ok(())
+    }
+}
+
+/// A `VP8X` chunk with the XMP flag set.
+fn vp8x_with_xmp_flag(input: &mut Input, c: &Chunk) -> Result<Vec<u8>> {
+    input.seek_to(c.data_offset())?;
+    let mut d = input.read_vec(c.size, limits::MAX_METADATA_BYTES, "VP8X chunk")?;
+    if d.is_empty() {
+        return Err(CodecError::corrupt(c.offset, "empty VP8X chunk"));
+    }
+    d[0] |= XMP_FLAG;
+    riff::chunk_bytes(b"VP8X", &d)
+}
+
+/// Writes the chunks that change for [`one_label::rewrite`]; the chunk list of the file.
+struct Chunks<'a>(&'a [Chunk]);
+
+impl Chunks<'_> {
+    fn chunk(&self, unit: &Unit) -> Result<&Chunk> {
+        self.0
+            .binary_search_by_key(&unit.offset, |c| c.offset)
+            .map(|i| &self.0[i])
+            .map_err(|_| CodecError::corrupt(unit.offset, "no chunk here"))
+    }
+}
+
+impl UnitWriter for Chunks<'_> {
+    fn label(
+        &self,
+        input: &mut Input,
+        out: &mut Output,
+        unit: Option<&Unit>,
+        json: &str,
+    ) -> Result<()> {
+        let packet = match unit {
+            Some(u) => {
+                let c = self.chunk(u)?;
+                xmp::set_label(&read_packet(input, c)?, json).map_err(xmp_error(c.data_offset()))?
+            }
+            None => xmp::new_packet(json),
+        };
+        Ok(out.write_all(&riff::chunk_bytes(b"XMP ", packet.as_bytes())?)?)
+    }
+
+    fn strip(&self, input: &mut Input, out: &mut Output, unit: &Unit) -> Result<()> {
+        let c = self.chunk(unit)?;
+        let bytes = if &c.id == b"XMP " {
+            let cleaned =
+                xmp::remove_labels(&read_packet(input, c)?).map_err(xmp_error(c.data_offset()))?;
+            riff::chunk_bytes(b"XMP ", cleaned.as_bytes())?
+        } else {
+            let (mut data, skip, texts) = read_exif(input, c)?;
+            for t in &texts {
+                let start = skip + t.value_offset as usize;
+                let end = start + t.value_len as usize;
+                let blank = t.blanked(&data[start..end]);
+                data[start..end].copy_from_slice(&blank);
+            }
+            riff::chunk_bytes(b"EXIF", &data)?
+        };
+        Ok(out.write_all(&bytes)?)
+    }
+
+    fn amend(&self, input: &mut Input, out: &mut Output, unit: &Unit) -> Result<()> {
+        let c = self.chunk(unit)?;
+        if &c.id == b"VP8X" {
+            Ok(out.write_all(&vp8x_with_xmp_flag(input, c)?)?)
+        } else {
+            riff::copy_chunk(input, out, c)
+        }
     }
 }
