@@ -9,6 +9,7 @@
 
 use std::io::Write;
 
+use super::one_label::{self, Layout, Role, Target, Unit, UnitWriter};
 use super::vorbis::Comments;
 use super::{Format, Found};
 use crate::error::{CodecError, Result};
@@ -71,9 +72,6 @@ fn blocks(input: &mut Input) -> Result<Vec<Block>> {
         }
     }
 }
-
-/// One output block: its type, the input block (if any) and replacement data (if any).
-type Planned<'a> = (u8, Option<&'a Block>, Option<Vec<u8>>);
 
 fn read_comments(input: &mut Input, b: &Block) -> Result<Comments> {
     input.seek_to(b.offset + 4)?;
@@ -138,48 +136,91 @@ impl Format for Flac {
     fn write(&self, input: &mut Input, out: &mut Output, json: &str) -> Result<()> {
         let list = blocks(input)?;
         let audio_start = list.last().map_or(4, |b| b.offset + 4 + b.len);
-        // Plan: each output block is either copied (None) or replaced by new bytes.
-        let mut plan: Vec<Planned> = Vec::new();
-        let mut have_label_block = false;
+        // A new VORBIS_COMMENT block goes right after STREAMINFO. Block headers are copied
+        // with their block, except where the last-block flag moves.
+        let mut layout = Layout::new();
         for b in &list {
-            if b.kind == VORBIS_COMMENT {
-                let mut c = read_comments(input, b)?;
-                if !have_label_block {
-                    c.set_label(json);
-                    have_label_block = true;
-                    plan.push((b.kind, Some(b), Some(c.to_bytes()?)));
-                } else if c.has_label() {
-                    c.remove_labels();
-                    plan.push((b.kind, Some(b), Some(c.to_bytes()?)));
-                } else {
-                    plan.push((b.kind, Some(b), None));
+            let role = if b.kind == VORBIS_COMMENT {
+                Role::Standard {
+                    has_label: read_comments(input, b)?.has_label(),
                 }
             } else {
-                plan.push((b.kind, Some(b), None));
-            }
+                Role::Keep
+            };
+            layout.push(b.offset, 4 + b.len, role);
         }
-        if !have_label_block {
-            let mut c = Comments::empty(concat!("aigc-label ", env!("CARGO_PKG_VERSION")));
-            c.set_label(json);
-            plan.insert(1, (VORBIS_COMMENT, None, Some(c.to_bytes()?)));
+        layout.insert_at = Some(1);
+        let appended = layout.target()? == Target::New(list.len());
+        if appended {
+            layout.units[list.len() - 1].role = Role::Amend;
         }
         out.write_all(b"fLaC")?;
-        let n = plan.len();
-        for (i, (kind, block, bytes)) in plan.into_iter().enumerate() {
-            let last = i + 1 == n;
-            match (bytes, block) {
-                (Some(bytes), _) => {
-                    block_header(out, kind, bytes.len(), last)?;
-                    out.write_all(&bytes)?;
-                }
-                (None, Some(b)) => {
-                    block_header(out, kind, b.len as usize, last)?;
-                    input.seek_to(b.offset + 4)?;
-                    input.copy_to(out, b.len)?;
-                }
-                (None, None) => {}
-            }
-        }
+        let blocks = Blocks {
+            list: &list,
+            new_is_last: appended,
+        };
+        one_label::rewrite(&layout, input, out, &blocks, json)?;
         input.copy_rest_from(audio_start, out)
+    }
+}
+
+/// Writes the metadata blocks that change for [`one_label::rewrite`].
+struct Blocks<'a> {
+    list: &'a [Block],
+    /// Whether a new VORBIS_COMMENT block is the last block.
+    new_is_last: bool,
+}
+
+impl Blocks<'_> {
+    /// The block at `unit` and whether it is the last one written.
+    fn block(&self, unit: &Unit) -> Result<(&Block, bool)> {
+        let i = self
+            .list
+            .binary_search_by_key(&unit.offset, |b| b.offset)
+            .map_err(|_| CodecError::corrupt(unit.offset, "no metadata block here"))?;
+        Ok((&self.list[i], i + 1 == self.list.len() && !self.new_is_last))
+    }
+
+    fn write_comments(out: &mut Output, c: &Comments, last: bool) -> Result<()> {
+        let bytes = c.to_bytes()?;
+        block_header(out, VORBIS_COMMENT, bytes.len(), last)?;
+        Ok(out.write_all(&bytes)?)
+    }
+}
+
+impl UnitWriter for Blocks<'_> {
+    fn label(
+        &self,
+        input: &mut Input,
+        out: &mut Output,
+        unit: Option<&Unit>,
+        json: &str,
+    ) -> Result<()> {
+        let (mut c, last) = match unit {
+            Some(u) => {
+                let (b, last) = self.block(u)?;
+                (read_comments(input, b)?, last)
+            }
+            None => (
+                Comments::empty(concat!("aigc-label ", env!("CARGO_PKG_VERSION"))),
+                self.new_is_last,
+            ),
+        };
+        c.set_label(json);
+        Self::write_comments(out, &c, last)
+    }
+
+    fn strip(&self, input: &mut Input, out: &mut Output, unit: &Unit) -> Result<()> {
+        let (b, last) = self.block(unit)?;
+        let mut c = read_comments(input, b)?;
+        c.remove_labels();
+        Self::write_comments(out, &c, last)
+    }
+
+    fn amend(&self, input: &mut Input, out: &mut Output, unit: &Unit) -> Result<()> {
+        let (b, last) = self.block(unit)?;
+        block_header(out, b.kind, b.len as usize, last)?;
+        input.seek_to(b.offset + 4)?;
+        Ok(input.copy_to(out, b.len)?)
     }
 }

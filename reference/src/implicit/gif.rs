@@ -211,10 +211,6 @@ fn write_xmp_extension(out: &mut Output, packet: &str) -> Result<()> {
     Ok(())
 }
 
-fn xmp_error(at: u64) -> impl Fn(xmp::XmpError) -> CodecError {
-    move |e| CodecError::corrupt(at, e.to_string())
-}
-
 impl Format for Gif {
     fn id(&self) -> &'static str {
         "gif"
@@ -244,7 +240,7 @@ impl Format for Gif {
         for b in &blocks {
             if let Some(at) = b.xmp_data {
                 let packet = read_xmp(input, b, at)?;
-                for (text, notes) in xmp::find_labels(&packet).map_err(xmp_error(at))? {
+                for (text, notes) in xmp::find_labels(&packet).map_err(xmp::error_at(at))? {
                     let mut f = Found::named("gif/XMP-DataXMP", b.offset, text);
                     f.notes = notes;
                     found.push(f);
@@ -308,7 +304,7 @@ impl UnitWriter for XmpExtensions {
         let packet = match unit {
             Some(u) => {
                 let (packet, at) = Self::packet(input, u)?;
-                xmp::set_label(&packet, json).map_err(xmp_error(at))?
+                xmp::set_label(&packet, json).map_err(xmp::error_at(at))?
             }
             None => xmp::new_packet(json),
         };
@@ -317,7 +313,10 @@ impl UnitWriter for XmpExtensions {
 
     fn strip(&self, input: &mut Input, out: &mut Output, unit: &Unit) -> Result<()> {
         let (packet, at) = Self::packet(input, unit)?;
-        write_xmp_extension(out, &xmp::remove_labels(&packet).map_err(xmp_error(at))?)
+        write_xmp_extension(
+            out,
+            &xmp::remove_labels(&packet).map_err(xmp::error_at(at))?,
+        )
     }
 }
 

@@ -341,10 +341,6 @@ fn find_meta(boxes: &[BoxRef]) -> Result<usize> {
         .ok_or_else(|| CodecError::Unsupported("HEIF file without a top-level meta box".into()))
 }
 
-fn xmp_err(at: u64) -> impl Fn(xmp::XmpError) -> CodecError {
-    move |e| CodecError::corrupt(at, e.to_string())
-}
-
 impl Format for Heif {
     fn id(&self) -> &'static str {
         "heif"
@@ -399,7 +395,7 @@ impl Format for Heif {
                     continue;
                 };
                 let text = String::from_utf8_lossy(&bytes);
-                for (value, notes) in xmp::find_labels(&text).map_err(xmp_err(b.start))? {
+                for (value, notes) in xmp::find_labels(&text).map_err(xmp::error_at(b.start))? {
                     let mut f = Found::named(format!("heif/meta/item{id}/XMP"), b.start, value);
                     f.notes = notes;
                     found.push(f);
@@ -435,9 +431,9 @@ impl Format for Heif {
             let text = String::from_utf8_lossy(&old).into_owned();
             let new = if first {
                 first = false;
-                xmp::set_label(&text, json).map_err(xmp_err(meta.start))?
+                xmp::set_label(&text, json).map_err(xmp::error_at(meta.start))?
             } else if xmp::has_label(&text) {
-                xmp::remove_labels(&text).map_err(xmp_err(meta.start))?
+                xmp::remove_labels(&text).map_err(xmp::error_at(meta.start))?
             } else {
                 continue;
             };

@@ -397,13 +397,9 @@ fn new_meta(json: &str) -> Vec<u8> {
     bmff::make_box(b"meta", &body)
 }
 
-fn xmp_err(at: u64) -> impl Fn(xmp::XmpError) -> CodecError {
-    move |e| CodecError::corrupt(at, e.to_string())
-}
-
 fn xmp_found(packet: &[u8], carrier: &str, at: u64, found: &mut Vec<Found>) -> Result<()> {
     let text = String::from_utf8_lossy(packet);
-    for (value, notes) in xmp::find_labels(&text).map_err(xmp_err(at))? {
+    for (value, notes) in xmp::find_labels(&text).map_err(xmp::error_at(at))? {
         let mut f = Found::named(carrier, at, value).note(
             ProblemCode::NonstandardCarrier,
             "XMP in an MP4 (ExifTool style); the video guide's carrier is an mdta key AIGC in moov/udta/meta",
@@ -420,7 +416,7 @@ fn cleaned_xmp(packet: &[u8], at: u64) -> Result<Option<Vec<u8>>> {
     if !xmp::has_label(&text) {
         return Ok(None);
     }
-    let cleaned = xmp::remove_labels(&text).map_err(xmp_err(at))?;
+    let cleaned = xmp::remove_labels(&text).map_err(xmp::error_at(at))?;
     bmff::pad_packet(&cleaned, packet.len())
         .map(Some)
         .ok_or_else(|| CodecError::Unsupported("cleaned XMP packet grew".into()))

@@ -234,10 +234,6 @@ fn segment_name(marker: u8) -> String {
     }
 }
 
-fn xmp_error(at: u64) -> impl Fn(xmp::XmpError) -> CodecError {
-    move |e| CodecError::corrupt(at, e.to_string())
-}
-
 /// Extended XMP chunks of one GUID, reassembled when complete.
 struct ExtXmp {
     guid: [u8; 32],
@@ -351,7 +347,7 @@ impl Format for Jpeg {
             match classify(input, seg)? {
                 Kind::Xmp(packet) => {
                     for (text, notes) in
-                        xmp::find_labels(&packet).map_err(xmp_error(seg.payload_offset()))?
+                        xmp::find_labels(&packet).map_err(xmp::error_at(seg.payload_offset()))?
                     {
                         let mut f = Found::named("jpeg/APP1/XMP", seg.offset, text);
                         f.notes = notes;
@@ -397,7 +393,7 @@ impl Format for Jpeg {
         for g in &mut ext {
             let Some(bytes) = g.packet() else { continue };
             let packet = xmp_text(&bytes, g.first_offset)?;
-            for (text, notes) in xmp::find_labels(&packet).map_err(xmp_error(g.first_offset))? {
+            for (text, notes) in xmp::find_labels(&packet).map_err(xmp::error_at(g.first_offset))? {
                 let mut f = Found::named("jpeg/APP1/ExtendedXMP", g.first_offset, text);
                 f.notes = notes;
                 found.push(f);
@@ -506,7 +502,7 @@ impl UnitWriter for Segments {
         match Self::classify(input, unit)? {
             Kind::Xmp(packet) => write_xmp(
                 out,
-                &xmp::set_label(&packet, json).map_err(xmp_error(unit.offset + 4))?,
+                &xmp::set_label(&packet, json).map_err(xmp::error_at(unit.offset + 4))?,
             ),
             _ => Err(CodecError::corrupt(unit.offset, "not an XMP segment")),
         }
@@ -516,7 +512,7 @@ impl UnitWriter for Segments {
         let at = unit.offset + 4;
         match Self::classify(input, unit)? {
             Kind::Xmp(packet) => {
-                write_xmp(out, &xmp::remove_labels(&packet).map_err(xmp_error(at))?)
+                write_xmp(out, &xmp::remove_labels(&packet).map_err(xmp::error_at(at))?)
             }
             Kind::Exif { overlaps: true, .. } => Err(CodecError::corrupt(
                 at,

@@ -1304,10 +1304,6 @@ fn parts(input: &mut Input, doc: &Doc) -> Result<Parts> {
     Ok(parts)
 }
 
-fn xmp_error(at: u64) -> impl Fn(xmp::XmpError) -> CodecError {
-    move |e| CodecError::corrupt(at, e.to_string())
-}
-
 impl Format for Pdf {
     fn id(&self) -> &'static str {
         "pdf"
@@ -1379,7 +1375,7 @@ impl Format for Pdf {
             }
         }
         if let Some((_, _, _, _, text, offset)) = &parts.metadata {
-            for (text, notes) in xmp::find_labels(text).map_err(xmp_error(*offset))? {
+            for (text, notes) in xmp::find_labels(text).map_err(xmp::error_at(*offset))? {
                 let mut f = Found::named("pdf/Metadata/XMP", *offset, text);
                 f.notes = notes;
                 found.push(f.note(
@@ -1436,7 +1432,7 @@ impl Format for Pdf {
         let mut new_meta: Option<(u32, u16, String, String)> = None;
         if let Some((mn, mg, md, buf, text, offset)) = &parts.metadata {
             if xmp::has_label(text) {
-                let cleaned = xmp::remove_labels(text).map_err(xmp_error(*offset))?;
+                let cleaned = xmp::remove_labels(text).map_err(xmp::error_at(*offset))?;
                 let mut dict_text = String::from("<<");
                 for (key, _, (s, e)) in &md.entries {
                     if matches!(

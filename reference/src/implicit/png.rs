@@ -209,10 +209,6 @@ fn xmp_chunk_data(packet: &str) -> Vec<u8> {
     data
 }
 
-fn xmp_error(at: u64) -> impl Fn(xmp::XmpError) -> CodecError {
-    move |e| CodecError::corrupt(at, e.to_string())
-}
-
 impl Format for Png {
     fn id(&self) -> &'static str {
         "png"
@@ -247,7 +243,7 @@ impl Format for Png {
             match decode_text_chunk(input, chunk)? {
                 Text::Xmp(packet) => {
                     for (text, notes) in
-                        xmp::find_labels(&packet).map_err(xmp_error(chunk.data_offset()))?
+                        xmp::find_labels(&packet).map_err(xmp::error_at(chunk.data_offset()))?
                     {
                         let mut f = Found::named("png/iTXt/XMP", chunk.offset, text);
                         f.notes = notes;
@@ -289,7 +285,7 @@ impl Format for Png {
                 // `read`, which is what write_checks_readability promises.)
                 Text::Xmp(packet) => Role::Standard {
                     has_label: !xmp::find_labels(&packet)
-                        .map_err(xmp_error(chunk.data_offset()))?
+                        .map_err(xmp::error_at(chunk.data_offset()))?
                         .is_empty(),
                 },
                 Text::Aigc { .. } => Role::LabelOnly,
@@ -347,16 +343,15 @@ impl UnitWriter for XmpChunks {
         json: &str,
     ) -> Result<()> {
         let packet = match unit {
-            Some(u) => {
-                xmp::set_label(&Self::packet(input, u)?, json).map_err(xmp_error(u.offset + 8))?
-            }
+            Some(u) => xmp::set_label(&Self::packet(input, u)?, json)
+                .map_err(xmp::error_at(u.offset + 8))?,
             None => xmp::new_packet(json),
         };
         write_chunk(out, b"iTXt", &xmp_chunk_data(&packet))
     }
     fn strip(&self, input: &mut Input, out: &mut Output, unit: &Unit) -> Result<()> {
-        let cleaned =
-            xmp::remove_labels(&Self::packet(input, unit)?).map_err(xmp_error(unit.offset + 8))?;
+        let cleaned = xmp::remove_labels(&Self::packet(input, unit)?)
+            .map_err(xmp::error_at(unit.offset + 8))?;
         write_chunk(out, b"iTXt", &xmp_chunk_data(&cleaned))
     }
 }

@@ -23,6 +23,7 @@
 
 use std::io::Write;
 
+use super::one_label::{self, Layout, Role, Unit, UnitWriter};
 use super::{id3, Format, Found};
 use crate::error::{CodecError, Result};
 use crate::io::{Input, Output};
@@ -448,14 +449,17 @@ fn info_without_label(input: &mut Input, c: &Chunk) -> Result<WavAction> {
 }
 
 impl Wav {
-    /// Decide what happens to each top-level chunk (first pass of `write`).
-    fn plan(&self, input: &mut Input, riff: &Riff) -> Result<Vec<(Chunk, WavAction)>> {
+    /// The top-level chunks as units for [`one_label::rewrite`]: `AIGC` chunks are label-only
+    /// carriers, INFO lists and ID3 chunks holding a label are rewritten without it (their
+    /// replacement is made here, once); the label goes into a new chunk at the end.
+    fn layout(&self, input: &mut Input, riff: &Riff) -> Result<(Layout, StrippedChunks)> {
         let mut chunks = Vec::new();
         walk_open(input, 12, riff.end, riff.streamed, |_, c| {
             chunks.push(c.clone());
             Ok(())
         })?;
-        let mut plan = Vec::with_capacity(chunks.len());
+        let mut layout = Layout::new();
+        let mut stripped = StrippedChunks::default();
         for c in chunks {
             let action = if c.id == AIGC {
                 WavAction::Drop
@@ -471,9 +475,43 @@ impl Wav {
             } else {
                 WavAction::Copy
             };
-            plan.push((c, action));
+            let role = match action {
+                WavAction::Drop if c.id == AIGC => Role::LabelOnly,
+                WavAction::Copy if c.pad_missing || c.size_placeholder => Role::Amend,
+                WavAction::Copy => Role::Keep,
+                WavAction::Drop | WavAction::Replace(_) => Role::Mixed { has_label: true },
+            };
+            layout.push(c.offset, c.stored_len(), role);
+            stripped.0.push((c, action));
         }
-        Ok(plan)
+        layout.insert_at = Some(layout.units.len());
+        Ok((layout, stripped))
+    }
+}
+
+/// The top-level chunks of a WAV file with what replaces each, for [`one_label::rewrite`].
+#[derive(Default)]
+struct StrippedChunks(Vec<(Chunk, WavAction)>);
+
+impl StrippedChunks {
+    fn get(&self, unit: &Unit) -> Result<&(Chunk, WavAction)> {
+        self.0
+            .binary_search_by_key(&unit.offset, |(c, _)| c.offset)
+            .map(|i| &self.0[i])
+            .map_err(|_| CodecError::corrupt(unit.offset, "no chunk here"))
+    }
+}
+
+impl UnitWriter for StrippedChunks {
+    fn label(&self, _: &mut Input, out: &mut Output, _: Option<&Unit>, json: &str) -> Result<()> {
+        Ok(out.write_all(&chunk_bytes(&AIGC, json.as_bytes())?)?)
+    }
+    fn strip(&self, input: &mut Input, out: &mut Output, unit: &Unit) -> Result<()> {
+        let (c, action) = self.get(unit)?;
+        action.apply(input, out, c)
+    }
+    fn amend(&self, input: &mut Input, out: &mut Output, unit: &Unit) -> Result<()> {
+        copy_chunk(input, out, &self.get(unit)?.0)
     }
 }
 
@@ -543,17 +581,11 @@ impl Format for Wav {
     fn write(&self, input: &mut Input, out: &mut Output, json: &str) -> Result<()> {
         let riff = read_header(input)?;
         check_form(&riff, b"WAVE")?;
-        let plan = self.plan(input, &riff)?;
-        let label = chunk_bytes(&AIGC, json.as_bytes())?;
-        let mut body = label.len() as u64;
-        for (c, action) in &plan {
-            body += action.len(c);
-        }
-        write_header(out, b"WAVE", body)?;
-        for (c, action) in &plan {
-            action.apply(input, out, c)?;
-        }
-        out.write_all(&label)?;
+        let (layout, stripped) = self.layout(input, &riff)?;
+        let start = out.position();
+        write_header(out, b"WAVE", 0)?;
+        one_label::rewrite(&layout, input, out, &stripped, json)?;
+        patch_header_size(out, start)?;
         // Bytes after the RIFF chunk (seen in the wild) are kept.
         if riff.end < input.len() {
             input.copy_rest_from(riff.end, out)?;

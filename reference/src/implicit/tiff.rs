@@ -20,10 +20,6 @@ use crate::media::{Modality, PayloadMethod};
 /// The TIFF container.
 pub struct Tiff;
 
-fn xmp_error(at: u64) -> impl Fn(xmp::XmpError) -> CodecError {
-    move |e| CodecError::corrupt(at, e.to_string())
-}
-
 /// The XMP packet of IFD0 tag 700, with the offset and length of its bytes.
 fn xmp_packet(
     input: &mut Input,
@@ -81,7 +77,7 @@ impl Format for Tiff {
         let mut found = Vec::new();
         if let Some(e) = scan.ifd0.get(exif::TAG_XMP) {
             if let Some((at, _, packet)) = xmp_packet(input, order, e)? {
-                for (text, notes) in xmp::find_labels(&packet).map_err(xmp_error(at))? {
+                for (text, notes) in xmp::find_labels(&packet).map_err(xmp::error_at(at))? {
                     let mut f = Found::named("tiff/IFD0/XMLPacket", at, text);
                     f.notes = notes;
                     found.push(f);
@@ -121,7 +117,7 @@ impl Format for Tiff {
             None => None,
         };
         let packet = match &existing {
-            Some((_, (at, _, old))) => xmp::set_label(old, json).map_err(xmp_error(*at))?,
+            Some((_, (at, _, old))) => xmp::set_label(old, json).map_err(xmp::error_at(*at))?,
             None => xmp::new_packet(json),
         };
         if let Some((_, (at, len, old))) = &existing {

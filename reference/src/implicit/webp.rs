@@ -49,10 +49,6 @@ fn read_exif(input: &mut Input, c: &Chunk) -> Result<(Vec<u8>, usize, Vec<exif::
     Ok((data, skip, scan.texts))
 }
 
-fn xmp_error(at: u64) -> impl Fn(xmp::XmpError) -> CodecError {
-    move |e| CodecError::corrupt(at, e.to_string())
-}
-
 /// Canvas size and alpha of a simple-format image, from its bitstream header.
 fn canvas(input: &mut Input, c: &Chunk) -> Result<(u32, u32, bool)> {
     input.seek_to(c.data_offset())?;
@@ -128,7 +124,7 @@ impl Format for Webp {
             if &c.id == b"XMP " {
                 let packet = read_packet(input, c)?;
                 for (text, notes) in
-                    xmp::find_labels(&packet).map_err(xmp_error(c.data_offset()))?
+                    xmp::find_labels(&packet).map_err(xmp::error_at(c.data_offset()))?
                 {
                     let mut f = Found::named("webp/XMP", c.offset, text);
                     f.notes = notes;
@@ -248,7 +244,8 @@ impl UnitWriter for Chunks<'_> {
         let packet = match unit {
             Some(u) => {
                 let c = self.chunk(u)?;
-                xmp::set_label(&read_packet(input, c)?, json).map_err(xmp_error(c.data_offset()))?
+                xmp::set_label(&read_packet(input, c)?, json)
+                    .map_err(xmp::error_at(c.data_offset()))?
             }
             None => xmp::new_packet(json),
         };
@@ -258,8 +255,8 @@ impl UnitWriter for Chunks<'_> {
     fn strip(&self, input: &mut Input, out: &mut Output, unit: &Unit) -> Result<()> {
         let c = self.chunk(unit)?;
         let bytes = if &c.id == b"XMP " {
-            let cleaned =
-                xmp::remove_labels(&read_packet(input, c)?).map_err(xmp_error(c.data_offset()))?;
+            let cleaned = xmp::remove_labels(&read_packet(input, c)?)
+                .map_err(xmp::error_at(c.data_offset()))?;
             riff::chunk_bytes(b"XMP ", cleaned.as_bytes())?
         } else {
             let (mut data, skip, texts) = read_exif(input, c)?;

@@ -14,6 +14,7 @@ use quick_xml::events::Event;
 use quick_xml::name::ResolveResult;
 use quick_xml::NsReader;
 
+use crate::error::CodecError;
 use crate::label::{ProblemCode, FIELD_NAMES};
 use crate::limits;
 
@@ -368,6 +369,11 @@ fn attribute_span(packet: &str, start: usize, end: usize, qname: &str) -> Option
 
 /// Carrier-level notes attached to one label found in a packet.
 pub type Notes = Vec<(ProblemCode, String)>;
+
+/// Turn an [`XmpError`] in a packet stored at byte `at` of the file into a codec error.
+pub(crate) fn error_at(at: u64) -> impl Fn(XmpError) -> CodecError {
+    move |e| CodecError::corrupt(at, e.to_string())
+}
 
 /// Every AIGC property in a packet (its value text and notes), plus a synthesised one when the
 /// seven fields are written as separate properties of the TC260 namespace (a real but
