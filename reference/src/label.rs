@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde_json::Value;
 use std::fmt;
 
+pub use crate::problem::{Problem, ProblemCode, Severity};
 use crate::profile::Profile;
 use crate::provider_code;
 
@@ -180,161 +181,6 @@ pub fn annex_e_j_char(c: char) -> bool {
     matches!(c, '\x21' | '\x23'..='\x5b' | '\x5d'..='\x7e' | '"')
 }
 
-/// How bad a problem is. The verdict of a label is `invalid` as soon as one problem is an error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// Worth knowing, no deviation from the standard.
-    Info,
-    /// A deviation from a soft rule (宜, "mainly") or from the practice guides.
-    Warning,
-    /// A deviation from a mandatory rule (应) of Annex E or 6.1.
-    Error,
-}
-
-/// Stable problem codes. A code is never renamed or reused; its severity is read from the
-/// profile (`severities:` in `vectors/profile.yaml`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ProblemCode {
-    /// The value is not JSON at all (Annex E b).
-    NotJson,
-    /// The JSON is not an object (Annex E b).
-    NotObject,
-    /// An object has the same key twice.
-    DuplicateKey,
-    /// One of Label, ContentProducer, ProduceID, ContentPropagator, PropagateID is missing.
-    MissingField,
-    /// ReservedCode1 or ReservedCode2 is missing (their content is optional; the key is printed).
-    MissingReservedField,
-    /// A key that Annex E does not define.
-    UnknownField,
-    /// A value that is not a JSON string (Annex E c-i: 类型为字符串).
-    NonStringValue,
-    /// `Label` is not "1", "2" or "3".
-    LabelValue,
-    /// A value has characters outside Annex E j) (a "mainly" rule).
-    Charset,
-    /// ContentProducer or ProduceID is the empty string.
-    EmptyField,
-    /// The provider is given by name rather than code (allowed).
-    ProviderName,
-    /// A 27-character provider code whose structure or USCC check fails.
-    ProviderCodeInvalid,
-    /// `{"AIGC":{...}}` inside a carrier that already names the key AIGC.
-    WrappedInNamedKey,
-    /// A bare object inside a carrier with no key name of its own (EXIF UserComment).
-    BareInUnnamedCarrier,
-    /// `{"AIGC":"<json string>"}`: the object is carried as an escaped string.
-    WrappedValueIsString,
-    /// NUL or other padding after the JSON text.
-    TrailingPadding,
-    /// The pre-standard Tencent schema (ServiceProvider/ServiceUser/Time/ContentId).
-    LegacySchema,
-    /// More than one label in one file, all with the same values (6.1 c).
-    DuplicateLabel,
-    /// More than one label in one file with different values (6.1 c).
-    ConflictingLabels,
-    /// An XMP property named AIGC in a namespace other than the TC260 one.
-    XmpWrongNamespace,
-    /// The seven elements as separate XMP properties instead of one JSON value.
-    XmpFieldsAsProperties,
-    /// The label sits in an alternative or tool-specific carrier rather than the guide's one.
-    NonstandardCarrier,
-    /// EXIF UserComment without the 8-byte character-code header, or with an unknown one.
-    ExifCharset,
-    /// The key name of the carrier is AIGC in another case (`aigc`).
-    KeyCase,
-}
-
-impl ProblemCode {
-    /// The stable kebab-case code, as printed in reports.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::NotJson => "not-json",
-            Self::NotObject => "not-object",
-            Self::DuplicateKey => "duplicate-key",
-            Self::MissingField => "missing-field",
-            Self::MissingReservedField => "missing-reserved-field",
-            Self::UnknownField => "unknown-field",
-            Self::NonStringValue => "non-string-value",
-            Self::LabelValue => "label-value",
-            Self::Charset => "charset",
-            Self::EmptyField => "empty-field",
-            Self::ProviderName => "provider-name",
-            Self::ProviderCodeInvalid => "provider-code-invalid",
-            Self::WrappedInNamedKey => "wrapped-in-named-key",
-            Self::BareInUnnamedCarrier => "bare-in-unnamed-carrier",
-            Self::WrappedValueIsString => "wrapped-value-is-string",
-            Self::TrailingPadding => "trailing-padding",
-            Self::LegacySchema => "legacy-schema",
-            Self::DuplicateLabel => "duplicate-label",
-            Self::ConflictingLabels => "conflicting-labels",
-            Self::XmpWrongNamespace => "xmp-wrong-namespace",
-            Self::XmpFieldsAsProperties => "xmp-fields-as-properties",
-            Self::NonstandardCarrier => "nonstandard-carrier",
-            Self::ExifCharset => "exif-charset",
-            Self::KeyCase => "key-case",
-        }
-    }
-
-    /// Every code, for documentation and for checking that the profile covers them all.
-    pub const ALL: [ProblemCode; 24] = [
-        Self::NotJson,
-        Self::NotObject,
-        Self::DuplicateKey,
-        Self::MissingField,
-        Self::MissingReservedField,
-        Self::UnknownField,
-        Self::NonStringValue,
-        Self::LabelValue,
-        Self::Charset,
-        Self::EmptyField,
-        Self::ProviderName,
-        Self::ProviderCodeInvalid,
-        Self::WrappedInNamedKey,
-        Self::BareInUnnamedCarrier,
-        Self::WrappedValueIsString,
-        Self::TrailingPadding,
-        Self::LegacySchema,
-        Self::DuplicateLabel,
-        Self::ConflictingLabels,
-        Self::XmpWrongNamespace,
-        Self::XmpFieldsAsProperties,
-        Self::NonstandardCarrier,
-        Self::ExifCharset,
-        Self::KeyCase,
-    ];
-}
-
-impl fmt::Display for ProblemCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// One deviation found while reading or validating a label.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Problem {
-    /// Stable code.
-    pub code: ProblemCode,
-    /// Severity, from the profile.
-    pub severity: Severity,
-    /// What exactly was wrong, for a person.
-    pub message: String,
-}
-
-impl Problem {
-    /// A problem whose severity is looked up in the profile.
-    pub fn new(profile: &Profile, code: ProblemCode, message: impl Into<String>) -> Self {
-        Problem {
-            code,
-            severity: profile.severity(code),
-            message: message.into(),
-        }
-    }
-}
-
 /// Whether the carrier that held the JSON names the key itself (XMP `TC260:AIGC`, MP4 key
 /// `AIGC`, ...) or is an unnamed container (EXIF UserComment), which decides whether the
 /// bare or the wrapped form is expected (digest §3.7).
@@ -414,7 +260,11 @@ pub fn parse_label_text(text: &str, carrier: CarrierKind, profile: &Profile) -> 
             } else {
                 ProblemCode::NotJson
             };
-            problems.push(Problem::new(profile, code, msg));
+            problems.push(Problem::new(
+                profile,
+                code,
+                format!("not a JSON object: {msg}"),
+            ));
             return ParsedLabel {
                 fields: Vec::new(),
                 label: None,
@@ -452,7 +302,7 @@ pub fn parse_label_text(text: &str, carrier: CarrierKind, profile: &Profile) -> 
                 problems.push(Problem::new(
                     profile,
                     ProblemCode::NotObject,
-                    format!("inside \"AIGC\": {msg}"),
+                    format!("inside \"AIGC\": not a JSON object: {msg}"),
                 ));
                 return ParsedLabel {
                     fields: Vec::new(),
@@ -488,11 +338,8 @@ pub fn parse_label_text(text: &str, carrier: CarrierKind, profile: &Profile) -> 
     }
 }
 
-fn entries_of(text: &str) -> Result<Vec<(String, Value)>, String> {
-    match serde_json::from_str::<Entries>(text) {
-        Ok(Entries(e)) => Ok(e),
-        Err(e) => Err(format!("not a JSON object: {e}")),
-    }
+fn entries_of(text: &str) -> serde_json::Result<Vec<(String, Value)>> {
+    serde_json::from_str::<Entries>(text).map(|Entries(e)| e)
 }
 
 const LEGACY_KEYS: [&str; 4] = ["ServiceProvider", "ServiceUser", "Time", "ContentId"];

@@ -92,7 +92,7 @@ pub fn decide(
     user_declared: bool,
     trace: Option<&str>,
     profile: &Profile,
-) -> Result<Decision, String> {
+) -> Result<Decision, crate::profile::ProfileError> {
     let policy: PlatformPolicy = profile.section("platform")?;
     let first = report.labels.first();
     // Metadata counts as verified when the file's verdict is valid, or (profile) when it is
@@ -199,7 +199,7 @@ pub fn propagate_path(
     let decision =
         decide(&report, platform, user_declared, trace, profile).map_err(|e| FileError {
             path: input.to_path_buf(),
-            error: crate::error::CodecError::Unsupported(e),
+            error: crate::error::CodecError::Unsupported(e.to_string()),
         })?;
     match &decision.label {
         Some(label) => {

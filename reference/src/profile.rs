@@ -12,10 +12,43 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::OnceLock;
 
-use crate::label::{ProblemCode, Severity};
+use crate::problem::{Problem, ProblemCode, Severity};
 
 /// The profile text shipped with this build (`vectors/profile.yaml`).
 pub const BUILTIN_PROFILE: &str = include_str!("../../vectors/profile.yaml");
+
+/// Why a profile could not be loaded or a section of it read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProfileError {
+    /// The text is not a valid profile (YAML syntax, a missing severity, a section of the
+    /// wrong shape), in words.
+    Invalid(String),
+    /// A profile file could not be read or is invalid.
+    File {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What was wrong.
+        what: String,
+    },
+}
+
+impl std::fmt::Display for ProfileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProfileError::Invalid(what) => write!(f, "{what}"),
+            ProfileError::File { path, what } => write!(f, "{}: {what}", path.display()),
+        }
+    }
+}
+
+impl std::error::Error for ProfileError {}
+
+/// For callers that report errors as text (the CLI, the harness).
+impl From<ProfileError> for String {
+    fn from(e: ProfileError) -> String {
+        e.to_string()
+    }
+}
 
 /// A loaded interpretation profile.
 #[derive(Debug, Clone)]
@@ -43,14 +76,19 @@ impl Profile {
     }
 
     /// Load a profile from a YAML file.
-    pub fn load(path: &Path) -> Result<Profile, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        Profile::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+    pub fn load(path: &Path) -> Result<Profile, ProfileError> {
+        let in_file = |what: String| ProfileError::File {
+            path: path.to_path_buf(),
+            what,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| in_file(e.to_string()))?;
+        Profile::parse(&text).map_err(|e| in_file(e.to_string()))
     }
 
     /// Parse profile YAML text.
-    pub fn parse(text: &str) -> Result<Profile, String> {
-        let document: Value = serde_saphyr::from_str(text).map_err(|e| e.to_string())?;
+    pub fn parse(text: &str) -> Result<Profile, ProfileError> {
+        let document: Value =
+            serde_saphyr::from_str(text).map_err(|e| ProfileError::Invalid(e.to_string()))?;
         let id = document
             .get("id")
             .and_then(Value::as_str)
@@ -60,13 +98,15 @@ impl Profile {
         if let Some(map) = document.get("severities").and_then(Value::as_object) {
             for (code, entry) in map {
                 let entry: SeverityEntry = serde_json::from_value(entry.clone())
-                    .map_err(|e| format!("severities.{code}: {e}"))?;
+                    .map_err(|e| ProfileError::Invalid(format!("severities.{code}: {e}")))?;
                 severities.insert(code.clone(), entry.severity);
             }
         }
         for code in ProblemCode::ALL {
             if !severities.contains_key(code.as_str()) {
-                return Err(format!("severities: no entry for problem code {code}"));
+                return Err(ProfileError::Invalid(format!(
+                    "severities: no entry for problem code {code}"
+                )));
             }
         }
         Ok(Profile {
@@ -85,20 +125,32 @@ impl Profile {
     }
 
     /// A typed section of the profile by dotted path, e.g. `explicit.image`.
-    pub fn section<T: DeserializeOwned>(&self, path: &str) -> Result<T, String> {
+    pub fn section<T: DeserializeOwned>(&self, path: &str) -> Result<T, ProfileError> {
         let mut node = &self.document;
         for part in path.split('.') {
-            node = node
-                .get(part)
-                .ok_or_else(|| format!("profile {}: no section {path}", self.id))?;
+            node = node.get(part).ok_or_else(|| {
+                ProfileError::Invalid(format!("profile {}: no section {path}", self.id))
+            })?;
         }
         serde_json::from_value(node.clone())
-            .map_err(|e| format!("profile {} section {path}: {e}", self.id))
+            .map_err(|e| ProfileError::Invalid(format!("profile {} section {path}: {e}", self.id)))
     }
 
     /// The raw profile document (for reports that show the profile in force).
     pub fn document(&self) -> &Value {
         &self.document
+    }
+}
+
+// Defined here rather than in `problem` so that `problem` does not depend on the profile.
+impl Problem {
+    /// A problem whose severity is looked up in the profile.
+    pub fn new(profile: &Profile, code: ProblemCode, message: impl Into<String>) -> Self {
+        Problem {
+            code,
+            severity: profile.severity(code),
+            message: message.into(),
+        }
     }
 }
 
@@ -117,6 +169,9 @@ mod tests {
     fn missing_code_is_rejected() {
         let err =
             Profile::parse("id: x\nseverities:\n  not-json: {severity: error}\n").unwrap_err();
-        assert!(err.contains("no entry for problem code"), "{err}");
+        assert!(
+            err.to_string().contains("no entry for problem code"),
+            "{err}"
+        );
     }
 }

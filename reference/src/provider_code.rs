@@ -77,30 +77,55 @@ pub fn check(value: &str) -> Verdict<'_> {
     })
 }
 
+/// Why a string is not a Unified Social Credit Code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UsccError {
+    /// Not 18 characters (the length found).
+    Length(usize),
+    /// A character outside the GB 32100 alphabet, at a 1-based position.
+    Character(char, usize),
+    /// The check character (found, expected).
+    Check(char, char),
+}
+
+impl std::fmt::Display for UsccError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UsccError::Length(n) => write!(f, "{n} characters, a USCC has 18"),
+            UsccError::Character(c, at) => write!(
+                f,
+                "character {c:?} at position {at} is not in the GB 32100 alphabet"
+            ),
+            UsccError::Check(found, expected) => write!(
+                f,
+                "check character is {found:?}, the mod-31 check gives {expected:?}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for UsccError {}
+
 /// Validate an 18-character Unified Social Credit Code (GB 32100-2015): alphabet and check
 /// character.
-pub fn check_uscc(uscc: &str) -> Result<(), String> {
+pub fn check_uscc(uscc: &str) -> Result<(), UsccError> {
     let b = uscc.as_bytes();
     if b.len() != 18 {
-        return Err(format!("{} characters, a USCC has 18", b.len()));
+        return Err(UsccError::Length(b.len()));
     }
     let mut sum = 0u32;
     for (i, c) in b.iter().enumerate() {
         let Some(v) = USCC_ALPHABET.iter().position(|a| a == c) else {
-            return Err(format!(
-                "character {:?} at position {} is not in the GB 32100 alphabet",
-                *c as char,
-                i + 1
-            ));
+            return Err(UsccError::Character(*c as char, i + 1));
         };
         if i < 17 {
             sum += v as u32 * USCC_WEIGHTS[i];
         } else {
             let expected = (31 - sum % 31) % 31;
             if v as u32 != expected {
-                return Err(format!(
-                    "check character is {:?}, the mod-31 check gives {:?}",
-                    *c as char, USCC_ALPHABET[expected as usize] as char
+                return Err(UsccError::Check(
+                    *c as char,
+                    USCC_ALPHABET[expected as usize] as char,
                 ));
             }
         }

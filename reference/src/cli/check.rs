@@ -82,4 +82,5 @@ fn check(args: &Args, profile: &Profile) -> Result<explicit::Checked, String> {
         args.media.as_deref(),
         profile,
     )
+    .map_err(String::from)
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 /// The profile in force: `--profile FILE`, or the one compiled in.
 pub fn load_profile(path: Option<&Path>) -> Result<Profile, String> {
     match path {
-        Some(p) => Profile::load(p),
+        Some(p) => Ok(Profile::load(p)?),
         None => Ok(Profile::builtin()),
     }
 }

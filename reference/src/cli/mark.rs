@@ -92,11 +92,13 @@ fn mark(args: &Args, profile: &Profile) -> Result<serde_json::Value, String> {
         profile,
         overwrite,
     )
-    .map_err(|e| {
-        if e.contains("chapter 5") || e.contains("5.4 g") {
-            format!("{e}; use --allow-nonconforming for a negative vector")
-        } else {
-            e
+    .map_err(|e| match e {
+        // A prompt or duration that breaks chapter 5 (other refusals are bad options).
+        explicit::ExplicitError::Refused(what)
+            if what.contains("chapter 5") || what.contains("5.4 g") =>
+        {
+            format!("{what}; use --allow-nonconforming for a negative vector")
         }
+        other => other.to_string(),
     })
 }

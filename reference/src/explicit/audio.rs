@@ -17,6 +17,7 @@ use serde::Serialize;
 use std::path::Path;
 
 use super::wording::{self, Wording};
+use super::ExplicitError;
 use super::{ExplicitProfile, Finding, Outcome, Place};
 use crate::limits::MAX_AUDIO_SAMPLES;
 
@@ -104,7 +105,7 @@ pub fn rhythm(rate: u32) -> Vec<f32> {
 
 /// The bundled voice prompt, mono, resampled to `rate` (linear interpolation: the prompt is
 /// band-limited speech at 16 kHz, and upsampling is the common case).
-pub fn voice_prompt(rate: u32) -> Result<Vec<f32>, String> {
+pub fn voice_prompt(rate: u32) -> super::Result<Vec<f32>> {
     let pcm = read_wav_bytes(VOICE_PROMPT_WAV)?;
     Ok(resample(&pcm.mono(), pcm.rate, rate))
 }
@@ -639,23 +640,23 @@ fn place_name(p: Place) -> &'static str {
 }
 
 /// Read a WAV from bytes into f32 PCM, refusing more than [`MAX_AUDIO_SAMPLES`].
-pub fn read_wav_bytes(bytes: &[u8]) -> Result<Pcm, String> {
+pub fn read_wav_bytes(bytes: &[u8]) -> super::Result<Pcm> {
     let mut r = hound::WavReader::new(std::io::Cursor::new(bytes)).map_err(|e| e.to_string())?;
     read_wav(&mut r).map(|(p, _)| p)
 }
 
-fn read_wav<R: std::io::Read>(
-    r: &mut hound::WavReader<R>,
-) -> Result<(Pcm, hound::WavSpec), String> {
+fn read_wav<R: std::io::Read>(r: &mut hound::WavReader<R>) -> super::Result<(Pcm, hound::WavSpec)> {
     let spec = r.spec();
     if r.len() as u64 > MAX_AUDIO_SAMPLES {
-        return Err(format!(
+        return Err(ExplicitError::Media(format!(
             "{} samples exceed the limit of {MAX_AUDIO_SAMPLES}",
             r.len()
-        ));
+        )));
     }
     if spec.channels == 0 || spec.sample_rate == 0 {
-        return Err("WAV with no channels or a zero sample rate".into());
+        return Err(ExplicitError::Media(
+            "WAV with no channels or a zero sample rate".into(),
+        ));
     }
     let samples: Result<Vec<f32>, _> = match spec.sample_format {
         hound::SampleFormat::Float => r.samples::<f32>().collect(),
@@ -677,7 +678,7 @@ fn read_wav<R: std::io::Read>(
 }
 
 /// Encode PCM as WAV with `spec` (the input's sample format is kept).
-pub fn write_wav_bytes(pcm: &Pcm, spec: hound::WavSpec) -> Result<Vec<u8>, String> {
+pub fn write_wav_bytes(pcm: &Pcm, spec: hound::WavSpec) -> super::Result<Vec<u8>> {
     let mut cur = std::io::Cursor::new(Vec::new());
     {
         let mut w = hound::WavWriter::new(&mut cur, spec).map_err(|e| e.to_string())?;
@@ -711,7 +712,7 @@ fn is_wav(path: &Path) -> bool {
 }
 
 /// Decode any audio file: WAV natively, anything else through ffmpeg (32-bit float WAV).
-pub fn decode(path: &Path) -> Result<(Pcm, Option<hound::WavSpec>), String> {
+pub fn decode(path: &Path) -> super::Result<(Pcm, Option<hound::WavSpec>)> {
     // hound reads plain RIFF WAVE; RF64/BW64 (which the registry also calls WAV) go to ffmpeg.
     if let Some(mut r) = is_wav(path)
         .then(|| hound::WavReader::open(path).ok())
@@ -742,10 +743,10 @@ pub fn decode(path: &Path) -> Result<(Pcm, Option<hound::WavSpec>), String> {
     )
     .map_err(|e| format!("{}: {e}", path.display()))?;
     if bytes.len() as u64 >= MAX_AUDIO_SAMPLES * 4 {
-        return Err(format!(
+        return Err(ExplicitError::File(format!(
             "{}: more than {MAX_AUDIO_SAMPLES} samples (the limit)",
             path.display()
-        ));
+        )));
     }
     // ffmpeg writes an unknown length into the RIFF header of a pipe; patch it so hound reads
     // every sample.
@@ -776,7 +777,7 @@ pub fn mark_file(
     place: Place,
     profile: &crate::Profile,
     overwrite: crate::io::Overwrite,
-) -> Result<MarkReport, String> {
+) -> super::Result<MarkReport> {
     let (pcm, spec) = decode(input)?;
     let prompt = match kind {
         Kind::Rhythm => rhythm(pcm.rate),
@@ -797,7 +798,7 @@ pub fn mark_file(
     })
 }
 
-fn reencode(pcm: &Pcm, output: &Path) -> Result<Vec<u8>, String> {
+fn reencode(pcm: &Pcm, output: &Path) -> super::Result<Vec<u8>> {
     let spec = hound::WavSpec {
         channels: pcm.channels,
         sample_rate: pcm.rate,
@@ -820,7 +821,7 @@ fn reencode(pcm: &Pcm, output: &Path) -> Result<Vec<u8>, String> {
         ],
     );
     let _ = std::fs::remove_file(&wav);
-    let bytes = r.and_then(|_| std::fs::read(&out).map_err(|e| e.to_string()));
+    let bytes = r.and_then(|_| std::fs::read(&out).map_err(|e| ExplicitError::File(e.to_string())));
     let _ = std::fs::remove_file(&out);
     bytes
 }
@@ -831,7 +832,7 @@ pub fn measure_file(
     original: Option<&Path>,
     voice_text: Option<&str>,
     p: &ExplicitProfile,
-) -> Result<AudioMeasure, String> {
+) -> super::Result<AudioMeasure> {
     let (pcm, _) = decode(path)?;
     let orig = match original {
         Some(o) => Some(decode(o)?.0),
@@ -839,14 +840,14 @@ pub fn measure_file(
     };
     if let Some(o) = &orig {
         if o.rate != pcm.rate || o.channels != pcm.channels {
-            return Err(format!(
+            return Err(ExplicitError::Refused(format!(
                 "{}: {} Hz/{} ch differs from the original's {} Hz/{} ch",
                 path.display(),
                 pcm.rate,
                 pcm.channels,
                 o.rate,
                 o.channels
-            ));
+            )));
         }
     }
     Ok(measure(&pcm, orig.as_ref(), voice_text, p))

@@ -94,7 +94,9 @@ pub struct AudioProfile {
 
 impl ExplicitProfile {
     /// The `explicit:` section of a profile.
-    pub fn from_profile(profile: &Profile) -> Result<ExplicitProfile, String> {
+    pub fn from_profile(
+        profile: &Profile,
+    ) -> std::result::Result<ExplicitProfile, crate::profile::ProfileError> {
         profile.section("explicit")
     }
 }
@@ -166,16 +168,77 @@ impl Place {
     }
 }
 
+/// Why an explicit label could not be made or measured. The modality modules report in words
+/// ([`ExplicitError::Media`]); this type says which kind of failure it was.
+#[derive(Debug)]
+pub enum ExplicitError {
+    /// An external tool (ffmpeg, tesseract...) is missing or failed.
+    Tool(String),
+    /// A file could not be read, decoded or written.
+    File(String),
+    /// The request breaks chapter 5 or names an unknown option.
+    Refused(String),
+    /// The profile lacks the `explicit:` section or has it in the wrong shape.
+    Profile(crate::profile::ProfileError),
+    /// Rendering or measuring failed in a modality module.
+    Media(String),
+}
+
+impl std::fmt::Display for ExplicitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExplicitError::Tool(what)
+            | ExplicitError::File(what)
+            | ExplicitError::Refused(what)
+            | ExplicitError::Media(what) => write!(f, "{what}"),
+            ExplicitError::Profile(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for ExplicitError {}
+
+impl From<String> for ExplicitError {
+    fn from(what: String) -> Self {
+        ExplicitError::Media(what)
+    }
+}
+
+impl From<crate::profile::ProfileError> for ExplicitError {
+    fn from(e: crate::profile::ProfileError) -> Self {
+        ExplicitError::Profile(e)
+    }
+}
+
+impl From<crate::media::ModalityError> for ExplicitError {
+    fn from(e: crate::media::ModalityError) -> Self {
+        ExplicitError::File(e.to_string())
+    }
+}
+
+/// For the modality modules and callers that report errors as text.
+impl From<ExplicitError> for String {
+    fn from(e: ExplicitError) -> String {
+        e.to_string()
+    }
+}
+
+/// Result of the explicit tier.
+pub type Result<T> = std::result::Result<T, ExplicitError>;
+
 /// Run an external tool; a missing tool gives an error that says which package installs it.
-pub(crate) fn run_tool(program: &str, args: &[&std::ffi::OsStr]) -> Result<Vec<u8>, String> {
+pub(crate) fn run_tool(program: &str, args: &[&std::ffi::OsStr]) -> Result<Vec<u8>> {
     let out = Command::new(program)
         .args(args)
         .output()
-        .map_err(|e| missing_tool(program, &e))?;
+        .map_err(|e| ExplicitError::Tool(missing_tool(program, &e)))?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
         let tail: String = err.lines().rev().take(3).collect::<Vec<_>>().join(" | ");
-        return Err(format!("{program} failed ({}): {tail}", out.status));
+        return Err(ExplicitError::Tool(format!(
+            "{program} failed ({}): {tail}",
+            out.status
+        )));
     }
     Ok(out.stdout)
 }
@@ -231,34 +294,36 @@ pub(crate) fn write_bytes(
     path: &Path,
     bytes: &[u8],
     overwrite: crate::io::Overwrite,
-) -> Result<(), String> {
+) -> Result<()> {
     use std::io::Write;
     crate::io::write_atomically(path, overwrite, None, |out| {
         out.write_all(bytes)?;
         Ok(())
     })
-    .map_err(|e| match e {
-        crate::io::WriteError::Exists(p) => {
-            format!("{}: exists (use --force to replace it)", p.display())
-        }
-        crate::io::WriteError::Codec(c) => format!("{}: {c}", path.display()),
+    .map_err(|e| {
+        ExplicitError::File(match e {
+            crate::io::WriteError::Exists(p) => {
+                format!("{}: exists (use --force to replace it)", p.display())
+            }
+            crate::io::WriteError::Codec(c) => format!("{}: {c}", path.display()),
+        })
     })
 }
 
 /// Read a text file, refusing more than [`crate::limits::MAX_TEXT_BYTES`] and non-UTF-8.
-pub fn read_text(path: &Path) -> Result<String, String> {
+pub fn read_text(path: &Path) -> Result<String> {
+    let fail = |what: String| ExplicitError::File(format!("{}: {what}", path.display()));
     let len = std::fs::metadata(path)
-        .map_err(|e| format!("{}: {e}", path.display()))?
+        .map_err(|e| fail(e.to_string()))?
         .len();
     if len > crate::limits::MAX_TEXT_BYTES {
-        return Err(format!(
-            "{}: {len} bytes exceed the limit of {}",
-            path.display(),
+        return Err(fail(format!(
+            "{len} bytes exceed the limit of {}",
             crate::limits::MAX_TEXT_BYTES
-        ));
+        )));
     }
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    String::from_utf8(bytes).map_err(|e| format!("{}: not UTF-8 text ({e})", path.display()))
+    let bytes = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
+    String::from_utf8(bytes).map_err(|e| fail(format!("not UTF-8 text ({e})")))
 }
 
 /// What to mark, for [`mark_path`] (the `mark` command and the adapter's `label` op).
@@ -291,7 +356,7 @@ pub fn mark_path(
     req: &MarkRequest,
     profile: &Profile,
     overwrite: crate::io::Overwrite,
-) -> Result<serde_json::Value, String> {
+) -> Result<serde_json::Value> {
     let p = ExplicitProfile::from_profile(profile)?;
     let default_text = match modality {
         Modality::Text => wording::DEFAULT_TEXT_PROMPT,
@@ -299,31 +364,34 @@ pub fn mark_path(
     };
     let prompt = req.text.as_deref().unwrap_or(default_text);
     if modality == Modality::Audio && req.text.is_some() {
-        return Err(
+        return Err(ExplicitError::Refused(
             "a prompt text does not apply to audio: the rhythm and the voice prompt are bundled"
                 .into(),
-        );
-    }
-    if !wording::judge(prompt, &p).conforms && !req.allow_nonconforming {
-        return Err(format!(
-            "{prompt:?} lacks the AI element or 生成/合成 (chapter 5)"
         ));
     }
-    let place = |default: Place| -> Result<Place, String> {
+    if !wording::judge(prompt, &p).conforms && !req.allow_nonconforming {
+        return Err(ExplicitError::Refused(format!(
+            "{prompt:?} lacks the AI element or 生成/合成 (chapter 5)"
+        )));
+    }
+    let place = |default: Place| -> Result<Place> {
         match &req.position {
             None => Ok(default),
-            Some(s) => Place::parse(s).ok_or_else(|| format!("position {s}: start|middle|end")),
+            Some(s) => Place::parse(s)
+                .ok_or_else(|| ExplicitError::Refused(format!("position {s}: start|middle|end"))),
         }
     };
-    let anchor = || -> Result<image::Anchor, String> {
+    let anchor = || -> Result<image::Anchor> {
         match &req.position {
             None => Ok(image::Anchor::BottomRight),
             Some(s) => image::Anchor::parse(s).ok_or_else(|| {
-                format!("position {s}: top-left|top|top-right|left|right|bottom-left|bottom|bottom-right|center")
+                ExplicitError::Refused(format!("position {s}: top-left|top|top-right|left|right|bottom-left|bottom|bottom-right|center"))
             }),
         }
     };
-    let json = |v: serde_json::Result<serde_json::Value>| v.map_err(|e| e.to_string());
+    let json = |v: serde_json::Result<serde_json::Value>| {
+        v.map_err(|e| ExplicitError::Media(e.to_string()))
+    };
     match modality {
         Modality::Text => {
             let t = read_text(input)?;
@@ -339,7 +407,11 @@ pub fn mark_path(
             let kind = match req.kind.as_deref() {
                 None | Some("rhythm") => audio::Kind::Rhythm,
                 Some("voice") => audio::Kind::Voice,
-                Some(other) => return Err(format!("audio label {other}: rhythm|voice")),
+                Some(other) => {
+                    return Err(ExplicitError::Refused(format!(
+                        "audio label {other}: rhythm|voice"
+                    )))
+                }
             };
             let r = audio::mark_file(
                 input,
@@ -354,10 +426,10 @@ pub fn mark_path(
         Modality::Video => {
             if let Some(d) = req.duration_s {
                 if d < p.video.min_start_duration_s && !req.allow_nonconforming {
-                    return Err(format!(
+                    return Err(ExplicitError::Refused(format!(
                         "a duration of {d} s is under the {} s of 5.4 g)",
                         p.video.min_start_duration_s
-                    ));
+                    )));
                 }
             }
             let r = video::mark_file(
@@ -435,13 +507,12 @@ pub fn check_file(
     ocr: bool,
     media: Option<&str>,
     profile: &Profile,
-) -> Result<Checked, String> {
+) -> Result<Checked> {
     let p = ExplicitProfile::from_profile(profile)?;
     let modality = match media {
-        Some(m) => {
-            Modality::parse(m).ok_or_else(|| format!("media {m}: text|image|audio|video"))?
-        }
-        None => Modality::detect(file).map_err(|e| e.to_string())?,
+        Some(m) => Modality::parse(m)
+            .ok_or_else(|| ExplicitError::Refused(format!("media {m}: text|image|audio|video")))?,
+        None => Modality::detect(file)?,
     };
     let json = |v: serde_json::Result<serde_json::Value>| v.unwrap_or(serde_json::Value::Null);
     Ok(match modality {

@@ -67,10 +67,6 @@ impl Chunk {
     pub fn stored_len(&self) -> u64 {
         8 + self.padded_size() - u64::from(self.pad_missing)
     }
-    /// Bytes the chunk occupies when written out correctly (header, data, pad).
-    pub fn written_len(&self) -> u64 {
-        8 + self.padded_size()
-    }
     /// Whether this is a `LIST` of the given type.
     pub fn is_list(&self, list_type: &[u8; 4]) -> bool {
         &self.id == b"LIST" && self.list_type.as_ref() == Some(list_type)
@@ -393,14 +389,6 @@ enum WavAction {
 }
 
 impl WavAction {
-    /// Bytes the chunk takes in the output.
-    fn len(&self, c: &Chunk) -> u64 {
-        match self {
-            WavAction::Copy => c.written_len(),
-            WavAction::Drop => 0,
-            WavAction::Replace(bytes) => bytes.len() as u64,
-        }
-    }
     fn apply(&self, input: &mut Input, out: &mut Output, c: &Chunk) -> Result<()> {
         match self {
             WavAction::Copy => copy_chunk(input, out, c),
@@ -477,8 +465,7 @@ impl Wav {
             };
             let role = match action {
                 WavAction::Drop if c.id == AIGC => Role::LabelOnly,
-                WavAction::Copy if c.pad_missing || c.size_placeholder => Role::Amend,
-                WavAction::Copy => Role::Keep,
+                WavAction::Copy => copied(&c),
                 WavAction::Drop | WavAction::Replace(_) => Role::Mixed { has_label: true },
             };
             layout.push(c.offset, c.stored_len(), role);
@@ -489,9 +476,113 @@ impl Wav {
     }
 }
 
-/// The top-level chunks of a WAV file with what replaces each, for [`one_label::rewrite`].
+/// A change to an AVI chunk before the last `movi`/`idx1`, where nothing may move: at
+/// `offset`, a chunk of `size` data bytes becomes `replacement` (same total length) or, when
+/// `None`, a zeroed JUNK chunk of the same size.
+type InPlacePatch = (u64, u64, Option<Vec<u8>>);
+
+/// The in-place patches removing every label before `fixed_end`. A top-level AIGC chunk, or an
+/// INFO list holding only the label, becomes a JUNK chunk of the same size (zeroed). An INFO
+/// list with other entries is compacted in place and followed by a JUNK chunk filling the
+/// bytes the label took, so ffmpeg shows no stray tag and every later offset stays put.
+fn in_place_patches(input: &mut Input, fixed_end: u64) -> Result<Vec<InPlacePatch>> {
+    let mut patches: Vec<InPlacePatch> = Vec::new();
+    let mut info_lists: Vec<(Chunk, Vec<Chunk>)> = Vec::new();
+    walk_nested(input, 12, fixed_end, false, &mut |input, c, parent| {
+        if c.id == AIGC && parent.is_none() {
+            patches.push((c.offset, c.size, None));
+        } else if c.is_list(b"INFO") {
+            info_lists.push((c.clone(), sub_chunks(input, c)?));
+        }
+        Ok(())
+    })?;
+    for (list, subs) in &info_lists {
+        if !subs.iter().any(|s| s.id == AIGC) {
+            continue;
+        }
+        if subs.iter().all(|s| s.id == AIGC) {
+            patches.push((list.offset, list.size, None));
+            continue;
+        }
+        let mut data = b"INFO".to_vec();
+        let mut freed = 0u64;
+        for s in subs {
+            if s.id == AIGC {
+                freed += s.stored_len();
+            } else {
+                input.seek_to(s.offset)?;
+                data.extend_from_slice(&input.read_vec(
+                    s.stored_len(),
+                    limits::MAX_METADATA_BYTES,
+                    "INFO sub-chunk",
+                )?);
+            }
+        }
+        let mut bytes = chunk_bytes(b"LIST", &data)?;
+        // freed >= 8: every removed sub-chunk has an 8-byte header.
+        let filler = vec![0u8; (freed - 8) as usize];
+        bytes.extend_from_slice(&chunk_bytes(b"JUNK", &filler)?);
+        if bytes.len() as u64 != list.stored_len() {
+            return Err(CodecError::corrupt(
+                list.offset,
+                "INFO list could not be compacted in place",
+            ));
+        }
+        patches.push((list.offset, list.size, Some(bytes)));
+    }
+    patches.sort_unstable_by_key(|p| p.0);
+    Ok(patches)
+}
+
+/// Copy the bytes from 12 to `fixed_end`, applying the in-place patches.
+fn write_patched(
+    input: &mut Input,
+    out: &mut Output,
+    patches: &[InPlacePatch],
+    fixed_end: u64,
+) -> Result<()> {
+    let mut pos = 12u64;
+    for (offset, size, replacement) in patches {
+        let (offset, size) = (*offset, *size);
+        if offset < pos {
+            continue; // inside a list that is already replaced as a whole
+        }
+        input.seek_to(pos)?;
+        input.copy_to(out, offset - pos)?;
+        pos = offset + 8 + size;
+        if let Some(bytes) = replacement {
+            out.write_all(bytes)?;
+            pos += size & 1; // the replacement includes the pad byte
+            continue;
+        }
+        out.write_all(b"JUNK")?;
+        out.write_all(&u32::try_from(size).unwrap_or(u32::MAX).to_le_bytes())?;
+        let zeros = [0u8; 4096];
+        let mut left = size;
+        while left > 0 {
+            let n = left.min(zeros.len() as u64) as usize;
+            out.write_all(&zeros[..n])?;
+            left -= n as u64;
+        }
+    }
+    input.seek_to(pos)?;
+    input.copy_to(out, fixed_end - pos)
+}
+
+/// The role of a chunk copied unchanged: a byte run, unless its header or pad byte must be
+/// written out correctly ([`copy_chunk`]).
+fn copied(c: &Chunk) -> Role {
+    if c.pad_missing || c.size_placeholder {
+        Role::Amend
+    } else {
+        Role::Keep
+    }
+}
+
+/// Top-level RIFF chunks with what replaces each, for [`one_label::rewrite`]; the flag says
+/// the label goes into a `LIST INFO` (AVI) rather than a top-level chunk (WAV).
 #[derive(Default)]
-struct StrippedChunks(Vec<(Chunk, WavAction)>);
+struct StrippedChunks(Vec<(Chunk, WavAction)>, bool);
 
 impl StrippedChunks {
     fn get(&self, unit: &Unit) -> Result<&(Chunk, WavAction)> {
@@ -504,14 +595,22 @@ impl StrippedChunks {
 
 impl UnitWriter for StrippedChunks {
     fn label(&self, _: &mut Input, out: &mut Output, _: Option<&Unit>, json: &str) -> Result<()> {
-        Ok(out.write_all(&chunk_bytes(&AIGC, json.as_bytes())?)?)
+        let label = chunk_bytes(&AIGC, json.as_bytes())?;
+        if !self.1 {
+            return Ok(out.write_all(&label)?);
+        }
+        // AVI: the label is a sub-chunk of a LIST INFO of its own.
+        let mut info = b"INFO".to_vec();
+        info.extend_from_slice(&label);
+        Ok(out.write_all(&chunk_bytes(b"LIST", &info)?)?)
     }
     fn strip(&self, input: &mut Input, out: &mut Output, unit: &Unit) -> Result<()> {
         let (c, action) = self.get(unit)?;
         action.apply(input, out, c)
     }
     fn amend(&self, input: &mut Input, out: &mut Output, unit: &Unit) -> Result<()> {
-        copy_chunk(input, out, &self.get(unit)?.0)
+        let (c, action) = self.get(unit)?;
+        action.apply(input, out, c)
     }
 }
 
@@ -673,108 +772,35 @@ impl Format for Avi {
             .last()
             .map_or(12, |c| c.offset + c.stored_len());
         let fixed_pad = top[..fixed].last().is_some_and(|c| c.pad_missing);
-        // Before fixed_end nothing may move. A top-level AIGC chunk, or an INFO list holding
-        // only the label, becomes a JUNK chunk of the same size (zeroed). An INFO list with
-        // other entries is compacted in place and followed by a JUNK chunk filling the bytes
-        // the label took, so ffmpeg shows no stray tag and every later offset stays put.
-        // (offset, data size, replacement of the same total length or None for JUNK)
-        let mut patches: Vec<(u64, u64, Option<Vec<u8>>)> = Vec::new();
-        let mut info_lists: Vec<(Chunk, Vec<Chunk>)> = Vec::new();
-        walk_nested(input, 12, fixed_end, false, &mut |input, c, parent| {
-            if c.id == AIGC && parent.is_none() {
-                patches.push((c.offset, c.size, None));
-            } else if c.is_list(b"INFO") {
-                info_lists.push((c.clone(), sub_chunks(input, c)?));
-            }
-            Ok(())
-        })?;
-        for (list, subs) in &info_lists {
-            if !subs.iter().any(|s| s.id == AIGC) {
-                continue;
-            }
-            if subs.iter().all(|s| s.id == AIGC) {
-                patches.push((list.offset, list.size, None));
-                continue;
-            }
-            let mut data = b"INFO".to_vec();
-            let mut freed = 0u64;
-            for s in subs {
-                if s.id == AIGC {
-                    freed += s.stored_len();
-                } else {
-                    input.seek_to(s.offset)?;
-                    data.extend_from_slice(&input.read_vec(
-                        s.stored_len(),
-                        limits::MAX_METADATA_BYTES,
-                        "INFO sub-chunk",
-                    )?);
-                }
-            }
-            let mut bytes = chunk_bytes(b"LIST", &data)?;
-            // freed >= 8: every removed sub-chunk has an 8-byte header.
-            let filler = vec![0u8; (freed - 8) as usize];
-            bytes.extend_from_slice(&chunk_bytes(b"JUNK", &filler)?);
-            if bytes.len() as u64 != list.stored_len() {
-                return Err(CodecError::corrupt(
-                    list.offset,
-                    "INFO list could not be compacted in place",
-                ));
-            }
-            patches.push((list.offset, list.size, Some(bytes)));
-        }
-        patches.sort_unstable_by_key(|p| p.0);
-        // After fixed_end, as in WAV: label chunks dropped, INFO lists rewritten without them.
-        let mut tail = Vec::new();
+        let patches = in_place_patches(input, fixed_end)?;
+        // After fixed_end, as in WAV: label chunks dropped, INFO lists rewritten without them,
+        // the label appended in a LIST INFO of its own.
+        let mut layout = Layout::new();
+        let mut tail = StrippedChunks::default();
         for c in &top[fixed..] {
-            let action = if c.id == AIGC {
-                WavAction::Drop
+            let (role, action) = if c.id == AIGC {
+                (Role::LabelOnly, WavAction::Drop)
             } else if c.is_list(b"INFO") {
-                info_without_label(input, c)?
+                match info_without_label(input, c)? {
+                    WavAction::Copy => (copied(c), WavAction::Copy),
+                    changed => (Role::Mixed { has_label: true }, changed),
+                }
             } else {
-                WavAction::Copy
+                (copied(c), WavAction::Copy)
             };
-            tail.push((c, action));
+            layout.push(c.offset, c.stored_len(), role);
+            tail.0.push((c.clone(), action));
         }
-        let mut info = b"INFO".to_vec();
-        info.extend_from_slice(&chunk_bytes(&AIGC, json.as_bytes())?);
-        let appended = chunk_bytes(b"LIST", &info)?;
-        let mut body = fixed_end - 12 + u64::from(fixed_pad) + appended.len() as u64;
-        for (c, action) in &tail {
-            body += action.len(c);
-        }
-        write_header(out, b"AVI ", body)?;
-        let mut pos = 12u64;
-        for (offset, size, replacement) in patches {
-            if offset < pos {
-                continue; // inside a list that is already replaced as a whole
-            }
-            input.seek_to(pos)?;
-            input.copy_to(out, offset - pos)?;
-            pos = offset + 8 + size;
-            if let Some(bytes) = replacement {
-                out.write_all(&bytes)?;
-                pos += size & 1; // the replacement includes the pad byte
-                continue;
-            }
-            out.write_all(b"JUNK")?;
-            out.write_all(&u32::try_from(size).unwrap_or(u32::MAX).to_le_bytes())?;
-            let zeros = [0u8; 4096];
-            let mut left = size;
-            while left > 0 {
-                let n = left.min(zeros.len() as u64) as usize;
-                out.write_all(&zeros[..n])?;
-                left -= n as u64;
-            }
-        }
-        input.seek_to(pos)?;
-        input.copy_to(out, fixed_end - pos)?;
+        layout.insert_at = Some(layout.units.len());
+        tail.1 = true;
+        let start = out.position();
+        write_header(out, b"AVI ", 0)?;
+        write_patched(input, out, &patches, fixed_end)?;
         if fixed_pad {
             out.write_all(&[0])?;
         }
-        for (c, action) in &tail {
-            action.apply(input, out, c)?;
-        }
-        out.write_all(&appended)?;
+        one_label::rewrite(&layout, input, out, &tail, json)?;
+        patch_header_size(out, start)?;
         if riff.end < input.len() {
             input.copy_rest_from(riff.end, out)?;
         }
@@ -784,6 +810,7 @@ impl Format for Avi {
 
 /// Set the RIFF and `data` sizes of a streamed WAV (ffmpeg writing to a pipe
 /// leaves them unknown) to the bytes actually present.
+#[cfg(feature = "explicit")]
 pub(crate) fn fix_streamed_wav_lengths(mut b: Vec<u8>) -> Vec<u8> {
     if b.len() < 12 || &b[0..4] != b"RIFF" {
         return b;
