@@ -1,7 +1,14 @@
 //! A conformance session: [`Session::prepare`] loads the suite and the profile, starts the
 //! implementation and asks it `info`; [`Session::select`] picks the vectors (the one filter rule);
 //! [`Session::execute`] runs them (libtest-mimic only schedules and prints) and returns one
-//! [`VectorResult`] per selected vector, in suite order.
+//! [`VectorResult`] per selected vector, in suite order; `Report::build` (in `report::build`)
+//! grades them.
+//!
+//! The seams: another implementation (an isolated one, a hostile one for the harness's own
+//! tests, the reference in-process) comes in through [`Session::prepare_with`]; a partial or
+//! sharded run is a different list of indices for [`Session::execute`] (results carry their
+//! vector, so merged shards still build one report); a new outcome is a [`Outcome`] variant
+//! set in [`Session::run_vector`] or the checks.
 
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use serde_json::Value;

@@ -56,7 +56,20 @@ fn conform(args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// `aigc-conform run` with a generous timeout: the profile's 10 s per request is a
+/// certification limit, and on a loaded CI machine an ordinary request can take longer, so tests
+/// use a safety net unless the timeout is what they test (then they pass their own).
 fn run_suite(extra: &[&str]) -> Run {
+    let mut args = extra.to_vec();
+    if !extra.contains(&"--timeout") {
+        args.extend_from_slice(&["--timeout", "120"]);
+    }
+    run_suite_as_given(&args)
+}
+
+/// `aigc-conform run` with exactly these arguments (the snapshot records the limits in force
+/// and the reproduce command, so it runs with the profile's own).
+fn run_suite_as_given(extra: &[&str]) -> Run {
     let out = tempfile::tempdir().unwrap();
     let mut args = vec!["run", "-q", "--out", out.path().to_str().unwrap()];
     args.extend_from_slice(extra);
@@ -589,7 +602,7 @@ fn report_snapshots() {
     let vectors = snapshot_tree();
     let script = workspace().join("conformance/tests/adapters/broken.py");
     let adapter = format!("python3 {} wrong-label", script.display());
-    let r = run_suite(&[
+    let r = run_suite_as_given(&[
         "--vectors",
         vectors.path().to_str().unwrap(),
         "--adapter",
@@ -711,7 +724,7 @@ fn the_reference_run_leaves_the_checkout_as_it_was() {
     // The README's main job without --out writes reports/latest/, which git ignores; the
     // published reports/reference/ is written only with --stable --out (run-suite.sh --publish).
     let before = git_status();
-    let (exit, stdout, stderr) = conform(&["run", "-q", "implicit-png-read"]);
+    let (exit, stdout, stderr) = conform(&["run", "-q", "--timeout", "120", "implicit-png-read"]);
     assert_eq!(exit, 0, "{stdout}\n{stderr}");
     assert!(
         stderr.contains("reports/latest"),
