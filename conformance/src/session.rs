@@ -107,7 +107,7 @@ pub struct Session {
     pub limits: Limits,
     /// The implementation under test.
     pub implementation: Box<dyn Implementation>,
-    /// Its `info` answer, as sent (kept whole for the report) and typed.
+    /// Its `info` answer as sent (kept whole for the report: an adapter may add fields).
     pub info_raw: Value,
     /// Its `info` answer, typed.
     pub info: InfoResponse,
