@@ -243,6 +243,11 @@ pub fn parse_response(op: &str, stdout: &[u8]) -> Result<Value, Failure> {
             detail: format!("stdout is JSON but not an object: {}", preview(stdout)),
         });
     }
+    check_response(op, value)
+}
+
+/// Check a response object against the response schema of `op`.
+pub fn check_response(op: &str, value: Value) -> Result<Value, Failure> {
     let name = format!("response.{op}.schema.json");
     match schema::schema(&name) {
         Some(s) => {

@@ -5,21 +5,26 @@
 //! - [`mapping`]: `spec-mapping.md`, generated from the catalogue and the manifests;
 //! - [`schema`]: the protocol's JSON Schemas and a validator for the subset they use;
 //! - [`adapter`]: running an implementation (process per request or persistent), timeouts, caps;
+//! - [`implementation`]: the implementation under test behind one trait (processes or in-process);
 //! - [`checks`]: what a vector asserts, with the reference library as oracle;
 //! - [`verdict`]: per requirement and overall, graded by level;
 //! - [`waivers`]: approved expected failures with expiry;
-//! - [`report`]: JSON, Markdown, HTML and JUnit writers;
+//! - [`session`]: a run prepared (suite, profile, implementation, `info`, waivers), the vectors
+//!   selected once and executed;
+//! - [`report`]: the report built from the results, and its JSON, Markdown, HTML and JUnit writers;
 //! - [`run`]: the `run` subcommand, tying it together.
 #![forbid(unsafe_code)]
 
 pub mod adapter;
 pub mod checks;
+pub mod implementation;
 pub mod lint;
 pub mod mapping;
 pub mod meta;
 pub mod report;
 pub mod run;
 pub mod schema;
+pub mod session;
 pub mod vector;
 pub mod verdict;
 pub mod waivers;

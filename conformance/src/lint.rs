@@ -4,6 +4,7 @@
 //! unknown requirement ids, missing input files, label requests without fields. Warnings
 //! (coverage gaps): a machine-testable requirement without a positive and a negative vector, a
 //! procedural one without evidence text. Every message names the file and, where known, the line.
+//! The requirement ids the harness's own code names (`checks::ids`) must be in the catalogue too.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -144,5 +145,59 @@ pub fn lint(suite: &Suite, load_errors: Vec<LoadError>) -> Lint {
             }
         }
     }
+    l.errors
+        .extend(check_code_ids(suite, crate::checks::ids::ALL));
     l
+}
+
+/// Requirement ids named in code (`ids`, from `checks::ids`) that the catalogue lacks or has
+/// retired: each is an error naming the constants' file.
+pub fn check_code_ids(suite: &Suite, ids: &[&str]) -> Vec<LoadError> {
+    let file = Path::new("conformance/src/checks/ids.rs");
+    ids.iter()
+        .filter_map(|id| match suite.requirements.iter().find(|r| r.id == *id) {
+            None => Some(format!(
+                "requirement id {id} is used by the harness's code but is not in requirements.yaml"
+            )),
+            Some(r) if r.retired => Some(format!(
+                "requirement id {id} is used by the harness's code but is retired"
+            )),
+            Some(_) => None,
+        })
+        .map(|m| err(file, 0, m))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_misspelt_id_in_code_fails_lint() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../vectors");
+        let (suite, errors) = Suite::load(&root);
+        assert!(errors.is_empty(), "{errors:?}");
+        // The ids the code uses are all known: lint is clean of code-id errors.
+        assert!(check_code_ids(&suite, crate::checks::ids::ALL).is_empty());
+        // One misspelt id (as a constant would carry it) is an error naming the file.
+        let found = check_code_ids(&suite, &["GB-6.1-c", "GB-6.1-cc"]);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].to_string().contains("GB-6.1-cc"), "{}", found[0]);
+        assert!(
+            found[0].to_string().contains("checks/ids.rs"),
+            "{}",
+            found[0]
+        );
+        // And through the whole lint: a catalogue without an id the code uses fails.
+        let mut short = suite.clone();
+        short
+            .requirements
+            .retain(|r| r.id != crate::checks::ids::GB_6_1_C);
+        let l = lint(&short, Vec::new());
+        assert!(
+            l.errors.iter().any(|e| e.message.contains("GB-6.1-c")),
+            "{:?}",
+            l.errors
+        );
+    }
 }

@@ -11,7 +11,8 @@ use std::process::ExitCode;
 
 const EXAMPLES: &str = "\
 Examples:
-  aigc-conform run                                  the reference itself; reports in reports/reference/
+  aigc-conform run                                  the reference itself; reports in reports/latest/ (not committed)
+  aigc-conform run --stable --out reports/reference the reference's published report (scripts/run-suite.sh --publish)
   aigc-conform run --adapter 'python3 conformance/adapters/python/adapter.py' --out reports/py
   aigc-conform run png-read --adapter './my-adapter'    only vectors whose id contains png-read
   aigc-conform run --exact implicit-png-label-plain     one vector (the command every failure prints)
@@ -65,7 +66,7 @@ struct RunArgs {
     /// The adapter command line (default: the reference, `aigc-label adapter`).
     #[arg(long, value_name = "COMMAND")]
     adapter: Option<String>,
-    /// Report folder (default for the reference: reports/reference next to vectors/).
+    /// Report folder (default for the reference: reports/latest next to vectors/, ignored by git).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Expected-failure file (YAML: waivers: [{id, reason, approved_by, expires}]).
@@ -83,6 +84,11 @@ struct RunArgs {
     /// One character per vector instead of one line.
     #[arg(long, short)]
     quiet: bool,
+    /// A stable report: per-run scratch and checkout paths, times, durations and the host
+    /// replaced by placeholders, so that the same build gives the same files (for reports kept
+    /// in the repository, e.g. reports/reference/).
+    #[arg(long)]
+    stable: bool,
 }
 
 #[derive(clap::Args)]
@@ -107,12 +113,13 @@ fn main() -> ExitCode {
             let vectors_given = a.vectors.is_some();
             let vectors = a.vectors.unwrap_or_else(default_vectors);
             let out = a.out.or_else(|| {
-                // The reference's own report is kept in the repository.
+                // The reference's latest report, in a folder git ignores: the published one
+                // (reports/reference/) is written only on purpose (scripts/run-suite.sh --publish).
                 (a.adapter.is_none() && !a.list).then(|| {
                     vectors
                         .parent()
                         .unwrap_or(Path::new("."))
-                        .join("reports/reference")
+                        .join("reports/latest")
                 })
             });
             let opts = run::RunOptions {
@@ -128,6 +135,7 @@ fn main() -> ExitCode {
                 timeout_s: a.timeout,
                 process_per_request: a.process_per_request,
                 quiet: a.quiet,
+                stable: a.stable,
             };
             match run::run(&opts) {
                 Ok(r) => ExitCode::from(r.exit),

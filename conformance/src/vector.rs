@@ -1,5 +1,5 @@
 //! Vector manifests (`vectors/<area>/*.yaml`) and the requirement catalogue
-//! (`vectors/requirements.yaml`), as specified in `helper-briefs/vectors-format.md`.
+//! (`vectors/requirements.yaml`), as specified in `vectors/FORMAT.md`.
 //!
 //! Every field is typed and unknown keys are refused, so a typo in a manifest is a lint error,
 //! not a silently ignored expectation.
@@ -19,8 +19,6 @@ pub enum Op {
     Label,
     /// Act as a propagation platform.
     Propagate,
-    /// Render an explicit label (reserved for the explicit-label work).
-    Mark,
 }
 
 impl Op {
@@ -30,7 +28,6 @@ impl Op {
             Op::Read => "read",
             Op::Label => "label",
             Op::Propagate => "propagate",
-            Op::Mark => "mark",
         }
     }
 
@@ -38,7 +35,7 @@ impl Op {
     pub fn role(self) -> &'static str {
         match self {
             Op::Read => "reader",
-            Op::Label | Op::Mark => "generator",
+            Op::Label => "generator",
             Op::Propagate => "platform",
         }
     }
@@ -95,19 +92,8 @@ impl ExpectStatus {
     }
 }
 
-/// Whole-file verdict of `read` (protocol values).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ReadVerdict {
-    /// One valid label.
-    Valid,
-    /// A label that breaks a mandatory rule.
-    Invalid,
-    /// Several different labels.
-    Conflict,
-    /// No label.
-    Unlabeled,
-}
+/// Whole-file verdict of `read` (`expect.verdict`, `expect.output.verdict`): the protocol's.
+pub use aigc_label::protocol::Verdict;
 
 /// `expect.notice` of propagate vectors: the notice levels of the Measures Art. 6, as the
 /// reference's platform role names them.
@@ -119,7 +105,7 @@ pub use aigc_label::platform::Notice;
 pub struct ExpectOutput {
     /// Reference verdict of the output.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub verdict: Option<ReadVerdict>,
+    pub verdict: Option<Verdict>,
     /// Fields of the output's single label (the keys given must match exactly).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fields: Option<Map<String, Value>>,
@@ -135,7 +121,86 @@ pub struct ExpectOutput {
     /// Explicit label: the reference judges every chapter-5 requirement the vector names on the
     /// output (checks::oracle::check_explicit); the keys describe the expected measurements.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub explicit: Option<Value>,
+    pub explicit: Option<ExpectExplicit>,
+}
+
+/// The kind of audio prompt asked for (`expect.output.explicit.audio_label`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AudioLabel {
+    /// The 短长短短 rhythm (5.3 c).
+    Rhythm,
+    /// A spoken prompt.
+    Voice,
+    /// Either.
+    RhythmOrVoice,
+}
+
+/// `expect.output.explicit`: the measurements the standard's text implies for the output's
+/// explicit label (vectors/explicit/README.md lists each key and the `check --json` field it
+/// corresponds to). The harness judges the chapter-5 requirements the vector names with the
+/// profile's thresholds; `audio_label` and `voice_text` also steer the check, the other keys
+/// document the expected measurements for people and are kept in the report.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectExplicit {
+    /// A label was found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub present: Option<bool>,
+    /// `conforms` / `fails` / `profile:accept_ai_variants`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wording: Option<String>,
+    /// The wording is judged from OCR.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ocr: Option<bool>,
+    /// Text/audio: `start` / `middle` / `end` / `any`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place: Option<String>,
+    /// Text: 1-based line of the prompt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    /// Image/video: `edge`, `corner`, `not-edge`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<String>,
+    /// Rendered glyph height in pixels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_height_px: Option<f64>,
+    /// Glyph height / shortest side, at least.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_height_ratio: Option<f64>,
+    /// Verdict of GB-5.2-e / GB-5.4-f.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height_ok: Option<bool>,
+    /// The audio prompt asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audio_label: Option<AudioLabel>,
+    /// Short/long pattern of the first burst group (短/长).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<String>,
+    /// [lo, hi] the measured speech rate must fall in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speech_rate_chars_per_min: Option<[u32; 2]>,
+    /// Verdict of GB-5.3-e.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speech_rate_ok: Option<bool>,
+    /// Video: first frame showing the label, seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_shown_s: Option<f64>,
+    /// Video: uninterrupted display from the first frame, seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shown_from_start_s: Option<f64>,
+    /// Video: at least this display from the start, seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_shown_from_start_s: Option<f64>,
+    /// Verdict of GB-5.4-c.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_ok: Option<bool>,
+    /// Verdict of GB-5.4-g.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ok: Option<bool>,
+    /// The spoken prompt's text, for the speech-rate measurement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voice_text: Option<String>,
 }
 
 /// `expect`: what must hold. Every key is optional.
@@ -147,7 +212,7 @@ pub struct Expect {
     pub status: Option<ExpectStatus>,
     /// `read`: the verdict.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub verdict: Option<ReadVerdict>,
+    pub verdict: Option<Verdict>,
     /// `read`: the fields of every label reported (order-insensitive).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<Vec<Map<String, Value>>>,

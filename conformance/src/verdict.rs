@@ -1,4 +1,4 @@
-//! Verdicts per requirement and overall, graded by requirement level (vectors-format.md).
+//! Verdicts per requirement and overall, graded by requirement level (vectors/FORMAT.md).
 
 use serde::Serialize;
 

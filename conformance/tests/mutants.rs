@@ -78,6 +78,10 @@ fn every_mutant_fails_exactly_the_requirement_it_breaks() {
                 "-q",
                 "--jobs",
                 "2",
+                // A safety net, not a limit under test: a mutant's ordinary request can take
+                // longer than the profile's 10 s on a loaded machine.
+                "--timeout",
+                "120",
                 "--out",
                 out.path().to_str().unwrap(),
                 "--adapter",

@@ -13,6 +13,7 @@
 //! - [`implicit`]: the file-metadata label in every container format (read and write);
 //! - [`payload`]: what a label must not change, fingerprinted per format family;
 //! - [`platform`]: the propagation platform role (Measures Art. 6);
+//! - [`protocol`]: the conformance adapter protocol's requests and responses, as types;
 //! - [`explicit`]: the perceivable prompt per modality (chapter 5): renderers and measuring detectors;
 //! - [`io`] and [`limits`]: bounded streaming I/O and atomic writes shared by all formats;
 //! - `fuzzing` (feature `fuzzing`): the invariants the fuzz targets and the fuzz smoke test check.
@@ -33,6 +34,7 @@ pub mod payload;
 pub mod platform;
 pub mod problem;
 pub mod profile;
+pub mod protocol;
 pub mod provider_code;
 
 // The entry points, for callers that need no more (a platform reading labels, the bindings).

@@ -8,6 +8,8 @@ JSON value is written here. Known failures against the suite: conformance/adapte
 """
 import json
 import os
+import resource
+import signal
 import subprocess
 import sys
 
@@ -19,8 +21,25 @@ IMAGE = ["image/png", "image/jpeg", "image/webp", "image/tiff"]
 AV = ["video/mp4", "video/quicktime", "audio/mp4", "audio/mpeg"]
 
 
+# The adapter's own bound on one tool call: CPU seconds, not wall time, so that it holds on a
+# loaded machine. Ordinary calls use well under a second; ExifTool on 10 000 nested XMP elements
+# uses over a minute.
+CPU_LIMIT_S = 10
+
+
+class GaveUp(Exception):
+    """A tool exceeded the adapter's CPU bound: the adapter ends with a failure exit status."""
+
+
+def limit_cpu():
+    resource.setrlimit(resource.RLIMIT_CPU, (CPU_LIMIT_S, CPU_LIMIT_S + 1))
+
+
 def run(cmd):
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       preexec_fn=limit_cpu)
+    if p.returncode in (-signal.SIGXCPU, -signal.SIGKILL):
+        raise GaveUp("%s exceeded the adapter's bound of %d CPU seconds" % (cmd[0], CPU_LIMIT_S))
     return p.returncode, p.stdout, p.stderr
 
 
@@ -126,6 +145,9 @@ def main():
         req = json.loads(sys.stdin.read())
         op = {"info": op_info, "read": op_read, "label": op_label}.get(req.get("op"))
         resp = op(req) if op else {"status": "unsupported", "message": "op not implemented"}
+    except GaveUp as e:
+        sys.stderr.write("exiftool adapter: %s\n" % e)
+        sys.exit(3)
     except Exception as e:
         resp = {"status": "error", "message": "%s: %s" % (type(e).__name__, e)}
     print(json.dumps(resp))

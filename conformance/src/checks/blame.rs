@@ -16,6 +16,7 @@
 //! The mutant test (tests/mutants.rs) relies on this to show that a defect is found exactly
 //! where it is.
 
+use super::ids;
 use crate::vector::{Notice, Op, Vector};
 
 /// A failed check: what is wrong, and the requirements it counts against.
@@ -67,9 +68,9 @@ pub fn of(v: &Vector, check: &str, candidates: &[&str]) -> Vec<String> {
 /// The Measures Art. 6 case a notice level belongs to.
 pub fn notice_candidates(n: Notice) -> &'static [&'static str] {
     match n {
-        Notice::Is => &["CAC-6-1"],
-        Notice::Possibly => &["CAC-6-2"],
-        Notice::Suspected => &["CAC-6-3"],
+        Notice::Is => &[ids::CAC_6_1],
+        Notice::Possibly => &[ids::CAC_6_2],
+        Notice::Suspected => &[ids::CAC_6_3],
         Notice::None => &[],
     }
 }
@@ -80,18 +81,18 @@ pub fn field_candidates(op: Op, key: &str, notice: Option<Notice>) -> Vec<&'stat
     match op {
         Op::Propagate => match key {
             "Label" => notice.map(notice_candidates).unwrap_or(&[]).to_vec(),
-            "ContentProducer" | "ProduceID" | "ReservedCode1" => vec!["CAC-10-2"],
-            "ContentPropagator" | "PropagateID" | "ReservedCode2" => vec!["CAC-6-p2"],
+            "ContentProducer" | "ProduceID" | "ReservedCode1" => vec![ids::CAC_10_2],
+            "ContentPropagator" | "PropagateID" | "ReservedCode2" => vec![ids::CAC_6_P2],
             _ => vec![],
         },
         _ => match key {
-            "Label" => vec!["E-c"],
-            "ContentProducer" => vec!["E-d"],
-            "ProduceID" => vec!["E-e"],
-            "ReservedCode1" => vec!["E-f"],
-            "ContentPropagator" => vec!["E-g"],
-            "PropagateID" => vec!["E-h"],
-            "ReservedCode2" => vec!["E-i"],
+            "Label" => vec![ids::E_C],
+            "ContentProducer" => vec![ids::E_D],
+            "ProduceID" => vec![ids::E_E],
+            "ReservedCode1" => vec![ids::E_F],
+            "ContentPropagator" => vec![ids::E_G],
+            "PropagateID" => vec![ids::E_H],
+            "ReservedCode2" => vec![ids::E_I],
             _ => vec![],
         },
     }

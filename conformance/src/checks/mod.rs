@@ -11,9 +11,11 @@ use std::path::Path;
 
 use crate::adapter::{Exchange, Failure};
 use crate::vector::{Op, Vector};
+use aigc_label::protocol::{Head, PropagateResponse, ReadResponse};
 use aigc_label::Profile;
 
 pub mod blame;
+pub mod ids;
 pub mod oracle;
 
 pub use blame::Finding;
@@ -108,6 +110,45 @@ pub struct Context<'a> {
     pub problem_requirements: &'a std::collections::HashMap<String, Vec<String>>,
 }
 
+/// What the checks write: an expected and an actual document of the same shape (one key per
+/// expectation) and the findings. A pass is the statement "the two documents agree".
+#[derive(Debug, Default)]
+pub struct Ledger {
+    /// The expectations compared.
+    pub expected: Map<String, Value>,
+    /// The observations.
+    pub actual: Map<String, Value>,
+    /// Each broken expectation.
+    pub findings: Vec<Finding>,
+}
+
+impl Ledger {
+    /// Write one expectation and its observation.
+    pub fn record(&mut self, key: &str, want: Value, got: Value) {
+        self.expected.insert(key.into(), want);
+        self.actual.insert(key.into(), got);
+    }
+
+    /// Write one expectation and its observation; when they differ, add the finding.
+    pub fn compare(
+        &mut self,
+        key: &str,
+        want: Value,
+        got: Value,
+        finding: impl FnOnce() -> Finding,
+    ) {
+        if want != got {
+            self.findings.push(finding());
+        }
+        self.record(key, want, got);
+    }
+
+    /// Add a finding.
+    pub fn find(&mut self, f: Finding) {
+        self.findings.push(f);
+    }
+}
+
 fn sorted_labels(list: &[Map<String, Value>]) -> Vec<Value> {
     let mut v: Vec<Value> = list.iter().cloned().map(Value::Object).collect();
     // Order-insensitive compare: sort by canonical text.
@@ -123,9 +164,6 @@ pub fn evaluate(
     output: Option<&Path>,
     ctx: &Context,
 ) -> Evaluation {
-    let mut expected = Map::new();
-    let mut actual = Map::new();
-    let mut findings: Vec<Finding> = Vec::new();
     let response = match &exchange.response {
         Ok(r) => r,
         Err(f) => {
@@ -138,74 +176,27 @@ pub fn evaluate(
             }
         }
     };
-    let status = response.get("status").and_then(Value::as_str).unwrap_or("");
-    let want = v.expect.status.unwrap_or_default();
-    expected.insert("status".into(), json!(want.as_str()));
-    if want.accepts(status) {
-        // Written as the expectation so that the diff shows only real differences.
-        actual.insert("status".into(), json!(want.as_str()));
-    } else {
-        actual.insert("status".into(), json!(status));
-        let mut f = format!("status: expected {}, got {status}", want.as_str());
-        if let Some(m) = response.get("message").and_then(Value::as_str) {
-            f.push_str(&format!(" ({m})"));
-        }
-        if status == "unsupported" {
-            f.push_str(" - the implementation declared this op and media type in info");
-        }
-        findings.push(Finding::new(f, blame::of(v, "status", &[])));
-    }
+    let mut l = Ledger::default();
+    let handled = check_status(&mut l, v, response);
     let mut outcome = Outcome::Pass;
-    if status == "ok" && want.accepts(status) {
+    if handled {
         match v.op {
-            Op::Read => check_read(v, response, &mut expected, &mut actual, &mut findings),
-            Op::Label | Op::Propagate | Op::Mark => {
-                let mut notice_ok = true;
-                if v.op == Op::Propagate {
-                    if let Some(n) = v.expect.notice {
-                        let want = serde_json::to_value(n).unwrap_or(Value::Null);
-                        let got = response.get("notice").cloned().unwrap_or(Value::Null);
-                        if want != got {
-                            notice_ok = false;
-                            findings.push(Finding::new(
-                                format!("notice: expected {want}, got {got}"),
-                                blame::of(v, "notice", blame::notice_candidates(n)),
-                            ));
-                        }
-                        expected.insert("notice".into(), want);
-                        actual.insert("notice".into(), got);
-                    }
-                }
-                match output {
-                    // A wrong notice decides the vector; what the platform then wrote follows
-                    // from that decision and is not charged a second time.
-                    Some(_) if !notice_ok => {}
-                    Some(out) if out.is_file() => {
-                        if let Some(e) = &v.expect.output {
-                            let (exp, act, mut f) = oracle::check_output(v, e, input, out, ctx);
-                            expected.insert("output".into(), exp);
-                            actual.insert("output".into(), act);
-                            findings.append(&mut f);
-                        }
-                    }
-                    Some(out) => {
-                        outcome = Outcome::OutputMissing;
-                        findings.push(Finding::new(
-                            format!("status ok but no output file at {}", out.display()),
-                            v.requirements.clone(),
-                        ));
-                        expected.insert("output".into(), json!("a file"));
-                        actual.insert("output".into(), json!("missing"));
-                    }
-                    None => {}
+            Op::Read => check_read(&mut l, v, response),
+            Op::Label | Op::Propagate => {
+                // A wrong notice decides the vector; what the platform then wrote follows from
+                // that decision and is not charged a second time.
+                let notice_ok = v.op != Op::Propagate || check_notice(&mut l, v, response);
+                if let (Some(out), true) = (output, notice_ok) {
+                    outcome = check_written(&mut l, v, input, out, ctx);
                 }
             }
         }
     }
-    if outcome == Outcome::Pass && !findings.is_empty() {
+    if outcome == Outcome::Pass && !l.findings.is_empty() {
         outcome = Outcome::Fail;
     }
-    let mut blamed: Vec<String> = findings
+    let mut blamed: Vec<String> = l
+        .findings
         .iter()
         .flat_map(|f| f.blame.iter().cloned())
         .collect();
@@ -214,59 +205,101 @@ pub fn evaluate(
     Evaluation {
         outcome,
         blame: blamed,
-        findings: findings.into_iter().map(|f| f.text).collect(),
-        expected: Value::Object(expected),
-        actual: Value::Object(actual),
+        findings: l.findings.into_iter().map(|f| f.text).collect(),
+        expected: Value::Object(l.expected),
+        actual: Value::Object(l.actual),
     }
 }
 
-fn check_read(
-    v: &Vector,
-    response: &Value,
-    expected: &mut Map<String, Value>,
-    actual: &mut Map<String, Value>,
-    findings: &mut Vec<Finding>,
-) {
+/// `expect.status`; true when the response is `ok` as expected (then the op's checks run).
+fn check_status(l: &mut Ledger, v: &Vector, response: &Value) -> bool {
+    // The response passed its schema; read it through the protocol's types.
+    let head: Option<Head> = serde_json::from_value(response.clone()).ok();
+    let status = head.as_ref().map_or("", |h| h.status.as_str());
+    let want = v.expect.status.unwrap_or_default();
+    if want.accepts(status) {
+        // Written as the expectation so that the diff shows only real differences.
+        l.record("status", json!(want.as_str()), json!(want.as_str()));
+        return status == "ok";
+    }
+    let mut f = format!("status: expected {}, got {status}", want.as_str());
+    if let Some(m) = head.as_ref().and_then(|h| h.message.as_deref()) {
+        f.push_str(&format!(" ({m})"));
+    }
+    if status == "unsupported" {
+        f.push_str(" - the implementation declared this op and media type in info");
+    }
+    l.find(Finding::new(f, blame::of(v, "status", &[])));
+    l.record("status", json!(want.as_str()), json!(status));
+    false
+}
+
+/// `expect.notice` of a propagate vector; false when it is wrong.
+fn check_notice(l: &mut Ledger, v: &Vector, response: &Value) -> bool {
+    let Some(n) = v.expect.notice else {
+        return true;
+    };
+    let want = serde_json::to_value(n).unwrap_or(Value::Null);
+    let got = serde_json::from_value::<PropagateResponse>(response.clone())
+        .ok()
+        .and_then(|r| serde_json::to_value(r.notice).ok())
+        .unwrap_or(Value::Null);
+    let ok = want == got;
+    l.compare("notice", want.clone(), got.clone(), || {
+        Finding::new(
+            format!("notice: expected {want}, got {got}"),
+            blame::of(v, "notice", blame::notice_candidates(n)),
+        )
+    });
+    ok
+}
+
+/// The output file of a label/propagate vector: present, then `expect.output` by the oracle.
+fn check_written(l: &mut Ledger, v: &Vector, input: &Path, out: &Path, ctx: &Context) -> Outcome {
+    if !out.is_file() {
+        l.find(Finding::new(
+            format!("status ok but no output file at {}", out.display()),
+            v.requirements.clone(),
+        ));
+        l.record("output", json!("a file"), json!("missing"));
+        return Outcome::OutputMissing;
+    }
+    if let Some(e) = &v.expect.output {
+        let o = oracle::check_output(v, e, input, out, ctx);
+        l.record("output", Value::Object(o.expected), Value::Object(o.actual));
+        l.findings.extend(o.findings);
+    }
+    Outcome::Pass
+}
+
+/// `expect.verdict` and `expect.labels` of a read vector.
+fn check_read(l: &mut Ledger, v: &Vector, response: &Value) {
+    let typed: Option<ReadResponse> = serde_json::from_value(response.clone()).ok();
     if let Some(want) = v.expect.verdict {
         let want = serde_json::to_value(want).unwrap_or(Value::Null);
-        let got = response.get("verdict").cloned().unwrap_or(Value::Null);
-        if want != got {
-            findings.push(Finding::new(
-                format!("verdict: expected {want}, got {got}"),
-                blame::of(v, "verdict", &[]),
-            ));
-        }
-        expected.insert("verdict".into(), want);
-        actual.insert("verdict".into(), got);
+        let got = typed
+            .as_ref()
+            .and_then(|r| serde_json::to_value(r.verdict).ok())
+            .unwrap_or(Value::Null);
+        let text = format!("verdict: expected {want}, got {got}");
+        l.compare("verdict", want, got, || {
+            Finding::new(text, blame::of(v, "verdict", &[]))
+        });
     }
     if let Some(want) = &v.expect.labels {
-        let got: Vec<Map<String, Value>> = response
-            .get("labels")
-            .and_then(Value::as_array)
-            .map(|list| {
-                list.iter()
-                    .map(|l| {
-                        l.get("fields")
-                            .and_then(Value::as_object)
-                            .cloned()
-                            .unwrap_or_default()
-                    })
-                    .collect()
-            })
+        let got: Vec<Map<String, Value>> = typed
+            .as_ref()
+            .map(|r| r.labels.iter().map(|lab| lab.fields.clone()).collect())
             .unwrap_or_default();
         let (want, got) = (sorted_labels(want), sorted_labels(&got));
-        if want != got {
-            findings.push(Finding::new(
-                format!(
-                    "labels: expected {} label(s) with the listed fields, got {} that differ",
-                    want.len(),
-                    got.len()
-                ),
-                blame::of(v, "labels", &[]),
-            ));
-        }
-        expected.insert("labels".into(), Value::Array(want));
-        actual.insert("labels".into(), Value::Array(got));
+        let text = format!(
+            "labels: expected {} label(s) with the listed fields, got {} that differ",
+            want.len(),
+            got.len()
+        );
+        l.compare("labels", Value::Array(want), Value::Array(got), || {
+            Finding::new(text, blame::of(v, "labels", &[]))
+        });
     }
 }
 

@@ -5,9 +5,9 @@ use serde_json::{json, Map, Value};
 use std::path::Path;
 
 use super::blame::{self, Finding};
-use super::Context;
-use crate::vector::{ExpectOutput, Vector};
-use aigc_label::implicit::{detect, read_path};
+use super::{ids, Context, Ledger};
+use crate::vector::{AudioLabel, ExpectExplicit, ExpectOutput, Vector, Verdict};
+use aigc_label::implicit::{detect, read_path, ReadReport};
 use aigc_label::io::Input;
 use aigc_label::payload::fingerprint;
 
@@ -28,239 +28,246 @@ pub fn payload_unchanged(input: &Path, output: &Path) -> Result<(bool, &'static 
     Ok((a == b, a.method))
 }
 
-/// Check `expect.output`; returns (expected document, actual document, findings).
+/// Check `expect.output`: one compare helper per key of [`ExpectOutput`], each writing its
+/// expected and actual values and its findings into one [`Ledger`].
 pub fn check_output(
     v: &Vector,
     e: &ExpectOutput,
     input: &Path,
     output: &Path,
     ctx: &Context,
-) -> (Value, Value, Vec<Finding>) {
-    let mut exp = Map::new();
-    let mut act = Map::new();
-    let mut findings = Vec::new();
+) -> Ledger {
+    let mut l = Ledger::default();
     let report = match read_path(output, ctx.profile) {
         Ok(r) => r,
         Err(err) => {
             let msg = format!("output: the reference cannot read it: {}", err.error);
-            findings.push(Finding::new(
-                msg.clone(),
-                blame::of(v, "output.readable", &[]),
-            ));
-            return (
-                serde_json::to_value(e).unwrap_or(Value::Null),
-                json!({"unreadable": err.error.to_string()}),
-                findings,
-            );
+            l.find(Finding::new(msg, blame::of(v, "output.readable", &[])));
+            l.expected = serde_json::to_value(e)
+                .ok()
+                .and_then(|x| x.as_object().cloned())
+                .unwrap_or_default();
+            l.actual
+                .insert("unreadable".into(), json!(err.error.to_string()));
+            return l;
         }
     };
     if let Some(want) = e.verdict {
-        let want = serde_json::to_value(want).unwrap_or(Value::Null);
-        let got = serde_json::to_value(report.verdict).unwrap_or(Value::Null);
-        if want != got {
-            // Charged to the requirements whose problem codes the reference found.
-            let mut candidates: Vec<&str> = Vec::new();
-            for l in &report.labels {
-                for p in l.problems.iter().chain(report.problems.iter()) {
-                    if p.severity == aigc_label::Severity::Error {
-                        for r in ctx
-                            .problem_requirements
-                            .get(p.code.as_str())
-                            .into_iter()
-                            .flatten()
-                        {
-                            candidates.push(r);
-                        }
-                    }
-                }
-            }
-            if report.labels.is_empty() {
-                candidates.extend(["GB-6.1-a"]);
-            }
-            // With more labels than asked, the verdict follows from the extra label (6.1 c),
-            // whatever that label holds.
-            if e.label_count.is_some_and(|n| report.labels.len() > n) {
-                candidates = vec!["GB-6.1-c"];
-            }
-            candidates.sort();
-            candidates.dedup();
-            findings.push(Finding::new(
-                format!("output verdict: expected {want}, got {got}"),
-                blame::of(v, "output.verdict", &candidates),
-            ));
-        }
-        exp.insert("verdict".into(), want);
-        act.insert("verdict".into(), got);
+        compare_verdict(&mut l, v, e, want, &report, ctx);
     }
-    let several = report.labels.len() > 1;
-    if let Some(want) = e.fields.as_ref().filter(|_| !several) {
-        // (With more than one label the output's "fields" are ambiguous; the label count
-        // check below carries that failure.)
-        // Only the keys the vector names are compared: values the adapter chose freely
-        // (e.g. propagation ids) stay out of the verdict.
-        let got_all = report
-            .labels
-            .first()
-            .map(|l| l.fields.clone())
-            .unwrap_or_default();
-        let got: Map<String, Value> = want
-            .keys()
-            .map(|k| (k.clone(), got_all.get(k).cloned().unwrap_or(Value::Null)))
-            .collect();
-        if &got != want && !report.labels.is_empty() {
-            for (k, w) in want.iter().filter(|(k, w)| got.get(*k) != Some(w)) {
-                let candidates = blame::field_candidates(v.op, k, v.expect.notice);
-                findings.push(Finding::new(
-                    format!(
-                        "output field {k}: expected {w}, got {}",
-                        got.get(k).unwrap_or(&Value::Null)
-                    ),
-                    blame::of(v, &format!("output.fields.{k}"), &candidates),
-                ));
-            }
-        }
-        exp.insert("fields".into(), Value::Object(want.clone()));
-        act.insert("fields".into(), Value::Object(got));
+    // With more than one label the output's "fields" are ambiguous; the label count check
+    // carries that failure.
+    if let Some(want) = e.fields.as_ref().filter(|_| report.labels.len() <= 1) {
+        compare_fields(&mut l, v, want, &report);
     }
     if let Some(want) = e.label_count {
-        let got = report.labels.len();
-        if got != want {
-            // More labels than asked: 6.1 c (one label per file). None: the label was not written.
-            let candidates: &[&str] = if got > want {
-                &["GB-6.1-c"]
-            } else {
-                &["GB-6.1-a", "CAC-6-p2"]
-            };
-            findings.push(Finding::new(
-                format!("output label_count: expected {want}, got {got}"),
-                blame::of(v, "output.label_count", candidates),
-            ));
-        }
-        exp.insert("label_count".into(), json!(want));
-        act.insert("label_count".into(), json!(got));
+        compare_label_count(&mut l, v, want, &report);
     }
     if let Some(want) = e.same_format {
         let got = format_of(input).is_some_and(|f| f == report.format);
-        if got != want {
-            findings.push(Finding::new(
+        l.compare("same_format", json!(want), json!(got), || {
+            Finding::new(
                 format!(
                     "output same_format: expected {want}, got {got} (output is {})",
                     report.format
                 ),
                 blame::of(v, "output.same_format", &[]),
-            ));
-        }
-        exp.insert("same_format".into(), json!(want));
-        act.insert("same_format".into(), json!(got));
+            )
+        });
     }
     if let Some(want) = e.payload_unchanged {
-        match payload_unchanged(input, output) {
-            Ok((got, method)) => {
-                if got != want {
-                    findings.push(Finding::new(
-                        format!("output payload_unchanged: expected {want}, got {got} (compared: {method})"),
-                        blame::of(v, "output.payload_unchanged", &["GB-6.1-a"]),
-                    ));
-                }
-                exp.insert("payload_unchanged".into(), json!(want));
-                act.insert("payload_unchanged".into(), json!(got));
-            }
-            Err(err) => {
-                findings.push(Finding::new(
-                    format!("output payload_unchanged: cannot compare: {err}"),
-                    blame::of(v, "output.payload_unchanged", &[]),
-                ));
-                exp.insert("payload_unchanged".into(), json!(want));
-                act.insert("payload_unchanged".into(), json!(err));
+        compare_payload(&mut l, v, want, input, output);
+    }
+    if let Some(want) = &e.explicit {
+        check_explicit(&mut l, v, want, input, output, ctx);
+    }
+    l
+}
+
+/// `output.verdict`: a wrong verdict is charged to the requirements whose problem codes the
+/// reference found in the output.
+fn compare_verdict(
+    l: &mut Ledger,
+    v: &Vector,
+    e: &ExpectOutput,
+    want: Verdict,
+    report: &ReadReport,
+    ctx: &Context,
+) {
+    let mut candidates: Vec<&str> = Vec::new();
+    for lab in &report.labels {
+        for p in lab.problems.iter().chain(report.problems.iter()) {
+            if p.severity == aigc_label::Severity::Error {
+                let ids = ctx.problem_requirements.get(p.code.as_str());
+                candidates.extend(ids.into_iter().flatten().map(String::as_str));
             }
         }
     }
-    if let Some(want) = &e.explicit {
-        check_explicit(
-            v,
-            want,
-            input,
-            output,
-            ctx,
-            &mut exp,
-            &mut act,
-            &mut findings,
-        );
+    if report.labels.is_empty() {
+        candidates.push(ids::GB_6_1_A);
     }
-    (Value::Object(exp), Value::Object(act), findings)
+    // With more labels than asked, the verdict follows from the extra label (6.1 c), whatever
+    // that label holds.
+    if e.label_count.is_some_and(|n| report.labels.len() > n) {
+        candidates = vec![ids::GB_6_1_C];
+    }
+    candidates.sort();
+    candidates.dedup();
+    let (want, got) = (to_json(want), to_json(report.verdict));
+    let text = format!("output verdict: expected {want}, got {got}");
+    l.compare("verdict", want, got, || {
+        Finding::new(text, blame::of(v, "output.verdict", &candidates))
+    });
+}
+
+/// `output.fields`: only the keys the vector names are compared (values the adapter chose
+/// freely, e.g. propagation ids, stay out of the verdict); each wrong one is its own finding.
+fn compare_fields(l: &mut Ledger, v: &Vector, want: &Map<String, Value>, report: &ReadReport) {
+    let got_all = report
+        .labels
+        .first()
+        .map(|lab| lab.fields.clone())
+        .unwrap_or_default();
+    let got: Map<String, Value> = want
+        .keys()
+        .map(|k| (k.clone(), got_all.get(k).cloned().unwrap_or(Value::Null)))
+        .collect();
+    if &got != want && !report.labels.is_empty() {
+        for (k, w) in want.iter().filter(|(k, w)| got.get(*k) != Some(w)) {
+            let candidates = blame::field_candidates(v.op, k, v.expect.notice);
+            l.find(Finding::new(
+                format!(
+                    "output field {k}: expected {w}, got {}",
+                    got.get(k).unwrap_or(&Value::Null)
+                ),
+                blame::of(v, &format!("output.fields.{k}"), &candidates),
+            ));
+        }
+    }
+    l.record("fields", Value::Object(want.clone()), Value::Object(got));
+}
+
+/// `output.label_count`: more labels than asked is 6.1 c (one label per file); none means the
+/// label was not written.
+fn compare_label_count(l: &mut Ledger, v: &Vector, want: usize, report: &ReadReport) {
+    let got = report.labels.len();
+    let candidates: &[&str] = if got > want {
+        &[ids::GB_6_1_C]
+    } else {
+        &[ids::GB_6_1_A, ids::CAC_6_P2]
+    };
+    l.compare("label_count", json!(want), json!(got), || {
+        Finding::new(
+            format!("output label_count: expected {want}, got {got}"),
+            blame::of(v, "output.label_count", candidates),
+        )
+    });
+}
+
+/// `output.payload_unchanged`, by the reference's per-format fingerprint.
+fn compare_payload(l: &mut Ledger, v: &Vector, want: bool, input: &Path, output: &Path) {
+    match payload_unchanged(input, output) {
+        Ok((got, method)) => l.compare("payload_unchanged", json!(want), json!(got), || {
+            Finding::new(
+                format!(
+                    "output payload_unchanged: expected {want}, got {got} (compared: {method})"
+                ),
+                blame::of(v, "output.payload_unchanged", &[ids::GB_6_1_A]),
+            )
+        }),
+        Err(err) => {
+            l.find(Finding::new(
+                format!("output payload_unchanged: cannot compare: {err}"),
+                blame::of(v, "output.payload_unchanged", &[]),
+            ));
+            l.record("payload_unchanged", json!(want), json!(err));
+        }
+    }
+}
+
+fn to_json(x: impl serde::Serialize) -> Value {
+    serde_json::to_value(x).unwrap_or(Value::Null)
 }
 
 /// `expect.output.explicit`: the reference measures the output's explicit label against the
 /// input (`aigc_label::explicit::check_file`, what `aigc-label check --original` prints) and
 /// judges every chapter-5 requirement the vector names; each one that fails is a finding charged
 /// to exactly that requirement. "Unknown" (a measurement that cannot be made, e.g. no OCR) is
-/// recorded, not failed. The keys inside the block (present, min_height_ratio, ...) describe
-/// the expected measurements for people (vectors/explicit/README.md); the thresholds are the
-/// profile's.
-#[allow(clippy::too_many_arguments)]
+/// recorded, not failed. The keys of [`ExpectExplicit`] describe the expected measurements for
+/// people (vectors/explicit/README.md); the thresholds are the profile's.
 fn check_explicit(
+    l: &mut Ledger,
     v: &Vector,
-    want: &Value,
+    want: &ExpectExplicit,
     input: &Path,
     output: &Path,
     ctx: &Context,
-    exp: &mut Map<String, Value>,
-    act: &mut Map<String, Value>,
-    findings: &mut Vec<Finding>,
 ) {
-    let voice = want.get("voice_text").and_then(Value::as_str);
+    use aigc_label::explicit::Outcome as Judged;
+    let voice = want.voice_text.as_deref();
     let judged: Vec<&String> = v
         .requirements
         .iter()
-        .filter(|r| r.starts_with("GB-5."))
+        .filter(|r| r.starts_with(ids::EXPLICIT_PREFIX))
         .collect();
     let expected: Map<String, Value> = judged
         .iter()
         .map(|r| ((*r).clone(), json!("pass")))
         .collect();
-    exp.insert("explicit".into(), Value::Object(expected));
-    match aigc_label::explicit::check_file(output, Some(input), voice, true, None, ctx.profile) {
-        Ok((_, measurements, verdicts)) => {
-            let mut got = Map::new();
-            for r in &judged {
-                let f = verdicts.iter().find(|f| f.requirement == r.as_str());
-                let outcome = match f.map(|f| f.outcome) {
-                    Some(aigc_label::explicit::Outcome::Pass) => "pass",
-                    Some(aigc_label::explicit::Outcome::Fail) => "fail",
-                    Some(aigc_label::explicit::Outcome::Unknown) => "unknown",
-                    None => "not judged",
-                };
-                got.insert((*r).clone(), json!(outcome));
-                if let Some(f) = f.filter(|f| f.outcome == aigc_label::explicit::Outcome::Fail) {
-                    findings.push(Finding::new(
-                        format!("explicit label, {}: {}", f.requirement, f.detail),
-                        blame::of(
-                            v,
-                            &format!("output.explicit.{}", f.requirement),
-                            &[f.requirement],
-                        ),
-                    ));
-                }
-            }
-            // A rhythm was asked for: finding only a voice-like inserted segment is no 短长短短.
-            let wants_rhythm = want.get("audio_label").and_then(Value::as_str) == Some("rhythm");
-            let has_rhythm = measurements.get("rhythm").is_some_and(|r| !r.is_null());
-            if wants_rhythm && !has_rhythm && judged.iter().any(|r| r.as_str() == "GB-5.3-c") {
-                got.insert("GB-5.3-c".into(), json!("fail"));
-                findings.push(Finding::new(
-                    "explicit label, GB-5.3-c: a rhythm label was asked for and no 短长短短 rhythm is in the output",
-                    blame::of(v, "output.explicit.GB-5.3-c", &["GB-5.3-c"]),
-                ));
-            }
-            act.insert("explicit".into(), Value::Object(got));
-            act.insert("explicit_measurements".into(), measurements);
-        }
+    l.expected
+        .insert("explicit".into(), Value::Object(expected));
+    let checked =
+        aigc_label::explicit::check_file(output, Some(input), voice, true, None, ctx.profile);
+    let (measurements, verdicts) = match checked {
+        Ok((_, measurements, verdicts)) => (measurements, verdicts),
         Err(err) => {
-            findings.push(Finding::new(
+            l.find(Finding::new(
                 format!("explicit label: the reference cannot measure the output: {err}"),
                 blame::of(v, "output.explicit", &[]),
             ));
-            act.insert("explicit".into(), json!({"error": err}));
+            l.actual.insert("explicit".into(), json!({"error": err.to_string()}));
+            return;
+        }
+    };
+    let mut got = Map::new();
+    for r in &judged {
+        let f = verdicts.iter().find(|f| f.requirement == r.as_str());
+        let outcome = match f.map(|f| f.outcome) {
+            Some(Judged::Pass) => "pass",
+            Some(Judged::Fail) => "fail",
+            Some(Judged::Unknown) => "unknown",
+            None => "not judged",
+        };
+        got.insert((*r).clone(), json!(outcome));
+        if let Some(f) = f.filter(|f| f.outcome == Judged::Fail) {
+            l.find(Finding::new(
+                format!("explicit label, {}: {}", f.requirement, f.detail),
+                blame::of(
+                    v,
+                    &format!("output.explicit.{}", f.requirement),
+                    &[f.requirement],
+                ),
+            ));
         }
     }
+    // A rhythm was asked for: finding only a voice-like inserted segment is no 短长短短.
+    let wants_rhythm = want.audio_label == Some(AudioLabel::Rhythm);
+    let has_rhythm = measurements.get("rhythm").is_some_and(|r| !r.is_null());
+    if wants_rhythm && !has_rhythm && judged.iter().any(|r| r.as_str() == ids::GB_5_3_C) {
+        got.insert(ids::GB_5_3_C.into(), json!("fail"));
+        l.find(Finding::new(
+            format!(
+                "explicit label, {}: a rhythm label was asked for and no 短长短短 rhythm is in the output",
+                ids::GB_5_3_C
+            ),
+            blame::of(
+                v,
+                &format!("output.explicit.{}", ids::GB_5_3_C),
+                &[ids::GB_5_3_C],
+            ),
+        ));
+    }
+    l.actual.insert("explicit".into(), Value::Object(got));
+    l.actual
+        .insert("explicit_measurements".into(), measurements);
 }

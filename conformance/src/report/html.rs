@@ -83,14 +83,14 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(
             o,
             "<tr><td>{}<br><span class=\"muted\">{}</span></td><td>{:?}</td><td class=\"{}\">{}</td><td lang=\"zh-CN\">{}</td><td lang=\"en\">{}{}</td><td>{}</td></tr>",
-            esc(&q.id),
-            esc(&q.clause),
-            q.level,
+            esc(&q.requirement.id),
+            esc(&q.requirement.clause),
+            q.requirement.level,
             class_of(q.verdict),
             q.verdict.as_str(),
-            esc(&q.zh),
-            esc(&q.en),
-            q.evidence.as_deref().map(|e| format!("<br><span class=\"muted\">Evidence: {}</span>", esc(e))).unwrap_or_default(),
+            esc(&q.requirement.zh),
+            esc(&q.requirement.en),
+            q.requirement.evidence.as_deref().map(|e| format!("<br><span class=\"muted\">Evidence: {}</span>", esc(e))).unwrap_or_default(),
             esc(&q.vectors.join(", "))
         );
     }

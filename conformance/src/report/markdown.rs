@@ -49,11 +49,11 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(
             o,
             "| {} | {:?} | **{}** | {} | {} | {} |",
-            q.id,
-            q.level,
+            q.requirement.id,
+            q.requirement.level,
             q.verdict.as_str(),
-            cell(&q.zh),
-            cell(&q.en),
+            cell(&q.requirement.zh),
+            cell(&q.requirement.en),
             q.vectors.join(", ")
         );
     }

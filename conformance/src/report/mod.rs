@@ -8,17 +8,21 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+pub use build::RunTimes;
+
 use crate::adapter::Limits;
 use crate::checks::Outcome;
 use crate::meta::Machine;
-use crate::vector::{Level, Testable};
+use crate::vector::Requirement;
 use crate::verdict::{Overall, RequirementVerdict};
 use crate::waivers::Waiver;
 
+pub mod build;
 pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod stable;
 
 /// Version of the report format (bumped on incompatible changes of report.json).
 pub const REPORT_FORMAT: u32 = 1;
@@ -88,29 +92,37 @@ pub struct Selection {
     pub total: usize,
 }
 
-/// One requirement in the report.
-#[derive(Debug, Clone, Serialize)]
+/// One requirement in the report: the catalogue entry with its verdict.
+///
+/// Serialized as the catalogue's id, clause, level, testable, confidence, zh, en and evidence,
+/// then `verdict` and `vectors` (report.schema.json).
+#[derive(Debug, Clone)]
 pub struct RequirementResult {
-    /// Id.
-    pub id: String,
-    /// Clause reference.
-    pub clause: String,
-    /// Level.
-    pub level: Level,
-    /// Machine or procedural.
-    pub testable: Testable,
-    /// Confidence of the reading.
-    pub confidence: String,
-    /// Chinese text.
-    pub zh: String,
-    /// English text.
-    pub en: String,
-    /// Procedural evidence an auditor asks for.
-    pub evidence: Option<String>,
+    /// The catalogue entry.
+    pub requirement: Requirement,
     /// The verdict.
     pub verdict: RequirementVerdict,
     /// Ids of the vectors behind the verdict (those selected).
     pub vectors: Vec<String>,
+}
+
+impl Serialize for RequirementResult {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let q = &self.requirement;
+        let mut st = s.serialize_struct("RequirementResult", 10)?;
+        st.serialize_field("id", &q.id)?;
+        st.serialize_field("clause", &q.clause)?;
+        st.serialize_field("level", &q.level)?;
+        st.serialize_field("testable", &q.testable)?;
+        st.serialize_field("confidence", &q.confidence)?;
+        st.serialize_field("zh", &q.zh)?;
+        st.serialize_field("en", &q.en)?;
+        st.serialize_field("evidence", &q.evidence)?;
+        st.serialize_field("verdict", &self.verdict)?;
+        st.serialize_field("vectors", &self.vectors)?;
+        st.end()
+    }
 }
 
 /// One vector in the report.

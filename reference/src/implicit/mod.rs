@@ -188,7 +188,7 @@ pub fn detect(input: &mut Input, path: Option<&Path>) -> Result<&'static dyn For
 }
 
 /// Whole-file verdict of the `read` operation (protocol `read`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     /// Exactly one label (or identical copies), valid under Annex E.

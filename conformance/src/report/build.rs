@@ -1,0 +1,226 @@
+//! Building the report: one [`VectorResult`] per vector as it runs, then [`Report::build`] grades
+//! every requirement and adds the provenance.
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::{
+    AdapterInfo, HashedFile, ProfileInfo, Report, RequirementResult, Selection, SuiteInfo,
+    VectorResult,
+};
+use crate::adapter::{resolve_program, Exchange};
+use crate::checks::{self, Evaluation, Outcome};
+use crate::meta;
+use crate::session::{Filter, Session};
+use crate::vector::{tree_sha256, Requirement, Suite, Vector};
+use crate::verdict::{self, VectorOutcome};
+use crate::waivers::Waiver;
+
+/// When the run started and finished (seconds since the epoch).
+#[derive(Debug, Clone, Copy)]
+pub struct RunTimes {
+    /// Start.
+    pub started: f64,
+    /// End.
+    pub finished: f64,
+}
+
+impl VectorResult {
+    /// A result for `v` before anything ran (a harness error until recorded otherwise).
+    pub fn new(v: &Vector, waiver: Option<Waiver>, reproduce: String) -> VectorResult {
+        VectorResult {
+            id: v.id.clone(),
+            location: v.location(),
+            requirements: v.requirements.clone(),
+            op: v.op.as_str().into(),
+            media: v.media.clone(),
+            class: format!("{:?}", v.class).to_lowercase(),
+            description: v.description.clone(),
+            outcome: Outcome::HarnessError,
+            message: None,
+            findings: Vec::new(),
+            blame: Vec::new(),
+            waiver,
+            unexpected_pass: false,
+            expected: Value::Null,
+            actual: Value::Null,
+            diff: String::new(),
+            request: Value::Null,
+            response: None,
+            stderr: String::new(),
+            duration_ms: 0.0,
+            reproduce,
+        }
+    }
+
+    /// Record the checks' judgement; `changes` are writes the adapter made beside the input.
+    pub fn record(&mut self, v: &Vector, eval: Evaluation, suite: &Suite, changes: Vec<String>) {
+        self.outcome = eval.outcome;
+        self.findings = eval.findings;
+        // Blame only lands on requirements the catalogue has; otherwise the vector's own take
+        // it, so that a failure is never lost.
+        self.blame = eval
+            .blame
+            .into_iter()
+            .filter(|id| suite.requirements.iter().any(|r| &r.id == id))
+            .collect();
+        if self.blame.is_empty() && eval.outcome.is_failure() {
+            self.blame = v.requirements.clone();
+        }
+        if eval.outcome != Outcome::Pass {
+            self.diff = checks::diff(&eval.expected, &eval.actual);
+        }
+        self.expected = eval.expected;
+        self.actual = eval.actual;
+        if !changes.is_empty() {
+            self.outcome = Outcome::WroteOutside;
+            self.blame = v.requirements.clone();
+            self.findings.insert(
+                0,
+                format!("wrote outside its scratch folder: {}", changes.join(", ")),
+            );
+        }
+        if self.waiver.is_some() && self.outcome == Outcome::Pass {
+            self.unexpected_pass = true;
+        }
+    }
+
+    /// Record the request and what came back (evidence for the report).
+    pub fn record_exchange(&mut self, request: Value, exchange: Exchange) {
+        if let Err(f) = &exchange.response {
+            self.message = Some(f.to_string());
+        }
+        self.response = exchange.response.ok();
+        self.stderr = exchange.stderr;
+        self.duration_ms = exchange.elapsed.as_secs_f64() * 1000.0;
+        self.request = request;
+    }
+}
+
+/// The verdict of one requirement from the vectors that speak for it.
+fn grade(req: &Requirement, suite: &Suite, vectors: &[VectorResult]) -> RequirementResult {
+    // A requirement with no vector of its own still gets a verdict when a failure is charged
+    // to it (checks::blame).
+    let has_vectors = suite
+        .vectors
+        .iter()
+        .any(|v| v.requirements.contains(&req.id))
+        || vectors.iter().any(|v| v.blame.contains(&req.id));
+    // A vector speaks for the requirements it names and for any its failure is charged to.
+    let mine: Vec<&VectorResult> = vectors
+        .iter()
+        .filter(|v| v.requirements.contains(&req.id) || v.blame.contains(&req.id))
+        .collect();
+    let outcomes: Vec<VectorOutcome> = mine
+        .iter()
+        .map(|v| VectorOutcome {
+            // A failure charged elsewhere (checks::blame) does not fail this requirement.
+            outcome: if v.outcome.is_failure() && !v.blame.is_empty() && !v.blame.contains(&req.id)
+            {
+                Outcome::Pass
+            } else {
+                v.outcome
+            },
+            waived: v.waiver.is_some(),
+        })
+        .collect();
+    RequirementResult {
+        requirement: req.clone(),
+        verdict: verdict::requirement_verdict(req, has_vectors, &outcomes),
+        vectors: mine.iter().map(|v| v.id.clone()).collect(),
+    }
+}
+
+/// The implementation's provenance: its command, executable and script hashes, mode, `info`.
+fn adapter_info(session: &Session) -> AdapterInfo {
+    let id = session.implementation.identity();
+    let executable = id.argv.first().and_then(|p| resolve_program(p));
+    let argument_files = id
+        .argv
+        .iter()
+        .skip(1)
+        .filter_map(|a| {
+            let p = Path::new(a);
+            p.is_file().then(|| HashedFile {
+                path: a.clone(),
+                sha256: meta::file_sha256(p).unwrap_or_default(),
+            })
+        })
+        .collect();
+    AdapterInfo {
+        command: id.command,
+        reference: id.reference,
+        executable_sha256: executable.as_deref().and_then(meta::file_sha256),
+        executable: executable.map(|p| p.display().to_string()),
+        argument_files,
+        mode: session.implementation.mode().into(),
+        info: session.info_raw.clone(),
+    }
+}
+
+impl Report {
+    /// Grade every requirement of the catalogue from `vectors` (the selected vectors' results,
+    /// in suite order) and add the provenance of the run.
+    pub fn build(
+        session: &Session,
+        filter: &Filter,
+        vectors: Vec<VectorResult>,
+        times: RunTimes,
+    ) -> Report {
+        let suite = &session.suite;
+        let requirements: Vec<RequirementResult> = suite
+            .requirements
+            .iter()
+            .map(|req| grade(req, suite, &vectors))
+            .collect();
+        let graded: Vec<_> = requirements
+            .iter()
+            .map(|r| (r.requirement.level, r.verdict))
+            .collect();
+        let mut counts = BTreeMap::new();
+        for v in &vectors {
+            *counts.entry(v.outcome.as_str().to_string()).or_insert(0) += 1;
+        }
+        let mut warnings = session.waivers.warnings.clone();
+        for v in vectors.iter().filter(|v| v.unexpected_pass) {
+            warnings.push(format!(
+                "unexpected pass: {} is waived but passes; remove the waiver",
+                v.id
+            ));
+        }
+        let root = &session.vectors_dir;
+        Report {
+            report_format: super::REPORT_FORMAT,
+            tool: format!("aigc-conform {}", env!("CARGO_PKG_VERSION")),
+            suite: SuiteInfo {
+                version: env!("CARGO_PKG_VERSION").into(),
+                root: root.display().to_string(),
+                vectors_sha256: tree_sha256(root),
+                files: crate::vector::all_files(root).len(),
+                vector_count: suite.vectors.len(),
+            },
+            profile: ProfileInfo {
+                id: session.profile.id.clone(),
+                sha256: meta::file_sha256(&root.join("profile.yaml")).unwrap_or_default(),
+            },
+            adapter: adapter_info(session),
+            machine: meta::machine(),
+            started: meta::rfc3339(times.started),
+            finished: meta::rfc3339(times.finished),
+            duration_s: (times.finished - times.started).max(0.0),
+            limits: session.limits,
+            selection: Selection {
+                filter: filter.text.clone(),
+                exact: filter.exact,
+                selected: vectors.len(),
+                total: suite.vectors.len(),
+            },
+            overall: verdict::overall(&graded),
+            counts,
+            requirements,
+            vectors,
+            warnings,
+        }
+    }
+}
