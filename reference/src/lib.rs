@@ -6,6 +6,7 @@
 //! - [`implicit`]: the file-metadata label in every container format (read and write);
 //! - [`payload`]: what a label must not change, fingerprinted per format family;
 //! - [`platform`]: the propagation platform role (Measures Art. 6);
+//! - [`security`]: SecurityData in the reserved fields (TC260-PG-202511A): SM2 verify and sign;
 //! - [`explicit`]: the perceivable prompt per modality (chapter 5): renderers and measuring detectors;
 //! - [`io`] and [`limits`]: bounded streaming I/O and atomic writes shared by all formats;
 //! - [`fuzzing`]: the invariants the fuzz targets and the fuzz smoke test check.
@@ -22,6 +23,7 @@ pub mod payload;
 pub mod platform;
 pub mod profile;
 pub mod provider_code;
+pub mod security;
 
 pub use label::{Label, Problem, ProblemCode, Severity};
 pub use profile::Profile;

@@ -252,6 +252,7 @@ mod tests {
                         raw: l.to_bare_json(),
                         problems: vec![],
                         valid: verdict == Verdict::Valid,
+                        security: crate::security::SecurityReport::absent("test"),
                         label: Some(l),
                     }]
                 })

@@ -150,7 +150,7 @@ fn read(request: &Value, profile: &Profile) -> Value {
             let labels: Vec<Value> = report
                 .labels
                 .iter()
-                .map(|l| json!({"fields": Value::Object(l.fields.clone()), "carrier": l.carrier}))
+                .map(|l| json!({"fields": Value::Object(l.fields.clone()), "carrier": l.carrier, "security": l.security}))
                 .collect();
             json!({"status": "ok", "labels": labels, "verdict": report.verdict})
         }
