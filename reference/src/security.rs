@@ -520,7 +520,9 @@ fn verify_entry(
         None
     };
     let detail = match status {
-        Status::Verified => String::new(),
+        Status::Verified => {
+            "the signature verifies over the signed fields with this key (integrity; identity only when pinned)".into()
+        }
         _ => "the signature does not verify over the signed fields with this key".into(),
     };
     Ok(SlotReport {

@@ -268,6 +268,47 @@ fn check_read(
         expected.insert("labels".into(), Value::Array(want));
         actual.insert("labels".into(), Value::Array(got));
     }
+    check_security(v, response, expected, actual, findings);
+}
+
+/// `expect.security` (TC260-PG-202511A): the `security.status` of every label, in file order.
+/// Optional in protocol v1: judged only when the response reports it on every label; an
+/// implementation that does not verify signatures is still judged by the verdict.
+fn check_security(
+    v: &Vector,
+    response: &Value,
+    expected: &mut Map<String, Value>,
+    actual: &mut Map<String, Value>,
+    findings: &mut Vec<Finding>,
+) {
+    let Some(want) = &v.expect.security else {
+        return;
+    };
+    let labels = response
+        .get("labels")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let got: Option<Vec<Value>> = labels
+        .iter()
+        .map(|l| l.get("security")?.get("status").cloned())
+        .collect();
+    let Some(got) = got.filter(|g| !g.is_empty()) else {
+        return; // not reported: protocol v1 leaves it optional
+    };
+    let want: Vec<Value> = want.iter().map(|s| json!(s.as_str())).collect();
+    if want != got {
+        findings.push(Finding::new(
+            format!(
+                "security: expected {}, got {}",
+                Value::Array(want.clone()),
+                Value::Array(got.clone())
+            ),
+            blame::of(v, "security", &["PG-202511A-sig"]),
+        ));
+    }
+    expected.insert("security".into(), Value::Array(want));
+    actual.insert("security".into(), Value::Array(got));
 }
 
 /// Unified diff of two documents (pretty JSON), empty when they agree.
