@@ -1,15 +1,15 @@
 #!/usr/bin/env python3
 """Regenerates the TC260-PG-202511A security-data vectors of this folder and their manifest.
 
-    python3 make.py            (ImageMagick, ExifTool, OpenSSL >= 3 with SM2, gmssl from PyPI)
+    python3 make.py [--fresh]  (ImageMagick, ExifTool, OpenSSL >= 3 with SM2, gmssl from PyPI)
 
 Each vector is a small PNG whose label (XMP TC260:AIGC, written by ExifTool with
 ../../tools/tc260.config) carries SecurityData in ReservedCode1 and/or ReservedCode2. The
 signatures are made by two independent SM2 implementations, never by the reference:
 gmssl (pure Python, fixed test keys and fixed nonces, so those files are reproducible) and the
 OpenSSL command line (`openssl dgst -sm3 -sign … -sigopt distid:1234567812345678`; OpenSSL's SM2
-nonces are random, so the bytes of `sec-openssl-der.png` change on every run, its expectation
-does not). Every signature meant to verify is checked with `openssl dgst -verify` here, and every
+nonces are random, so its signature is kept in openssl-der.sig.hex and reused while it verifies;
+`--fresh` makes a new one). Every signature meant to verify is checked with `openssl dgst -verify` here, and every
 tampered one is checked to fail there, before a file is written.
 
 The expectations (`vectors.yaml`) follow from how each case is built, per digest §3.9 and the
@@ -158,7 +158,13 @@ def build(tmp):
     cases.append(("absent", fields(), "absent", "valid", "positive", "baseline",
                   "no SecurityData (empty reserved fields): nothing to verify, not a problem (Annex E f, i optional)"))
 
-    sig = openssl_sign(PRODUCER_KEY, m, tmp)
+    # OpenSSL's SM2 nonces are random: keep the committed signature while it still verifies, so
+    # that a rerun reproduces every file (`--fresh` signs anew).
+    kept = os.path.join(HERE, "openssl-der.sig.hex")
+    sig = open(kept).read().strip() if os.path.exists(kept) and "--fresh" not in sys.argv else ""
+    if not sig or not openssl_verifies(pub, m, sig, tmp):
+        sig = openssl_sign(PRODUCER_KEY, m, tmp)
+        open(kept, "w").write(sig + "\n")
     check(pub, m, sig, True)
     cases.append(("openssl-der", fields(ReservedCode1=security_data([pubkey(spki(pub)), ds(sig.upper())])),
                   "verified", "valid", "positive", "signature-interop",
