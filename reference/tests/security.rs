@@ -384,3 +384,40 @@ fn sign_key_errors_are_clear() {
     assert!(err.contains("k.pem") && err.contains("PKCS#8"), "{err}");
     assert!(!dir.path().join("o.png").exists());
 }
+
+#[test]
+fn a_second_platform_replaces_the_first_platforms_signature() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (platform_key, _) = openssl_key(d, "platform");
+    let labelled = d.join("labelled.png");
+    common::embed(&png(d), &labelled, &label_json(PRODUCE_ID, ""));
+    let first = d.join("first.png");
+    let second = d.join("second.png");
+    let propagate = |input: &Path, output: &Path, id: &str, key: Option<&Path>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_aigc-label"));
+        cmd.arg("propagate").arg(input).arg("-o").arg(output).args([
+            "--force",
+            "--propagator",
+            PLATFORM,
+            "--propagate-id",
+            id,
+        ]);
+        if let Some(k) = key {
+            cmd.arg("--sign-key").arg(k);
+        }
+        run(&mut cmd);
+        read_json(output)
+    };
+    let r = propagate(&labelled, &first, "p-1", Some(&platform_key));
+    assert_eq!(
+        r["labels"][0]["security"]["fields"][1]["status"],
+        "verified"
+    );
+    // A later platform without a key: the first platform's signature over PropagateID p-1 would
+    // fail against p-2, so it is not carried over.
+    let r = propagate(&first, &second, "p-2", None);
+    assert_eq!(r["verdict"], "valid", "{r}");
+    assert_eq!(r["labels"][0]["fields"]["ReservedCode2"], "");
+    assert_eq!(r["labels"][0]["security"]["status"], "absent");
+}

@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 
-from gmssl import sm2
+from gmssl import func, sm2, sm3
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CFG = os.path.join(HERE, "..", "..", "tools", "tc260.config")
@@ -185,7 +185,10 @@ def build(tmp):
     mm_msg = message(mm_fields, PRODUCER_FIELDS)
     mm_sig = gmssl_sign(PRODUCER_KEY, mm_msg, "minimax")
     check(pub, mm_msg, mm_sig, True)
-    binding = [{"BType": "0", "Md": hashlib.sha256(b"content").hexdigest().upper(), "AlgID": "1.2.156.10197.1.401"}]
+    # A binding entry shaped like MiniMax's: an SM3 hash (OID 1.2.156.10197.1.401) of some content
+    # bytes; MiniMax names no content selection, so no reader can recompute it.
+    content_hash = sm3.sm3_hash(func.bytes_to_list(b"content bytes")).upper()
+    binding = [{"BType": "0", "Md": content_hash, "AlgID": "1.2.156.10197.1.401"}]
     mm_sd = security_data([ds(der(mm_sig).upper(), tbs="LabelMataData", key_id=None),
                            pubkey("00" + pub[:64].upper(), key_id=None)], extra={"Binding": binding})
     cases.append(("minimax-spellings", dict(mm_fields, ReservedCode1=mm_sd), "verified", "valid", "positive",
