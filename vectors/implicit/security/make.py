@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Regenerates the TC260-PG-202511A security-data vectors of this folder and their manifest.
 
-    python3 make.py [--fresh]  (ImageMagick, ExifTool, OpenSSL >= 3 with SM2, gmssl from PyPI)
+    python3 make.py [--fresh]  (ImageMagick, ExifTool, ffmpeg, OpenSSL >= 3 with SM2, gmssl from PyPI)
 
 Each vector is a small PNG whose label (XMP TC260:AIGC, written by ExifTool with
-../../tools/tc260.config) carries SecurityData in ReservedCode1 and/or ReservedCode2. The
+../../tools/tc260.config), or for MiniMax's own carrier an MP4 labelled by ffmpeg, carries SecurityData in ReservedCode1 and/or ReservedCode2. The
 signatures are made by two independent SM2 implementations, never by the reference:
 gmssl (pure Python, fixed test keys and fixed nonces, so those files are reproducible) and the
 OpenSSL command line (`openssl dgst -sm3 -sign … -sigopt distid:1234567812345678`; OpenSSL's SM2
@@ -196,6 +196,15 @@ def build(tmp):
                   "MiniMax's spellings: TBSData Type LabelMataData, key a bare x padded with 00, no KeyID, "
                   "a Binding member (content binding reported not checked): verified"))
 
+    # The same MiniMax label where MiniMax writes it: an MP4 (moov/udta/meta keys AIGC, written by
+    # ffmpeg as the video guide's Annex A command does), once intact and once with ProduceID changed.
+    cases.append(("minimax-video", dict(mm_fields, ReservedCode1=mm_sd), "verified", "valid", "positive",
+                  "vendor-spelling", "the MiniMax-spelled signed label in an MP4 written by ffmpeg: verified", "mp4"))
+    mm_flipped = dict(mm_fields, ProduceID="285431094123456780", PropagateID="285431094123456780", ReservedCode1=mm_sd)
+    check(pub, message(mm_flipped, PRODUCER_FIELDS), mm_sig, False)
+    cases.append(("minimax-video-tampered", mm_flipped, "failed", "invalid", "negative", "tampered-label",
+                  "the same MP4 label with the last digit of ProduceID changed after signing: failed (error)", "mp4"))
+
     signed = security_data([pubkey(pub), ds(der(raw))])
     changed = fields(ContentProducer=PLATFORM, ContentPropagator=PLATFORM, ReservedCode1=signed)
     check(pub, message(changed, PRODUCER_FIELDS), der(raw), False)
@@ -257,6 +266,17 @@ def write_png(path, value, base):
     assert back == value, f"{path}: ExifTool read back {back!r}"
 
 
+WRITERS = {"png": "ImageMagick + ExifTool (TC260 config)", "mp4": "ffmpeg (-metadata AIGC, -movflags use_metadata_tags)"}
+MEDIA = {"png": "image/png", "mp4": "video/mp4"}
+
+
+def write_mp4(path, value):
+    """A 1-frame MP4 labelled by ffmpeg (bit-exact, so reruns give the same bytes)."""
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=0x3366aa:s=16x16:r=1:d=1",
+                    "-c:v", "mpeg4", "-fflags", "+bitexact", "-flags", "+bitexact", "-map_metadata", "-1",
+                    "-metadata", f"AIGC={value}", "-movflags", "use_metadata_tags", path], check=True)
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         base = os.path.join(tmp, "base.png")
@@ -267,18 +287,22 @@ def main():
                "# signs with gmssl and OpenSSL (never the reference) and states how each case is built.",
                "# Expectations follow from that construction and the profile's security: section.",
                "vectors:"]
-        for cid, f, status, verdict, cls, bug, what in cases:
-            name = f"sec-{cid}.png"
+        for cid, f, status, verdict, cls, bug, what, *fmt in cases:
+            ext = fmt[0] if fmt else "png"
+            name = f"sec-{cid}.{ext}"
             value = json.dumps(f, separators=(",", ":"), ensure_ascii=False)
-            write_png(os.path.join(HERE, name), value, base)
+            if ext == "mp4":
+                write_mp4(os.path.join(HERE, name), value)
+            else:
+                write_png(os.path.join(HERE, name), value, base)
             out += [f"  - id: security-{cid}",
                     "    requirements: [PG-202511A-sig]",
                     f"    class: {cls}",
                     f"    bug_class: {bug}",
-                    '    provenance: "ImageMagick + ExifTool (TC260 config); signatures by gmssl 3.2.2 / OpenSSL; make.py"',
+                    f'    provenance: "{WRITERS[ext]}; signatures by gmssl 3.2.2 / OpenSSL; make.py"',
                     f"    description: {json.dumps(what, ensure_ascii=False)}",
                     "    op: read",
-                    "    media: image/png",
+                    f"    media: {MEDIA[ext]}",
                     f"    input: {name}",
                     "    expect:",
                     "      status: ok",
