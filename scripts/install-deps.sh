@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the system tools the tests and the suite use, when they are missing.
-# Debian packages (apt-get) plus mutagen for whichever python3 is first on PATH.
+# Debian packages (apt-get) plus mutagen, PyYAML and gmssl for whichever python3 is first on PATH.
 # Idempotent and quiet when everything is there already.
 set -euo pipefail
 
@@ -25,6 +25,7 @@ declare -A NEED=(
   [heif-convert]=libheif-examples
   [pdftoppm]=poppler-utils
   [chromium]=chromium
+  [openssl]=openssl
 )
 # files -> package (data packages without a command)
 declare -A NEED_FILES=(
@@ -56,8 +57,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $pkgs python3-mutagen python3-yaml >/dev/null
 fi
 
-# The tests call `python3` as found on PATH (which may not be Debian's): give it mutagen and PyYAML.
-for mod in mutagen:mutagen yaml:pyyaml; do
+# The tests call `python3` as found on PATH (which may not be Debian's): give it mutagen, PyYAML
+# and gmssl (a pure-Python SM2/SM3, the independent signer in reference/tests/security.rs and
+# vectors/implicit/security/make.py; not packaged by Debian).
+for mod in mutagen:mutagen yaml:pyyaml gmssl:gmssl==3.2.2; do
   if ! python3 -c "import ${mod%%:*}" >/dev/null 2>&1; then
     echo "install-deps: installing ${mod#*:} for $(command -v python3)" >&2
     python3 -m pip install -q "${mod#*:}" 2>/dev/null || python3 -m pip install -q --break-system-packages "${mod#*:}"

@@ -142,6 +142,22 @@ def strict_charset(resp, report):
         resp["verdict"] = "invalid"
 
 
+def trust_signatures(resp, report):
+    # Parses SecurityData but never verifies it: every signature counts as verified, so a label
+    # changed after signing reads as valid (breaks PG-202511A-sig).
+    for label in resp.get("labels", []):
+        sec = label.get("security")
+        if not sec:
+            continue
+        for f in sec.get("fields", []):
+            if f.get("status") == "failed":
+                f["status"] = "verified"
+        if sec.get("status") == "failed":
+            sec["status"] = "verified"
+    if resp["verdict"] == "invalid" and codes(report) == {"security-signature-failed"}:
+        resp["verdict"] = "valid"
+
+
 def json_anywhere(req):
     # Takes any JSON with a "Label" key as the label, whatever the field's name (breaks E a).
     resp = ref_adapter(req)
@@ -278,6 +294,8 @@ MUTANTS = {
                             "treats the 'mainly' rule of Annex E j) as mandatory"),
     "read-json-anywhere": ("E-a", {"read": None}, json_anywhere, [],
                            "takes JSON with a Label key from any field, whatever its name"),
+    "read-ignores-signatures": ("PG-202511A-sig", {"read": None}, read_then(trust_signatures), [],
+                                "reports every SecurityData signature as verified without checking it"),
     "label-writes-label-4": ("E-c", {"label": IMAGE}, label_with(lambda f: dict(f, Label="4"), allow_invalid=True), [],
                              "writes Label \"4\" whatever was asked"),
     "label-appends-second-label": ("GB-6.1-c", {"label": IMAGE}, label_with(after=keep_old_and_append), [],

@@ -216,6 +216,10 @@ pub struct Expect {
     /// `read`: the fields of every label reported (order-insensitive).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<Vec<Map<String, Value>>>,
+    /// `read`: the security status (TC260-PG-202511A) of every label, in file order. Optional
+    /// in protocol v1: judged only when the response reports `security` on every label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security: Option<Vec<aigc_label::security::Status>>,
     /// `propagate`: the notice level.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notice: Option<Notice>,

@@ -91,6 +91,7 @@ fn typed_responses_match_the_response_schemas() {
             labels: vec![FoundLabel {
                 fields: fields(),
                 carrier: "png/iTXt/XMP".into(),
+                security: None,
             }],
             verdict,
         };

@@ -14,6 +14,7 @@
 //! - [`payload`]: what a label must not change, fingerprinted per format family;
 //! - [`platform`]: the propagation platform role (Measures Art. 6);
 //! - [`protocol`]: the conformance adapter protocol's requests and responses, as types;
+//! - [`security`]: SecurityData in the reserved fields (TC260-PG-202511A): SM2 verify and sign;
 //! - [`explicit`]: the perceivable prompt per modality (chapter 5): renderers and measuring detectors;
 //! - [`io`] and [`limits`]: bounded streaming I/O and atomic writes shared by all formats;
 //! - `fuzzing` (feature `fuzzing`): the invariants the fuzz targets and the fuzz smoke test check.
@@ -36,6 +37,7 @@ pub mod problem;
 pub mod profile;
 pub mod protocol;
 pub mod provider_code;
+pub mod security;
 
 // The entry points, for callers that need no more (a platform reading labels, the bindings).
 pub use error::CodecError;

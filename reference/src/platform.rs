@@ -107,9 +107,10 @@ pub fn decide(
     let with_platform = |mut label: Label| {
         label.content_propagator = platform.content_propagator.clone();
         label.propagate_id = platform.propagate_id.clone();
-        if let Some(rc2) = &platform.reserved_code2 {
-            label.reserved_code2 = rc2.clone();
-        }
+        // ReservedCode2 is the propagator's own security data (Annex E i): a previous
+        // propagator's value, e.g. its signature over the elements replaced here, would no
+        // longer match them (crate::security), so it is replaced too, by "" when none is given.
+        label.reserved_code2 = platform.reserved_code2.clone().unwrap_or_default();
         label
     };
     let (notice, label, reason) = if let Some(existing) = verified {
@@ -252,6 +253,7 @@ mod tests {
                         raw: l.to_bare_json(),
                         problems: vec![],
                         valid: verdict == Verdict::Valid,
+                        security: crate::security::SecurityReport::absent("test"),
                         label: Some(l),
                     }]
                 })

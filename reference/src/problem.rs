@@ -71,6 +71,11 @@ pub enum ProblemCode {
     ExifCharset,
     /// The key name of the carrier is AIGC in another case (`aigc`).
     KeyCase,
+    // ---- TC260-PG-202511A security data (crate::security) ----
+    /// A label signature in ReservedCode1/2 does not verify over the signed fields.
+    SecuritySignatureFailed,
+    /// SecurityData in ReservedCode1/2 that cannot be read (not JSON, no usable key, bad encoding).
+    SecurityDataMalformed,
 }
 
 impl ProblemCode {
@@ -101,11 +106,13 @@ impl ProblemCode {
             Self::NonstandardCarrier => "nonstandard-carrier",
             Self::ExifCharset => "exif-charset",
             Self::KeyCase => "key-case",
+            Self::SecuritySignatureFailed => "security-signature-failed",
+            Self::SecurityDataMalformed => "security-data-malformed",
         }
     }
 
     /// Every code, for documentation and for checking that the profile covers them all.
-    pub const ALL: [ProblemCode; 24] = [
+    pub const ALL: [ProblemCode; 26] = [
         Self::NotJson,
         Self::NotObject,
         Self::DuplicateKey,
@@ -130,6 +137,8 @@ impl ProblemCode {
         Self::NonstandardCarrier,
         Self::ExifCharset,
         Self::KeyCase,
+        Self::SecuritySignatureFailed,
+        Self::SecurityDataMalformed,
     ];
 }
 

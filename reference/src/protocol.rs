@@ -242,6 +242,9 @@ pub struct FoundLabel {
     pub fields: Map<String, Value>,
     /// Where it was found, e.g. `png/iTXt/XMP`.
     pub carrier: String,
+    /// The label's security data (TC260-PG-202511A), optional in protocol 1: judged when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security: Option<Value>,
 }
 
 /// The `ok` answer to `read`.
@@ -369,6 +372,7 @@ fn read(request: ReadRequest, profile: &Profile) -> Value {
                 .map(|l| FoundLabel {
                     fields: l.fields.clone(),
                     carrier: l.carrier.clone(),
+                    security: serde_json::to_value(&l.security).ok(),
                 })
                 .collect(),
             verdict: report.verdict,

@@ -301,6 +301,37 @@ fn check_read(l: &mut Ledger, v: &Vector, response: &Value) {
             Finding::new(text, blame::of(v, "labels", &[]))
         });
     }
+    check_security(l, v, response);
+}
+
+/// `expect.security` (TC260-PG-202511A): the `security.status` of every label, in file order.
+/// Optional in protocol v1: judged only when the response reports it on every label; an
+/// implementation that does not verify signatures is still judged by the verdict.
+fn check_security(l: &mut Ledger, v: &Vector, response: &Value) {
+    let Some(want) = &v.expect.security else {
+        return;
+    };
+    let labels = response
+        .get("labels")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let got: Option<Vec<Value>> = labels
+        .iter()
+        .map(|l| l.get("security")?.get("status").cloned())
+        .collect();
+    let Some(got) = got.filter(|g| !g.is_empty()) else {
+        return; // not reported: protocol v1 leaves it optional
+    };
+    let want: Vec<Value> = want.iter().map(|s| json!(s.as_str())).collect();
+    let text = format!(
+        "security: expected {}, got {}",
+        Value::Array(want.clone()),
+        Value::Array(got.clone())
+    );
+    l.compare("security", Value::Array(want), Value::Array(got), || {
+        Finding::new(text, blame::of(v, "security", &[ids::PG_202511A_SIG]))
+    });
 }
 
 /// Unified diff of two documents (pretty JSON), empty when they agree.

@@ -98,6 +98,20 @@ impl FieldArgs {
     }
 }
 
+/// An SM2 signing key from a PKCS#8 PEM file (`--sign-key`), read with a size bound.
+pub fn load_signer(
+    path: &Path,
+    profile: &Profile,
+) -> Result<aigc_label::security::LabelSigner, String> {
+    use std::io::Read;
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(64 * 1024).read_to_string(&mut text))
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    aigc_label::security::LabelSigner::from_pkcs8_pem(&text, profile)
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
 /// Print to stdout without panicking when the reader has gone away (`| head`): output errors
 /// end the output quietly instead of aborting with a panic.
 pub fn out(text: &str) {

@@ -32,6 +32,11 @@ pub struct Args {
     /// Write this exact text as the label value instead of the canonical JSON (test vectors).
     #[arg(long, value_name = "TEXT", conflicts_with_all = ["fields", "label"])]
     raw_value: Option<String>,
+    /// Sign the label: an SM2 private key in PKCS#8 PEM (`openssl genpkey -algorithm SM2`).
+    /// ReservedCode1 receives TC260-PG-202511A SecurityData: an SM3withSM2 signature over
+    /// Label, ContentProducer and ProduceID (profile security.signed_fields) and the public key.
+    #[arg(long, value_name = "KEY.pem", conflicts_with = "raw_value")]
+    sign_key: Option<PathBuf>,
     #[command(flatten)]
     fields: FieldArgs,
 }
@@ -40,7 +45,11 @@ pub struct Args {
 pub fn run(args: Args, profile: &Profile) -> ExitCode {
     let json = match &args.raw_value {
         Some(raw) => raw.clone(),
-        None => match args.fields.to_label(profile, args.allow_invalid) {
+        None => match args
+            .fields
+            .to_label(profile, args.allow_invalid)
+            .and_then(|label| sign_producer(label, &args, profile))
+        {
             Ok(label) => label.to_bare_json(),
             Err(e) => {
                 eprintln!("aigc-label: {e}");
@@ -84,6 +93,22 @@ pub fn run(args: Args, profile: &Profile) -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// With `--sign-key`, the label with SecurityData in ReservedCode1 (which must not be given too).
+fn sign_producer(
+    label: aigc_label::Label,
+    args: &Args,
+    profile: &Profile,
+) -> Result<aigc_label::Label, String> {
+    let Some(key) = &args.sign_key else {
+        return Ok(label);
+    };
+    if !label.reserved_code1.is_empty() {
+        return Err("--sign-key writes ReservedCode1 itself; do not give it too".into());
+    }
+    let signer = crate::common::load_signer(key, profile)?;
+    signer.sign(&label, aigc_label::security::Slot::Producer, profile)
 }
 
 fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {

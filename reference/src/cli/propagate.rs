@@ -23,6 +23,11 @@ pub struct Args {
     /// The platform's security data (ReservedCode2).
     #[arg(long, value_name = "TEXT")]
     reserved2: Option<String>,
+    /// Sign the platform's elements: an SM2 private key in PKCS#8 PEM. ReservedCode2 receives
+    /// TC260-PG-202511A SecurityData over Label, ContentPropagator and PropagateID (profile
+    /// security.signed_fields).
+    #[arg(long, value_name = "KEY.pem", conflicts_with = "reserved2")]
+    sign_key: Option<PathBuf>,
     /// The uploader declared the content AI-generated (Art. 6(2)).
     #[arg(long)]
     user_declared: bool,
@@ -40,7 +45,7 @@ pub struct Args {
 
 /// Decide and write; print the notice.
 pub fn run(args: Args, profile: &Profile) -> ExitCode {
-    let platform = PlatformInfo {
+    let mut platform = PlatformInfo {
         content_propagator: args.propagator.clone(),
         propagate_id: args.propagate_id.clone(),
         reserved_code2: args.reserved2.clone(),
@@ -49,6 +54,15 @@ pub fn run(args: Args, profile: &Profile) -> ExitCode {
         .trace
         .clone()
         .or_else(|| aigc_label::explicit::detect_trace(&args.input, profile));
+    if let Some(key) = &args.sign_key {
+        match signed_reserved2(key, &args, &platform, trace.as_deref(), profile) {
+            Ok(rc2) => platform.reserved_code2 = rc2,
+            Err(e) => {
+                eprintln!("aigc-label: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
     let overwrite = if args.force {
         Overwrite::Replace
     } else {
@@ -83,5 +97,28 @@ pub fn run(args: Args, profile: &Profile) -> ExitCode {
             eprintln!("aigc-label: {e}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// `--sign-key`: decide first (the signed Label is the one the platform writes), then sign the
+/// label that decision writes. `propagate_path` decides again with the same inputs, so the
+/// signed fields are exactly the written ones. `None` when no label is written.
+fn signed_reserved2(
+    key: &std::path::Path,
+    args: &Args,
+    platform: &PlatformInfo,
+    trace: Option<&str>,
+    profile: &Profile,
+) -> Result<Option<String>, String> {
+    let signer = crate::common::load_signer(key, profile)?;
+    let report =
+        aigc_label::implicit::read_path(&args.input, profile).map_err(|e| e.to_string())?;
+    let decision =
+        aigc_label::platform::decide(&report, platform, args.user_declared, trace, profile)?;
+    match decision.label {
+        Some(label) => signer
+            .security_data(&label, aigc_label::security::Slot::Propagator, profile)
+            .map(Some),
+        None => Ok(None),
     }
 }

@@ -1,6 +1,7 @@
 //! `aigc-label read FILE`: what labels a file carries and whether they are valid.
 
 use aigc_label::implicit::{read_path, ReadReport};
+use aigc_label::security::Status;
 use aigc_label::Profile;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -55,6 +56,24 @@ fn print_human(r: &ReadReport) {
         }
         for p in &l.problems {
             crate::outln!("    {:?} {}: {}", p.severity, p.code, p.message);
+        }
+        // TC260-PG-202511A security data (absent is the common case and not printed).
+        for f in l
+            .security
+            .fields
+            .iter()
+            .filter(|f| f.status != Status::Absent)
+        {
+            crate::outln!(
+                "    security {}: {}{} ({})",
+                f.field,
+                f.status.as_str(),
+                f.pinned_to
+                    .as_ref()
+                    .map(|p| format!(", key pinned to {p}"))
+                    .unwrap_or_default(),
+                f.detail
+            );
         }
     }
     for p in &r.problems {

@@ -216,6 +216,8 @@ pub struct LabelReport {
     pub problems: Vec<Problem>,
     /// True when no problem is an error.
     pub valid: bool,
+    /// TC260-PG-202511A security data of the reserved fields (crate::security).
+    pub security: crate::security::SecurityReport,
     #[serde(skip)]
     /// The complete label, when all mandatory keys were present.
     pub label: Option<Label>,
@@ -297,6 +299,10 @@ pub fn read_input(
                 .map(|(code, msg)| Problem::new(profile, *code, msg.clone()))
                 .collect();
             problems.extend(parsed.problems);
+            // ---- security data hook (crate::security): verify ReservedCode1/2 signatures ----
+            let security = security_of(parsed.label.as_ref(), profile);
+            problems.extend(security_problems(&security, profile));
+            // ---- end security data hook ----
             let valid =
                 parsed.label.is_some() && !problems.iter().any(|p| p.severity == Severity::Error);
             LabelReport {
@@ -306,6 +312,7 @@ pub fn read_input(
                 raw: f.text,
                 problems,
                 valid,
+                security,
                 label: parsed.label,
             }
         })
@@ -361,6 +368,39 @@ pub fn read_input(
         problems,
         verdict,
     })
+}
+
+/// The security data of a parsed label (absent when the label is incomplete).
+fn security_of(label: Option<&Label>, profile: &Profile) -> crate::security::SecurityReport {
+    match label {
+        Some(l) => crate::security::check_label(l, profile),
+        None => crate::security::SecurityReport::absent("no complete label to check"),
+    }
+}
+
+/// The problems a label's security data raises: a failed signature, malformed SecurityData.
+/// Absent and unsupported security data are not problems (the reserved fields are optional).
+fn security_problems(
+    security: &crate::security::SecurityReport,
+    profile: &Profile,
+) -> Vec<Problem> {
+    use crate::security::Status;
+    security
+        .fields
+        .iter()
+        .filter_map(|f| {
+            let code = match f.status {
+                Status::Failed => ProblemCode::SecuritySignatureFailed,
+                Status::Malformed => ProblemCode::SecurityDataMalformed,
+                _ => return None,
+            };
+            Some(Problem::new(
+                profile,
+                code,
+                format!("{}: {}", f.field, f.detail),
+            ))
+        })
+        .collect()
 }
 
 /// Read a file's labels: detect the format and judge every label found.
