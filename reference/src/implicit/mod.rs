@@ -16,27 +16,27 @@ use crate::limits;
 use crate::media::{Modality, PayloadMethod};
 use crate::profile::Profile;
 
-pub mod bmff;
-pub mod exif;
-pub mod flac;
-pub mod flv;
-pub mod gif;
-pub mod heif;
-pub mod id3;
-pub mod isobmff;
-pub mod jpeg;
-pub mod markdown;
-pub mod matroska;
-pub mod ogg;
+pub(crate) mod bmff;
+pub(crate) mod exif;
+pub(crate) mod flac;
+pub(crate) mod flv;
+pub(crate) mod gif;
+pub(crate) mod heif;
+pub(crate) mod id3;
+pub(crate) mod isobmff;
+pub(crate) mod jpeg;
+pub(crate) mod markdown;
+pub(crate) mod matroska;
+pub(crate) mod ogg;
 pub(crate) mod one_label;
-pub mod ooxml;
-pub mod pdf;
-pub mod png;
-pub mod riff;
-pub mod tiff;
-pub mod vorbis;
-pub mod webp;
-pub mod xmp;
+pub(crate) mod ooxml;
+pub(crate) mod pdf;
+pub(crate) mod png;
+pub(crate) mod riff;
+pub(crate) mod tiff;
+pub(crate) mod vorbis;
+pub(crate) mod webp;
+pub(crate) mod xmp;
 
 /// One label value found in a file, before Annex E parsing.
 #[derive(Debug, Clone)]
