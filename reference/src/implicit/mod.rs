@@ -187,6 +187,46 @@ pub fn detect(input: &mut Input, path: Option<&Path>) -> Result<&'static dyn For
     )))
 }
 
+// Defined here, beside the registry it reads, so that `media` does not depend on `implicit`.
+impl Modality {
+    /// Detect a file's modality: by the registered format (content first, then extension),
+    /// else by [`BARE_MEDIA`](crate::media::BARE_MEDIA), else text when the first bytes are UTF-8.
+    pub fn detect(path: &Path) -> std::result::Result<Modality, crate::media::ModalityError> {
+        let fail = |error| crate::media::ModalityError {
+            path: path.to_path_buf(),
+            error,
+        };
+        let mut input = Input::open(path).map_err(|e| fail(CodecError::Io(e)))?;
+        let head = input.peek(64).map_err(fail)?;
+        if let Ok(format) = detect(&mut input, Some(path)) {
+            return Ok(format.modality(&head));
+        }
+        let ext = path
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
+        let bare = crate::media::BARE_MEDIA
+            .iter()
+            .find(|m| !m.magic.is_empty() && head.starts_with(m.magic))
+            .or_else(|| {
+                crate::media::BARE_MEDIA
+                    .iter()
+                    .find(|m| m.extensions.contains(&ext.as_str()))
+            });
+        if let Some(m) = bare {
+            return Ok(m.modality);
+        }
+        // UTF-8 text, allowing a character cut at the end of the 16 bytes looked at.
+        let h = &head[..head.len().min(16)];
+        if std::str::from_utf8(h).map_or_else(|e| e.error_len().is_none(), |_| true) {
+            return Ok(Modality::Text);
+        }
+        Err(fail(CodecError::Unsupported(format!(
+            "cannot tell the modality (extension {ext:?}); give --media"
+        ))))
+    }
+}
+
 /// Whole-file verdict of the `read` operation (protocol `read`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
