@@ -1,6 +1,7 @@
 //! What kind of media a file is: its modality (chapter 5) and how its payload is compared.
 //!
-//! Both answers come from the format registry ([`crate::implicit::FORMATS`]): every
+//! Both answers come from the format registry ([`crate::implicit::FORMATS`]; the registry
+//! implements `Modality::detect`, so this module depends on nothing but errors): every
 //! [`Format`](crate::implicit::Format) states its [`Modality`] and its [`PayloadMethod`], so a
 //! format's identity (magic, extensions, modality, payload) is written once, in its module.
 //! The explicit tier and the payload fingerprint read it from here. A few media have an
@@ -8,10 +9,8 @@
 //! AAC); they are listed in [`BARE_MEDIA`], the one other place that knows magic numbers.
 
 use serde::Serialize;
-use std::path::Path;
 
 use crate::error::CodecError;
-use crate::io::Input;
 
 /// The modality of a file (chapter 5: each has its own explicit-label rules).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -131,42 +130,5 @@ impl Modality {
             "video" => Modality::Video,
             _ => return None,
         })
-    }
-
-    /// Detect a file's modality: by the registered format (content first, then extension),
-    /// else by [`BARE_MEDIA`], else text when the first bytes are UTF-8.
-    pub fn detect(path: &Path) -> Result<Modality, ModalityError> {
-        let fail = |error| ModalityError {
-            path: path.to_path_buf(),
-            error,
-        };
-        let mut input = Input::open(path).map_err(|e| fail(CodecError::Io(e)))?;
-        let head = input.peek(64).map_err(fail)?;
-        if let Ok(format) = crate::implicit::detect(&mut input, Some(path)) {
-            return Ok(format.modality(&head));
-        }
-        let ext = path
-            .extension()
-            .map(|e| e.to_string_lossy().to_ascii_lowercase())
-            .unwrap_or_default();
-        let bare = BARE_MEDIA
-            .iter()
-            .find(|m| !m.magic.is_empty() && head.starts_with(m.magic))
-            .or_else(|| {
-                BARE_MEDIA
-                    .iter()
-                    .find(|m| m.extensions.contains(&ext.as_str()))
-            });
-        if let Some(m) = bare {
-            return Ok(m.modality);
-        }
-        // UTF-8 text, allowing a character cut at the end of the 16 bytes looked at.
-        let h = &head[..head.len().min(16)];
-        if std::str::from_utf8(h).map_or_else(|e| e.error_len().is_none(), |_| true) {
-            return Ok(Modality::Text);
-        }
-        Err(fail(CodecError::Unsupported(format!(
-            "cannot tell the modality (extension {ext:?}); give --media"
-        ))))
     }
 }

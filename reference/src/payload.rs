@@ -65,6 +65,13 @@ impl std::fmt::Display for PayloadError {
 
 impl std::error::Error for PayloadError {}
 
+/// Serialised as its message (reports and protocol answers carry errors as text).
+impl serde::Serialize for PayloadError {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 fn file_error(path: &Path) -> impl Fn(&dyn std::fmt::Display) -> PayloadError + '_ {
     move |e| PayloadError::File {
         path: path.to_path_buf(),

@@ -43,6 +43,13 @@ impl std::fmt::Display for ProfileError {
 
 impl std::error::Error for ProfileError {}
 
+/// Serialised as its message (reports and protocol answers carry errors as text).
+impl serde::Serialize for ProfileError {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 /// For callers that report errors as text (the CLI, the harness).
 impl From<ProfileError> for String {
     fn from(e: ProfileError) -> String {

@@ -198,6 +198,13 @@ impl std::fmt::Display for ExplicitError {
 
 impl std::error::Error for ExplicitError {}
 
+/// Serialised as its message (reports and protocol answers carry errors as text).
+impl Serialize for ExplicitError {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 impl From<String> for ExplicitError {
     fn from(what: String) -> Self {
         ExplicitError::Media(what)

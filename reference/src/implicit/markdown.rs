@@ -60,7 +60,8 @@ struct FrontMatter {
 /// The text after the front matter (all of it when there is none): what a label must not
 /// change. A simple split on the `---` lines, kept apart from the carrier parser on purpose: it
 /// is the payload comparison's own, independent reading.
-pub fn body_after_front_matter(text: &str) -> &str {
+#[cfg(feature = "explicit")]
+pub(crate) fn body_after_front_matter(text: &str) -> &str {
     let t = text.trim_start_matches('\u{feff}');
     let Some(rest) = t
         .strip_prefix("---\n")

@@ -16,27 +16,27 @@ use crate::limits;
 use crate::media::{Modality, PayloadMethod};
 use crate::profile::Profile;
 
-pub mod bmff;
-pub mod exif;
-pub mod flac;
-pub mod flv;
-pub mod gif;
-pub mod heif;
-pub mod id3;
-pub mod isobmff;
-pub mod jpeg;
-pub mod markdown;
-pub mod matroska;
-pub mod ogg;
+pub(crate) mod bmff;
+pub(crate) mod exif;
+pub(crate) mod flac;
+pub(crate) mod flv;
+pub(crate) mod gif;
+pub(crate) mod heif;
+pub(crate) mod id3;
+pub(crate) mod isobmff;
+pub(crate) mod jpeg;
+pub(crate) mod markdown;
+pub(crate) mod matroska;
+pub(crate) mod ogg;
 pub(crate) mod one_label;
-pub mod ooxml;
-pub mod pdf;
-pub mod png;
-pub mod riff;
-pub mod tiff;
-pub mod vorbis;
-pub mod webp;
-pub mod xmp;
+pub(crate) mod ooxml;
+pub(crate) mod pdf;
+pub(crate) mod png;
+pub(crate) mod riff;
+pub(crate) mod tiff;
+pub(crate) mod vorbis;
+pub(crate) mod webp;
+pub(crate) mod xmp;
 
 /// One label value found in a file, before Annex E parsing.
 #[derive(Debug, Clone)]
@@ -185,6 +185,46 @@ pub fn detect(input: &mut Input, path: Option<&Path>) -> Result<&'static dyn For
             .map(|b| format!("{b:02x}"))
             .collect::<String>()
     )))
+}
+
+// Defined here, beside the registry it reads, so that `media` does not depend on `implicit`.
+impl Modality {
+    /// Detect a file's modality: by the registered format (content first, then extension),
+    /// else by [`BARE_MEDIA`](crate::media::BARE_MEDIA), else text when the first bytes are UTF-8.
+    pub fn detect(path: &Path) -> std::result::Result<Modality, crate::media::ModalityError> {
+        let fail = |error| crate::media::ModalityError {
+            path: path.to_path_buf(),
+            error,
+        };
+        let mut input = Input::open(path).map_err(|e| fail(CodecError::Io(e)))?;
+        let head = input.peek(64).map_err(fail)?;
+        if let Ok(format) = detect(&mut input, Some(path)) {
+            return Ok(format.modality(&head));
+        }
+        let ext = path
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
+        let bare = crate::media::BARE_MEDIA
+            .iter()
+            .find(|m| !m.magic.is_empty() && head.starts_with(m.magic))
+            .or_else(|| {
+                crate::media::BARE_MEDIA
+                    .iter()
+                    .find(|m| m.extensions.contains(&ext.as_str()))
+            });
+        if let Some(m) = bare {
+            return Ok(m.modality);
+        }
+        // UTF-8 text, allowing a character cut at the end of the 16 bytes looked at.
+        let h = &head[..head.len().min(16)];
+        if std::str::from_utf8(h).map_or_else(|e| e.error_len().is_none(), |_| true) {
+            return Ok(Modality::Text);
+        }
+        Err(fail(CodecError::Unsupported(format!(
+            "cannot tell the modality (extension {ext:?}); give --media"
+        ))))
+    }
 }
 
 /// Whole-file verdict of the `read` operation (protocol `read`).
