@@ -9,14 +9,18 @@
 //! - [`verdict`]: per requirement and overall, graded by level;
 //! - [`waivers`]: approved expected failures with expiry;
 //! - [`report`]: JSON, Markdown, HTML and JUnit writers;
-//! - [`run`]: the `run` subcommand, tying it together.
+//! - [`run`]: the `run` subcommand, tying it together;
+//! - [`release`]: the vector release and per-vector content hashes;
+//! - [`history`]: diff, impact, the results store and board, shard merging.
 #![forbid(unsafe_code)]
 
 pub mod adapter;
 pub mod checks;
+pub mod history;
 pub mod lint;
 pub mod mapping;
 pub mod meta;
+pub mod release;
 pub mod report;
 pub mod run;
 pub mod schema;

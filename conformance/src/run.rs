@@ -49,6 +49,8 @@ pub struct RunOptions {
     pub process_per_request: bool,
     /// Terse libtest output.
     pub quiet: bool,
+    /// Run only shard K of N (1-based; `history::shard`; issue 11).
+    pub shard: Option<(usize, usize)>,
 }
 
 /// How a run ended.
@@ -286,6 +288,7 @@ fn run_vector(sh: &Shared, index: usize, v: &Vector) -> VectorResult {
         stderr: String::new(),
         duration_ms: 0.0,
         reproduce,
+        content_sha256: crate::release::vector_sha256(&sh.suite.root, v).ok(),
     };
     if let Err(reason) = applicability(&sh.info, v) {
         result.outcome = Outcome::NotApplicable;
@@ -549,7 +552,10 @@ pub fn run(opts: &RunOptions) -> Result<RunResult, String> {
         results: Mutex::new(Vec::new()),
         progress,
     });
+    // history (issue 11): `--shard K/N` keeps the vectors of one shard.
+    let in_shard = crate::history::shard::selector(&shared.suite, opts.shard);
     let trials: Vec<Trial> = (0..shared.suite.vectors.len())
+        .filter(|&i| in_shard(&shared.suite.vectors[i].id))
         .map(|i| {
             let sh = Arc::clone(&shared);
             let v = &shared.suite.vectors[i];
@@ -720,6 +726,7 @@ fn build_report(
             vectors_sha256: tree_sha256(&opts.vectors),
             files: crate::vector::all_files(&opts.vectors).len(),
             vector_count: suite.vectors.len(),
+            release: crate::release::load_release(&opts.vectors).ok(),
         },
         profile: ProfileInfo {
             id: sh.profile.id.clone(),
@@ -748,6 +755,7 @@ fn build_report(
             exact: opts.exact,
             selected: vectors.len(),
             total: suite.vectors.len(),
+            shard: opts.shard.map(|(k, n)| format!("{k}/{n}")),
         },
         overall,
         counts,
