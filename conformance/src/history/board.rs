@@ -212,15 +212,14 @@ pub fn write(conn: &Connection, out: &Path) -> Result<usize, String> {
             esc(&e.media)
         ));
         h.push_str(&format!(
-            "<td class=\"impl\"><a href=\"{}\">{}</a></td><td>{}</td><td>{}</td><td class=\"o-{}\">{}</td><td data-signature=\"{3}\">{}</td><td>{}</td>",
-            esc(&links[&e.id]),
-            esc(&e.implementation),
-            esc(&e.version),
-            esc(e.vector_release.as_deref().unwrap_or("unreleased")),
-            esc(&e.overall),
-            esc(&e.overall),
-            esc(&e.signature),
-            esc(&e.started),
+            "<td class=\"impl\"><a href=\"{link}\">{name}</a></td><td>{version}</td><td>{release}</td><td class=\"o-{overall}\">{overall}</td><td data-signature=\"{sig}\">{sig}</td><td>{started}</td>",
+            link = esc(&links[&e.id]),
+            name = esc(&e.implementation),
+            version = esc(&e.version),
+            release = esc(e.vector_release.as_deref().unwrap_or("unreleased")),
+            overall = esc(&e.overall),
+            sig = esc(&e.signature),
+            started = esc(&e.started),
         ));
         for c in &columns {
             let verdict = v.get(&c.id).map(String::as_str).unwrap_or("absent");
