@@ -98,11 +98,14 @@ fn fail(e: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(2)
 }
 
+/// Write to stdout; a closed pipe (`| head`) ends the output quietly instead of panicking.
+fn emit(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
 fn json_out<T: serde::Serialize>(v: &T) -> Result<(), String> {
-    println!(
-        "{}",
-        serde_json::to_string_pretty(v).map_err(|e| e.to_string())?
-    );
+    emit(&(serde_json::to_string_pretty(v).map_err(|e| e.to_string())? + "\n"));
     Ok(())
 }
 
@@ -133,7 +136,7 @@ fn run(cmd: HistoryCommand, default_vectors: PathBuf) -> Result<ExitCode, String
             if json {
                 json_out(&d)?;
             } else {
-                print!("{}", diff::render_text(&d));
+                emit(&diff::render_text(&d));
             }
             Ok(if d.is_empty() {
                 ExitCode::SUCCESS
@@ -154,7 +157,7 @@ fn run(cmd: HistoryCommand, default_vectors: PathBuf) -> Result<ExitCode, String
             if json {
                 json_out(&impacts)?;
             } else {
-                print!("{}", impact::render_text(&impacts));
+                emit(&impact::render_text(&impacts));
             }
             Ok(if impacts.iter().all(impact::ReportImpact::is_unaffected) {
                 ExitCode::SUCCESS
@@ -166,8 +169,8 @@ fn run(cmd: HistoryCommand, default_vectors: PathBuf) -> Result<ExitCode, String
             let mut conn = store::open(&db)?;
             for r in &reports {
                 let a = store::archive(&mut conn, r)?;
-                println!(
-                    "{}: {} as report {} (signature: {})",
+                emit(&format!(
+                    "{}: {} as report {} (signature: {})\n",
                     r.display(),
                     if a.new {
                         "archived"
@@ -176,7 +179,7 @@ fn run(cmd: HistoryCommand, default_vectors: PathBuf) -> Result<ExitCode, String
                     },
                     a.id,
                     a.signature
-                );
+                ));
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -207,7 +210,7 @@ fn run(cmd: HistoryCommand, default_vectors: PathBuf) -> Result<ExitCode, String
             if json {
                 json_out(&rows)?;
             } else {
-                print!("{}", store::render_entries(&rows));
+                emit(&store::render_entries(&rows));
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -230,13 +233,13 @@ fn run(cmd: HistoryCommand, default_vectors: PathBuf) -> Result<ExitCode, String
                 .collect::<Result<Vec<_>, _>>()?;
             let doc = merge::merge(&reports)?;
             merge::write_report(&doc, &out)?;
-            println!(
-                "merged {} reports: {} ({} vectors) -> {}",
+            emit(&format!(
+                "merged {} reports: {} ({} vectors) -> {}\n",
                 reports.len(),
                 doc["overall"].as_str().unwrap_or("?"),
                 doc["vectors"].as_array().map_or(0, Vec::len),
                 out.join("report.json").display()
-            );
+            ));
             Ok(
                 if doc["overall"] == crate::verdict::Overall::NonConformant.as_str() {
                     ExitCode::FAILURE

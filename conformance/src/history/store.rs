@@ -123,6 +123,13 @@ pub struct Archived {
 /// when there is one) into the store.
 pub fn archive(conn: &mut Connection, report_dir: &Path) -> Result<Archived, String> {
     let r = StoredReport::load(report_dir)?;
+    if let Some(k) = r.shard() {
+        // A shard alone would show as the implementation's latest (partial) result.
+        return Err(format!(
+            "{}: shard {k} of a run; archive the merged report (`aigc-conform merge`)",
+            r.path.display()
+        ));
+    }
     let bytes = std::fs::read(&r.path).map_err(|e| format!("{}: {e}", r.path.display()))?;
     let digest = meta::sha256(&bytes);
     let sql = |e: rusqlite::Error| format!("results store: {e}");
