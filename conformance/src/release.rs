@@ -135,6 +135,8 @@ pub struct ReleaseIndex {
     pub vector_requirements: BTreeMap<String, Vec<String>>,
     /// Requirement id → catalogue-entry hash.
     pub requirements: BTreeMap<String, String>,
+    /// SHA-256 of the whole vector tree (as `suite.vectors_sha256` of a report).
+    pub tree_sha256: String,
 }
 
 impl ReleaseIndex {
@@ -156,6 +158,7 @@ impl ReleaseIndex {
             vectors,
             vector_requirements,
             requirements,
+            tree_sha256: crate::vector::tree_sha256(&suite.root),
         })
     }
 

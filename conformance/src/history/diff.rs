@@ -189,3 +189,77 @@ pub fn render_text(d: &ReportDiff) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+
+    fn report(vectors: Value, reqs: Value, overall: &str) -> StoredReport {
+        StoredReport {
+            path: "x/report.json".into(),
+            doc: json!({
+                "adapter": {"info": {"name": "impl", "version": "1"}},
+                "suite": {"vectors_sha256": "00", "release": "1.0.0"},
+                "requirements": reqs,
+                "vectors": vectors,
+                "overall": overall,
+            }),
+        }
+    }
+
+    #[test]
+    fn without_hashes_expectations_and_requirements_are_compared() {
+        let v = |id: &str, req: &str, verdict: &str, outcome: &str| {
+            json!({"id": id, "requirements": [req], "outcome": outcome,
+                   "expected": {"verdict": verdict}, "waiver": null})
+        };
+        let old = report(
+            json!([
+                v("a", "R1", "valid", "pass"),
+                v("b", "R2", "invalid", "pass"),
+                v("c", "R1", "valid", "pass")
+            ]),
+            json!([{"id": "R1", "verdict": "pass"}, {"id": "R2", "verdict": "pass"}]),
+            "conformant",
+        );
+        let new = report(
+            json!([
+                v("a", "R1", "valid", "pass"),
+                v("b", "R2", "valid", "fail"),
+                v("d", "R3", "valid", "pass")
+            ]),
+            json!([{"id": "R1", "verdict": "pass"}, {"id": "R2", "verdict": "fail"}]),
+            "non-conformant",
+        );
+        let d = diff(&old, &new);
+        assert!(!d.by_hash);
+        assert_eq!(d.vectors_added, ["d"]);
+        assert_eq!(d.vectors_removed, ["c"]);
+        assert_eq!(
+            d.vectors_changed,
+            [ChangedVector {
+                id: "b".into(),
+                by: "expectation".into(),
+                requirements: vec!["R2".into()]
+            }]
+        );
+        assert_eq!(
+            d.requirement_changes,
+            [Change {
+                id: "R2".into(),
+                old: "pass".into(),
+                new: "fail".into()
+            }]
+        );
+        assert_eq!(d.vector_changes.len(), 1);
+        assert_eq!(d.overall.as_ref().unwrap().new, "non-conformant");
+        assert!(diff(&old, &old).is_empty());
+        let text = render_text(&d);
+        assert!(
+            text.contains("vector changed (expectation): b [R2]"),
+            "{text}"
+        );
+        assert!(text.contains("requirement R2: pass -> fail"), "{text}");
+    }
+}

@@ -88,6 +88,8 @@ pub fn impact(suite: &Suite, index: &ReleaseIndex, r: &StoredReport) -> ReportIm
                 }
             }
             Some(now) => match &row.content_sha256 {
+                // An older report: unless it ran this very tree, a change cannot be seen.
+                None if r.vectors_sha256() == index.tree_sha256 => {}
                 None => vectors_unhashed += 1,
                 Some(h) if h != now => {
                     vectors_changed.push(id.to_string());
@@ -177,8 +179,10 @@ pub fn render_text(impacts: &[ReportImpact]) -> String {
                 out.push_str(&format!("  vectors {what}: {}\n", list.join(", ")));
             }
         }
-        if i.requirements.is_empty() {
+        if i.is_unaffected() {
             out.push_str("  no verdict can change\n");
+        } else if i.requirements.is_empty() {
+            out.push_str("  no change seen, but the report cannot show every change\n");
         }
         for q in &i.requirements {
             out.push_str(&format!(

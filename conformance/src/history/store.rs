@@ -430,3 +430,102 @@ pub fn render_entries(entries: &[ReportEntry]) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn write_report(dir: &Path, name: &str, version: &str, started: &str, verdict: &str) {
+        std::fs::create_dir_all(dir).unwrap();
+        let doc = json!({
+            "adapter": {"mode": "persistent", "info": {"name": name, "version": version,
+                        "roles": ["reader"], "media": {"read": ["image/png", "audio/wav"]}}},
+            "suite": {"version": "0.1.0", "vectors_sha256": "ab", "release": "1.0.0"},
+            "profile": {"id": "p"},
+            "started": started, "finished": started, "overall": "conformant",
+            "selection": {"filter": null},
+            "requirements": [{"id": "R1", "clause": "GB 45438-2025 5.1 a)", "level": "mandatory", "verdict": verdict}],
+            "vectors": [{"id": "v1", "requirements": ["R1"], "outcome": "pass", "waiver": null,
+                         "content_sha256": "cd"}],
+        });
+        std::fs::write(dir.join("report.json"), doc.to_string()).unwrap();
+    }
+
+    #[test]
+    fn archive_is_idempotent_and_queries_filter() {
+        let tmp = tempfile::tempdir().unwrap();
+        let db = tmp.path().join("r.sqlite");
+        let mut conn = open(&db).unwrap();
+        let (a, b, c) = (
+            tmp.path().join("a"),
+            tmp.path().join("b"),
+            tmp.path().join("c"),
+        );
+        write_report(&a, "Impl", "1.0", "2026-01-01T00:00:00Z", "fail");
+        write_report(&b, "Impl", "1.0", "2026-02-01T00:00:00Z", "pass");
+        write_report(&c, "Other", "2", "2026-01-15T00:00:00Z", "pass");
+        std::fs::write(c.join("report.sig"), b"sig").unwrap();
+        let first = archive(&mut conn, &a).unwrap();
+        assert!(first.new);
+        assert_eq!(
+            archive(&mut conn, &a).unwrap(),
+            Archived {
+                new: false,
+                ..first.clone()
+            }
+        );
+        archive(&mut conn, &b).unwrap();
+        assert_eq!(archive(&mut conn, &c).unwrap().signature, "present");
+
+        let all = query(&conn, &Query::default()).unwrap();
+        assert_eq!(all.len(), 3);
+        let latest = query(
+            &conn,
+            &Query {
+                latest: true,
+                ..Query::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(latest.len(), 2);
+        let imp = latest.iter().find(|e| e.implementation == "Impl").unwrap();
+        assert_eq!(imp.started, "2026-02-01T00:00:00Z");
+        assert_eq!(imp.media, "audio image");
+        let fails = query(
+            &conn,
+            &Query {
+                vendor: Some("impl 1".into()),
+                requirement: Some("R1".into()),
+                ..Query::default()
+            },
+        )
+        .unwrap();
+        let v: Vec<_> = fails
+            .iter()
+            .map(|e| e.requirement_verdict.as_deref())
+            .collect();
+        assert_eq!(v, [Some("pass"), Some("fail")]);
+        assert!(query(
+            &conn,
+            &Query {
+                release: Some("2.0.0".into()),
+                ..Query::default()
+            }
+        )
+        .unwrap()
+        .is_empty());
+        assert!(query(
+            &conn,
+            &Query {
+                requirement: Some("R9".into()),
+                ..Query::default()
+            }
+        )
+        .unwrap()
+        .is_empty());
+        let files = files(&conn, 3).unwrap();
+        let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["report.json", "report.sig"]);
+    }
+}
