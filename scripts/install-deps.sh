@@ -25,6 +25,7 @@ declare -A NEED=(
   [heif-convert]=libheif-examples
   [pdftoppm]=poppler-utils
   [chromium]=chromium
+  [bc]=bc                 # vectors/explicit/make.sh (regen-check)
 )
 # files -> package (data packages without a command)
 declare -A NEED_FILES=(
