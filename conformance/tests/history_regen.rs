@@ -65,4 +65,48 @@ fn a_vector_that_differs_from_its_make_script_is_reported() {
         "{out}"
     );
     assert!(out.contains(" 2 problems"), "{out}");
+
+    // With other tool versions than vectors/TOOLS records, bytes may differ: then what the file
+    // shows counts. Bytes after IEND change the file but not its pixels or its label.
+    let tools = copy.path().join("TOOLS");
+    let recorded = std::fs::read_to_string(&tools).unwrap();
+    std::fs::write(
+        &tools,
+        recorded.replace("imagemagick ", "imagemagick 0:older-"),
+    )
+    .unwrap();
+    std::fs::remove_file(copy.path().join("implicit/png/stray.png")).unwrap();
+    let mut bytes = std::fs::read(&victim).unwrap();
+    bytes.pop();
+    std::fs::write(&victim, &bytes).unwrap();
+    let plain = copy.path().join("implicit/png/plain.png");
+    let mut padded = std::fs::read(&plain).unwrap();
+    padded.extend_from_slice(b"trailing bytes");
+    std::fs::write(&plain, padded).unwrap();
+    // A label changed inside the XMP packet: the pixels are the same, the label is not.
+    let conflict = copy.path().join("implicit/png/xmp-label-4.png");
+    let patched = String::from_utf8_lossy(&std::fs::read(&conflict).unwrap())
+        .replace(
+            "&quot;Label&quot;:&quot;4&quot;",
+            "&quot;Label&quot;:&quot;5&quot;",
+        )
+        .replace("\"Label\":\"4\"", "\"Label\":\"5\"");
+    std::fs::write(&conflict, patched.as_bytes()).unwrap();
+    let (code, out) = regen_check(&[
+        "--vectors",
+        copy.path().to_str().unwrap(),
+        "--only",
+        "implicit/png",
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("tool versions differ"), "{out}");
+    assert!(
+        out.contains("same decoded content, other bytes: implicit/png/plain.png"),
+        "{out}"
+    );
+    assert!(
+        out.contains("implicit/png/xmp-label-4.png: different bytes and different decoded content"),
+        "{out}"
+    );
+    assert!(out.contains(" 1 problems"), "{out}");
 }
