@@ -72,6 +72,11 @@ fn check_shards(shards: &[StoredReport]) -> Result<Vec<String>, String> {
             ),
             ("implementation", first.vendor(), s.vendor()),
             (
+                "filter",
+                first.doc["selection"]["filter"].to_string(),
+                s.doc["selection"]["filter"].to_string(),
+            ),
+            (
                 "adapter command",
                 first.doc["adapter"]["command"].to_string(),
                 s.doc["adapter"]["command"].to_string(),
