@@ -511,11 +511,14 @@ pub fn run(opts: &RunOptions) -> Result<RunResult, String> {
         reproduce_prefix.push_str(&format!(" --timeout {t}"));
     }
 
+    // history (issue 11): `--shard K/N` keeps the vectors of one shard.
+    let in_shard = crate::history::shard::selector(&suite, opts.shard);
     // The progress bar goes to stderr only when stdout (libtest's lines) goes elsewhere, so
     // the two never interleave on one terminal.
     let selected_count = suite
         .vectors
         .iter()
+        .filter(|v| in_shard(&v.id))
         .filter(|v| match (&opts.filter, opts.exact) {
             (None, _) => true,
             (Some(f), true) => &v.id == f,
@@ -552,8 +555,6 @@ pub fn run(opts: &RunOptions) -> Result<RunResult, String> {
         results: Mutex::new(Vec::new()),
         progress,
     });
-    // history (issue 11): `--shard K/N` keeps the vectors of one shard.
-    let in_shard = crate::history::shard::selector(&shared.suite, opts.shard);
     let trials: Vec<Trial> = (0..shared.suite.vectors.len())
         .filter(|&i| in_shard(&shared.suite.vectors[i].id))
         .map(|i| {
