@@ -26,6 +26,7 @@ declare -A NEED=(
   [pdftoppm]=poppler-utils
   [chromium]=chromium
   [openssl]=openssl
+  [bc]=bc                 # vectors/explicit/make.sh (regen-check)
 )
 # files -> package (data packages without a command)
 declare -A NEED_FILES=(

@@ -12,15 +12,19 @@
 //! - [`session`]: a run prepared (suite, profile, implementation, `info`, waivers), the vectors
 //!   selected once and executed;
 //! - [`report`]: the report built from the results, and its JSON, Markdown, HTML and JUnit writers;
-//! - [`run`]: the `run` subcommand, tying it together.
+//! - [`run`]: the `run` subcommand, tying it together;
+//! - [`release`]: the vector release and per-vector content hashes;
+//! - [`history`]: diff, impact, the results store and board, shard merging.
 #![forbid(unsafe_code)]
 
 pub mod adapter;
 pub mod checks;
 pub mod implementation;
+pub mod history;
 pub mod lint;
 pub mod mapping;
 pub mod meta;
+pub mod release;
 pub mod report;
 pub mod run;
 pub mod schema;

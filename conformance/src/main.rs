@@ -18,7 +18,13 @@ Examples:
   aigc-conform run --exact implicit-png-label-plain     one vector (the command every failure prints)
   aigc-conform run --list                           the vector ids
   aigc-conform lint                                 check manifests and requirements.yaml
-  aigc-conform mapping [--check]                    regenerate (or check) spec-mapping.md";
+  aigc-conform mapping [--check]                    regenerate (or check) spec-mapping.md
+  aigc-conform run --shard 2/4 --out shard-2        one of four shards; then: aigc-conform merge shard-* --out all
+  aigc-conform diff reports/old reports/new         what changed between two reports
+  aigc-conform impact --vectors vectors reports/*   which stored verdicts a new vector release may change
+  aigc-conform archive --db results.sqlite reports/x   file a report into the results store
+  aigc-conform query --db results.sqlite --requirement GB-6.1-a
+  aigc-conform board --db results.sqlite --out site    the results board (static HTML)";
 
 #[derive(Parser)]
 #[command(name = "aigc-conform", version, about = "Conformance suite for GB 45438-2025 AI-generated content labels", after_help = EXAMPLES)]
@@ -35,6 +41,9 @@ enum Command {
     Lint(LintArgs),
     /// Write spec-mapping.md (every requirement, its vectors, how it is tested).
     Mapping(MappingArgs),
+    // history (issue 11): diff, impact, archive, query, board, merge, release.
+    #[command(flatten)]
+    History(aigc_conformance::history::cli::HistoryCommand),
 }
 
 #[derive(clap::Args)]
@@ -89,6 +98,10 @@ struct RunArgs {
     /// in the repository, e.g. reports/reference/).
     #[arg(long)]
     stable: bool,
+    /// Run only shard K of N (e.g. 2/4): a deterministic share of the vectors; combine the
+    /// shards' reports with `aigc-conform merge`.
+    #[arg(long, value_name = "K/N", value_parser = aigc_conformance::history::shard::parse_shard)]
+    shard: Option<(usize, usize)>,
 }
 
 #[derive(clap::Args)]
@@ -109,6 +122,7 @@ fn default_vectors() -> PathBuf {
 
 fn main() -> ExitCode {
     match Cli::parse().command {
+        Command::History(c) => aigc_conformance::history::cli::dispatch(c, default_vectors()),
         Command::Run(a) => {
             let vectors_given = a.vectors.is_some();
             let vectors = a.vectors.unwrap_or_else(default_vectors);
@@ -136,6 +150,7 @@ fn main() -> ExitCode {
                 process_per_request: a.process_per_request,
                 quiet: a.quiet,
                 stable: a.stable,
+                shard: a.shard,
             };
             match run::run(&opts) {
                 Ok(r) => ExitCode::from(r.exit),

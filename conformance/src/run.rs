@@ -44,6 +44,8 @@ pub struct RunOptions {
     pub quiet: bool,
     /// Write a stable report (placeholders for paths, times and host; see `report::stable`).
     pub stable: bool,
+    /// Run only shard K of N (1-based; `history::shard`; issue 11).
+    pub shard: Option<(usize, usize)>,
 }
 
 impl RunOptions {
@@ -51,6 +53,7 @@ impl RunOptions {
         Filter {
             text: self.filter.clone(),
             exact: self.exact,
+            shard: self.shard,
         }
     }
 

@@ -40,6 +40,8 @@ pub struct Filter {
     pub text: Option<String>,
     /// The text must equal the id.
     pub exact: bool,
+    /// Only shard K of N (1-based; `history::shard`, issue 11).
+    pub shard: Option<(usize, usize)>,
 }
 
 impl Filter {
@@ -54,8 +56,9 @@ impl Filter {
 
     /// Indices (into `suite.vectors`) of the selected vectors, in suite order.
     pub fn select(&self, suite: &Suite) -> Vec<usize> {
+        let in_shard = crate::history::shard::selector(suite, self.shard);
         (0..suite.vectors.len())
-            .filter(|&i| self.matches(&suite.vectors[i]))
+            .filter(|&i| self.matches(&suite.vectors[i]) && in_shard(&suite.vectors[i].id))
             .collect()
     }
 }
@@ -370,6 +373,7 @@ impl Session {
             self.waivers.get(&v.id).cloned(),
             format!("{} --exact {}", self.reproduce_prefix, shell_quote(&v.id)),
         );
+        result.content_sha256 = crate::release::vector_sha256(&self.suite.root, v).ok();
         if let Err(reason) = applicability(&self.info, v) {
             result.outcome = Outcome::NotApplicable;
             result.message = Some(reason);

@@ -147,6 +147,7 @@ fn the_reference_in_process_passes_the_png_vectors() {
     let filter = Filter {
         text: Some("implicit-png".into()),
         exact: false,
+        shard: None,
     };
     let selected = filter.select(&session.suite);
     assert!(selected.len() > 5, "{}", selected.len());

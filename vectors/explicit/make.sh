@@ -5,11 +5,17 @@
 # detector against other software rather than against itself.
 #
 # Needs: imagemagick, sox, ffmpeg (with libx264, libmp3lame), the bundled font subset.
-# Deterministic except for x264/LAME versions (re-run only when a vector changes).
+# Reproducible: sox runs with -R (fixed random seeds: the pink and white noise) and -D (no
+# dither), PNGs carry no dates, ffmpeg writes -bitexact containers. The bytes still depend on the
+# versions of x264 and LAME (vectors/TOOLS records them; vectors/tools/regen-check.py compares
+# decoded content when they differ).
 set -eu
 cd "$(dirname "$0")"
 FONT=../../reference/assets/fonts/label-cjk-subset.otf
 VOICE=../../reference/assets/audio/voice-prompt-zh.wav
+# PNGs without time chunks or properties that change from run to run.
+PNG="-strip -define png:exclude-chunks=date,time"
+FFX="-fflags +bitexact -flags:v +bitexact -flags:a +bitexact"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 
@@ -52,49 +58,49 @@ PS50=$(pointsize_for 50)
 PS49=$(pointsize_for 49)
 echo "pointsize for 50 px ink: $PS50, for 49 px: $PS49"
 for geo in 1600x1000 1000x1600; do
-  convert -size $geo xc:'#33aa66' img-base-$geo.png
+  convert -size $geo xc:'#33aa66' $PNG img-base-$geo.png
   # Shortest side 1000 px: 50 px = 5.0 % (pass), 49 px = 4.9 % (fail). Label in the centre.
   convert img-base-$geo.png -font "$FONT" -fill white -gravity center \
-    -pointsize "$PS50" -annotate +0+0 'AI生成' img-center-5.0pct-$geo.png
+    -pointsize "$PS50" -annotate +0+0 'AI生成' $PNG img-center-5.0pct-$geo.png
   convert img-base-$geo.png -font "$FONT" -fill white -gravity center \
-    -pointsize "$PS49" -annotate +0+0 'AI生成' img-center-4.9pct-$geo.png
+    -pointsize "$PS49" -annotate +0+0 'AI生成' $PNG img-center-4.9pct-$geo.png
 done
 # Edge and corner positives at 5.0 %, a bare "AI" badge and "AI创作" in the corner.
 convert img-base-1600x1000.png -font "$FONT" -fill white -gravity southeast \
-  -pointsize "$PS50" -annotate +20+20 'AI生成' img-corner-5.0pct.png
+  -pointsize "$PS50" -annotate +20+20 'AI生成' $PNG img-corner-5.0pct.png
 convert img-base-1600x1000.png -font "$FONT" -fill white -gravity north \
-  -pointsize "$PS50" -annotate +0+20 'AI合成' img-top-edge-5.0pct.png
+  -pointsize "$PS50" -annotate +0+20 'AI合成' $PNG img-top-edge-5.0pct.png
 convert img-base-1600x1000.png -font "$FONT" -fill white -gravity southeast \
-  -pointsize 80 -annotate +20+20 'AI' img-corner-bare-ai.png
+  -pointsize 80 -annotate +20+20 'AI' $PNG img-corner-bare-ai.png
 # 创 and 作 are not in the subset: the full Noto Sans CJK SC Bold from fonts-noto-cjk.
 convert img-base-1600x1000.png -font Noto-Sans-CJK-SC-Bold -fill white -gravity southeast \
-  -pointsize 80 -annotate +20+20 'AI创作' img-corner-ai-chuangzuo.png
+  -pointsize 80 -annotate +20+20 'AI创作' $PNG img-corner-ai-chuangzuo.png
 
 # ---- audio (5.3) --------------------------------------------------------------------------
-tone() { sox -n -r 16000 -c 1 -b 16 "$T/$1.wav" synth "$2" sine 800 fade t 0.005 "$2" 0.005; }
-gap() { sox -n -r 16000 -c 1 -b 16 "$T/$1.wav" trim 0 "$2"; }
+tone() { sox -R -D -n -r 16000 -c 1 -b 16 "$T/$1.wav" synth "$2" sine 800 fade t 0.005 "$2" 0.005; }
+gap() { sox -R -D -n -r 16000 -c 1 -b 16 "$T/$1.wav" trim 0 "$2"; }
 tone dot 0.12; tone dash 0.36; gap g 0.12; gap sep 0.3
-sox -n -r 16000 -c 1 -b 16 audio-original.wav synth 3 pinknoise vol 0.03
+sox -R -D -n -r 16000 -c 1 -b 16 audio-original.wav synth 3 pinknoise vol 0.03
 # 短长短短 at the start, then the content.
-sox "$T/dot.wav" "$T/g.wav" "$T/dash.wav" "$T/g.wav" "$T/dot.wav" "$T/g.wav" "$T/dot.wav" \
+sox -R -D "$T/dot.wav" "$T/g.wav" "$T/dash.wav" "$T/g.wav" "$T/dot.wav" "$T/g.wav" "$T/dot.wav" \
   "$T/sep.wav" audio-original.wav audio-rhythm-start.wav
 # 长短短短 (Morse "B"): not the label.
-sox "$T/dash.wav" "$T/g.wav" "$T/dot.wav" "$T/g.wav" "$T/dot.wav" "$T/g.wav" "$T/dot.wav" \
+sox -R -D "$T/dash.wav" "$T/g.wav" "$T/dot.wav" "$T/g.wav" "$T/dot.wav" "$T/g.wav" "$T/dot.wav" \
   "$T/sep.wav" audio-original.wav audio-rhythm-lsss.wav
 # A single 2 s 440 Hz decaying beep (one implementation's fallback): not the label.
-sox -n -r 16000 -c 1 -b 16 "$T/beep.wav" synth 2 sine 440 fade q 0.01 2 1.9 vol 0.5
-sox "$T/beep.wav" "$T/sep.wav" audio-original.wav audio-single-beep.wav
+sox -R -D -n -r 16000 -c 1 -b 16 "$T/beep.wav" synth 2 sine 440 fade q 0.01 2 1.9 vol 0.5
+sox -R -D "$T/beep.wav" "$T/sep.wav" audio-original.wav audio-single-beep.wav
 # 短长短短 at the end, MP3 at 64 kbit/s with added noise: lossy coding must not hide it.
-sox audio-original.wav "$T/sep.wav" "$T/dot.wav" "$T/g.wav" "$T/dash.wav" "$T/g.wav" \
+sox -R -D audio-original.wav "$T/sep.wav" "$T/dot.wav" "$T/g.wav" "$T/dash.wav" "$T/g.wav" \
   "$T/dot.wav" "$T/g.wav" "$T/dot.wav" "$T/end.wav"
-sox "$T/end.wav" -p synth whitenoise vol 0.02 | sox -m "$T/end.wav" - "$T/end-noisy.wav"
-ffmpeg -v error -y -i "$T/end-noisy.wav" -c:a libmp3lame -b:a 64k audio-rhythm-end-noisy.mp3
+sox -R -D "$T/end.wav" -p synth whitenoise vol 0.02 | sox -R -D -m "$T/end.wav" - "$T/end-noisy.wav"
+ffmpeg -v error -y -i "$T/end-noisy.wav" $FFX -c:a libmp3lame -b:a 64k audio-rhythm-end-noisy.mp3
 # The bundled spoken prompt appended (same rate as the original after sox's resampling).
-sox "$VOICE" -r 16000 -c 1 -b 16 "$T/voice.wav"
-sox audio-original.wav "$T/sep.wav" "$T/voice.wav" audio-voice-end.wav
+sox -R -D "$VOICE" -r 16000 -c 1 -b 16 "$T/voice.wav"
+sox -R -D audio-original.wav "$T/sep.wav" "$T/voice.wav" audio-voice-end.wav
 # The same prompt spoken 2.5x too fast (about 340 字/min): 5.3 e) fails.
-sox "$T/voice.wav" "$T/fast.wav" tempo -s 2.5
-sox audio-original.wav "$T/sep.wav" "$T/fast.wav" audio-voice-fast.wav
+sox -R -D "$T/voice.wav" "$T/fast.wav" tempo -s 2.5
+sox -R -D audio-original.wav "$T/sep.wav" "$T/fast.wav" audio-voice-fast.wav
 
 # ---- video (5.4) --------------------------------------------------------------------------
 # 320x240 at 25 fps, 3 s; the label is drawn by ffmpeg drawtext with the bundled font at
@@ -102,10 +108,10 @@ sox audio-original.wav "$T/sep.wav" "$T/fast.wav" audio-voice-fast.wav
 vid() { # name enable-expression size
   ffmpeg -v error -y -f lavfi -i "color=c=0x33aa66:s=$3:r=25:d=3" \
     -vf "drawtext=fontfile=$FONT:text='AI生成':fontsize=20:fontcolor=white:box=1:boxcolor=black@0.6:boxborderw=4:x=w-tw-10:y=h-th-10:enable='$2'" \
-    -c:v libx264 -preset veryfast -crf 18 -pix_fmt yuv420p "$1"
+    $FFX -c:v libx264 -preset veryfast -crf 18 -pix_fmt yuv420p "$1"
 }
-ffmpeg -v error -y -f lavfi -i "color=c=0x33aa66:s=320x240:r=25:d=3" -c:v libx264 -preset veryfast -crf 18 -pix_fmt yuv420p video-original.mp4
-ffmpeg -v error -y -f lavfi -i "color=c=0x33aa66:s=240x320:r=25:d=3" -c:v libx264 -preset veryfast -crf 18 -pix_fmt yuv420p video-original-portrait.mp4
+ffmpeg -v error -y -f lavfi -i "color=c=0x33aa66:s=320x240:r=25:d=3" $FFX -c:v libx264 -preset veryfast -crf 18 -pix_fmt yuv420p video-original.mp4
+ffmpeg -v error -y -f lavfi -i "color=c=0x33aa66:s=240x320:r=25:d=3" $FFX -c:v libx264 -preset veryfast -crf 18 -pix_fmt yuv420p video-original-portrait.mp4
 vid video-label-2.0s.mp4 'lt(t,2.0)' 320x240
 vid video-label-1.9s.mp4 'lt(t,1.9)' 320x240
 vid video-label-from-0.5s.mp4 'gte(t,0.5)' 320x240

@@ -51,6 +51,7 @@ impl VectorResult {
             stderr: String::new(),
             duration_ms: 0.0,
             reproduce,
+            content_sha256: None,
         }
     }
 
@@ -199,6 +200,7 @@ impl Report {
                 vectors_sha256: tree_sha256(root),
                 files: crate::vector::all_files(root).len(),
                 vector_count: suite.vectors.len(),
+                release: crate::release::load_release(root).ok(),
             },
             profile: ProfileInfo {
                 id: session.profile.id.clone(),
@@ -215,6 +217,7 @@ impl Report {
                 exact: filter.exact,
                 selected: vectors.len(),
                 total: suite.vectors.len(),
+                shard: filter.shard.map(|(k, n)| format!("{k}/{n}")),
             },
             overall: verdict::overall(&graded),
             counts,

@@ -40,6 +40,9 @@ pub struct SuiteInfo {
     pub files: usize,
     /// Number of vectors in the suite.
     pub vector_count: usize,
+    /// Vector release (`vectors/RELEASE`; issue 11), absent when the folder has none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub release: Option<String>,
 }
 
 /// The interpretation profile in force.
@@ -90,6 +93,9 @@ pub struct Selection {
     pub selected: usize,
     /// Vectors in the suite.
     pub total: usize,
+    /// `K/N` when this run is shard K of N (`run --shard`; issue 11).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
 }
 
 /// One requirement in the report: the catalogue entry with its verdict.
@@ -172,6 +178,9 @@ pub struct VectorResult {
     pub duration_ms: f64,
     /// The command that re-runs this one vector.
     pub reproduce: String,
+    /// Content hash of the vector (input + manifest entry; `release::vector_sha256`; issue 11).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_sha256: Option<String>,
 }
 
 impl VectorResult {

@@ -4,7 +4,8 @@
 #   <tool>-*.*       files labelled by an independent writer for `read` vectors
 #                    (ExifTool with ../../tools/tc260.config, ffmpeg -metadata, python zipfile)
 #   craft-*.*        hand-built carriers no tool writes (../../tools/craft.py)
-# Everything is tiny (a few KB) and deterministic where the tools allow (-fflags +bitexact, -strip).
+# Everything is tiny (a few KB) and reproducible: -fflags +bitexact, -strip, sox -R (fixed seed)
+# -D (no dither); encoder versions are recorded in ../../TOOLS.
 set -euo pipefail
 cd "$(dirname "$0")"
 T=../../tools
@@ -39,7 +40,7 @@ exiftool -q -overwrite_original "-UserComment={\"AIGC\":$J3}" exiftool-xmp-userc
 printf 'AIGC%s' "$J" > "$tmp/app11"; python3 $T/craft.py jpeg-app plain.jpg craft-app11.jpg 11 "$tmp/app11"
 
 # ---- audio ---------------------------------------------------------------------------------
-sox -n -r 8000 -c 1 -b 16 plain.wav synth 0.25 sine 440
+sox -R -D -n -r 8000 -c 1 -b 16 plain.wav synth 0.25 sine 440
 $FF -f lavfi -i "sine=frequency=440:duration=0.25:sample_rate=8000" $BX -c:a libmp3lame -b:a 16k -id3v2_version 4 plain.mp3
 $FF -i plain.wav $BX -c:a flac plain.flac
 $FF -i plain.wav $BX -c:a libvorbis -q:a 0 plain.ogg
