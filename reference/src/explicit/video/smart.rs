@@ -69,7 +69,8 @@ enum Codec {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Packet {
     pts: i64,
-    dts: i64,
+    /// Decoding time; Matroska stores none.
+    dts: Option<i64>,
     key: bool,
 }
 
@@ -88,6 +89,8 @@ struct Probe {
     config: Vec<u8>,
     codec_tag: String,
     colour: Vec<(&'static str, String)>,
+    /// ffprobe's `has_b_frames`: the decoder's reordering delay in frames.
+    has_b_frames: i64,
 }
 
 /// Remove a temporary directory when dropped.
@@ -150,7 +153,9 @@ pub(super) fn mark(job: &Job) -> Result<Outcome, String> {
     if let Err(why) = check_random_access(probe.codec, &key, nal_len) {
         return Ok(Outcome::Fallback(why));
     }
-    let options = encoder_options(&first);
+    // x264 writes its options in an SEI of the first picture; x265 (through ffmpeg) in an SEI
+    // stored with the parameter sets in hvcC.
+    let options = encoder_options(&first).or_else(|| encoder_options(&probe.config));
     let dir = TempDir::new()?;
     match render(job, &probe, &packets, cut, options.as_deref(), &dir.0)? {
         Ok(report) => Ok(Outcome::Done(report)),
@@ -270,6 +275,7 @@ fn probe_stream(input: &Path) -> Result<Result<Probe, String>, String> {
         config,
         codec_tag: s["codec_tag_string"].as_str().unwrap_or("").to_string(),
         colour,
+        has_b_frames: s["has_b_frames"].as_i64().unwrap_or(0),
     }))
 }
 
@@ -314,11 +320,8 @@ fn packets_of(path: &Path) -> Result<Result<Vec<Packet>, String>, String> {
     let mut packets = Vec::new();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
         let f: Vec<&str> = line.trim().split(',').collect();
-        let (Some(pts), Some(dts), Some(flags)) = (
-            f.first().and_then(|s| s.parse().ok()),
-            f.get(1).and_then(|s| s.parse().ok()),
-            f.get(2),
-        ) else {
+        let dts = f.get(1).and_then(|s| s.parse().ok());
+        let (Some(pts), Some(flags)) = (f.first().and_then(|s| s.parse().ok()), f.get(2)) else {
             return Ok(Err(format!(
                 "packet {} without timestamps ({line:?})",
                 packets.len()
@@ -504,12 +507,25 @@ fn check_random_access(codec: Codec, data: &[u8], len_size: usize) -> Result<(),
     Err("no picture found in the keyframe's data".into())
 }
 
-/// The encoder's option string from its SEI (x264 and x265 write `options: ...`).
-fn encoder_options(first_packet: &[u8]) -> Option<String> {
-    let at = first_packet.windows(9).position(|w| w == b"options: ")?;
-    let rest = &first_packet[at + 9..];
-    let end = rest.iter().position(|b| *b == 0).unwrap_or(rest.len());
-    Some(String::from_utf8_lossy(&rest[..end]).into_owned())
+/// The encoder's option string from its SEI (x264 and x265 write `options: ...`), prefixed
+/// with the encoder's name (`x264 ` or `x265 `).
+fn encoder_options(data: &[u8]) -> Option<String> {
+    let at = data.windows(9).position(|w| w == b"options: ")?;
+    let before = &data[at.saturating_sub(200)..at];
+    let name = if before.windows(4).any(|w| w == b"x265") {
+        "x265"
+    } else if before.windows(4).any(|w| w == b"x264") {
+        "x264"
+    } else {
+        return None;
+    };
+    let rest = &data[at + 9..];
+    // The string ends at its NUL (x264) or at the SEI's RBSP stop bit (x265).
+    let end = rest
+        .iter()
+        .position(|b| *b == 0 || *b == 0x80)
+        .unwrap_or(rest.len());
+    Some(format!("{name} {}", String::from_utf8_lossy(&rest[..end])))
 }
 
 fn option_map(options: &str) -> Vec<(&str, Option<&str>)> {
@@ -733,14 +749,11 @@ fn encoder_args(
     // Reordering depth in frames: how far decoding runs ahead of presentation.
     let frame_ticks =
         (probe.fps.1 as f64 * probe.tb.1 as f64) / (probe.fps.0 as f64 * probe.tb.0 as f64);
-    let delay = packets
-        .iter()
-        .map(|p| p.pts - p.dts)
-        .max()
-        .unwrap_or(0)
-        .max(0) as f64
-        / frame_ticks;
-    let delay = delay.round() as i64;
+    // (Matroska has no decoding times: then the decoder's view, has_b_frames.)
+    let delay = match packets.iter().filter_map(|p| Some(p.pts - p.dts?)).max() {
+        Some(d) => (d.max(0) as f64 / frame_ticks).round() as i64,
+        None => probe.has_b_frames,
+    };
     match probe.codec {
         Codec::H264 => {
             let profile = match probe.profile.as_str() {
@@ -759,7 +772,7 @@ fn encoder_args(
                 .find(|i| !used.contains(i))
                 .ok_or("no free SPS id")?;
             let mut x = vec![format!("sps-id={id}")];
-            let opts = options.filter(|o| !o.starts_with("x265"));
+            let opts = options.and_then(|o| o.strip_prefix("x264 "));
             let mut bframes_set = false;
             for (k, v) in opts.map(option_map).unwrap_or_default() {
                 let Some(v) = v else { continue };
@@ -808,14 +821,13 @@ fn encoder_args(
             args.push(x.join(":"));
         }
         Codec::Hevc => {
-            let Some(opts) = options.filter(|o| o.starts_with("x265")) else {
+            let Some(opts) = options.and_then(|o| o.strip_prefix("x265 ")) else {
                 return Err(
                     "H.265 not made by x265 (no x265 options SEI): its parameter sets cannot be \
                      reproduced"
                         .into(),
                 );
             };
-            let opts = opts.split_once("options:").map(|x| x.1).unwrap_or(opts);
             let skip = [
                 "cpuid",
                 "frame-threads",
@@ -834,6 +846,19 @@ fn encoder_args(
                 "pools",
                 "csv",
                 "csv-log-level",
+                "bitdepth",
+                // Printed whether or not they were set, and setting them makes x265 write them
+                // into the VUI: the colour and aspect come from ffmpeg's own options instead.
+                "videoformat",
+                "range",
+                "colorprim",
+                "transfer",
+                "colormatrix",
+                "chromaloc",
+                "sar",
+                "overscan",
+                "display-window",
+                "cll",
             ];
             let mut x = vec!["log-level=error".to_string(), "crf=18".to_string()];
             for (k, v) in option_map(opts) {
@@ -867,6 +892,10 @@ fn encoder_args(
             args.push(x.join(":"));
         }
     }
+    // The Y4M pipe labels 4:2:0 as centre-sited (C420jpeg); the encoder must not write that
+    // into the head's VUI, which would differ from the input's (and, for H.265, break the
+    // identity of the parameter sets).
+    args.extend(["-chroma_sample_location", "unspecified"].map(String::from));
     for (opt, val) in &probe.colour {
         args.push(opt.to_string());
         args.push(val.clone());
@@ -1053,7 +1082,10 @@ fn render(
             .all(|(o, i)| {
                 o.key == i.key
                     && same_time(o.pts, out_tb, i.pts, probe.tb)
-                    && same_time(o.dts, out_tb, i.dts, probe.tb)
+                    && match (o.dts, i.dts) {
+                        (Some(a), Some(b)) => same_time(a, out_tb, b, probe.tb),
+                        (a, b) => a.is_none() && b.is_none() || ext == "mkv",
+                    }
             });
     if !tail_ok {
         return Ok(Err(
@@ -1119,7 +1151,7 @@ mod tests {
         for i in 0..100i64 {
             p.push(Packet {
                 pts: i * 512,
-                dts: i * 512 - 1024,
+                dts: Some(i * 512 - 1024),
                 key: i % 25 == 0,
             });
         }
