@@ -479,8 +479,9 @@ fn nal_units(data: &[u8], len_size: usize) -> Vec<&[u8]> {
     out
 }
 
-/// The cut packet must be a random access point that needs nothing before it: an H.264 IDR;
-/// an H.265 IDR, or a CRA/BLA whose leading pictures were already excluded by the timestamps.
+/// The cut packet must be a random access point that needs nothing before it and resets the
+/// picture order: an H.264 IDR; an H.265 IDR or BLA (leading pictures are already excluded by
+/// the timestamps).
 fn check_random_access(codec: Codec, data: &[u8], len_size: usize) -> Result<(), String> {
     if data.is_empty() {
         return Err("could not read the keyframe's data".into());
@@ -498,7 +499,16 @@ fn check_random_access(codec: Codec, data: &[u8], len_size: usize) -> Result<(),
                 _ => {}
             },
             Codec::Hevc => match (h >> 1) & 0x3f {
-                16..=21 => return Ok(()),
+                // IDR and BLA reset the picture order count; a CRA in mid-stream does not, so
+                // the copied pictures' order relative to the new head would not be proven.
+                16..=20 => return Ok(()),
+                21 => {
+                    return Err(
+                        "the keyframe after the label is a CRA picture (open-GOP style random \
+                         access): the order across the join is not proven"
+                            .into(),
+                    )
+                }
                 0..=15 => return Err("the keyframe after the label is not an IRAP picture".into()),
                 _ => {}
             },
@@ -960,13 +970,17 @@ fn render(
     );
     let _ = dec.wait();
     let enc_status = enc.wait_with_output().map_err(|e| e.to_string())?;
-    let (labelled, overlay, y4m) = marked.map_err(|e| format!("{}: {e}", job.input.display()))?;
+    // Any failure here falls back: the full re-encode then reports a broken input properly.
     if !enc_status.status.success() {
         return Ok(Err(format!(
             "encoding the head failed: {}",
             String::from_utf8_lossy(&enc_status.stderr).trim()
         )));
     }
+    let (labelled, overlay, y4m) = match marked {
+        Ok(m) => m,
+        Err(e) => return Ok(Err(format!("labelling the head failed: {e}"))),
+    };
     if (y4m.width as u64, y4m.height as u64) != (probe.width, probe.height) {
         return Ok(Err(
             "the decoded frame size differs from the stream's".into()
@@ -1026,6 +1040,14 @@ fn render(
     let list = dir.join("join.txt");
     let quote = |p: &Path| format!("'{}'", p.to_string_lossy().replace('\'', "'\\''"));
     let input_abs = std::fs::canonicalize(job.input).map_err(|e| e.to_string())?;
+    if [&head, &input_abs]
+        .iter()
+        .any(|p| p.to_string_lossy().contains(['\n', '\r']))
+    {
+        return Ok(Err(
+            "a path with a line break cannot be written into the concat list".into(),
+        ));
+    }
     std::fs::write(
         &list,
         format!(
@@ -1163,5 +1185,18 @@ mod tests {
         p[51].pts = 50 * 512;
         p[52].pts = 51 * 512;
         assert_eq!(find_cut(&p, (1, 12800), (25, 1), 2.0), Ok(75));
+    }
+
+    #[test]
+    fn only_pictures_that_reset_decoding_are_cut_points() {
+        // AUD, then the picture's first slice; 4-byte NAL lengths.
+        let pkt = |nal: u8| vec![0, 0, 0, 2, 0x09, 0x10, 0, 0, 0, 2, nal, 0x88];
+        assert!(check_random_access(Codec::H264, &pkt(0x65), 4).is_ok()); // IDR
+        assert!(check_random_access(Codec::H264, &pkt(0x41), 4).is_err()); // non-IDR I/P
+        let hevc = |t: u8| vec![0, 0, 0, 3, 0x46, 0x01, 0x50, 0, 0, 0, 2, t << 1, 0x01];
+        assert!(check_random_access(Codec::Hevc, &hevc(19), 4).is_ok()); // IDR_W_RADL
+        assert!(check_random_access(Codec::Hevc, &hevc(21), 4).is_err()); // CRA
+        assert!(check_random_access(Codec::Hevc, &hevc(1), 4).is_err()); // trailing
+        assert!(check_random_access(Codec::H264, &[], 4).is_err());
     }
 }
