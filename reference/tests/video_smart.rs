@@ -18,10 +18,26 @@ use std::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_aigc-label");
 
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("aigc-video-smart-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d.join(name)
+/// A test's own temporary directory, removed when the test ends.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(test: &str) -> Scratch {
+        let d =
+            std::env::temp_dir().join(format!("aigc-video-smart-{}-{test}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        Scratch(d)
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 fn run(cmd: &mut Command) -> std::process::Output {
@@ -37,8 +53,8 @@ fn run(cmd: &mut Command) -> std::process::Output {
 }
 
 /// A 6 s 320x240 25 fps test video with a 440 Hz tone, a keyframe every 25 frames and a title.
-fn make_input(name: &str, video: &[&str], audio: &[&str]) -> PathBuf {
-    let p = tmp(name);
+fn make_input(dir: &Scratch, name: &str, video: &[&str], audio: &[&str]) -> PathBuf {
+    let p = dir.path(name);
     run(Command::new("ffmpeg")
         .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
         .arg("testsrc2=size=320x240:rate=25")
@@ -161,13 +177,15 @@ fn assert_smart(input: &Path, output: &Path) {
 
 #[test]
 fn h264_in_mp4_copies_everything_after_the_label() {
+    let dir = Scratch::new("h264-mp4");
     let input = make_input(
+        &dir,
         "h264.mp4",
         &["-c:v", "libx264", "-preset", "veryfast"],
         &["-c:a", "aac"],
     );
     // An implicit label in the input is carried over, as with a full re-encode.
-    let labelled = tmp("h264-implicit.mp4");
+    let labelled = dir.path("h264-implicit.mp4");
     run(Command::new(BIN)
         .arg("embed")
         .arg(&input)
@@ -180,7 +198,7 @@ fn h264_in_mp4_copies_everything_after_the_label() {
             "--produce-id",
             "t1",
         ]));
-    let output = tmp("h264-out.mp4");
+    let output = dir.path("h264-out.mp4");
     assert_smart(&labelled, &output);
     let read = run(Command::new(BIN).arg("read").arg(&output).arg("--json"));
     let v: Value = serde_json::from_slice(&read.stdout).unwrap();
@@ -189,18 +207,22 @@ fn h264_in_mp4_copies_everything_after_the_label() {
 
 #[test]
 fn h264_in_mkv_copies_everything_after_the_label() {
+    let dir = Scratch::new("h264-mkv");
     let input = make_input(
+        &dir,
         "h264.mkv",
         &["-c:v", "libx264", "-preset", "veryfast"],
         &["-c:a", "flac"],
     );
-    assert_smart(&input, &tmp("h264-out.mkv"));
+    assert_smart(&input, &dir.path("h264-out.mkv"));
 }
 
 #[test]
 fn h265_in_mp4_copies_everything_after_the_label() {
+    let dir = Scratch::new("h265-mp4");
     // Closed GOPs (IDR keyframes): x265's default open GOPs would make the cut unsafe.
     let input = make_input(
+        &dir,
         "h265.mp4",
         &[
             "-c:v",
@@ -212,18 +234,20 @@ fn h265_in_mp4_copies_everything_after_the_label() {
         ],
         &["-c:a", "aac"],
     );
-    assert_smart(&input, &tmp("h265-out.mp4"));
+    assert_smart(&input, &dir.path("h265-out.mp4"));
 }
 
 #[test]
 fn unsupported_codec_open_gop_and_whole_video_labels_fall_back_to_full() {
-    let mpeg4 = make_input("mpeg4.mp4", &["-c:v", "mpeg4"], &["-c:a", "aac"]);
-    let r = mark(&mpeg4, &tmp("mpeg4-out.mp4"), &["--duration", "2"]);
+    let dir = Scratch::new("fallbacks");
+    let mpeg4 = make_input(&dir, "mpeg4.mp4", &["-c:v", "mpeg4"], &["-c:a", "aac"]);
+    let r = mark(&mpeg4, &dir.path("mpeg4-out.mp4"), &["--duration", "2"]);
     assert_eq!(r["mode"], "full", "{r}");
     assert!(r["reason"].as_str().unwrap().contains("mpeg4"), "{r}");
 
     // x265's default open GOPs: every keyframe after the label has leading pictures.
     let open = make_input(
+        &dir,
         "h265-open.mp4",
         &[
             "-c:v",
@@ -235,12 +259,12 @@ fn unsupported_codec_open_gop_and_whole_video_labels_fall_back_to_full() {
         ],
         &["-c:a", "aac"],
     );
-    let r = mark(&open, &tmp("h265-open-out.mp4"), &["--duration", "2"]);
+    let r = mark(&open, &dir.path("h265-open-out.mp4"), &["--duration", "2"]);
     assert_eq!(r["mode"], "full", "{r}");
 
     // Without --duration the label is on every frame: nothing to copy.
-    let h264 = make_input("h264-all.mp4", &["-c:v", "libx264"], &["-c:a", "aac"]);
-    let r = mark(&h264, &tmp("h264-all-out.mp4"), &[]);
+    let h264 = make_input(&dir, "h264-all.mp4", &["-c:v", "libx264"], &["-c:a", "aac"]);
+    let r = mark(&h264, &dir.path("h264-all-out.mp4"), &[]);
     assert_eq!(r["mode"], "full", "{r}");
     assert!(r["reason"].as_str().unwrap().contains("every frame"), "{r}");
 }
