@@ -72,6 +72,9 @@ struct Packet {
     /// Decoding time; Matroska stores none.
     dts: Option<i64>,
     key: bool,
+    /// Byte position in the file and size, as the demuxer reports them.
+    pos: Option<u64>,
+    size: u64,
 }
 
 /// The facts about the input's first video stream smart rendering depends on.
@@ -91,6 +94,8 @@ struct Probe {
     colour: Vec<(&'static str, String)>,
     /// ffprobe's `has_b_frames`: the decoder's reordering delay in frames.
     has_b_frames: i64,
+    /// ISO BMFF (MP4/MOV): packet positions are the samples' byte offsets.
+    mp4: bool,
 }
 
 /// Remove a temporary directory when dropped.
@@ -133,11 +138,7 @@ pub(super) fn mark(job: &Job) -> Result<Outcome, String> {
             "output .{out_ext}: smart rendering writes MP4, MOV or MKV"
         )));
     }
-    let probe = match probe_stream(job.input)? {
-        Ok(p) => p,
-        Err(why) => return Ok(Outcome::Fallback(why)),
-    };
-    let packets = match probe_packets(job.input)? {
+    let (probe, packets) = match probe_file(job.input)? {
         Ok(p) => p,
         Err(why) => return Ok(Outcome::Fallback(why)),
     };
@@ -145,7 +146,7 @@ pub(super) fn mark(job: &Job) -> Result<Outcome, String> {
         Ok(c) => c,
         Err(why) => return Ok(Outcome::Fallback(why)),
     };
-    let (first, key) = probe_two_packets(job.input, &packets[0], &packets[cut], probe.tb)?;
+    let (first, key) = two_packets(job.input, &probe, &packets[0], &packets[cut])?;
     let nal_len = match nal_length_size(probe.codec, &probe.config) {
         Some(n) => n,
         None => return Ok(Outcome::Fallback("unreadable decoder configuration".into())),
@@ -175,16 +176,21 @@ fn ratio(s: &str) -> Option<(i64, i64)> {
     (n > 0 && d > 0).then_some((n, d))
 }
 
-/// The first video stream's parameters; the inner `Err` is a reason to fall back.
-fn probe_stream(input: &Path) -> Result<Result<Probe, String>, String> {
+/// The first video stream's parameters and packets (one ffprobe run: every process start costs
+/// a noticeable fraction of the whole job); the inner `Err` is a reason to fall back.
+fn probe_file(input: &Path) -> Result<Result<(Probe, Vec<Packet>), String>, String> {
     let v = ffprobe_json(&[
         "-v".as_ref(),
         "error".as_ref(),
         "-of".as_ref(),
         "json".as_ref(),
+        "-select_streams".as_ref(),
+        "v:0".as_ref(),
         "-show_format".as_ref(),
         "-show_streams".as_ref(),
         "-show_data".as_ref(),
+        "-show_entries".as_ref(),
+        "packet=pts,dts,flags,pos,size".as_ref(),
         input.as_os_str(),
     ])?;
     let fmt = v["format"]["format_name"].as_str().unwrap_or("");
@@ -193,20 +199,12 @@ fn probe_stream(input: &Path) -> Result<Result<Probe, String>, String> {
             "container {fmt:?}: smart rendering reads MP4, MOV or MKV"
         )));
     }
-    let streams = v["streams"].as_array().cloned().unwrap_or_default();
-    let Some(s) = streams.first() else {
-        return Ok(Err("no streams".into()));
+    let Some(s) = v["streams"].as_array().and_then(|a| a.first()) else {
+        return Ok(Err("no video stream".into()));
     };
-    if s["codec_type"] != "video" {
-        return Ok(Err("the first stream is not the video".into()));
-    }
-    if streams
-        .iter()
-        .filter(|s| s["codec_type"] == "video")
-        .count()
-        != 1
-    {
-        return Ok(Err("more than one video stream".into()));
+    // The concat join matches streams by index: the head holds just the video, at index 0.
+    if s["index"] != 0 {
+        return Ok(Err("the video is not the file's first stream".into()));
     }
     let codec = match s["codec_name"].as_str() {
         Some("h264") => Codec::H264,
@@ -264,7 +262,12 @@ fn probe_stream(input: &Path) -> Result<Result<Probe, String>, String> {
             colour.push((opt, val.to_string()));
         }
     }
-    Ok(Ok(Probe {
+    let packets = match packets_of(&v) {
+        Ok(p) => p,
+        Err(why) => return Ok(Err(why)),
+    };
+    let probe = Probe {
+        mp4: fmt.contains("mp4") || fmt.contains("mov"),
         codec,
         profile: s["profile"].as_str().unwrap_or("").to_string(),
         level: s["level"].as_i64().unwrap_or(0),
@@ -276,7 +279,8 @@ fn probe_stream(input: &Path) -> Result<Result<Probe, String>, String> {
         codec_tag: s["codec_tag_string"].as_str().unwrap_or("").to_string(),
         colour,
         has_b_frames: s["has_b_frames"].as_i64().unwrap_or(0),
-    }))
+    };
+    Ok(Ok((probe, packets)))
 }
 
 /// ffprobe's hex dump (`00000000: 0164 000d ...  .d..`) back to bytes.
@@ -300,58 +304,42 @@ fn parse_hexdump(dump: &str) -> Vec<u8> {
     out
 }
 
-/// Every video packet's timestamps and key flag, in decoding order.
-fn packets_of(path: &Path) -> Result<Result<Vec<Packet>, String>, String> {
-    let out = super::super::run_tool(
-        "ffprobe",
-        &[
-            "-v".as_ref(),
-            "error".as_ref(),
-            "-select_streams".as_ref(),
-            "v:0".as_ref(),
-            "-show_entries".as_ref(),
-            "packet=pts,dts,flags".as_ref(),
-            "-of".as_ref(),
-            "csv=p=0".as_ref(),
-            path.as_os_str(),
-        ],
-    )?;
-    let text = String::from_utf8_lossy(&out);
-    let mut packets = Vec::new();
-    for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        let f: Vec<&str> = line.trim().split(',').collect();
-        let dts = f.get(1).and_then(|s| s.parse().ok());
-        let (Some(pts), Some(flags)) = (f.first().and_then(|s| s.parse().ok()), f.get(2)) else {
-            return Ok(Err(format!(
-                "packet {} without timestamps ({line:?})",
-                packets.len()
-            )));
+/// Every video packet's timestamps and key flag, in decoding order, from ffprobe's JSON.
+fn packets_of(v: &Value) -> Result<Vec<Packet>, String> {
+    let list = v["packets"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+    if list.len() as u64 > crate::limits::MAX_VIDEO_FRAMES {
+        return Err(format!(
+            "more than {} frames",
+            crate::limits::MAX_VIDEO_FRAMES
+        ));
+    }
+    let num = |x: &Value| {
+        x.as_i64()
+            .or_else(|| x.as_str().and_then(|s| s.parse().ok()))
+    };
+    let mut packets = Vec::with_capacity(list.len());
+    for (i, p) in list.iter().enumerate() {
+        let Some(pts) = num(&p["pts"]) else {
+            return Err(format!("packet {i} has no presentation time"));
         };
+        let flags = p["flags"].as_str().unwrap_or("");
         if flags.contains('D') {
-            return Ok(Err(
-                "an edit list discards frames (packets flagged discard)".into(),
-            ));
+            return Err("an edit list discards frames (packets flagged discard)".into());
         }
         packets.push(Packet {
             pts,
-            dts,
+            dts: num(&p["dts"]),
             key: flags.contains('K'),
+            pos: num(&p["pos"]).and_then(|x| u64::try_from(x).ok()),
+            size: num(&p["size"])
+                .and_then(|x| u64::try_from(x).ok())
+                .unwrap_or(0),
         });
-        if packets.len() as u64 > crate::limits::MAX_VIDEO_FRAMES {
-            return Ok(Err(format!(
-                "more than {} frames",
-                crate::limits::MAX_VIDEO_FRAMES
-            )));
-        }
     }
     if packets.is_empty() {
-        return Ok(Err("no video packets".into()));
+        return Err("no video packets".into());
     }
-    Ok(Ok(packets))
-}
-
-fn probe_packets(input: &Path) -> Result<Result<Vec<Packet>, String>, String> {
-    packets_of(input)
+    Ok(packets)
 }
 
 /// The index (decoding order) of the packet the copy starts at: the first keyframe at or after
@@ -415,13 +403,36 @@ fn find_cut(
     Ok(cut)
 }
 
-/// The data of the first packet and of the cut packet (read with ffprobe, one packet each).
-fn probe_two_packets(
+/// Largest packet read into memory (a 4K intra frame is a few MiB).
+const MAX_PACKET: u64 = 64 << 20;
+
+/// The data of the first packet and of the cut packet: read from the file at the sample's
+/// offset in MP4/MOV, else with ffprobe (one packet each).
+fn two_packets(
     input: &Path,
+    probe: &Probe,
     first: &Packet,
     key: &Packet,
-    tb: (i64, i64),
 ) -> Result<(Vec<u8>, Vec<u8>), String> {
+    if probe.mp4 {
+        use std::io::{Seek, SeekFrom};
+        let mut f = std::fs::File::open(input).map_err(|e| format!("{}: {e}", input.display()))?;
+        let mut read = |p: &Packet| -> Vec<u8> {
+            let (Some(pos), size) = (p.pos, p.size.min(MAX_PACKET)) else {
+                return Vec::new();
+            };
+            let mut buf = vec![0; size as usize];
+            match f
+                .seek(SeekFrom::Start(pos))
+                .and_then(|_| f.read_exact(&mut buf))
+            {
+                Ok(()) => buf,
+                Err(_) => Vec::new(),
+            }
+        };
+        return Ok((read(first), read(key)));
+    }
+    let tb = probe.tb;
     let t = key.pts as f64 * tb.0 as f64 / tb.1 as f64;
     let intervals = format!("%+#1,{t:.6}%+#1");
     let v = ffprobe_json(&[
@@ -986,16 +997,6 @@ fn render(
             "the decoded frame size differs from the stream's".into()
         ));
     }
-    let head_packets = match packets_of(&head)? {
-        Ok(p) => p,
-        Err(why) => return Ok(Err(format!("head: {why}"))),
-    };
-    if head_packets.len() != cut {
-        return Ok(Err(format!(
-            "the head has {} frames, {cut} expected",
-            head_packets.len()
-        )));
-    }
     // Parameter sets: see the module comment.
     let head_bytes = std::fs::read(&head).map_err(|e| format!("{}: {e}", head.display()))?;
     let (fourcc, joined) = match probe.codec {
@@ -1086,17 +1087,14 @@ fn render(
         )));
     }
     // Check, do not trust: the tail's timestamps must be the input's.
-    let joined_packets = match packets_of(&joined_path)? {
-        Ok(p) => p,
-        Err(why) => return Ok(Err(format!("joined file: {why}"))),
-    };
-    let out_tb = match probe_stream(&joined_path)? {
-        Ok(p) => p.tb,
+    let (out_tb, joined_packets) = match probe_file(&joined_path)? {
+        Ok((p, packets)) => (p.tb, packets),
         Err(why) => return Ok(Err(format!("joined file: {why}"))),
     };
     let same_time = |a: i64, ta: (i64, i64), b: i64, tb: (i64, i64)| {
         a as i128 * ta.0 as i128 * tb.1 as i128 == b as i128 * tb.0 as i128 * ta.1 as i128
     };
+    // (Equal counts with an equal tail also prove the head has exactly `cut` frames.)
     let tail_ok = joined_packets.len() == packets.len()
         && joined_packets[cut..]
             .iter()
@@ -1174,6 +1172,8 @@ mod tests {
             p.push(Packet {
                 pts: i * 512,
                 dts: Some(i * 512 - 1024),
+                pos: None,
+                size: 0,
                 key: i % 25 == 0,
             });
         }
