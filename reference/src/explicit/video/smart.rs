@@ -138,7 +138,7 @@ pub(super) fn mark(job: &Job) -> Result<Outcome, String> {
             "output .{out_ext}: smart rendering writes MP4, MOV or MKV"
         )));
     }
-    let (probe, packets) = match probe_file(job.input)? {
+    let (probe, packets) = match probe_file(job.input, true)? {
         Ok(p) => p,
         Err(why) => return Ok(Outcome::Fallback(why)),
     };
@@ -178,7 +178,13 @@ fn ratio(s: &str) -> Option<(i64, i64)> {
 
 /// The first video stream's parameters and packets (one ffprobe run: every process start costs
 /// a noticeable fraction of the whole job); the inner `Err` is a reason to fall back.
-fn probe_file(input: &Path) -> Result<Result<(Probe, Vec<Packet>), String>, String> {
+/// `with_config` also reads the decoder configuration record: a second run, because
+/// `-show_data` makes ffprobe hex-dump every packet (seconds on a long file) even when only
+/// the stream's extradata is printed.
+fn probe_file(
+    input: &Path,
+    with_config: bool,
+) -> Result<Result<(Probe, Vec<Packet>), String>, String> {
     let v = ffprobe_json(&[
         "-v".as_ref(),
         "error".as_ref(),
@@ -188,7 +194,6 @@ fn probe_file(input: &Path) -> Result<Result<(Probe, Vec<Packet>), String>, Stri
         "v:0".as_ref(),
         "-show_format".as_ref(),
         "-show_streams".as_ref(),
-        "-show_data".as_ref(),
         "-show_entries".as_ref(),
         "packet=pts,dts,flags,pos,size".as_ref(),
         input.as_os_str(),
@@ -242,11 +247,25 @@ fn probe_file(input: &Path) -> Result<Result<(Probe, Vec<Packet>), String>, Stri
             fps.0, fps.1, avg.0, avg.1
         )));
     }
-    let config = s["extradata"]
-        .as_str()
-        .map(parse_hexdump)
-        .unwrap_or_default();
-    if config.first() != Some(&1) {
+    let mut config = Vec::new();
+    if with_config {
+        let d = ffprobe_json(&[
+            "-v".as_ref(),
+            "error".as_ref(),
+            "-of".as_ref(),
+            "json".as_ref(),
+            "-select_streams".as_ref(),
+            "v:0".as_ref(),
+            "-show_streams".as_ref(),
+            "-show_data".as_ref(),
+            input.as_os_str(),
+        ])?;
+        config = d["streams"][0]["extradata"]
+            .as_str()
+            .map(parse_hexdump)
+            .unwrap_or_default();
+    }
+    if with_config && config.first() != Some(&1) {
         return Ok(Err(
             "the decoder configuration is not an avcC/hvcC record".into()
         ));
@@ -1087,7 +1106,7 @@ fn render(
         )));
     }
     // Check, do not trust: the tail's timestamps must be the input's.
-    let (out_tb, joined_packets) = match probe_file(&joined_path)? {
+    let (out_tb, joined_packets) = match probe_file(&joined_path, false)? {
         Ok((p, packets)) => (p.tb, packets),
         Err(why) => return Ok(Err(format!("joined file: {why}"))),
     };
