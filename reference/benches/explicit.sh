@@ -71,5 +71,5 @@ for gop in 60 250; do
     -c:v libx264 -preset veryfast -crf 18 "$T/v-ff.mp4")
   copy=$(vbest ffmpeg -v error -y -i "$T/v$gop.mp4" -map 0 -c copy "$T/v-copy.mp4")
   printf 'mark 60 s 720p H.264 (GOP %s frames), label 3 s: aigc-label %.3f s (%s), ffmpeg drawtext full re-encode %.3f s, ratio %.3f; stream copy %.3f s\n' \
-    "$gop" "$ours" "$mode" "$ff" "$(echo "$ours / $ff" | bc -l)" "$copy"
+    "$gop" "$ours" "${mode:-FAILED}" "$ff" "$(echo "$ours / $ff" | bc -l)" "$copy"
 done

@@ -758,7 +758,6 @@ fn replace_config_box(mp4: &[u8], fourcc: &[u8; 4], payload: &[u8]) -> Option<Ve
 
 /// Read the avcC/hvcC payload of an MP4's video sample entry.
 fn config_box(mp4: &[u8], fourcc: &[u8; 4]) -> Option<Vec<u8>> {
-    // Reuse the replacement walk: replacing with itself would need the payload; walk directly.
     let top = boxes(mp4, 0, mp4.len())?;
     let mut cur = *top.iter().find(|b| &b.0 == b"moov")?;
     for (name, skip) in [
@@ -1018,17 +1017,17 @@ fn render(
     }
     // Parameter sets: see the module comment.
     let head_bytes = std::fs::read(&head).map_err(|e| format!("{}: {e}", head.display()))?;
-    let (fourcc, joined) = match probe.codec {
-        Codec::H264 => (b"avcC", None),
-        Codec::Hevc => (b"hvcC", Some(())),
+    let fourcc = match probe.codec {
+        Codec::H264 => b"avcC",
+        Codec::Hevc => b"hvcC",
     };
     let Some(head_cfg) = config_box(&head_bytes, fourcc) else {
         return Ok(Err(
             "the head's sample entry has no decoder configuration".into()
         ));
     };
-    match joined {
-        None => {
+    match probe.codec {
+        Codec::H264 => {
             let Some(merged) = merge_avcc(&probe.config, &head_cfg) else {
                 return Ok(Err(
                     "the parameter sets cannot be merged into one avcC".into()
@@ -1039,7 +1038,7 @@ fn render(
             };
             std::fs::write(&head, patched).map_err(|e| format!("{}: {e}", head.display()))?;
         }
-        Some(()) => {
+        Codec::Hevc => {
             if hvcc_sets(&head_cfg) != hvcc_sets(&probe.config) || hvcc_sets(&head_cfg).is_none() {
                 return Ok(Err(
                     "the re-encoded H.265 parameter sets differ from the input's (x265 cannot \
