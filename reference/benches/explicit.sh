@@ -5,10 +5,18 @@
 #  2. The rhythm detector's throughput: `aigc-label check` on a 10-minute 44.1 kHz stereo WAV
 #     with the 短长短短 label at the end, in seconds of audio per second of wall time (includes
 #     reading the WAV).
-# Needs: imagemagick, sox, a Rust toolchain. Usage: reference/benches/explicit.sh [runs]
+#  3. Video smart rendering (issue 14): `aigc-label mark --duration 3` on a 60 s 1280x720 30 fps
+#     H.264 + AAC MP4 against ffmpeg `drawtext` (same text, corner and 3 s) with a full libx264
+#     re-encode at mark's full-re-encode settings (veryfast, CRF 18), and a stream copy for scale;
+#     in the same run; prints the ratio (target <= 0.1). The input has 2 s GOPs (keyframe every
+#     60 frames, the common setting of streaming and short-video platforms); a second line shows
+#     x264's default GOP (keyint 250 = 8.3 s), where the re-encoded head is longer.
+# Needs: imagemagick, sox, ffmpeg, a Rust toolchain.
+# Usage: reference/benches/explicit.sh [runs] [video-runs]   (BENCH_ONLY=video: section 3 only)
 set -eu
 cd "$(dirname "$0")/../.."
 RUNS=${1:-3}
+VRUNS=${2:-1}
 cargo build --release -p aigc-label >/dev/null 2>&1
 BIN=${CARGO_TARGET_DIR:-target}/release/aigc-label
 FONT=reference/assets/fonts/label-cjk-subset.otf
@@ -28,6 +36,7 @@ best() { # command... -> best wall time of $RUNS runs
   echo "$b"
 }
 
+if [ "${BENCH_ONLY:-}" != video ]; then
 IM=$(command -v convert-im6.q16 || command -v convert)
 # 8-bit RGB, as photos are (plasma: is 16-bit by default, which makes both sides slower).
 "$IM" -size 3840x2160 plasma:fractal -seed 7 -depth 8 "$T/4k.png"
@@ -44,3 +53,23 @@ sox -n -r 44100 -c 2 -b 16 "$T/long.wav" synth 600 pinknoise vol 0.05
 det=$(best "$BIN" check "$T/long-marked.wav")
 printf 'rhythm detector: 600 s of 44.1 kHz stereo in %.3f s = %.0f s of audio per second\n' \
   "$det" "$(echo "600 / $det" | bc -l)"
+fi
+
+# ---- 3. video: smart rendering vs a full drawtext re-encode ----------------------------------
+vbest() { RUNS=$VRUNS best "$@"; }
+for gop in 60 250; do
+  ffmpeg -v error -y -f lavfi -i testsrc2=size=1280x720:rate=30 \
+    -f lavfi -i sine=frequency=440:sample_rate=48000 -t 60 -pix_fmt yuv420p \
+    -c:v libx264 -preset veryfast -g "$gop" -c:a aac -b:a 128k "$T/v$gop.mp4"
+  ours=$(vbest "$BIN" mark "$T/v$gop.mp4" -o "$T/v-ours.mp4" --duration 3 --force)
+  mode=$("$BIN" mark "$T/v$gop.mp4" -o "$T/v-ours.mp4" --duration 3 --force --json |
+    sed -n 's/.*"rendering":{"mode":"\([a-z]*\)".*/\1/p')
+  # drawtext: white text on a 65 % black box in the bottom-right corner, 8 % of the height,
+  # drawn for the first 3 s; every frame is decoded and encoded again.
+  ff=$(vbest ffmpeg -v error -y -i "$T/v$gop.mp4" -map 0 -c:a copy \
+    -vf "drawtext=fontfile=$FONT:text=AI生成:fontsize=58:fontcolor=white:box=1:boxcolor=black@0.65:boxborderw=8:x=w-tw-40:y=h-th-40:enable=lt(t\,3)" \
+    -c:v libx264 -preset veryfast -crf 18 "$T/v-ff.mp4")
+  copy=$(vbest ffmpeg -v error -y -i "$T/v$gop.mp4" -map 0 -c copy "$T/v-copy.mp4")
+  printf 'mark 60 s 720p H.264 (GOP %s frames), label 3 s: aigc-label %.3f s (%s), ffmpeg drawtext full re-encode %.3f s, ratio %.3f; stream copy %.3f s\n' \
+    "$gop" "$ours" "${mode:-FAILED}" "$ff" "$(echo "$ours / $ff" | bc -l)" "$copy"
+done

@@ -7,6 +7,9 @@
 //! labelled frame by frame, and encoded again with libx264 (or mpeg4 when this ffmpeg has no
 //! libx264), copying the audio streams (`-map 1:a? -c:a copy`). Frame times are the Y4M
 //! constant frame rate, i.e. presentation time after ffmpeg's conversion to constant rate.
+//!
+//! With `--duration`, H.264 and H.265 in MP4/MOV/MKV are rendered smartly instead ([`smart`]):
+//! only the GOPs under the label are re-encoded, every later packet and the audio are copied.
 
 use serde::Serialize;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -14,6 +17,8 @@ use std::path::Path;
 use std::process::{Child, ChildStdout, Command, Stdio};
 
 use super::image::{self as img, Anchor, Method, Overlay, Plane, VisualMeasure};
+
+mod smart;
 use super::{ExplicitProfile, Finding};
 use crate::limits::{MAX_IMAGE_PIXELS, MAX_VIDEO_FRAMES};
 
@@ -348,6 +353,33 @@ pub struct MarkReport {
     pub encoder: String,
     /// The implicit label carried over, or why not.
     pub implicit: String,
+    /// Smart rendering (only the labelled GOPs re-encoded) or a full re-encode, and why.
+    pub rendering: Rendering,
+}
+
+/// How a video was rendered.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rendering {
+    /// `smart` (the GOPs under the label re-encoded, every later packet and the audio copied),
+    /// `full` (every frame decoded and encoded again) or `y4m` (raw frames, written natively).
+    pub mode: String,
+    /// What was done, or why smart rendering was not possible.
+    pub reason: String,
+    /// Smart: frames re-encoded from the first.
+    pub reencoded_frames: Option<u64>,
+    /// Smart: video packets copied unchanged.
+    pub copied_video_packets: Option<u64>,
+}
+
+impl Rendering {
+    fn full(reason: String) -> Rendering {
+        Rendering {
+            mode: "full".into(),
+            reason,
+            reencoded_frames: None,
+            copied_video_packets: None,
+        }
+    }
 }
 
 /// Label a video file. Y4M is written natively; anything else is decoded and encoded by ffmpeg.
@@ -383,8 +415,27 @@ pub fn mark_file(
             ink: o.ink,
             encoder: "y4m".into(),
             implicit: "Y4M has no metadata carrier".into(),
+            rendering: Rendering {
+                mode: "y4m".into(),
+                reason: "raw frames: the labelled frames are written, the rest copied".into(),
+                reencoded_frames: None,
+                copied_video_packets: None,
+            },
         });
     }
+    let fallback = match smart::mark(&smart::Job {
+        input,
+        output,
+        text,
+        anchor,
+        min_ratio: ratio,
+        duration_s,
+        profile,
+        overwrite,
+    })? {
+        smart::Outcome::Done(report) => return Ok(report),
+        smart::Outcome::Fallback(why) => why,
+    };
     let encoder = if super::run_tool(
         "ffmpeg",
         &["-v".as_ref(), "error".as_ref(), "-encoders".as_ref()],
@@ -450,6 +501,7 @@ pub fn mark_file(
         ink: o.ink,
         encoder: encoder[1].to_string(),
         implicit,
+        rendering: Rendering::full(fallback),
     })
 }
 

@@ -1,0 +1,1220 @@
+//! Smart rendering: re-encode only the GOPs the label overlaps, copy every later packet.
+//!
+//! A label shown for the first `--duration` seconds changes only the frames before that time.
+//! This module decodes the frames up to the first keyframe at or after the label's end (a closed
+//! GOP start: an H.264 IDR, an H.265 IDR or CRA without leading pictures), labels them, encodes
+//! them again with the input's codec, profile, level, size, pixel format, frame rate, time scale
+//! and reordering depth, and joins them to the untouched rest of the stream: every later video
+//! packet and every audio packet is copied byte for byte.
+//!
+//! How the join decodes: the re-encoded head and the copied tail need their own parameter sets.
+//! - H.264: the head is encoded with x264's `sps-id` set to an id the input does not use, and the
+//!   output's `avcC` lists the input's SPS/PPS *and* the head's (ISO/IEC 14496-15 allows several
+//!   in one record). Each slice names its PPS by id, so both halves decode, and the IDR at the
+//!   join activates the input's SPS again.
+//! - H.265: x265 cannot renumber its parameter sets, so the head is encoded with the input's
+//!   x265 options (read from the encoder's SEI) and the join is made only when the head's
+//!   VPS/SPS/PPS come out byte-identical to the input's; otherwise the file is fully re-encoded.
+//!
+//! Why the ffmpeg CLI and not the libraries: the crate keeps no FFmpeg binding (none builds
+//! without the C headers, which this project does not require), and the CLI gives exact control
+//! where it matters: the concat demuxer with `auto_convert 0` and `-c copy` passes packets
+//! through unchanged (no Annex B conversion), `inpoint` = `duration` = the keyframe's time makes
+//! the concat's timestamp shift exactly zero for the tail, and ffprobe reports every packet's
+//! timestamps so the result is checked, not trusted: after writing, the tail's timestamps are
+//! compared with the input's, and any difference makes `mark` fall back to a full re-encode.
+//! The one thing the CLI cannot do, writing a two-parameter-set `avcC`, is done here by patching
+//! the small head file's sample entry before the join.
+//!
+//! Anything not proven safe falls back to the full re-encode, with the reason in `--json`:
+//! other codecs or containers, non-4:2:0 or high bit depth, interlacing, variable frame rate,
+//! edit lists that discard frames, open GOPs or reordering across the cut, a video shorter than
+//! the label.
+
+use serde_json::Value;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use super::super::image::Anchor;
+use super::{mark_stream, MarkReport, Rendering};
+
+/// The result of trying smart rendering.
+pub(super) enum Outcome {
+    /// Written; the report says what was re-encoded and copied.
+    Done(MarkReport),
+    /// Not possible or not proven safe: why, in words (the caller re-encodes everything).
+    Fallback(String),
+}
+
+/// What `mark` asked for.
+pub(super) struct Job<'a> {
+    pub input: &'a Path,
+    pub output: &'a Path,
+    pub text: &'a str,
+    pub anchor: Anchor,
+    pub min_ratio: f64,
+    pub duration_s: Option<f64>,
+    pub profile: &'a crate::Profile,
+    pub overwrite: crate::io::Overwrite,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Codec {
+    H264,
+    Hevc,
+}
+
+/// One video packet as ffprobe lists it, in decoding order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Packet {
+    pts: i64,
+    /// Decoding time; Matroska stores none.
+    dts: Option<i64>,
+    key: bool,
+    /// Byte position in the file and size, as the demuxer reports them.
+    pos: Option<u64>,
+    size: u64,
+}
+
+/// The facts about the input's first video stream smart rendering depends on.
+struct Probe {
+    codec: Codec,
+    profile: String,
+    level: i64,
+    width: u64,
+    height: u64,
+    /// Stream time base (num, den).
+    tb: (i64, i64),
+    /// Frame rate (num, den).
+    fps: (i64, i64),
+    /// `avcC` / `hvcC` record.
+    config: Vec<u8>,
+    codec_tag: String,
+    colour: Vec<(&'static str, String)>,
+    /// ffprobe's `has_b_frames`: the decoder's reordering delay in frames.
+    has_b_frames: i64,
+    /// ISO BMFF (MP4/MOV): packet positions are the samples' byte offsets.
+    mp4: bool,
+}
+
+/// Remove a temporary directory when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> Result<TempDir, String> {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static N: AtomicU64 = AtomicU64::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let p = std::env::temp_dir().join(format!("aigc-label-smart-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+        Ok(TempDir(p))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Try smart rendering. `Err` only for errors the full re-encode would hit as well (an existing
+/// output without `--force`, a missing ffmpeg); everything else is a [`Outcome::Fallback`].
+pub(super) fn mark(job: &Job) -> Result<Outcome, String> {
+    if job.overwrite == crate::io::Overwrite::Refuse && job.output.exists() {
+        return Err(format!(
+            "{}: exists (use --force to replace it)",
+            job.output.display()
+        ));
+    }
+    let Some(duration) = job.duration_s else {
+        return Ok(Outcome::Fallback(
+            "the label is on every frame (no --duration): nothing can be copied".into(),
+        ));
+    };
+    let out_ext = super::super::extension(job.output);
+    if !matches!(out_ext.as_str(), "mp4" | "m4v" | "mov" | "mkv") {
+        return Ok(Outcome::Fallback(format!(
+            "output .{out_ext}: smart rendering writes MP4, MOV or MKV"
+        )));
+    }
+    let (probe, packets) = match probe_file(job.input, true)? {
+        Ok(p) => p,
+        Err(why) => return Ok(Outcome::Fallback(why)),
+    };
+    let cut = match find_cut(&packets, probe.tb, probe.fps, duration) {
+        Ok(c) => c,
+        Err(why) => return Ok(Outcome::Fallback(why)),
+    };
+    let (first, key) = two_packets(job.input, &probe, &packets[0], &packets[cut])?;
+    let nal_len = match nal_length_size(probe.codec, &probe.config) {
+        Some(n) => n,
+        None => return Ok(Outcome::Fallback("unreadable decoder configuration".into())),
+    };
+    if let Err(why) = check_random_access(probe.codec, &key, nal_len) {
+        return Ok(Outcome::Fallback(why));
+    }
+    // x264 writes its options in an SEI of the first picture; x265 (through ffmpeg) in an SEI
+    // stored with the parameter sets in hvcC.
+    let options = encoder_options(&first).or_else(|| encoder_options(&probe.config));
+    let dir = TempDir::new()?;
+    match render(job, &probe, &packets, cut, options.as_deref(), &dir.0)? {
+        Ok(report) => Ok(Outcome::Done(report)),
+        Err(why) => Ok(Outcome::Fallback(why)),
+    }
+}
+
+/// Run ffprobe and parse its JSON output.
+fn ffprobe_json(args: &[&std::ffi::OsStr]) -> Result<Value, String> {
+    let out = super::super::run_tool("ffprobe", args)?;
+    serde_json::from_slice(&out).map_err(|e| format!("ffprobe output: {e}"))
+}
+
+fn ratio(s: &str) -> Option<(i64, i64)> {
+    let (n, d) = s.split_once('/')?;
+    let (n, d) = (n.parse().ok()?, d.parse().ok()?);
+    (n > 0 && d > 0).then_some((n, d))
+}
+
+/// The first video stream's parameters and packets (one ffprobe run: every process start costs
+/// a noticeable fraction of the whole job); the inner `Err` is a reason to fall back.
+/// `with_config` also reads the decoder configuration record: a second run, because
+/// `-show_data` makes ffprobe hex-dump every packet (seconds on a long file) even when only
+/// the stream's extradata is printed.
+fn probe_file(
+    input: &Path,
+    with_config: bool,
+) -> Result<Result<(Probe, Vec<Packet>), String>, String> {
+    let v = ffprobe_json(&[
+        "-v".as_ref(),
+        "error".as_ref(),
+        "-of".as_ref(),
+        "json".as_ref(),
+        "-select_streams".as_ref(),
+        "v:0".as_ref(),
+        "-show_format".as_ref(),
+        "-show_streams".as_ref(),
+        "-show_entries".as_ref(),
+        "packet=pts,dts,flags,pos,size".as_ref(),
+        input.as_os_str(),
+    ])?;
+    let fmt = v["format"]["format_name"].as_str().unwrap_or("");
+    if !(fmt.contains("mp4") || fmt.contains("mov") || fmt.contains("matroska")) {
+        return Ok(Err(format!(
+            "container {fmt:?}: smart rendering reads MP4, MOV or MKV"
+        )));
+    }
+    let Some(s) = v["streams"].as_array().and_then(|a| a.first()) else {
+        return Ok(Err("no video stream".into()));
+    };
+    // The concat join matches streams by index: the head holds just the video, at index 0.
+    if s["index"] != 0 {
+        return Ok(Err("the video is not the file's first stream".into()));
+    }
+    let codec = match s["codec_name"].as_str() {
+        Some("h264") => Codec::H264,
+        Some("hevc") => Codec::Hevc,
+        other => {
+            return Ok(Err(format!(
+                "codec {}: smart rendering handles H.264 and H.265",
+                other.unwrap_or("unknown")
+            )))
+        }
+    };
+    if s["pix_fmt"] != "yuv420p" {
+        return Ok(Err(format!(
+            "pixel format {}: smart rendering handles 8-bit 4:2:0 (yuv420p)",
+            s["pix_fmt"]
+        )));
+    }
+    if let Some(f) = s["field_order"].as_str() {
+        if f != "progressive" {
+            return Ok(Err(format!("field order {f}: interlaced video")));
+        }
+    }
+    let Some(tb) = s["time_base"].as_str().and_then(ratio) else {
+        return Ok(Err("no time base".into()));
+    };
+    let (Some(fps), Some(avg)) = (
+        s["r_frame_rate"].as_str().and_then(ratio),
+        s["avg_frame_rate"].as_str().and_then(ratio),
+    ) else {
+        return Ok(Err("no frame rate".into()));
+    };
+    if fps.0 * avg.1 != avg.0 * fps.1 {
+        return Ok(Err(format!(
+            "variable frame rate ({}/{} nominal, {}/{} average)",
+            fps.0, fps.1, avg.0, avg.1
+        )));
+    }
+    let mut config = Vec::new();
+    if with_config {
+        let d = ffprobe_json(&[
+            "-v".as_ref(),
+            "error".as_ref(),
+            "-of".as_ref(),
+            "json".as_ref(),
+            "-select_streams".as_ref(),
+            "v:0".as_ref(),
+            "-show_streams".as_ref(),
+            "-show_data".as_ref(),
+            input.as_os_str(),
+        ])?;
+        config = d["streams"][0]["extradata"]
+            .as_str()
+            .map(parse_hexdump)
+            .unwrap_or_default();
+    }
+    if with_config && config.first() != Some(&1) {
+        return Ok(Err(
+            "the decoder configuration is not an avcC/hvcC record".into()
+        ));
+    }
+    let mut colour = Vec::new();
+    for (key, opt) in [
+        ("color_range", "-color_range"),
+        ("color_space", "-colorspace"),
+        ("color_transfer", "-color_trc"),
+        ("color_primaries", "-color_primaries"),
+    ] {
+        if let Some(val) = s[key].as_str().filter(|v| *v != "unknown") {
+            colour.push((opt, val.to_string()));
+        }
+    }
+    let packets = match packets_of(&v) {
+        Ok(p) => p,
+        Err(why) => return Ok(Err(why)),
+    };
+    let probe = Probe {
+        mp4: fmt.contains("mp4") || fmt.contains("mov"),
+        codec,
+        profile: s["profile"].as_str().unwrap_or("").to_string(),
+        level: s["level"].as_i64().unwrap_or(0),
+        width: s["width"].as_u64().unwrap_or(0),
+        height: s["height"].as_u64().unwrap_or(0),
+        tb,
+        fps,
+        config,
+        codec_tag: s["codec_tag_string"].as_str().unwrap_or("").to_string(),
+        colour,
+        has_b_frames: s["has_b_frames"].as_i64().unwrap_or(0),
+    };
+    Ok(Ok((probe, packets)))
+}
+
+/// ffprobe's hex dump (`00000000: 0164 000d ...  .d..`) back to bytes.
+fn parse_hexdump(dump: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    for line in dump.lines() {
+        let Some((_, rest)) = line.split_once(": ") else {
+            continue;
+        };
+        // 8 groups of 4 hex digits, then two spaces and the ASCII column.
+        let hex = rest.get(..40).unwrap_or(rest);
+        let digits: Vec<u8> = hex.bytes().filter(|b| *b != b' ').collect();
+        for pair in digits.chunks_exact(2) {
+            let s = std::str::from_utf8(pair).unwrap_or("zz");
+            match u8::from_str_radix(s, 16) {
+                Ok(b) => out.push(b),
+                Err(_) => return out,
+            }
+        }
+    }
+    out
+}
+
+/// Every video packet's timestamps and key flag, in decoding order, from ffprobe's JSON.
+fn packets_of(v: &Value) -> Result<Vec<Packet>, String> {
+    let list = v["packets"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+    if list.len() as u64 > crate::limits::MAX_VIDEO_FRAMES {
+        return Err(format!(
+            "more than {} frames",
+            crate::limits::MAX_VIDEO_FRAMES
+        ));
+    }
+    let num = |x: &Value| {
+        x.as_i64()
+            .or_else(|| x.as_str().and_then(|s| s.parse().ok()))
+    };
+    let mut packets = Vec::with_capacity(list.len());
+    for (i, p) in list.iter().enumerate() {
+        let Some(pts) = num(&p["pts"]) else {
+            return Err(format!("packet {i} has no presentation time"));
+        };
+        let flags = p["flags"].as_str().unwrap_or("");
+        if flags.contains('D') {
+            return Err("an edit list discards frames (packets flagged discard)".into());
+        }
+        packets.push(Packet {
+            pts,
+            dts: num(&p["dts"]),
+            key: flags.contains('K'),
+            pos: num(&p["pos"]).and_then(|x| u64::try_from(x).ok()),
+            size: num(&p["size"])
+                .and_then(|x| u64::try_from(x).ok())
+                .unwrap_or(0),
+        });
+    }
+    if packets.is_empty() {
+        return Err("no video packets".into());
+    }
+    Ok(packets)
+}
+
+/// The index (decoding order) of the packet the copy starts at: the first keyframe at or after
+/// the label's end that starts a closed GOP, with the frames before it on a constant-rate grid
+/// from time 0. Errors are reasons to fall back.
+fn find_cut(
+    packets: &[Packet],
+    tb: (i64, i64),
+    fps: (i64, i64),
+    duration_s: f64,
+) -> Result<usize, String> {
+    let min_pts = packets.iter().map(|p| p.pts).min().unwrap_or(0);
+    if min_pts != 0 {
+        return Err(format!(
+            "the first frame's time is {min_pts} ticks, not 0 (edit list or offset start)"
+        ));
+    }
+    // Seconds of a tick count, exactly enough for comparisons at frame granularity.
+    let secs = |t: i64| t as f64 * tb.0 as f64 / tb.1 as f64;
+    let mut cut = None;
+    for (i, p) in packets.iter().enumerate() {
+        if !p.key || i == 0 || secs(p.pts) + 1e-9 < duration_s {
+            continue;
+        }
+        // Closed at the cut: everything before it in decoding order is shown before it, and
+        // nothing after it is shown before it (no leading pictures, no reordering across).
+        let before_ok = packets[..i].iter().all(|q| q.pts < p.pts);
+        let after_ok = packets[i..].iter().all(|q| q.pts >= p.pts);
+        if before_ok && after_ok {
+            cut = Some(i);
+            break;
+        }
+    }
+    let Some(cut) = cut else {
+        return Err(format!(
+            "no keyframe starting a closed GOP at or after {duration_s} s (the label covers the \
+             whole video, or GOPs are open)"
+        ));
+    };
+    // The re-encoded frames get constant-rate times (frame i at i / fps); the input's must be
+    // on that grid (within one tick of rounding), or label timing and the join would move.
+    let mut head: Vec<i64> = packets[..cut].iter().map(|p| p.pts).collect();
+    head.sort_unstable();
+    for (i, pts) in head.iter().enumerate() {
+        // i / fps in ticks = i * fps.den * tb.den / (fps.num * tb.num)
+        let num = i as i128 * fps.1 as i128 * tb.1 as i128;
+        let den = fps.0 as i128 * tb.0 as i128;
+        let expect = (num + den / 2) / den;
+        if (*pts as i128 - expect).abs() > 1 {
+            return Err(format!(
+                "frame {i} is at {pts} ticks, not on the constant frame-rate grid ({expect})"
+            ));
+        }
+    }
+    let n = head.len() as i128;
+    let end = (n * fps.1 as i128 * tb.1 as i128 + (fps.0 as i128 * tb.0 as i128) / 2)
+        / (fps.0 as i128 * tb.0 as i128);
+    if (packets[cut].pts as i128 - end).abs() > 1 {
+        return Err("the keyframe is not one frame after the last re-encoded frame".into());
+    }
+    Ok(cut)
+}
+
+/// Largest packet read into memory (a 4K intra frame is a few MiB).
+const MAX_PACKET: u64 = 64 << 20;
+
+/// The data of the first packet and of the cut packet: read from the file at the sample's
+/// offset in MP4/MOV, else with ffprobe (one packet each).
+fn two_packets(
+    input: &Path,
+    probe: &Probe,
+    first: &Packet,
+    key: &Packet,
+) -> Result<(Vec<u8>, Vec<u8>), String> {
+    if probe.mp4 {
+        use std::io::{Seek, SeekFrom};
+        let mut f = std::fs::File::open(input).map_err(|e| format!("{}: {e}", input.display()))?;
+        let mut read = |p: &Packet| -> Vec<u8> {
+            let (Some(pos), size) = (p.pos, p.size.min(MAX_PACKET)) else {
+                return Vec::new();
+            };
+            let mut buf = vec![0; size as usize];
+            match f
+                .seek(SeekFrom::Start(pos))
+                .and_then(|_| f.read_exact(&mut buf))
+            {
+                Ok(()) => buf,
+                Err(_) => Vec::new(),
+            }
+        };
+        return Ok((read(first), read(key)));
+    }
+    let tb = probe.tb;
+    let t = key.pts as f64 * tb.0 as f64 / tb.1 as f64;
+    let intervals = format!("%+#1,{t:.6}%+#1");
+    let v = ffprobe_json(&[
+        "-v".as_ref(),
+        "error".as_ref(),
+        "-of".as_ref(),
+        "json".as_ref(),
+        "-select_streams".as_ref(),
+        "v:0".as_ref(),
+        "-read_intervals".as_ref(),
+        intervals.as_ref(),
+        "-show_packets".as_ref(),
+        "-show_data".as_ref(),
+        input.as_os_str(),
+    ])?;
+    let mut a = Vec::new();
+    let mut b = Vec::new();
+    for p in v["packets"].as_array().into_iter().flatten() {
+        let pts = p["pts"].as_i64();
+        let data = || p["data"].as_str().map(parse_hexdump).unwrap_or_default();
+        if pts == Some(first.pts) && a.is_empty() {
+            a = data();
+        }
+        if pts == Some(key.pts) && b.is_empty() {
+            b = data();
+        }
+    }
+    Ok((a, b))
+}
+
+/// Bytes per NAL length prefix from an avcC/hvcC record.
+fn nal_length_size(codec: Codec, config: &[u8]) -> Option<usize> {
+    let b = match codec {
+        Codec::H264 => *config.get(4)?,
+        Codec::Hevc => *config.get(21)?,
+    };
+    Some((b & 3) as usize + 1)
+}
+
+/// The NAL units of a length-prefixed packet.
+fn nal_units(data: &[u8], len_size: usize) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i + len_size <= data.len() {
+        let n = data[i..i + len_size]
+            .iter()
+            .fold(0usize, |a, b| (a << 8) | *b as usize);
+        i += len_size;
+        if n == 0 || i + n > data.len() {
+            break;
+        }
+        out.push(&data[i..i + n]);
+        i += n;
+    }
+    out
+}
+
+/// The cut packet must be a random access point that needs nothing before it and resets the
+/// picture order: an H.264 IDR; an H.265 IDR or BLA (leading pictures are already excluded by
+/// the timestamps).
+fn check_random_access(codec: Codec, data: &[u8], len_size: usize) -> Result<(), String> {
+    if data.is_empty() {
+        return Err("could not read the keyframe's data".into());
+    }
+    for nal in nal_units(data, len_size) {
+        let Some(&h) = nal.first() else { continue };
+        match codec {
+            Codec::H264 => match h & 0x1f {
+                5 => return Ok(()),
+                1..=4 => {
+                    return Err(
+                        "the keyframe after the label is not an IDR picture (open GOP)".into(),
+                    )
+                }
+                _ => {}
+            },
+            Codec::Hevc => match (h >> 1) & 0x3f {
+                // IDR and BLA reset the picture order count; a CRA in mid-stream does not, so
+                // the copied pictures' order relative to the new head would not be proven.
+                16..=20 => return Ok(()),
+                21 => {
+                    return Err(
+                        "the keyframe after the label is a CRA picture (open-GOP style random \
+                         access): the order across the join is not proven"
+                            .into(),
+                    )
+                }
+                0..=15 => return Err("the keyframe after the label is not an IRAP picture".into()),
+                _ => {}
+            },
+        }
+    }
+    Err("no picture found in the keyframe's data".into())
+}
+
+/// The encoder's option string from its SEI (x264 and x265 write `options: ...`), prefixed
+/// with the encoder's name (`x264 ` or `x265 `).
+fn encoder_options(data: &[u8]) -> Option<String> {
+    let at = data.windows(9).position(|w| w == b"options: ")?;
+    let before = &data[at.saturating_sub(200)..at];
+    let name = if before.windows(4).any(|w| w == b"x265") {
+        "x265"
+    } else if before.windows(4).any(|w| w == b"x264") {
+        "x264"
+    } else {
+        return None;
+    };
+    let rest = &data[at + 9..];
+    // The string ends at its NUL (x264) or at the SEI's RBSP stop bit (x265).
+    let end = rest
+        .iter()
+        .position(|b| *b == 0 || *b == 0x80)
+        .unwrap_or(rest.len());
+    Some(format!("{name} {}", String::from_utf8_lossy(&rest[..end])))
+}
+
+fn option_map(options: &str) -> Vec<(&str, Option<&str>)> {
+    options
+        .split_whitespace()
+        .map(|t| match t.split_once('=') {
+            Some((k, v)) => (k, Some(v)),
+            None => (t, None),
+        })
+        .collect()
+}
+
+/// The SPS list, the PPS list and the trailing bytes of an avcC record.
+struct AvccSets<'a> {
+    sps: Vec<&'a [u8]>,
+    pps: Vec<&'a [u8]>,
+    tail: &'a [u8],
+}
+
+/// Split an avcC record into its parameter sets.
+fn avcc_sets(config: &[u8]) -> Option<AvccSets<'_>> {
+    let mut i = 5;
+    let n_sps = (*config.get(i)? & 0x1f) as usize;
+    i += 1;
+    let mut sps = Vec::new();
+    for _ in 0..n_sps {
+        let len = u16::from_be_bytes([*config.get(i)?, *config.get(i + 1)?]) as usize;
+        sps.push(config.get(i + 2..i + 2 + len)?);
+        i += 2 + len;
+    }
+    let n_pps = *config.get(i)? as usize;
+    i += 1;
+    let mut pps = Vec::new();
+    for _ in 0..n_pps {
+        let len = u16::from_be_bytes([*config.get(i)?, *config.get(i + 1)?]) as usize;
+        pps.push(config.get(i + 2..i + 2 + len)?);
+        i += 2 + len;
+    }
+    Some(AvccSets {
+        sps,
+        pps,
+        tail: config.get(i..)?,
+    })
+}
+
+/// The first unsigned Exp-Golomb value after `skip` bytes of a NAL unit (emulation prevention
+/// bytes removed): the id of an SPS (skip 4: header, profile, constraints, level) or PPS (1).
+fn first_ue(nal: &[u8], skip: usize) -> Option<u32> {
+    let mut rbsp = Vec::new();
+    let mut zeros = 0;
+    for &b in nal.iter().skip(1) {
+        if zeros >= 2 && b == 3 {
+            zeros = 0;
+            continue;
+        }
+        zeros = if b == 0 { zeros + 1 } else { 0 };
+        rbsp.push(b);
+    }
+    let bits = rbsp.get(skip - 1..)?;
+    let bit = |i: usize| bits.get(i / 8).map(|b| (b >> (7 - i % 8)) & 1);
+    let mut lz = 0;
+    while bit(lz)? == 0 {
+        lz += 1;
+        if lz > 31 {
+            return None;
+        }
+    }
+    let mut v = 0u32;
+    for k in 0..lz {
+        v = (v << 1) | bit(lz + 1 + k)? as u32;
+    }
+    Some((1u32 << lz) - 1 + v)
+}
+
+/// The avcC with `extra`'s SPS and PPS appended to `base`'s (both must use the same length
+/// size).
+fn merge_avcc(base: &[u8], extra: &[u8]) -> Option<Vec<u8>> {
+    let AvccSets {
+        sps: sps_a,
+        pps: pps_a,
+        tail: tail_a,
+    } = avcc_sets(base)?;
+    let AvccSets {
+        sps: sps_b,
+        pps: pps_b,
+        ..
+    } = avcc_sets(extra)?;
+    if base.get(4)? & 3 != extra.get(4)? & 3 || sps_a.len() + sps_b.len() > 31 {
+        return None;
+    }
+    let mut out = base[..5].to_vec();
+    out.push(0xe0 | (sps_a.len() + sps_b.len()) as u8);
+    for s in sps_a.iter().chain(&sps_b) {
+        out.extend_from_slice(&(s.len() as u16).to_be_bytes());
+        out.extend_from_slice(s);
+    }
+    out.push((pps_a.len() + pps_b.len()).min(255) as u8);
+    for s in pps_a.iter().chain(&pps_b) {
+        out.extend_from_slice(&(s.len() as u16).to_be_bytes());
+        out.extend_from_slice(s);
+    }
+    out.extend_from_slice(tail_a);
+    Some(out)
+}
+
+/// VPS/SPS/PPS NAL units of an hvcC record, in order.
+fn hvcc_sets(config: &[u8]) -> Option<Vec<&[u8]>> {
+    let mut i = 22;
+    let n_arrays = *config.get(i)? as usize;
+    i += 1;
+    let mut out = Vec::new();
+    for _ in 0..n_arrays {
+        let t = config.get(i)? & 0x3f;
+        let n = u16::from_be_bytes([*config.get(i + 1)?, *config.get(i + 2)?]) as usize;
+        i += 3;
+        for _ in 0..n {
+            let len = u16::from_be_bytes([*config.get(i)?, *config.get(i + 1)?]) as usize;
+            let nal = config.get(i + 2..i + 2 + len)?;
+            if (32..=34).contains(&t) {
+                out.push(nal);
+            }
+            i += 2 + len;
+        }
+    }
+    Some(out)
+}
+
+/// An ISO BMFF box: (type, start, header length, end).
+type BoxSpan = ([u8; 4], usize, usize, usize);
+
+/// Boxes of an ISO BMFF byte range.
+fn boxes(data: &[u8], from: usize, to: usize) -> Option<Vec<BoxSpan>> {
+    let mut out = Vec::new();
+    let mut i = from;
+    while i + 8 <= to {
+        let size = u32::from_be_bytes(data[i..i + 4].try_into().ok()?) as usize;
+        let typ: [u8; 4] = data[i + 4..i + 8].try_into().ok()?;
+        // Only plain 32-bit sizes: the head file is small and written by ffmpeg.
+        if size < 8 || i + size > to {
+            return None;
+        }
+        out.push((typ, i, 8, i + size));
+        i += size;
+    }
+    Some(out)
+}
+
+/// Replace the payload of the video sample entry's `avcC`/`hvcC` box in an MP4 whose `moov`
+/// is the last top-level box (so no chunk offset moves), fixing every enclosing box size.
+fn replace_config_box(mp4: &[u8], fourcc: &[u8; 4], payload: &[u8]) -> Option<Vec<u8>> {
+    // Path of containers from the top: moov/trak/mdia/minf/stbl/stsd/<entry>/<fourcc>.
+    let top = boxes(mp4, 0, mp4.len())?;
+    let moov = top.iter().find(|b| &b.0 == b"moov")?;
+    if top.last()?.0 != *b"moov" {
+        return None;
+    }
+    let mut chain = vec![*moov];
+    let mut cur = *moov;
+    let descend =
+        |b: ([u8; 4], usize, usize, usize), skip: usize, want: &dyn Fn(&[u8; 4]) -> bool| {
+            boxes(mp4, b.1 + b.2 + skip, b.3)?
+                .into_iter()
+                .find(|c| want(&c.0))
+        };
+    for name in [b"trak", b"mdia", b"minf", b"stbl"] {
+        cur = descend(cur, 0, &|t| t == name)?;
+        // The first trak is the only one: the head file holds just the video.
+        chain.push(cur);
+    }
+    cur = descend(cur, 0, &|t| t == b"stsd")?;
+    chain.push(cur);
+    // stsd: version/flags (4) + entry count (4), then the sample entry.
+    cur = descend(cur, 8, &|_| true)?;
+    chain.push(cur);
+    // VisualSampleEntry: 78 bytes of fields before its child boxes.
+    let cfg = descend(cur, 78, &|t| t == fourcc)?;
+    let delta = payload.len() as i64 - (cfg.3 - cfg.1 - cfg.2) as i64;
+    let mut out = Vec::with_capacity(mp4.len() + payload.len());
+    out.extend_from_slice(&mp4[..cfg.1]);
+    out.extend_from_slice(&((8 + payload.len()) as u32).to_be_bytes());
+    out.extend_from_slice(fourcc);
+    out.extend_from_slice(payload);
+    out.extend_from_slice(&mp4[cfg.3..]);
+    for b in chain {
+        let size = (b.3 - b.1) as i64 + delta;
+        out[b.1..b.1 + 4].copy_from_slice(&u32::try_from(size).ok()?.to_be_bytes());
+    }
+    Some(out)
+}
+
+/// Read the avcC/hvcC payload of an MP4's video sample entry.
+fn config_box(mp4: &[u8], fourcc: &[u8; 4]) -> Option<Vec<u8>> {
+    let top = boxes(mp4, 0, mp4.len())?;
+    let mut cur = *top.iter().find(|b| &b.0 == b"moov")?;
+    for (name, skip) in [
+        (b"trak", 0),
+        (b"mdia", 0),
+        (b"minf", 0),
+        (b"stbl", 0),
+        (b"stsd", 0),
+    ] {
+        cur = boxes(mp4, cur.1 + cur.2 + skip, cur.3)?
+            .into_iter()
+            .find(|c| &c.0 == name)?;
+    }
+    let entry = *boxes(mp4, cur.1 + cur.2 + 8, cur.3)?.first()?;
+    let cfg = boxes(mp4, entry.1 + entry.2 + 78, entry.3)?
+        .into_iter()
+        .find(|c| &c.0 == fourcc)?;
+    Some(mp4[cfg.1 + cfg.2..cfg.3].to_vec())
+}
+
+/// The libx264/libx265 arguments for the head; `Err` is a reason to fall back.
+fn encoder_args(
+    probe: &Probe,
+    packets: &[Packet],
+    options: Option<&str>,
+) -> Result<Vec<String>, String> {
+    let mut args: Vec<String> = Vec::new();
+    // Reordering depth in frames: how far decoding runs ahead of presentation.
+    let frame_ticks =
+        (probe.fps.1 as f64 * probe.tb.1 as f64) / (probe.fps.0 as f64 * probe.tb.0 as f64);
+    // (Matroska has no decoding times: then the decoder's view, has_b_frames.)
+    let delay = match packets.iter().filter_map(|p| Some(p.pts - p.dts?)).max() {
+        Some(d) => (d.max(0) as f64 / frame_ticks).round() as i64,
+        None => probe.has_b_frames,
+    };
+    match probe.codec {
+        Codec::H264 => {
+            let profile = match probe.profile.as_str() {
+                "Baseline" | "Constrained Baseline" => "baseline",
+                "Main" => "main",
+                "High" => "high",
+                other => return Err(format!("H.264 profile {other:?} is not handled")),
+            };
+            if probe.level < 10 {
+                return Err(format!("H.264 level {} is not handled", probe.level));
+            }
+            let AvccSets { sps, pps, .. } = avcc_sets(&probe.config).ok_or("unreadable avcC")?;
+            let mut used: Vec<u32> = sps.iter().filter_map(|s| first_ue(s, 4)).collect();
+            used.extend(pps.iter().filter_map(|p| first_ue(p, 1)));
+            let id = (1..32)
+                .find(|i| !used.contains(i))
+                .ok_or("no free SPS id")?;
+            let mut x = vec![format!("sps-id={id}")];
+            let opts = options.and_then(|o| o.strip_prefix("x264 "));
+            let mut bframes_set = false;
+            for (k, v) in opts.map(option_map).unwrap_or_default() {
+                let Some(v) = v else { continue };
+                match k {
+                    "interlaced" if v != "0" => return Err("interlaced H.264".into()),
+                    "bframes" | "ref" | "weightb" | "weightp" | "cabac" | "8x8dct" => {
+                        bframes_set |= k == "bframes";
+                        x.push(format!("{k}={v}"));
+                    }
+                    "b_pyramid" => x.push(format!(
+                        "b-pyramid={}",
+                        match v {
+                            "0" => "none",
+                            "1" => "strict",
+                            _ => "normal",
+                        }
+                    )),
+                    _ => {}
+                }
+            }
+            if !bframes_set {
+                x.push(match delay {
+                    0 => "bframes=0".into(),
+                    1 => "bframes=3:b-pyramid=none".into(),
+                    2 => "bframes=3:b-pyramid=normal".into(),
+                    d => return Err(format!("a reordering depth of {d} frames is not handled")),
+                });
+            }
+            let level = format!("{}.{}", probe.level / 10, probe.level % 10);
+            args.extend(
+                [
+                    "-c:v",
+                    "libx264",
+                    "-preset",
+                    "veryfast",
+                    "-crf",
+                    "18",
+                    "-profile:v",
+                    profile,
+                    "-level",
+                    &level,
+                    "-x264-params",
+                ]
+                .map(String::from),
+            );
+            args.push(x.join(":"));
+        }
+        Codec::Hevc => {
+            let Some(opts) = options.and_then(|o| o.strip_prefix("x265 ")) else {
+                return Err(
+                    "H.265 not made by x265 (no x265 options SEI): its parameter sets cannot be \
+                     reproduced"
+                        .into(),
+                );
+            };
+            let skip = [
+                "cpuid",
+                "frame-threads",
+                "numa-pools",
+                "log-level",
+                "input-csp",
+                "fps",
+                "input-res",
+                "total-frames",
+                "stats-write",
+                "stats-read",
+                "crf",
+                "bitrate",
+                "qp",
+                "rc",
+                "pools",
+                "csv",
+                "csv-log-level",
+                "bitdepth",
+                // Printed whether or not they were set, and setting them makes x265 write them
+                // into the VUI: the colour and aspect come from ffmpeg's own options instead.
+                "videoformat",
+                "range",
+                "colorprim",
+                "transfer",
+                "colormatrix",
+                "chromaloc",
+                "sar",
+                "overscan",
+                "display-window",
+                "cll",
+            ];
+            let mut x = vec!["log-level=error".to_string(), "crf=18".to_string()];
+            for (k, v) in option_map(opts) {
+                // Malformed tokens (x265 3.5 glues two options together) and analysis
+                // settings are not encoder parameters that shape the bitstream headers.
+                if skip.contains(&k) || k.starts_with("analysis") || k.contains("conformance") {
+                    continue;
+                }
+                match v {
+                    Some(v) if !v.contains(':') => x.push(format!("{k}={v}")),
+                    Some(v) => x.push(format!("{k}={}", v.replace(':', ","))),
+                    None => x.push(format!("{k}=1")),
+                }
+            }
+            let profile = match probe.profile.as_str() {
+                "Main" => "main",
+                other => return Err(format!("H.265 profile {other:?} is not handled")),
+            };
+            args.extend(
+                [
+                    "-c:v",
+                    "libx265",
+                    "-preset",
+                    "medium",
+                    "-profile:v",
+                    profile,
+                    "-x265-params",
+                ]
+                .map(String::from),
+            );
+            args.push(x.join(":"));
+        }
+    }
+    // The Y4M pipe labels 4:2:0 as centre-sited (C420jpeg); the encoder must not write that
+    // into the head's VUI, which would differ from the input's (and, for H.265, break the
+    // identity of the parameter sets).
+    args.extend(["-chroma_sample_location", "unspecified"].map(String::from));
+    for (opt, val) in &probe.colour {
+        args.push(opt.to_string());
+        args.push(val.clone());
+    }
+    Ok(args)
+}
+
+/// Decode the head, label it, encode it, join it to the copied rest and write the output.
+/// The inner `Err` is a reason to fall back.
+fn render(
+    job: &Job,
+    probe: &Probe,
+    packets: &[Packet],
+    cut: usize,
+    options: Option<&str>,
+    dir: &Path,
+) -> Result<Result<MarkReport, String>, String> {
+    let enc_args = match encoder_args(probe, packets, options) {
+        Ok(a) => a,
+        Err(why) => return Ok(Err(why)),
+    };
+    let head = dir.join("head.mp4");
+    let frames = cut.to_string();
+    let mut dec = Command::new("ffmpeg")
+        .args(["-v", "error", "-nostdin", "-i"])
+        .arg(job.input)
+        .args(["-map", "0:v:0", "-frames:v", &frames])
+        .args(["-f", "yuv4mpegpipe", "-pix_fmt", "yuv420p", "-"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| super::super::missing_tool("ffmpeg", &e))?;
+    let timescale = probe.tb.1.to_string();
+    let mut enc = Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-nostdin",
+            "-y",
+            "-f",
+            "yuv4mpegpipe",
+            "-i",
+            "-",
+        ])
+        .args(["-map", "0:v", "-pix_fmt", "yuv420p"])
+        .args(&enc_args)
+        .args(["-video_track_timescale", &timescale, "-f", "mp4"])
+        .arg(&head)
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| super::super::missing_tool("ffmpeg", &e))?;
+    let dec_out = dec.stdout.take().ok_or("ffmpeg: no stdout")?;
+    let enc_in = enc.stdin.take().ok_or("ffmpeg: no stdin")?;
+    let marked = mark_stream(
+        dec_out,
+        std::io::BufWriter::new(enc_in),
+        job.text,
+        job.anchor,
+        job.min_ratio,
+        job.duration_s,
+    );
+    let _ = dec.wait();
+    let enc_status = enc.wait_with_output().map_err(|e| e.to_string())?;
+    // Any failure here falls back: the full re-encode then reports a broken input properly.
+    if !enc_status.status.success() {
+        return Ok(Err(format!(
+            "encoding the head failed: {}",
+            String::from_utf8_lossy(&enc_status.stderr).trim()
+        )));
+    }
+    let (labelled, overlay, y4m) = match marked {
+        Ok(m) => m,
+        Err(e) => return Ok(Err(format!("labelling the head failed: {e}"))),
+    };
+    if (y4m.width as u64, y4m.height as u64) != (probe.width, probe.height) {
+        return Ok(Err(
+            "the decoded frame size differs from the stream's".into()
+        ));
+    }
+    // Parameter sets: see the module comment.
+    let head_bytes = std::fs::read(&head).map_err(|e| format!("{}: {e}", head.display()))?;
+    let fourcc = match probe.codec {
+        Codec::H264 => b"avcC",
+        Codec::Hevc => b"hvcC",
+    };
+    let Some(head_cfg) = config_box(&head_bytes, fourcc) else {
+        return Ok(Err(
+            "the head's sample entry has no decoder configuration".into()
+        ));
+    };
+    match probe.codec {
+        Codec::H264 => {
+            let Some(merged) = merge_avcc(&probe.config, &head_cfg) else {
+                return Ok(Err(
+                    "the parameter sets cannot be merged into one avcC".into()
+                ));
+            };
+            let Some(patched) = replace_config_box(&head_bytes, fourcc, &merged) else {
+                return Ok(Err("could not rewrite the head's avcC".into()));
+            };
+            std::fs::write(&head, patched).map_err(|e| format!("{}: {e}", head.display()))?;
+        }
+        Codec::Hevc => {
+            if hvcc_sets(&head_cfg) != hvcc_sets(&probe.config) || hvcc_sets(&head_cfg).is_none() {
+                return Ok(Err(
+                    "the re-encoded H.265 parameter sets differ from the input's (x265 cannot \
+                     renumber them)"
+                        .into(),
+                ));
+            }
+        }
+    }
+    // The join: the head, then the input from the keyframe on, video packets copied as they
+    // are (auto_convert 0: no Annex B conversion); inpoint = duration = the keyframe's time,
+    // so the tail's timestamps shift by exactly zero.
+    let k = &packets[cut];
+    let t = format!(
+        "{:.6}",
+        k.pts as f64 * probe.tb.0 as f64 / probe.tb.1 as f64
+    );
+    let list = dir.join("join.txt");
+    let quote = |p: &Path| format!("'{}'", p.to_string_lossy().replace('\'', "'\\''"));
+    let input_abs = std::fs::canonicalize(job.input).map_err(|e| e.to_string())?;
+    if [&head, &input_abs]
+        .iter()
+        .any(|p| p.to_string_lossy().contains(['\n', '\r']))
+    {
+        return Ok(Err(
+            "a path with a line break cannot be written into the concat list".into(),
+        ));
+    }
+    std::fs::write(
+        &list,
+        format!(
+            "ffconcat version 1.0\nfile {}\nduration {t}\nfile {}\ninpoint {t}\n",
+            quote(&head),
+            quote(&input_abs)
+        ),
+    )
+    .map_err(|e| e.to_string())?;
+    let ext = super::super::extension(job.output);
+    let joined_path = dir.join(format!("joined.{ext}"));
+    let mut cmd = Command::new("ffmpeg");
+    cmd.args(["-v", "error", "-nostdin", "-y"])
+        .args(["-auto_convert", "0", "-f", "concat", "-safe", "0", "-i"])
+        .arg(&list)
+        .arg("-i")
+        .arg(job.input)
+        .args(["-map", "0:v:0", "-map", "1:a?", "-c", "copy"])
+        .args(["-map_metadata", "1", "-map_metadata:s:v:0", "1:s:v:0"])
+        .args(["-map_chapters", "1"]);
+    if ext != "mkv" {
+        cmd.args(["-video_track_timescale", &timescale]);
+        if matches!(probe.codec_tag.as_str(), "avc1" | "avc3" | "hvc1" | "hev1") {
+            cmd.args(["-tag:v", &probe.codec_tag]);
+        }
+    }
+    let out = cmd
+        .arg(&joined_path)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| super::super::missing_tool("ffmpeg", &e))?;
+    if !out.status.success() {
+        return Ok(Err(format!(
+            "joining failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    // Check, do not trust: the tail's timestamps must be the input's.
+    let (out_tb, joined_packets) = match probe_file(&joined_path, false)? {
+        Ok((p, packets)) => (p.tb, packets),
+        Err(why) => return Ok(Err(format!("joined file: {why}"))),
+    };
+    let same_time = |a: i64, ta: (i64, i64), b: i64, tb: (i64, i64)| {
+        a as i128 * ta.0 as i128 * tb.1 as i128 == b as i128 * tb.0 as i128 * ta.1 as i128
+    };
+    // (Equal counts with an equal tail also prove the head has exactly `cut` frames.)
+    let tail_ok = joined_packets.len() == packets.len()
+        && joined_packets[cut..]
+            .iter()
+            .zip(&packets[cut..])
+            .all(|(o, i)| {
+                o.key == i.key
+                    && same_time(o.pts, out_tb, i.pts, probe.tb)
+                    && match (o.dts, i.dts) {
+                        (Some(a), Some(b)) => same_time(a, out_tb, b, probe.tb),
+                        (a, b) => a.is_none() && b.is_none() || ext == "mkv",
+                    }
+            });
+    if !tail_ok {
+        return Ok(Err(
+            "the joined file's copied packets do not keep the input's timestamps".into(),
+        ));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(&joined_path)
+        .and_then(|mut f| f.read_to_end(&mut bytes))
+        .map_err(|e| format!("{}: {e}", joined_path.display()))?;
+    let (bytes, implicit) = super::super::carry_implicit(job.input, bytes, job.profile);
+    super::super::write_bytes(job.output, &bytes, job.overwrite)?;
+    let reencoded_s = k.pts as f64 * probe.tb.0 as f64 / probe.tb.1 as f64;
+    Ok(Ok(MarkReport {
+        labelled_frames: labelled,
+        shown_s: labelled as f64 * y4m.frame_s(),
+        plate: overlay.rect,
+        ink: overlay.ink,
+        encoder: enc_args.get(1).cloned().unwrap_or_default(),
+        implicit,
+        rendering: Rendering {
+            mode: "smart".into(),
+            reason: format!(
+                "re-encoded frames 0..{cut} (0 to {reencoded_s:.3} s, up to the keyframe after \
+                 the label), copied {} video packets and the audio",
+                packets.len() - cut
+            ),
+            reencoded_frames: Some(cut as u64),
+            copied_video_packets: Some((packets.len() - cut) as u64),
+        },
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hexdump_round_trip() {
+        let dump = "\n00000000: 0164 000d ffe1 0019 6764 000d 22cd 9414  .d......gd..\"...\n\
+                    00000010: 9601 00                                  ...\n";
+        assert_eq!(
+            parse_hexdump(dump),
+            vec![
+                0x01, 0x64, 0x00, 0x0d, 0xff, 0xe1, 0x00, 0x19, 0x67, 0x64, 0x00, 0x0d, 0x22, 0xcd,
+                0x94, 0x14, 0x96, 0x01, 0x00
+            ]
+        );
+    }
+
+    #[test]
+    fn sps_and_pps_ids_are_read() {
+        // SPS id 3 (ue "00100"), PPS id 3 (from x264 with sps-id=3).
+        assert_eq!(first_ue(&[0x67, 0x64, 0x00, 0x0d, 0x22, 0xcd], 4), Some(3));
+        assert_eq!(first_ue(&[0x68, 0x21, 0x2f], 1), Some(3));
+        assert_eq!(first_ue(&[0x67, 0x64, 0x00, 0x0d, 0xac], 4), Some(0));
+    }
+
+    #[test]
+    fn cut_is_the_first_closed_keyframe_after_the_label() {
+        // 25 fps in 1/12800: 512 ticks a frame; IPBB-like reordering, keyframes every 25.
+        let mut p = Vec::new();
+        for i in 0..100i64 {
+            p.push(Packet {
+                pts: i * 512,
+                dts: Some(i * 512 - 1024),
+                pos: None,
+                size: 0,
+                key: i % 25 == 0,
+            });
+        }
+        assert_eq!(find_cut(&p, (1, 12800), (25, 1), 2.0), Ok(50));
+        assert_eq!(find_cut(&p, (1, 12800), (25, 1), 2.01), Ok(75));
+        assert!(find_cut(&p, (1, 12800), (25, 1), 4.0).is_err());
+        // Leading pictures: decoded after the keyframe at 2 s but shown before it (open GOP).
+        p[50].pts = 52 * 512;
+        p[51].pts = 50 * 512;
+        p[52].pts = 51 * 512;
+        assert_eq!(find_cut(&p, (1, 12800), (25, 1), 2.0), Ok(75));
+    }
+
+    #[test]
+    fn only_pictures_that_reset_decoding_are_cut_points() {
+        // AUD, then the picture's first slice; 4-byte NAL lengths.
+        let pkt = |nal: u8| vec![0, 0, 0, 2, 0x09, 0x10, 0, 0, 0, 2, nal, 0x88];
+        assert!(check_random_access(Codec::H264, &pkt(0x65), 4).is_ok()); // IDR
+        assert!(check_random_access(Codec::H264, &pkt(0x41), 4).is_err()); // non-IDR I/P
+        let hevc = |t: u8| vec![0, 0, 0, 3, 0x46, 0x01, 0x50, 0, 0, 0, 2, t << 1, 0x01];
+        assert!(check_random_access(Codec::Hevc, &hevc(19), 4).is_ok()); // IDR_W_RADL
+        assert!(check_random_access(Codec::Hevc, &hevc(21), 4).is_err()); // CRA
+        assert!(check_random_access(Codec::Hevc, &hevc(1), 4).is_err()); // trailing
+        assert!(check_random_access(Codec::H264, &[], 4).is_err());
+    }
+}

@@ -1,0 +1,270 @@
+//! Smart rendering of video labels (issue 14): `mark --duration` re-encodes only the GOPs under
+//! the label and copies the rest. Proof, with inputs made by ffmpeg at test time (6 s, 320x240,
+//! a keyframe every second):
+//! - every video packet after the re-encoded GOPs is byte-identical to the input's, with the same
+//!   timestamps and key flags (ffprobe `-show_data_hash`), and the re-encoded ones are not;
+//! - every audio packet is identical;
+//! - the result decodes in ffmpeg without a single error message;
+//! - the label still conforms in the suite's own check (`check --original`: on the first frame,
+//!   shown >= 2 s, >= 5 % of the height, in a corner);
+//! - the container's metadata and the implicit label survive;
+//! - inputs smart rendering cannot handle say `full` and why.
+//!
+//! Needs ffmpeg/ffprobe with libx264 and libx265 (Debian `ffmpeg`).
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_aigc-label");
+
+/// A test's own temporary directory, removed when the test ends.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(test: &str) -> Scratch {
+        let d =
+            std::env::temp_dir().join(format!("aigc-video-smart-{}-{test}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        Scratch(d)
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn run(cmd: &mut Command) -> std::process::Output {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd:?}: {e} (install ffmpeg: apt-get install ffmpeg)"));
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// A 6 s 320x240 25 fps test video with a 440 Hz tone, a keyframe every 25 frames and a title.
+fn make_input(dir: &Scratch, name: &str, video: &[&str], audio: &[&str]) -> PathBuf {
+    let p = dir.path(name);
+    run(Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+        .arg("testsrc2=size=320x240:rate=25")
+        .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"])
+        .args(["-t", "6", "-pix_fmt", "yuv420p", "-g", "25"])
+        .args(video)
+        .args(audio)
+        .args(["-metadata", "title=smart rendering test", "-shortest"])
+        .arg(&p));
+    p
+}
+
+/// One row per packet of a stream: pts, dts, flags and the MD5 of its data.
+fn packets(file: &Path, stream: &str) -> Vec<String> {
+    let out = run(Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            stream,
+            "-show_data_hash",
+            "md5",
+        ])
+        .args([
+            "-show_entries",
+            "packet=pts,dts,flags,data_hash",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(file));
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+fn mark(input: &Path, output: &Path, extra: &[&str]) -> Value {
+    let out = run(Command::new(BIN)
+        .arg("mark")
+        .arg(input)
+        .arg("-o")
+        .arg(output)
+        .args(["--force", "--json"])
+        .args(extra));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["report"]["rendering"].clone()
+}
+
+fn title(file: &Path) -> String {
+    let out = run(Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "format_tags=title",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(file));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Mark with a 2 s label and prove the claims of the module comment.
+fn assert_smart(input: &Path, output: &Path) {
+    let rendering = mark(input, output, &["--duration", "2"]);
+    assert_eq!(rendering["mode"], "smart", "{rendering}");
+    // 2 s at 25 fps with a keyframe every second: frames 0..50 re-encoded.
+    assert_eq!(rendering["reencoded_frames"], 50, "{rendering}");
+    let cut = 50;
+
+    let (vin, vout) = (packets(input, "v:0"), packets(output, "v:0"));
+    assert_eq!(vin.len(), 150);
+    assert_eq!(vout.len(), vin.len(), "video packet count");
+    for (i, (a, b)) in vin.iter().zip(&vout).enumerate().skip(cut) {
+        assert_eq!(a, b, "video packet {i} (after the re-encoded GOPs) differs");
+    }
+    assert_ne!(
+        vin[0], vout[0],
+        "the first packet was not re-encoded (no label could be in it)"
+    );
+    let (ain, aout) = (packets(input, "a:0"), packets(output, "a:0"));
+    assert!(!ain.is_empty());
+    assert_eq!(ain, aout, "audio packets differ");
+
+    let decode = run(Command::new("ffmpeg")
+        .args(["-v", "error", "-nostdin", "-i"])
+        .arg(output)
+        .args(["-f", "null", "-"]));
+    assert!(
+        decode.stderr.is_empty(),
+        "decoding reported: {}",
+        String::from_utf8_lossy(&decode.stderr)
+    );
+
+    let check = run(Command::new(BIN)
+        .arg("check")
+        .arg(output)
+        .arg("--original")
+        .arg(input)
+        .args(["--no-ocr", "--json"]));
+    let v: Value = serde_json::from_slice(&check.stdout).unwrap();
+    let outcome = |id: &str| {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["requirement"] == id)
+            .map(|f| f["outcome"].as_str().unwrap_or("").to_string())
+            .unwrap_or_else(|| panic!("no {id} in {v}"))
+    };
+    // c: on the first frame; e: edge/corner; f: >= 5 % of the height; g: >= 2 s from the start.
+    for id in ["GB-5.4-c", "GB-5.4-e", "GB-5.4-f", "GB-5.4-g"] {
+        assert_eq!(outcome(id), "pass", "{id}: {v}");
+    }
+    let shown = v["measurements"]["shown_from_start_s"].as_f64().unwrap();
+    assert!((shown - 2.0).abs() < 1e-6, "shown {shown} s");
+    assert_eq!(title(output), "smart rendering test", "container metadata");
+}
+
+#[test]
+fn h264_in_mp4_copies_everything_after_the_label() {
+    let dir = Scratch::new("h264-mp4");
+    let input = make_input(
+        &dir,
+        "h264.mp4",
+        &["-c:v", "libx264", "-preset", "veryfast"],
+        &["-c:a", "aac"],
+    );
+    // An implicit label in the input is carried over, as with a full re-encode.
+    let labelled = dir.path("h264-implicit.mp4");
+    run(Command::new(BIN)
+        .arg("embed")
+        .arg(&input)
+        .arg("-o")
+        .arg(&labelled)
+        .args(["--force", "--label", "1"])
+        .args([
+            "--producer",
+            "001191110102MACQD9K64010000",
+            "--produce-id",
+            "t1",
+        ]));
+    let output = dir.path("h264-out.mp4");
+    assert_smart(&labelled, &output);
+    let read = run(Command::new(BIN).arg("read").arg(&output).arg("--json"));
+    let v: Value = serde_json::from_slice(&read.stdout).unwrap();
+    assert_eq!(v["labels"][0]["fields"]["ProduceID"], "t1", "{v}");
+}
+
+#[test]
+fn h264_in_mkv_copies_everything_after_the_label() {
+    let dir = Scratch::new("h264-mkv");
+    let input = make_input(
+        &dir,
+        "h264.mkv",
+        &["-c:v", "libx264", "-preset", "veryfast"],
+        &["-c:a", "flac"],
+    );
+    assert_smart(&input, &dir.path("h264-out.mkv"));
+}
+
+#[test]
+fn h265_in_mp4_copies_everything_after_the_label() {
+    let dir = Scratch::new("h265-mp4");
+    // Closed GOPs (IDR keyframes): x265's default open GOPs would make the cut unsafe.
+    let input = make_input(
+        &dir,
+        "h265.mp4",
+        &[
+            "-c:v",
+            "libx265",
+            "-preset",
+            "veryfast",
+            "-x265-params",
+            "keyint=25:open-gop=0:log-level=error",
+        ],
+        &["-c:a", "aac"],
+    );
+    assert_smart(&input, &dir.path("h265-out.mp4"));
+}
+
+#[test]
+fn unsupported_codec_open_gop_and_whole_video_labels_fall_back_to_full() {
+    let dir = Scratch::new("fallbacks");
+    let mpeg4 = make_input(&dir, "mpeg4.mp4", &["-c:v", "mpeg4"], &["-c:a", "aac"]);
+    let r = mark(&mpeg4, &dir.path("mpeg4-out.mp4"), &["--duration", "2"]);
+    assert_eq!(r["mode"], "full", "{r}");
+    assert!(r["reason"].as_str().unwrap().contains("mpeg4"), "{r}");
+
+    // x265's default open GOPs: every keyframe after the label has leading pictures.
+    let open = make_input(
+        &dir,
+        "h265-open.mp4",
+        &[
+            "-c:v",
+            "libx265",
+            "-preset",
+            "veryfast",
+            "-x265-params",
+            "keyint=25:open-gop=1:log-level=error",
+        ],
+        &["-c:a", "aac"],
+    );
+    let r = mark(&open, &dir.path("h265-open-out.mp4"), &["--duration", "2"]);
+    assert_eq!(r["mode"], "full", "{r}");
+
+    // Without --duration the label is on every frame: nothing to copy.
+    let h264 = make_input(&dir, "h264-all.mp4", &["-c:v", "libx264"], &["-c:a", "aac"]);
+    let r = mark(&h264, &dir.path("h264-all-out.mp4"), &[]);
+    assert_eq!(r["mode"], "full", "{r}");
+    assert!(r["reason"].as_str().unwrap().contains("every frame"), "{r}");
+}
