@@ -25,6 +25,8 @@ declare -A NEED=(
   [heif-convert]=libheif-examples
   [pdftoppm]=poppler-utils
   [chromium]=chromium
+  # the headless page test of `aigc-label serve` (reference/tests/serve_page.rs)
+  [chromedriver]=chromium-driver
 )
 # files -> package (data packages without a command)
 declare -A NEED_FILES=(

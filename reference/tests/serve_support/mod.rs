@@ -228,16 +228,39 @@ pub fn post_partial(addr: SocketAddr, path: &str, length: usize, sent: usize) ->
     s
 }
 
-/// Read an answer to the end of the connection.
+/// Read an answer: up to its Content-Length when it has one (some servers, chromedriver among
+/// them, keep the connection open despite `Connection: close`), else to the end.
 pub fn read_answer(mut s: TcpStream) -> Answer {
     let mut raw = Vec::new();
-    if let Err(e) = s.read_to_end(&mut raw) {
-        // A reset after a complete answer (the server closed with unread body) is fine.
-        if raw.is_empty() {
-            panic!("no answer: {e}");
+    let mut buf = [0u8; 64 * 1024];
+    loop {
+        if let Some(want) = complete_length(&raw) {
+            if raw.len() >= want {
+                break;
+            }
+        }
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => raw.extend_from_slice(&buf[..n]),
+            // A reset after a complete answer (the server closed with unread body) is fine.
+            Err(e) if raw.is_empty() => panic!("no answer: {e}"),
+            Err(_) => break,
         }
     }
     parse_answer(&raw)
+}
+
+/// The total length of the answer in `raw` once its head is in and it has a Content-Length.
+fn complete_length(raw: &[u8]) -> Option<usize> {
+    let end = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
+    let len = head
+        .split("\r\n")
+        .find_map(|l| l.strip_prefix("content-length:"))?
+        .trim()
+        .parse::<usize>()
+        .ok()?;
+    Some(end + 4 + len)
 }
 
 fn parse_answer(raw: &[u8]) -> Answer {
