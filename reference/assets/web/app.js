@@ -113,18 +113,26 @@ function drawMeasurement(file, m) {
     const g = canvas.getContext("2d");
     g.drawImage(img, 0, 0);
     const line = Math.max(2, Math.round(Math.min(canvas.width, canvas.height) / 200));
+    const font = Math.max(12, line * 6);
+    g.font = `${font}px sans-serif`;
+    g.lineWidth = line;
+    // Captions stack above the label region, aligned to the side of the picture it is on.
+    const anchor = m.region || m.ink;
+    const rightSide = anchor && anchor.x + anchor.w / 2 > canvas.width / 2;
+    let captionY = anchor ? anchor.y - line * 2 : 0;
     const box = (r, color, caption) => {
       if (!r) return;
-      g.lineWidth = line;
       g.strokeStyle = color;
       g.strokeRect(r.x, r.y, r.w, r.h);
-      g.font = `${Math.max(12, line * 6)}px sans-serif`;
       g.fillStyle = color;
-      g.fillText(caption, r.x, Math.max(12, r.y - line * 2));
+      g.textAlign = rightSide ? "right" : "left";
+      const x = rightSide ? anchor.x + anchor.w : anchor.x;
+      g.fillText(caption, x, Math.max(font, captionY));
+      captionY -= font * 1.25;
     };
-    box(m.region, "#d93025", "标识区域 label region");
     const ratio = m.height_ratio != null ? ` ${(m.height_ratio * 100).toFixed(1)}%` : "";
     box(m.ink, "#1a73e8", `文字高度 text height${ratio}`);
+    box(m.region, "#d93025", "标识区域 label region");
     canvas.dataset.region = m.region ? `${m.region.x},${m.region.y},${m.region.w},${m.region.h}` : "none";
     canvas.dataset.drawn = "true";
     $("picture").hidden = false;
