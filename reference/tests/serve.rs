@@ -335,3 +335,26 @@ fn concurrent_requests_are_all_answered() {
     }
     assert_eq!(server.leftovers(), Vec::<String>::new());
 }
+
+#[test]
+fn uploads_on_disk_are_bounded() {
+    let server = Server::start(&["--max-uploads", "1"]);
+    // One upload in progress holds the only slot...
+    let first = post_partial(server.addr, "/v1/read?name=slow.png", 10_000, 100);
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while server.leftovers_now().is_empty() {
+        assert!(
+            std::time::Instant::now() < until,
+            "the first upload never reached the disk"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // ...so a second one is turned away at once, by the server's capacity, not as bad input.
+    let a = server.post("/v1/read?name=b.png", &png());
+    assert_eq!(a.status, 503);
+    assert_eq!(a.error_code(), "busy");
+    drop(first);
+    assert_eq!(server.leftovers(), Vec::<String>::new());
+    // The slot is free again.
+    assert_eq!(server.post("/v1/read?name=c.png", &png()).status, 200);
+}

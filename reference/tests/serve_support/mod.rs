@@ -82,6 +82,11 @@ impl Server {
         }
     }
 
+    /// The files in the temp folder now.
+    pub fn leftovers_now(&self) -> Vec<String> {
+        walk(self.temp.path())
+    }
+
     /// The log lines so far.
     pub fn log_lines(&self) -> Vec<String> {
         self.log.lock().unwrap().clone()

@@ -61,6 +61,10 @@ pub struct Args {
     /// the file takes longer to process, 503 when no worker became free).
     #[arg(long, value_name = "SECONDS", default_value_t = 120)]
     time_limit: u64,
+    /// Uploads on disk at the same time (receiving or being processed); above it, 503 at once.
+    /// Bounds the disk the spool can take to about MAX_UPLOADS x MAX_BODY.
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    max_uploads: usize,
     /// Files processed at the same time (default: one per core).
     #[arg(long, value_name = "N")]
     workers: Option<usize>,
@@ -77,6 +81,8 @@ struct Service {
     temp_dir: PathBuf,
     /// Permits to run library work: bounds the CPU and memory the blocking work takes.
     workers: Arc<Semaphore>,
+    /// Permits to have an upload on disk.
+    uploads: Arc<Semaphore>,
 }
 
 type Shared = State<Arc<Service>>;
@@ -93,7 +99,23 @@ impl Service {
         name: Option<&str>,
         deadline: Instant,
     ) -> Result<Upload, ApiError> {
-        spool::receive(&self.temp_dir, headers, body, name, self.max_body, deadline).await
+        let slot = self.uploads.clone().try_acquire_owned().map_err(|_| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "too many uploads in progress; retry later",
+            )
+        })?;
+        spool::receive(
+            slot,
+            &self.temp_dir,
+            headers,
+            body,
+            name,
+            self.max_body,
+            deadline,
+        )
+        .await
     }
 
     /// Run blocking library work `f` on the blocking pool once a worker permit is free, by
@@ -149,6 +171,7 @@ pub fn run(args: Args, profile: &Profile) -> ExitCode {
         time_limit: Duration::from_secs(args.time_limit.max(1)),
         temp_dir: args.temp_dir.clone().unwrap_or_else(std::env::temp_dir),
         workers: Arc::new(Semaphore::new(workers)),
+        uploads: Arc::new(Semaphore::new(args.max_uploads.max(1))),
     });
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

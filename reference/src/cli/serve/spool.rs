@@ -19,6 +19,9 @@ pub struct Upload {
     path: PathBuf,
     /// The name the client gave (for messages), never a server path.
     pub name: String,
+    /// The upload's place among the `--max-uploads` on disk at once; given back on drop,
+    /// after the directory is gone (fields drop in declaration order).
+    _slot: tokio::sync::OwnedSemaphorePermit,
 }
 
 impl Upload {
@@ -76,6 +79,7 @@ pub fn display_name(name: Option<&str>) -> String {
 /// over `max` bytes (from Content-Length before reading, or while reading), with 408 one that
 /// has not fully arrived by `deadline`, with 400 an empty one.
 pub async fn receive(
+    slot: tokio::sync::OwnedSemaphorePermit,
     base: &Path,
     headers: &HeaderMap,
     body: Body,
@@ -119,6 +123,7 @@ pub async fn receive(
         dir,
         path,
         name: shown,
+        _slot: slot,
     };
     let file = tokio::fs::OpenOptions::new()
         .write(true)
