@@ -27,6 +27,8 @@ declare -A NEED=(
   [chromium]=chromium
   [openssl]=openssl
   [bc]=bc                 # vectors/explicit/make.sh (regen-check)
+  # the headless page test of `aigc-label serve` (reference/tests/serve_page.rs)
+  [chromedriver]=chromium-driver
 )
 # files -> package (data packages without a command)
 declare -A NEED_FILES=(

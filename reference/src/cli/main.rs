@@ -15,6 +15,8 @@ mod formats;
 mod mark;
 mod propagate;
 mod read;
+#[cfg(feature = "serve")]
+mod serve;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -26,7 +28,8 @@ Examples:
   aigc-label formats                             every supported format and the carrier written
   aigc-label mark photo.png -o labelled.png      render \"AI生成\" bottom-right at >= 5 % glyph height
   aigc-label mark song.wav -o out.wav --audio rhythm --position end
-  aigc-label check labelled.png --original photo.png --json   measure an explicit label, verdict per requirement";
+  aigc-label check labelled.png --original photo.png --json   measure an explicit label, verdict per requirement
+  aigc-label serve --listen 127.0.0.1:8080       HTTP service (POST /v1/read, /v1/check, /v1/embed, /v1/propagate) and a web page at /";
 
 #[derive(Parser)]
 #[command(name = "aigc-label", version, about = "Reference encoder/decoder for GB 45438-2025 AI-generated content labels", after_help = EXAMPLES)]
@@ -54,6 +57,9 @@ enum Command {
     Mark(mark::Args),
     /// Measure the explicit label in a file and judge it per requirement (chapter 5).
     Check(check::Args),
+    /// Serve read/check/embed/propagate over HTTP, with a web page at / (feature `serve`).
+    #[cfg(feature = "serve")]
+    Serve(serve::Args),
 }
 
 fn main() -> ExitCode {
@@ -73,5 +79,7 @@ fn main() -> ExitCode {
         Command::Adapter(args) => adapter::run(args, &profile),
         Command::Mark(args) => mark::run(args, &profile),
         Command::Check(args) => check::run(args, &profile),
+        #[cfg(feature = "serve")]
+        Command::Serve(args) => serve::run(args, &profile),
     }
 }
