@@ -14,15 +14,18 @@
 //! outline), and the text height is the extent of the rows holding such pixels.
 //!
 //! Submodules: [`render`] (font layout, plate, compositing), [`codec`] (decoding and encoding
-//! whole images), [`measure`] (finding and measuring a prompt), [`ocr`] (reading it with
+//! whole images), [`jpeg`] (JPEG block-level marking: only the blocks under the label are
+//! re-encoded), [`measure`] (finding and measuring a prompt), [`ocr`] (reading it with
 //! tesseract) and [`judge`] (verdicts). Their public items are re-exported here.
 
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
 use super::ExplicitProfile;
+use crate::limits::MAX_IMAGE_PIXELS;
 
 pub mod codec;
+pub mod jpeg;
 pub mod judge;
 pub mod measure;
 pub mod ocr;
@@ -119,6 +122,27 @@ pub struct MarkReport {
     pub height_ratio: f64,
     /// The implicit label carried over, or why not.
     pub implicit: String,
+    /// How the picture was written: `jpeg-blocks` (only the 8×8 blocks under the label
+    /// re-encoded, every other block's coefficients copied; optimised Huffman tables) or
+    /// `full-reencode` (decoded and encoded whole).
+    pub method: &'static str,
+    /// For a JPEG written by `full-reencode`: why the block-level path could not be used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<String>,
+    /// `jpeg-blocks`: 8×8 blocks re-encoded and all blocks (over all components).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocks: Option<BlockCounts>,
+}
+
+/// Blocks touched by a `jpeg-blocks` mark.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct BlockCounts {
+    /// 8×8 blocks re-encoded.
+    pub reencoded: usize,
+    /// All 8×8 blocks.
+    pub total: usize,
+    /// The input was progressive (the output is one sequential scan).
+    pub input_progressive: bool,
 }
 
 /// A fresh path in the temporary directory.
@@ -143,6 +167,18 @@ pub fn mark_file(
     overwrite: crate::io::Overwrite,
 ) -> Result<MarkReport, String> {
     let p = ExplicitProfile::from_profile(profile)?;
+    let mut fallback = None;
+    if is_jpeg_path(input)?
+        && matches!(
+            ImageFormat::from_path(output),
+            Ok(ImageFormat::Jpeg) | Err(_)
+        )
+    {
+        match mark_jpeg_blocks(input, output, text, anchor, &p, profile, overwrite)? {
+            Ok(report) => return Ok(report),
+            Err(why) => fallback = Some(why),
+        }
+    }
     let (img, format) = load_dynamic(input)?;
     let o = render_overlay(
         img.width(),
@@ -165,7 +201,77 @@ pub fn mark_file(
         ink: o.ink,
         height_ratio: o.ink.h as f64 / img.width().min(img.height()) as f64,
         implicit,
+        method: "full-reencode",
+        fallback,
+        blocks: None,
     })
+}
+
+/// Whether the file starts with a JPEG SOI marker followed by another marker.
+fn is_jpeg_path(path: &Path) -> Result<bool, String> {
+    use std::io::Read;
+    let mut head = [0u8; 3];
+    let mut f = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let n = f
+        .read(&mut head)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(n == 3 && head == [0xFF, 0xD8, 0xFF])
+}
+
+/// [`mark_file`] for a JPEG written as JPEG: re-encode only the blocks under the label.
+/// `Ok(Err(why))` when this JPEG needs the full re-encode instead.
+fn mark_jpeg_blocks(
+    input: &Path,
+    output: &Path,
+    text: &str,
+    anchor: Anchor,
+    p: &ExplicitProfile,
+    profile: &crate::Profile,
+    overwrite: crate::io::Overwrite,
+) -> Result<Result<MarkReport, String>, String> {
+    let len = std::fs::metadata(input)
+        .map_err(|e| format!("{}: {e}", input.display()))?
+        .len();
+    // A JPEG of MAX_IMAGE_PIXELS at 8 bytes per pixel is far larger than any real one.
+    if len > MAX_IMAGE_PIXELS.saturating_mul(8) {
+        return Err(format!(
+            "{}: {len} bytes is too large for an image",
+            input.display()
+        ));
+    }
+    let data = std::fs::read(input).map_err(|e| format!("{}: {e}", input.display()))?;
+    let located = |e: jpeg::JpegError| match e {
+        jpeg::JpegError::Unsupported(why) => Ok(Err(why)),
+        other => Err(format!("{}: {other}", input.display())),
+    };
+    let (w, h) = match jpeg::dimensions(&data) {
+        Ok(d) => d,
+        Err(e) => return located(e),
+    };
+    if w == 0 || h == 0 {
+        return Ok(Err("the frame size is not in the frame header (DNL)".into()));
+    }
+    let o = render_overlay(w, h, text, anchor, p.image.min_text_height_ratio)?;
+    let (bytes, stats) = match jpeg::mark(&data, &o) {
+        Ok(r) => r,
+        Err(e) => return located(e),
+    };
+    drop(data);
+    let (bytes, implicit) = super::carry_implicit(input, bytes, profile);
+    super::write_bytes(output, &bytes, overwrite)?;
+    Ok(Ok(MarkReport {
+        plate: o.rect,
+        ink: o.ink,
+        height_ratio: o.ink.h as f64 / w.min(h) as f64,
+        implicit,
+        method: "jpeg-blocks",
+        fallback: None,
+        blocks: Some(BlockCounts {
+            reencoded: stats.blocks_reencoded,
+            total: stats.blocks_total,
+            input_progressive: stats.was_progressive,
+        }),
+    }))
 }
 
 /// Measure the prompt in an image file (given the original, by difference; else by scanning),

@@ -1,0 +1,1445 @@
+//! JPEG block-level marking: only the 8×8 blocks under the label are re-encoded.
+//!
+//! The way lossless JPEG transforms (jpegtran) work: the entropy-coded data is decoded to
+//! quantised DCT coefficients (baseline, extended-sequential and progressive Huffman JPEG, 8-bit),
+//! the blocks that the label's plate covers (at each component's own resolution, so a chroma
+//! block under a 4:2:0 label is touched even where only its neighbouring luma is) are inverse
+//! transformed, composited, transformed and quantised again with the file's own quantisation
+//! tables, and every other block's coefficients are written back unchanged. The output is one
+//! sequential scan (SOF0, or SOF1 when the input was extended-sequential) with **optimised
+//! Huffman tables** computed for this image (as `jpegtran -optimize`); quantisation tables,
+//! the restart interval (with its RST markers), APPn/COM segments and any bytes after EOI are
+//! kept as they were.
+//!
+//! Compositing is done in the file's own colour space, which is exact for this label: the
+//! plate is black and the text white, i.e. grey, and YCbCr is an affine function of RGB, so
+//! `alpha * overlay + (1 - alpha) * pixel` in RGB is the same blend in Y, Cb and Cr with the
+//! overlay's Y = its grey level and Cb = Cr = 128. A subsampled chroma sample blends with the
+//! mean of the overlay over the luma pixels it covers.
+//!
+//! What is not handled is reported as [`JpegError::Unsupported`] (the caller then re-encodes
+//! the whole picture and says so): arithmetic coding, lossless and hierarchical JPEG, 12-bit
+//! samples, CMYK/YCCK, sampling factors that do not divide the largest one, DNL. Anything
+//! malformed is a [`JpegError::Malformed`] naming the byte offset. Allocation is bounded by
+//! [`MAX_IMAGE_PIXELS`] (checked against the frame header before any block is allocated).
+
+use super::Overlay;
+use crate::limits::MAX_IMAGE_PIXELS;
+
+/// Why a JPEG could not be marked block by block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JpegError {
+    /// A valid JPEG this module does not handle (the caller falls back to a full re-encode).
+    Unsupported(String),
+    /// The file is not a well-formed JPEG: what is wrong and at which byte offset.
+    Malformed {
+        /// Byte offset in the file.
+        offset: usize,
+        /// What was wrong there.
+        what: String,
+    },
+}
+
+impl std::fmt::Display for JpegError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            JpegError::Unsupported(s) => write!(f, "unsupported JPEG: {s}"),
+            JpegError::Malformed { offset, what } => write!(f, "offset {offset}: {what}"),
+        }
+    }
+}
+
+fn bad<T>(offset: usize, what: impl Into<String>) -> Result<T, JpegError> {
+    Err(JpegError::Malformed {
+        offset,
+        what: what.into(),
+    })
+}
+
+fn unsupported<T>(what: impl Into<String>) -> Result<T, JpegError> {
+    Err(JpegError::Unsupported(what.into()))
+}
+
+/// Zig-zag position → natural (row-major) position in an 8×8 block.
+const ZIGZAG: [usize; 64] = [
+    0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20,
+    13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59,
+    52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
+];
+
+/// One block of quantised coefficients in natural order.
+type Block = [i16; 64];
+
+/// A colour component of the frame.
+#[derive(Debug, Clone)]
+struct Component {
+    id: u8,
+    h: usize,
+    v: usize,
+    tq: usize,
+    /// Blocks per row and rows of blocks holding image data (non-interleaved scan extent).
+    cw: usize,
+    ch: usize,
+    /// Blocks per row of the MCU-padded grid (interleaved extent); `coefs` is this wide.
+    bw: usize,
+    bh: usize,
+    coefs: Vec<Block>,
+}
+
+/// A Huffman table for decoding (JPEG Annex F.2.2.3 with a 9-bit lookup).
+#[derive(Clone)]
+struct DecodeTable {
+    /// `len << 8 | symbol` for codes of at most 9 bits, indexed by the next 9 bits; 0 = longer.
+    fast: Vec<u16>,
+    maxcode: [i32; 18],
+    valptr: [i32; 17],
+    mincode: [i32; 17],
+    values: Vec<u8>,
+}
+
+impl DecodeTable {
+    fn new(counts: &[u8; 16], values: &[u8], offset: usize) -> Result<DecodeTable, JpegError> {
+        let mut maxcode = [-1i32; 18];
+        let mut valptr = [0i32; 17];
+        let mut mincode = [0i32; 17];
+        let mut fast = vec![0u16; 512];
+        let mut code: i32 = 0;
+        let mut k = 0usize;
+        for len in 1..=16usize {
+            let n = counts[len - 1] as usize;
+            valptr[len] = k as i32;
+            mincode[len] = code;
+            for _ in 0..n {
+                if code >= 1 << len {
+                    return bad(offset, "Huffman table: more codes than fit in their length");
+                }
+                if len <= 9 {
+                    let shift = 9 - len;
+                    let base = (code as usize) << shift;
+                    for e in &mut fast[base..base + (1 << shift)] {
+                        *e = ((len as u16) << 8) | values[k] as u16;
+                    }
+                }
+                code += 1;
+                k += 1;
+            }
+            if n > 0 {
+                maxcode[len] = code - 1;
+            }
+            code <<= 1;
+        }
+        maxcode[17] = i32::MAX;
+        Ok(DecodeTable {
+            fast,
+            maxcode,
+            valptr,
+            mincode,
+            values: values.to_vec(),
+        })
+    }
+}
+
+/// Reads entropy-coded bits, undoing 0xFF00 stuffing and stopping at markers.
+struct BitReader<'a> {
+    data: &'a [u8],
+    pos: usize,
+    acc: u64,
+    n: u32,
+    at_marker: bool,
+    /// Zero bits appended after the data ended (a marker or the end of the file).
+    padding: u32,
+}
+
+impl<'a> BitReader<'a> {
+    fn new(data: &'a [u8], pos: usize) -> Self {
+        BitReader {
+            data,
+            pos,
+            acc: 0,
+            n: 0,
+            at_marker: false,
+            padding: 0,
+        }
+    }
+
+    #[inline]
+    fn fill(&mut self) {
+        while self.n <= 56 {
+            let mut byte = 0u8;
+            if !self.at_marker {
+                match self.data.get(self.pos) {
+                    None => self.at_marker = true,
+                    Some(&0xFF) => {
+                        if self.data.get(self.pos + 1) == Some(&0) {
+                            byte = 0xFF;
+                            self.pos += 2;
+                        } else {
+                            self.at_marker = true;
+                        }
+                    }
+                    Some(&b) => {
+                        byte = b;
+                        self.pos += 1;
+                    }
+                }
+            }
+            if self.at_marker {
+                self.padding += 8;
+            }
+            self.acc |= (byte as u64) << (56 - self.n);
+            self.n += 8;
+        }
+    }
+
+    #[inline]
+    fn bits(&mut self, k: u32) -> u32 {
+        if k == 0 {
+            return 0;
+        }
+        if self.n < k {
+            self.fill();
+        }
+        let v = (self.acc >> (64 - k)) as u32;
+        self.acc <<= k;
+        self.n -= k;
+        v
+    }
+
+    #[inline]
+    fn bit(&mut self) -> bool {
+        self.bits(1) == 1
+    }
+
+    /// `s` bits as a signed value (JPEG EXTEND).
+    #[inline]
+    fn extend(&mut self, s: u32) -> i32 {
+        if s == 0 {
+            return 0;
+        }
+        let v = self.bits(s) as i32;
+        if v < 1 << (s - 1) {
+            v - (1 << s) + 1
+        } else {
+            v
+        }
+    }
+
+    #[inline]
+    fn decode(&mut self, t: &DecodeTable) -> Result<u8, JpegError> {
+        if self.n < 16 {
+            self.fill();
+        }
+        let e = t.fast[(self.acc >> 55) as usize];
+        if e != 0 {
+            let len = (e >> 8) as u32;
+            self.acc <<= len;
+            self.n -= len;
+            return Ok(e as u8);
+        }
+        for len in 10..=16u32 {
+            let code = (self.acc >> (64 - len)) as i32;
+            if code <= t.maxcode[len as usize] {
+                self.acc <<= len;
+                self.n -= len;
+                let i = t.valptr[len as usize] + code - t.mincode[len as usize];
+                return match t.values.get(i as usize) {
+                    Some(&v) => Ok(v),
+                    None => bad(self.pos, "Huffman code outside its table"),
+                };
+            }
+        }
+        bad(self.pos, "invalid Huffman code in the entropy-coded data")
+    }
+
+    /// Whether more bits were consumed than the data held.
+    fn overran(&self) -> bool {
+        self.padding > self.n
+    }
+
+    /// At a restart: drop the buffered bits and read the RSTm marker expected next.
+    fn restart(&mut self, expected: u8) -> Result<(), JpegError> {
+        if self.overran() {
+            return bad(
+                self.pos,
+                "entropy-coded data ends before the restart marker",
+            );
+        }
+        self.acc = 0;
+        self.n = 0;
+        self.padding = 0;
+        self.at_marker = false;
+        match self.data.get(self.pos..self.pos + 2) {
+            Some([0xFF, m]) if *m == 0xD0 + expected => {
+                self.pos += 2;
+                Ok(())
+            }
+            _ => bad(self.pos, format!("expected restart marker RST{expected}")),
+        }
+    }
+}
+
+/// The frame and its coefficients, plus what is needed to write it back.
+struct Decoded {
+    width: usize,
+    height: usize,
+    hmax: usize,
+    vmax: usize,
+    mcux: usize,
+    mcuy: usize,
+    progressive: bool,
+    comps: Vec<Component>,
+    qtables: [Option<[u16; 64]>; 4],
+    restart_interval: usize,
+    /// Everything to copy before our DHT/SOS: SOI, APPn, COM, DQT, DRI and the SOF (as SOF0/1).
+    header: Vec<u8>,
+    /// Bytes after EOI, kept.
+    trailer: Vec<u8>,
+    adobe_transform: Option<u8>,
+    jfif: bool,
+}
+
+fn be16(d: &[u8], at: usize) -> Result<usize, JpegError> {
+    match d.get(at..at + 2) {
+        Some(b) => Ok(((b[0] as usize) << 8) | b[1] as usize),
+        None => bad(at, "unexpected end of file"),
+    }
+}
+
+/// Parse the whole file and decode every scan to coefficients.
+fn decode(data: &[u8]) -> Result<Decoded, JpegError> {
+    if data.get(0..2) != Some(&[0xFF, 0xD8]) {
+        return bad(0, "not a JPEG (no SOI marker)");
+    }
+    let mut header = vec![0xFF, 0xD8];
+    let mut pos = 2;
+    let mut frame: Option<Decoded> = None;
+    let mut dc_tables: [Option<DecodeTable>; 4] = Default::default();
+    let mut ac_tables: [Option<DecodeTable>; 4] = Default::default();
+    let mut qtables: [Option<[u16; 64]>; 4] = [None; 4];
+    let mut restart_interval = 0usize;
+    let mut progressive = false;
+    let mut adobe_transform = None;
+    let mut jfif = false;
+    let mut scans = 0usize;
+    loop {
+        // Find the next marker (tolerating fill bytes 0xFF).
+        if data.get(pos) != Some(&0xFF) {
+            return bad(pos, "expected a marker");
+        }
+        while data.get(pos + 1) == Some(&0xFF) {
+            pos += 1;
+        }
+        let Some(&marker) = data.get(pos + 1) else {
+            return bad(pos, "unexpected end of file (no EOI)");
+        };
+        let at = pos;
+        if marker == 0xD9 {
+            let f = match frame {
+                Some(f) => f,
+                None => return bad(at, "EOI before any frame"),
+            };
+            if scans == 0 {
+                return bad(at, "no scan before EOI");
+            }
+            let mut f = f;
+            f.header = header;
+            f.trailer = data[pos + 2..].to_vec();
+            f.qtables = qtables;
+            f.restart_interval = restart_interval;
+            f.adobe_transform = adobe_transform;
+            f.jfif = jfif;
+            return Ok(f);
+        }
+        if (0xD0..=0xD7).contains(&marker) || marker == 0x01 {
+            // Stray RST or TEM: no length, nothing to keep.
+            pos += 2;
+            continue;
+        }
+        let len = be16(data, pos + 2)?;
+        if len < 2 || pos + 2 + len > data.len() {
+            return bad(
+                at,
+                format!("marker 0xFF{marker:02X}: length {len} runs past the file"),
+            );
+        }
+        let seg = &data[pos + 4..pos + 2 + len];
+        let seg_at = pos + 4;
+        let whole = &data[pos..pos + 2 + len];
+        pos += 2 + len;
+        match marker {
+            0xC4 => {
+                // DHT: decode tables; not copied (the output has its own).
+                let mut i = 0;
+                while i < seg.len() {
+                    let tc_th = seg[i];
+                    let (tc, th) = (tc_th >> 4, (tc_th & 15) as usize);
+                    if tc > 1 || th > 3 {
+                        return bad(seg_at + i, "DHT: bad table class or id");
+                    }
+                    let Some(c) = seg.get(i + 1..i + 17) else {
+                        return bad(seg_at + i, "DHT: truncated");
+                    };
+                    let counts: [u8; 16] = c.try_into().expect("16 bytes");
+                    let total: usize = counts.iter().map(|&c| c as usize).sum();
+                    let Some(values) = seg.get(i + 17..i + 17 + total) else {
+                        return bad(seg_at + i, "DHT: truncated");
+                    };
+                    if total > 256 {
+                        return bad(seg_at + i, "DHT: more than 256 symbols");
+                    }
+                    let t = DecodeTable::new(&counts, values, seg_at + i)?;
+                    if tc == 0 {
+                        dc_tables[th] = Some(t);
+                    } else {
+                        ac_tables[th] = Some(t);
+                    }
+                    i += 17 + total;
+                }
+            }
+            0xDB => {
+                // DQT: keep the bytes, remember the tables (in natural order).
+                let mut i = 0;
+                while i < seg.len() {
+                    let (pq, tq) = (seg[i] >> 4, (seg[i] & 15) as usize);
+                    if pq > 1 || tq > 3 {
+                        return bad(seg_at + i, "DQT: bad precision or table id");
+                    }
+                    let n = if pq == 0 { 64 } else { 128 };
+                    let Some(v) = seg.get(i + 1..i + 1 + n) else {
+                        return bad(seg_at + i, "DQT: truncated");
+                    };
+                    let mut q = [0u16; 64];
+                    for k in 0..64 {
+                        q[ZIGZAG[k]] = if pq == 0 {
+                            v[k] as u16
+                        } else {
+                            ((v[2 * k] as u16) << 8) | v[2 * k + 1] as u16
+                        };
+                    }
+                    if scans > 0 && qtables[tq].is_some_and(|old| old != q) {
+                        return unsupported("a quantisation table is redefined between scans");
+                    }
+                    qtables[tq] = Some(q);
+                    i += 1 + n;
+                }
+                header.extend_from_slice(whole);
+            }
+            0xDD => {
+                if seg.len() < 2 {
+                    return bad(seg_at, "DRI: truncated");
+                }
+                restart_interval = be16(seg, 0)?;
+                header.extend_from_slice(whole);
+            }
+            0xC0..=0xCF if marker != 0xC4 && marker != 0xC8 && marker != 0xCC => {
+                if frame.is_some() {
+                    return bad(at, "a second frame header");
+                }
+                match marker {
+                    0xC0..=0xC2 => {}
+                    0xC3 => return unsupported("lossless JPEG (SOF3)"),
+                    0xC5..=0xC7 => return unsupported("hierarchical JPEG"),
+                    _ => return unsupported("arithmetic coding"),
+                }
+                progressive = marker == 0xC2;
+                let mut f = parse_frame(seg, seg_at)?;
+                f.progressive = progressive;
+                let mut sof = whole.to_vec();
+                // Progressive input is written back as one sequential scan.
+                if progressive {
+                    sof[1] = 0xC0;
+                }
+                header.extend_from_slice(&sof);
+                frame = Some(f);
+            }
+            0xDA => {
+                let Some(f) = frame.as_mut() else {
+                    return bad(at, "scan before the frame header");
+                };
+                let end = decode_scan(
+                    data,
+                    seg,
+                    seg_at,
+                    pos,
+                    f,
+                    progressive,
+                    &dc_tables,
+                    &ac_tables,
+                    restart_interval,
+                )?;
+                scans += 1;
+                if scans > 1000 {
+                    return bad(at, "more than 1000 scans");
+                }
+                pos = end;
+            }
+            0xDC => return unsupported("DNL marker"),
+            _ => {
+                if marker == 0xEE && seg.starts_with(b"Adobe") && seg.len() >= 12 {
+                    adobe_transform = Some(seg[11]);
+                }
+                if marker == 0xE0 && seg.starts_with(b"JFIF\0") {
+                    jfif = true;
+                }
+                header.extend_from_slice(whole);
+            }
+        }
+    }
+}
+
+fn parse_frame(seg: &[u8], at: usize) -> Result<Decoded, JpegError> {
+    if seg.len() < 6 {
+        return bad(at, "SOF: truncated");
+    }
+    if seg[0] != 8 {
+        return unsupported(format!("{}-bit samples", seg[0]));
+    }
+    let height = be16(seg, 1)?;
+    let width = be16(seg, 3)?;
+    let n = seg[5] as usize;
+    if height == 0 {
+        return unsupported("height defined by a DNL marker");
+    }
+    if width == 0 {
+        return bad(at, "SOF: zero width");
+    }
+    if (width as u64) * (height as u64) > MAX_IMAGE_PIXELS {
+        return bad(
+            at,
+            format!("{width}x{height} exceeds the limit of {MAX_IMAGE_PIXELS} pixels"),
+        );
+    }
+    if n == 4 {
+        return unsupported("4-component (CMYK/YCCK) JPEG");
+    }
+    if n != 1 && n != 3 {
+        return unsupported(format!("{n} components"));
+    }
+    if seg.len() < 6 + 3 * n {
+        return bad(at, "SOF: truncated");
+    }
+    let mut comps = Vec::new();
+    for i in 0..n {
+        let c = &seg[6 + 3 * i..9 + 3 * i];
+        let (h, v) = ((c[1] >> 4) as usize, (c[1] & 15) as usize);
+        if !(1..=4).contains(&h) || !(1..=4).contains(&v) || c[2] > 3 {
+            return bad(at + 6 + 3 * i, "SOF: bad sampling factor or table id");
+        }
+        if comps.iter().any(|o: &Component| o.id == c[0]) {
+            return bad(at + 6 + 3 * i, "SOF: two components with one id");
+        }
+        comps.push(Component {
+            id: c[0],
+            h,
+            v,
+            tq: c[2] as usize,
+            cw: 0,
+            ch: 0,
+            bw: 0,
+            bh: 0,
+            coefs: Vec::new(),
+        });
+    }
+    let hmax = comps.iter().map(|c| c.h).max().unwrap_or(1);
+    let vmax = comps.iter().map(|c| c.v).max().unwrap_or(1);
+    if comps.iter().any(|c| hmax % c.h != 0 || vmax % c.v != 0) {
+        return unsupported("sampling factors that do not divide the largest one");
+    }
+    let mcux = width.div_ceil(8 * hmax);
+    let mcuy = height.div_ceil(8 * vmax);
+    for c in &mut comps {
+        c.cw = (width * c.h).div_ceil(hmax).div_ceil(8);
+        c.ch = (height * c.v).div_ceil(vmax).div_ceil(8);
+        if n == 1 {
+            // A single-component frame is never interleaved: its grid is its own.
+            c.bw = c.cw;
+            c.bh = c.ch;
+        } else {
+            c.bw = mcux * c.h;
+            c.bh = mcuy * c.v;
+        }
+        // Bounded: at most 16 blocks per MCU per component over pixels/64 MCUs.
+        c.coefs = vec![[0i16; 64]; c.bw * c.bh];
+    }
+    Ok(Decoded {
+        width,
+        height,
+        hmax,
+        vmax,
+        mcux,
+        mcuy,
+        progressive: false,
+        comps,
+        qtables: [None; 4],
+        restart_interval: 0,
+        header: Vec::new(),
+        trailer: Vec::new(),
+        adobe_transform: None,
+        jfif: false,
+    })
+}
+
+/// Decode one scan whose entropy-coded data starts at `data[start]`; returns the offset of the
+/// marker that follows it.
+#[allow(clippy::too_many_arguments)]
+fn decode_scan(
+    data: &[u8],
+    seg: &[u8],
+    at: usize,
+    start: usize,
+    f: &mut Decoded,
+    progressive: bool,
+    dc_tables: &[Option<DecodeTable>; 4],
+    ac_tables: &[Option<DecodeTable>; 4],
+    restart_interval: usize,
+) -> Result<usize, JpegError> {
+    let ns = *seg.first().unwrap_or(&0) as usize;
+    if ns == 0 || ns > 4 || seg.len() < 1 + 2 * ns + 3 {
+        return bad(at, "SOS: bad component count or truncated");
+    }
+    let mut sc = Vec::new(); // (component index, dc table, ac table)
+    for i in 0..ns {
+        let (id, t) = (seg[1 + 2 * i], seg[2 + 2 * i]);
+        let Some(ci) = f.comps.iter().position(|c| c.id == id) else {
+            return bad(
+                at + 1 + 2 * i,
+                format!("SOS: no component {id} in the frame"),
+            );
+        };
+        if sc.iter().any(|&(c, _, _)| c == ci) {
+            return bad(at + 1 + 2 * i, "SOS: a component listed twice");
+        }
+        sc.push((ci, (t >> 4) as usize, (t & 15) as usize));
+    }
+    let p = 1 + 2 * ns;
+    let (ss, se, ah, al) = (
+        seg[p] as usize,
+        seg[p + 1] as usize,
+        (seg[p + 2] >> 4) as u32,
+        (seg[p + 2] & 15) as u32,
+    );
+    if progressive {
+        if se > 63 || ss > se || (ss == 0 && se != 0) || (ss > 0 && ns != 1) || al > 13 {
+            return bad(at + p, "SOS: bad progressive parameters");
+        }
+    } else if ss != 0 || se != 63 || ah != 0 || al != 0 {
+        return bad(at + p, "SOS: bad sequential parameters");
+    }
+    let blocks_in_mcu: usize = sc
+        .iter()
+        .map(|&(c, _, _)| f.comps[c].h * f.comps[c].v)
+        .sum();
+    if ns > 1 && blocks_in_mcu > 10 {
+        return bad(at, "SOS: more than 10 blocks in an MCU");
+    }
+    // Tables needed by this scan.
+    let dc_pass = ss == 0;
+    let ac_pass = se > 0;
+    let mut tables = Vec::new();
+    for &(c, td, ta) in &sc {
+        let dc = if dc_pass && ah == 0 {
+            match dc_tables.get(td).and_then(|t| t.as_ref()) {
+                Some(t) => Some(t),
+                None => return bad(at, format!("SOS: DC table {td} not defined")),
+            }
+        } else {
+            None
+        };
+        let ac = if ac_pass {
+            match ac_tables.get(ta).and_then(|t| t.as_ref()) {
+                Some(t) => Some(t),
+                None => return bad(at, format!("SOS: AC table {ta} not defined")),
+            }
+        } else {
+            None
+        };
+        tables.push((c, dc, ac));
+    }
+    let mut r = BitReader::new(data, start);
+    let mut pred = [0i32; 4];
+    let mut eobrun = 0u32;
+    let mut units = 0usize; // MCUs (interleaved) or blocks (non-interleaved) since the last RST
+    let mut next_rst = 0u8;
+    let single = ns == 1;
+    let (ux, uy) = if single {
+        let c = &f.comps[sc[0].0];
+        (c.cw, c.ch)
+    } else {
+        (f.mcux, f.mcuy)
+    };
+    let total = ux * uy;
+    for u in 0..total {
+        if restart_interval > 0 && units == restart_interval {
+            r.restart(next_rst)?;
+            next_rst = (next_rst + 1) & 7;
+            units = 0;
+            pred = [0; 4];
+            eobrun = 0;
+        }
+        let (mx, my) = (u % ux, u / ux);
+        for (si, &(ci, dc, ac)) in tables.iter().enumerate() {
+            let comp = &mut f.comps[ci];
+            let (nh, nv) = if single { (1, 1) } else { (comp.h, comp.v) };
+            for by in 0..nv {
+                for bx in 0..nh {
+                    let (x, y) = if single {
+                        (mx, my)
+                    } else {
+                        (mx * comp.h + bx, my * comp.v + by)
+                    };
+                    let block = &mut comp.coefs[y * comp.bw + x];
+                    if !progressive {
+                        decode_sequential(
+                            &mut r,
+                            block,
+                            dc.expect("DC"),
+                            ac.expect("AC"),
+                            &mut pred[si],
+                        )?;
+                    } else if dc_pass {
+                        if ah == 0 {
+                            let s = r.decode(dc.expect("DC"))? as u32;
+                            if s > 11 {
+                                return bad(r.pos, "DC difference category above 11");
+                            }
+                            pred[si] = pred[si].wrapping_add(r.extend(s));
+                            let v = pred[si].checked_shl(al).unwrap_or(i32::MAX);
+                            block[0] = to_i16(v, r.pos)?;
+                        } else if r.bit() {
+                            block[0] |= 1 << al;
+                        }
+                    } else if ah == 0 {
+                        decode_ac_first(&mut r, block, ac.expect("AC"), ss, se, al, &mut eobrun)?;
+                    } else {
+                        decode_ac_refine(&mut r, block, ac.expect("AC"), ss, se, al, &mut eobrun)?;
+                    }
+                }
+            }
+        }
+        units += 1;
+    }
+    if r.overran() {
+        return bad(r.pos, "entropy-coded data ends before the scan does");
+    }
+    // The next marker (skipping any padding the encoder left).
+    let mut pos = r.pos;
+    loop {
+        match data.get(pos..pos + 2) {
+            None => return bad(pos, "unexpected end of file after a scan"),
+            Some([0xFF, m]) if *m != 0 && *m != 0xFF && !(0xD0..=0xD7).contains(m) => {
+                return Ok(pos)
+            }
+            _ => pos += 1,
+        }
+    }
+}
+
+fn to_i16(v: i32, pos: usize) -> Result<i16, JpegError> {
+    i16::try_from(v).or_else(|_| bad(pos, "coefficient out of range"))
+}
+
+fn decode_sequential(
+    r: &mut BitReader<'_>,
+    block: &mut Block,
+    dc: &DecodeTable,
+    ac: &DecodeTable,
+    pred: &mut i32,
+) -> Result<(), JpegError> {
+    let s = r.decode(dc)? as u32;
+    if s > 11 {
+        return bad(r.pos, "DC difference category above 11");
+    }
+    *pred = pred.wrapping_add(r.extend(s));
+    block[0] = to_i16(*pred, r.pos)?;
+    let mut k = 1;
+    while k < 64 {
+        let rs = r.decode(ac)?;
+        let (run, s) = ((rs >> 4) as usize, (rs & 15) as u32);
+        if s == 0 {
+            if run != 15 {
+                break;
+            }
+            k += 16;
+            continue;
+        }
+        k += run;
+        if k > 63 {
+            return bad(r.pos, "AC coefficients run past the end of the block");
+        }
+        block[ZIGZAG[k]] = r.extend(s) as i16;
+        k += 1;
+    }
+    if k > 64 {
+        return bad(r.pos, "AC coefficients run past the end of the block");
+    }
+    Ok(())
+}
+
+fn decode_ac_first(
+    r: &mut BitReader<'_>,
+    block: &mut Block,
+    ac: &DecodeTable,
+    ss: usize,
+    se: usize,
+    al: u32,
+    eobrun: &mut u32,
+) -> Result<(), JpegError> {
+    if *eobrun > 0 {
+        *eobrun -= 1;
+        return Ok(());
+    }
+    let mut k = ss;
+    while k <= se {
+        let rs = r.decode(ac)?;
+        let (run, s) = ((rs >> 4) as u32, (rs & 15) as u32);
+        if s != 0 {
+            k += run as usize;
+            if k > se {
+                return bad(r.pos, "AC coefficients run past the end of the band");
+            }
+            block[ZIGZAG[k]] = to_i16(r.extend(s) << al, r.pos)?;
+            k += 1;
+        } else if run == 15 {
+            k += 16;
+        } else {
+            *eobrun = (1 << run) - 1;
+            if run > 0 {
+                *eobrun += r.bits(run);
+            }
+            break;
+        }
+    }
+    Ok(())
+}
+
+fn decode_ac_refine(
+    r: &mut BitReader<'_>,
+    block: &mut Block,
+    ac: &DecodeTable,
+    ss: usize,
+    se: usize,
+    al: u32,
+    eobrun: &mut u32,
+) -> Result<(), JpegError> {
+    let p1: i16 = 1 << al;
+    let m1: i16 = -p1;
+    let refine = |r: &mut BitReader<'_>, c: &mut i16| {
+        if r.bit() && (*c & p1) == 0 {
+            *c = if *c >= 0 {
+                c.wrapping_add(p1)
+            } else {
+                c.wrapping_add(m1)
+            };
+        }
+    };
+    let mut k = ss;
+    if *eobrun == 0 {
+        while k <= se {
+            let rs = r.decode(ac)?;
+            let (mut run, s) = ((rs >> 4) as i32, rs & 15);
+            let mut value = 0i16;
+            if s != 0 {
+                if s != 1 {
+                    return bad(r.pos, "refinement coefficient of size other than 1");
+                }
+                value = if r.bit() { p1 } else { m1 };
+            } else if run != 15 {
+                *eobrun = 1 << run;
+                if run > 0 {
+                    *eobrun += r.bits(run as u32);
+                }
+                break;
+            }
+            while k <= se {
+                let c = &mut block[ZIGZAG[k]];
+                if *c != 0 {
+                    refine(r, c);
+                } else {
+                    run -= 1;
+                    if run < 0 {
+                        break;
+                    }
+                }
+                k += 1;
+            }
+            if value != 0 {
+                if k > se {
+                    return bad(r.pos, "refinement runs past the end of the band");
+                }
+                block[ZIGZAG[k]] = value;
+            }
+            k += 1;
+        }
+    }
+    if *eobrun > 0 {
+        while k <= se {
+            let c = &mut block[ZIGZAG[k]];
+            if *c != 0 {
+                refine(r, c);
+            }
+            k += 1;
+        }
+        *eobrun -= 1;
+    }
+    Ok(())
+}
+
+// ---- pixels of the touched blocks ----------------------------------------------------------
+
+/// `COS[x][u] = a(u) cos((2x+1) u π / 16)`: the orthonormal 8-point DCT-II basis, which is the
+/// JPEG DCT (`1/4 C(u) C(v)` = `a(u) a(v)`).
+fn cos_table() -> [[f32; 8]; 8] {
+    let mut t = [[0f32; 8]; 8];
+    for (x, row) in t.iter_mut().enumerate() {
+        for (u, c) in row.iter_mut().enumerate() {
+            let a = if u == 0 { (1.0f64 / 8.0).sqrt() } else { 0.5 };
+            *c = (a * (((2 * x + 1) * u) as f64 * std::f64::consts::PI / 16.0).cos()) as f32;
+        }
+    }
+    t
+}
+
+/// Dequantise and inverse-transform a block to samples 0..=255 (as a decoder shows them).
+fn idct(block: &Block, q: &[u16; 64], c: &[[f32; 8]; 8]) -> [f32; 64] {
+    let mut tmp = [0f32; 64]; // tmp[v*8+x] = Σ_u F[v][u] c[x][u]
+    for v in 0..8 {
+        for x in 0..8 {
+            let mut s = 0.0;
+            for u in 0..8 {
+                s += block[v * 8 + u] as f32 * q[v * 8 + u] as f32 * c[x][u];
+            }
+            tmp[v * 8 + x] = s;
+        }
+    }
+    let mut out = [0f32; 64];
+    for y in 0..8 {
+        for x in 0..8 {
+            let mut s = 0.0;
+            for v in 0..8 {
+                s += tmp[v * 8 + x] * c[y][v];
+            }
+            out[y * 8 + x] = (s + 128.0).round().clamp(0.0, 255.0);
+        }
+    }
+    out
+}
+
+/// Forward-transform samples and quantise with `q`.
+fn fdct(px: &[f32; 64], q: &[u16; 64], c: &[[f32; 8]; 8]) -> Block {
+    let mut tmp = [0f32; 64]; // tmp[y*8+u] = Σ_x (p[y][x]-128) c[x][u]
+    for y in 0..8 {
+        for u in 0..8 {
+            let mut s = 0.0;
+            for x in 0..8 {
+                s += (px[y * 8 + x] - 128.0) * c[x][u];
+            }
+            tmp[y * 8 + u] = s;
+        }
+    }
+    let mut out = [0i16; 64];
+    for v in 0..8 {
+        for u in 0..8 {
+            let mut s = 0.0;
+            for y in 0..8 {
+                s += tmp[y * 8 + u] * c[y][v];
+            }
+            let qv = q[v * 8 + u].max(1) as f32;
+            out[v * 8 + u] = (s / qv).round().clamp(-2047.0, 2047.0) as i16;
+        }
+    }
+    out
+}
+
+/// Blend the overlay into every block it reaches; returns how many blocks changed.
+fn apply_overlay(f: &mut Decoded, o: &Overlay) -> Result<usize, JpegError> {
+    let rgb = f.comps.len() == 3
+        && (f.adobe_transform == Some(0)
+            || (f.adobe_transform.is_none()
+                && !f.jfif
+                && f.comps.iter().map(|c| c.id).eq([b'R', b'G', b'B'])));
+    let c = cos_table();
+    let mut changed = 0;
+    let (hmax, vmax) = (f.hmax, f.vmax);
+    for (ci, comp) in f.comps.iter_mut().enumerate() {
+        let Some(q) = f.qtables[comp.tq] else {
+            return bad(0, format!("quantisation table {} is not defined", comp.tq));
+        };
+        let (sx, sy) = (hmax / comp.h, vmax / comp.v);
+        let chroma = ci > 0 && !rgb;
+        // Overlay value of this component for an overlay pixel.
+        let value = |p: &[f32; 4]| -> f32 {
+            if chroma {
+                128.0
+            } else if rgb {
+                p[ci]
+            } else {
+                0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2]
+            }
+        };
+        let r = o.rect;
+        let (x0, y0) = (r.x as usize / sx / 8, r.y as usize / sy / 8);
+        let x1 = ((r.x + r.w) as usize).div_ceil(sx).div_ceil(8).min(comp.cw);
+        let y1 = ((r.y + r.h) as usize).div_ceil(sy).div_ceil(8).min(comp.ch);
+        let n = (sx * sy) as f32;
+        for by in y0..y1 {
+            for bx in x0..x1 {
+                let mut mean_a = [0f32; 64];
+                let mut mean_av = [0f32; 64];
+                let mut any = false;
+                for py in 0..8 {
+                    for px in 0..8 {
+                        let (cx, cy) = (bx * 8 + px, by * 8 + py);
+                        let (mut sa, mut sav) = (0f32, 0f32);
+                        for iy in cy * sy..cy * sy + sy {
+                            for ix in cx * sx..cx * sx + sx {
+                                let (ox, oy) = (ix as i64 - r.x as i64, iy as i64 - r.y as i64);
+                                if ox < 0 || oy < 0 || ox >= r.w as i64 || oy >= r.h as i64 {
+                                    continue;
+                                }
+                                let p = &o.pixels[oy as usize * r.w as usize + ox as usize];
+                                sa += p[3];
+                                sav += p[3] * value(p);
+                            }
+                        }
+                        if sa > 0.0 {
+                            any = true;
+                        }
+                        mean_a[py * 8 + px] = sa / n;
+                        mean_av[py * 8 + px] = sav / n;
+                    }
+                }
+                if !any {
+                    continue;
+                }
+                let block = &mut comp.coefs[by * comp.bw + bx];
+                let mut px = idct(block, &q, &c);
+                for i in 0..64 {
+                    px[i] = (mean_av[i] + (1.0 - mean_a[i]) * px[i]).clamp(0.0, 255.0);
+                }
+                *block = fdct(&px, &q, &c);
+                changed += 1;
+            }
+        }
+    }
+    Ok(changed)
+}
+
+// ---- writing -------------------------------------------------------------------------------
+
+/// Bits per value category: the number of bits of |v|.
+#[inline]
+fn category(v: i32) -> u32 {
+    32 - v.unsigned_abs().leading_zeros()
+}
+
+/// Visit every (table, symbol, extra bits) the sequential scan will hold, in order. `emit` gets
+/// `(table index: comp 0 → 0, others → 1; is_dc; symbol; value bits; value length)`;
+/// `restart` is called before each RST marker with its number.
+fn walk<E: FnMut(usize, bool, u8, u32, u32), R: FnMut(u8)>(
+    f: &Decoded,
+    mut emit: E,
+    mut restart: R,
+) -> Result<(), JpegError> {
+    let single = f.comps.len() == 1;
+    let (ux, uy) = if single {
+        (f.comps[0].cw, f.comps[0].ch)
+    } else {
+        (f.mcux, f.mcuy)
+    };
+    let mut pred = [0i32; 3];
+    let mut units = 0;
+    let mut next_rst = 0u8;
+    for u in 0..ux * uy {
+        if f.restart_interval > 0 && units == f.restart_interval {
+            restart(next_rst);
+            next_rst = (next_rst + 1) & 7;
+            units = 0;
+            pred = [0; 3];
+        }
+        let (mx, my) = (u % ux, u / ux);
+        for (ci, comp) in f.comps.iter().enumerate() {
+            let t = ci.min(1);
+            let (nh, nv) = if single { (1, 1) } else { (comp.h, comp.v) };
+            for by in 0..nv {
+                for bx in 0..nh {
+                    let (x, y) = if single {
+                        (mx, my)
+                    } else {
+                        (mx * comp.h + bx, my * comp.v + by)
+                    };
+                    let block = &comp.coefs[y * comp.bw + x];
+                    let diff = block[0] as i32 - pred[ci];
+                    pred[ci] = block[0] as i32;
+                    let s = category(diff);
+                    if s > 11 {
+                        return unsupported("a DC difference too large for 8-bit baseline");
+                    }
+                    let bits = if diff < 0 { diff - 1 } else { diff } as u32 & ((1 << s) - 1);
+                    emit(t, true, s as u8, bits, s);
+                    let mut run = 0u32;
+                    for &zz in &ZIGZAG[1..] {
+                        let v = block[zz] as i32;
+                        if v == 0 {
+                            run += 1;
+                            continue;
+                        }
+                        while run > 15 {
+                            emit(t, false, 0xF0, 0, 0);
+                            run -= 16;
+                        }
+                        let s = category(v);
+                        if s > 10 {
+                            return unsupported("an AC coefficient too large for 8-bit baseline");
+                        }
+                        let bits = if v < 0 { v - 1 } else { v } as u32 & ((1 << s) - 1);
+                        emit(t, false, ((run << 4) | s) as u8, bits, s);
+                        run = 0;
+                    }
+                    if run > 0 {
+                        emit(t, false, 0x00, 0, 0);
+                    }
+                }
+            }
+        }
+        units += 1;
+    }
+    Ok(())
+}
+
+/// Optimal Huffman code lengths limited to 16 bits (JPEG Annex K.2, as libjpeg's
+/// `jpeg_gen_optimal_table`): returns the 16 counts and the symbols in code order.
+fn optimal_table(freq_in: &[u64; 256]) -> ([u8; 16], Vec<u8>) {
+    let mut freq = [0u64; 257];
+    freq[..256].copy_from_slice(freq_in);
+    if freq.iter().all(|&f| f == 0) {
+        freq[0] = 1; // an empty table still needs one code
+    }
+    freq[256] = 1; // reserve one code point so that no code is all ones
+    let mut codesize = [0usize; 257];
+    let mut others = [-1i32; 257];
+    loop {
+        let mut c1 = -1i32;
+        let mut v = u64::MAX;
+        for (i, &fq) in freq.iter().enumerate() {
+            if fq != 0 && fq <= v {
+                v = fq;
+                c1 = i as i32;
+            }
+        }
+        let mut c2 = -1i32;
+        v = u64::MAX;
+        for (i, &fq) in freq.iter().enumerate() {
+            if fq != 0 && fq <= v && i as i32 != c1 {
+                v = fq;
+                c2 = i as i32;
+            }
+        }
+        if c2 < 0 {
+            break;
+        }
+        let (mut a, mut b) = (c1 as usize, c2 as usize);
+        freq[a] += freq[b];
+        freq[b] = 0;
+        codesize[a] += 1;
+        while others[a] >= 0 {
+            a = others[a] as usize;
+            codesize[a] += 1;
+        }
+        others[a] = c2;
+        codesize[b] += 1;
+        while others[b] >= 0 {
+            b = others[b] as usize;
+            codesize[b] += 1;
+        }
+    }
+    let mut bits = [0i64; 65];
+    for &cs in &codesize {
+        if cs > 0 {
+            bits[cs.min(64)] += 1;
+        }
+    }
+    let mut i = 64;
+    while i > 16 {
+        while bits[i] > 0 {
+            let mut j = i - 2;
+            while bits[j] == 0 {
+                j -= 1;
+            }
+            bits[i] -= 2;
+            bits[i - 1] += 1;
+            bits[j + 1] += 2;
+            bits[j] -= 1;
+        }
+        i -= 1;
+    }
+    while bits[i] == 0 {
+        i -= 1;
+    }
+    bits[i] -= 1;
+    let mut counts = [0u8; 16];
+    for l in 1..=16 {
+        counts[l - 1] = bits[l] as u8;
+    }
+    let mut values = Vec::new();
+    for l in 1..=64 {
+        for (s, &cs) in codesize[..256].iter().enumerate() {
+            if cs == l {
+                values.push(s as u8);
+            }
+        }
+    }
+    (counts, values)
+}
+
+/// Code and length per symbol from a table's counts and values (Annex C).
+fn encode_table(counts: &[u8; 16], values: &[u8]) -> [(u32, u32); 256] {
+    let mut t = [(0u32, 0u32); 256];
+    let mut code = 0u32;
+    let mut k = 0;
+    for len in 1..=16u32 {
+        for _ in 0..counts[len as usize - 1] {
+            t[values[k] as usize] = (code, len);
+            code += 1;
+            k += 1;
+        }
+        code <<= 1;
+    }
+    t
+}
+
+/// Writes bits with 0xFF00 stuffing.
+struct BitWriter {
+    out: Vec<u8>,
+    acc: u64,
+    n: u32,
+}
+
+impl BitWriter {
+    #[inline]
+    fn put(&mut self, bits: u32, len: u32) {
+        if len == 0 {
+            return;
+        }
+        self.acc = (self.acc << len) | (bits as u64 & ((1u64 << len) - 1));
+        self.n += len;
+        while self.n >= 8 {
+            self.n -= 8;
+            let b = (self.acc >> self.n) as u8;
+            self.out.push(b);
+            if b == 0xFF {
+                self.out.push(0);
+            }
+        }
+    }
+
+    /// Pad the last byte with one bits.
+    fn flush(&mut self) {
+        if self.n > 0 {
+            let pad = 8 - self.n;
+            self.put((1 << pad) - 1, pad);
+        }
+        self.acc = 0;
+    }
+}
+
+/// Write the frame back as one sequential scan with optimised Huffman tables.
+fn encode(f: &Decoded) -> Result<Vec<u8>, JpegError> {
+    let mut dc_freq = [[0u64; 256]; 2];
+    let mut ac_freq = [[0u64; 256]; 2];
+    walk(
+        f,
+        |t, dc, sym, _, _| {
+            if dc {
+                dc_freq[t][sym as usize] += 1
+            } else {
+                ac_freq[t][sym as usize] += 1
+            }
+        },
+        |_| {},
+    )?;
+    let ntables = if f.comps.len() == 1 { 1 } else { 2 };
+    let mut out = Vec::with_capacity(f.header.len() + f.comps[0].coefs.len() * 16);
+    out.extend_from_slice(&f.header);
+    let mut dht = Vec::new();
+    let mut dc_codes = Vec::new();
+    let mut ac_codes = Vec::new();
+    for t in 0..ntables {
+        for (class, freq) in [(0u8, &dc_freq[t]), (1u8, &ac_freq[t])] {
+            let (counts, values) = optimal_table(freq);
+            dht.push((class << 4) | t as u8);
+            dht.extend_from_slice(&counts);
+            dht.extend_from_slice(&values);
+            let codes = encode_table(&counts, &values);
+            if class == 0 {
+                dc_codes.push(codes);
+            } else {
+                ac_codes.push(codes);
+            }
+        }
+    }
+    out.extend_from_slice(&[0xFF, 0xC4]);
+    out.extend_from_slice(&((dht.len() + 2) as u16).to_be_bytes());
+    out.extend_from_slice(&dht);
+    let ns = f.comps.len();
+    out.extend_from_slice(&[0xFF, 0xDA]);
+    out.extend_from_slice(&((6 + 2 * ns) as u16).to_be_bytes());
+    out.push(ns as u8);
+    for (i, c) in f.comps.iter().enumerate() {
+        let t = i.min(1) as u8;
+        out.extend_from_slice(&[c.id, (t << 4) | t]);
+    }
+    out.extend_from_slice(&[0, 63, 0]);
+    let mut w = BitWriter { out, acc: 0, n: 0 };
+    // The writer is shared by both callbacks through a RefCell.
+    let w_cell = std::cell::RefCell::new(&mut w);
+    walk(
+        f,
+        |t, dc, sym, bits, len| {
+            let (code, clen) = if dc {
+                dc_codes[t][sym as usize]
+            } else {
+                ac_codes[t][sym as usize]
+            };
+            let mut w = w_cell.borrow_mut();
+            w.put(code, clen);
+            w.put(bits, len);
+        },
+        |m| {
+            let mut w = w_cell.borrow_mut();
+            w.flush();
+            w.out.extend_from_slice(&[0xFF, 0xD0 + m]);
+        },
+    )?;
+    w.flush();
+    let mut out = w.out;
+    out.extend_from_slice(&[0xFF, 0xD9]);
+    out.extend_from_slice(&f.trailer);
+    Ok(out)
+}
+
+/// What [`mark`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockStats {
+    /// Image width.
+    pub width: u32,
+    /// Image height.
+    pub height: u32,
+    /// 8×8 blocks re-encoded (over all components).
+    pub blocks_reencoded: usize,
+    /// All 8×8 blocks of the image (over all components, MCU padding included).
+    pub blocks_total: usize,
+    /// Whether the input was progressive (the output is sequential).
+    pub was_progressive: bool,
+}
+
+/// Read the frame size of a JPEG (for rendering the overlay before [`mark`]).
+pub fn dimensions(data: &[u8]) -> Result<(u32, u32), JpegError> {
+    let mut pos = 2;
+    if data.get(0..2) != Some(&[0xFF, 0xD8]) {
+        return bad(0, "not a JPEG (no SOI marker)");
+    }
+    loop {
+        while data.get(pos) == Some(&0xFF) && data.get(pos + 1) == Some(&0xFF) {
+            pos += 1;
+        }
+        match data.get(pos..pos + 2) {
+            Some([0xFF, m]) if (0xC0..=0xCF).contains(m) && ![0xC4, 0xC8, 0xCC].contains(m) => {
+                let h = be16(data, pos + 5)?;
+                let w = be16(data, pos + 7)?;
+                return Ok((w as u32, h as u32));
+            }
+            Some([0xFF, 0xD9 | 0xDA]) | None => return bad(pos, "no frame header before the scan"),
+            Some([0xFF, _]) => pos += 2 + be16(data, pos + 2)?,
+            _ => return bad(pos, "expected a marker"),
+        }
+    }
+}
+
+/// Blend `overlay` into the JPEG `data`, re-encoding only the blocks it reaches.
+pub fn mark(data: &[u8], overlay: &Overlay) -> Result<(Vec<u8>, BlockStats), JpegError> {
+    let mut f = decode(data)?;
+    let blocks_reencoded = apply_overlay(&mut f, overlay)?;
+    let out = encode(&f)?;
+    Ok((
+        out,
+        BlockStats {
+            width: f.width as u32,
+            height: f.height as u32,
+            blocks_reencoded,
+            blocks_total: f.comps.iter().map(|c| c.coefs.len()).sum(),
+            was_progressive: f.progressive,
+        },
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn optimal_table_is_a_prefix_code_within_16_bits() {
+        let mut freq = [0u64; 256];
+        for (i, f) in freq.iter_mut().enumerate() {
+            *f = 1 + (i as u64 * 7919) % 100_000 * (i as u64 % 3 + 1).pow(8);
+        }
+        let (counts, values) = optimal_table(&freq);
+        assert_eq!(values.len(), 256);
+        // Kraft sum < 1 (the all-ones code is reserved).
+        let kraft: f64 = counts
+            .iter()
+            .enumerate()
+            .map(|(l, &n)| n as f64 / 2f64.powi(l as i32 + 1))
+            .sum();
+        assert!(kraft < 1.0, "{kraft}");
+        DecodeTable::new(&counts, &values, 0).unwrap();
+    }
+
+    #[test]
+    fn dct_round_trip_is_close() {
+        let c = cos_table();
+        let q = [1u16; 64];
+        let mut px = [0f32; 64];
+        for (i, p) in px.iter_mut().enumerate() {
+            *p = ((i * 37) % 256) as f32;
+        }
+        let back = idct(&fdct(&px, &q, &c), &q, &c);
+        for i in 0..64 {
+            assert!(
+                (back[i] - px[i]).abs() <= 1.0,
+                "{i}: {} vs {}",
+                back[i],
+                px[i]
+            );
+        }
+    }
+
+    #[test]
+    fn hostile_inputs_are_errors_not_panics() {
+        let o = Overlay {
+            rect: super::super::Rect {
+                x: 0,
+                y: 0,
+                w: 4,
+                h: 4,
+            },
+            pixels: vec![[0.0, 0.0, 0.0, 0.5]; 16],
+            ink: super::super::Rect {
+                x: 0,
+                y: 0,
+                w: 1,
+                h: 1,
+            },
+            scale: 1.0,
+        };
+        for d in [
+            &b""[..],
+            &[0xFF, 0xD8][..],
+            &[0xFF, 0xD8, 0xFF, 0xC0, 0x00, 0x02][..],
+            &[0xFF, 0xD8, 0xFF, 0xC0, 0xFF, 0xFF, 0, 0][..],
+            &[0xFF, 0xD8, 0xFF, 0xDA, 0x00, 0x02, 0xFF, 0xD9][..],
+        ] {
+            assert!(mark(d, &o).is_err());
+            let _ = dimensions(d);
+        }
+    }
+}
