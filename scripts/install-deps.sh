@@ -25,6 +25,8 @@ declare -A NEED=(
   [heif-convert]=libheif-examples
   [pdftoppm]=poppler-utils
   [chromium]=chromium
+  [cjpeg]=libjpeg-turbo-progs
+  [djpeg]=libjpeg-turbo-progs
 )
 # files -> package (data packages without a command)
 declare -A NEED_FILES=(
@@ -56,8 +58,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $pkgs python3-mutagen python3-yaml >/dev/null
 fi
 
-# The tests call `python3` as found on PATH (which may not be Debian's): give it mutagen and PyYAML.
-for mod in mutagen:mutagen yaml:pyyaml; do
+# The tests call `python3` as found on PATH (which may not be Debian's): give it mutagen, PyYAML
+# and jpeglib (libjpeg's DCT coefficients, the independent decoder of tests/explicit_jpeg.rs).
+for mod in mutagen:mutagen yaml:pyyaml jpeglib:jpeglib; do
   if ! python3 -c "import ${mod%%:*}" >/dev/null 2>&1; then
     echo "install-deps: installing ${mod#*:} for $(command -v python3)" >&2
     python3 -m pip install -q "${mod#*:}" 2>/dev/null || python3 -m pip install -q --break-system-packages "${mod#*:}"

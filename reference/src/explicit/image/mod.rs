@@ -179,7 +179,10 @@ pub fn mark_file(
             Err(why) => fallback = Some(why),
         }
     }
-    let (img, format) = load_dynamic(input)?;
+    let (img, format) = load_dynamic(input).map_err(|e| match &fallback {
+        Some(why) => format!("{e} (the block-level JPEG path could not be used either: {why})"),
+        None => e,
+    })?;
     let o = render_overlay(
         img.width(),
         img.height(),
