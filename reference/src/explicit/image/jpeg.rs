@@ -95,6 +95,8 @@ struct DecodeTable {
     valptr: [i32; 17],
     mincode: [i32; 17],
     values: Vec<u8>,
+    /// The DHT's code counts per length (to encode with the same table).
+    counts: [u8; 16],
 }
 
 impl DecodeTable {
@@ -135,6 +137,7 @@ impl DecodeTable {
             valptr,
             mincode,
             values: values.to_vec(),
+            counts: *counts,
         })
     }
 }
@@ -148,6 +151,9 @@ struct BitReader<'a> {
     at_marker: bool,
     /// Zero bits appended after the data ended (a marker or the end of the file).
     padding: u32,
+    /// When set, every data byte read (stuffing removed) is appended to `destuffed`.
+    keep: bool,
+    destuffed: Vec<u8>,
 }
 
 impl<'a> BitReader<'a> {
@@ -159,7 +165,14 @@ impl<'a> BitReader<'a> {
             n: 0,
             at_marker: false,
             padding: 0,
+            keep: false,
+            destuffed: Vec::new(),
         }
+    }
+
+    /// Position of the next unread bit in `destuffed` (when `keep` is set).
+    fn bit_pos(&self) -> u64 {
+        self.destuffed.len() as u64 * 8 - (self.n - self.padding.min(self.n)) as u64
     }
 
     #[inline]
@@ -173,6 +186,9 @@ impl<'a> BitReader<'a> {
                         if self.data.get(self.pos + 1) == Some(&0) {
                             byte = 0xFF;
                             self.pos += 2;
+                            if self.keep {
+                                self.destuffed.push(byte);
+                            }
                         } else {
                             self.at_marker = true;
                         }
@@ -180,6 +196,9 @@ impl<'a> BitReader<'a> {
                     Some(&b) => {
                         byte = b;
                         self.pos += 1;
+                        if self.keep {
+                            self.destuffed.push(byte);
+                        }
                     }
                 }
             }
@@ -306,7 +325,7 @@ fn be16(d: &[u8], at: usize) -> Result<usize, JpegError> {
 }
 
 /// Parse the whole file and decode every scan to coefficients.
-fn decode(data: &[u8]) -> Result<Decoded, JpegError> {
+fn decode(data: &[u8], mut splice: Option<&mut Splice<'_>>) -> Result<Decoded, JpegError> {
     if data.get(0..2) != Some(&[0xFF, 0xD8]) {
         return bad(0, "not a JPEG (no SOI marker)");
     }
@@ -369,6 +388,9 @@ fn decode(data: &[u8]) -> Result<Decoded, JpegError> {
         match marker {
             0xC4 => {
                 // DHT: decode tables; not copied (the output has its own).
+                if let Some(sp) = splice.as_deref_mut() {
+                    sp.dht_segments.push((at, pos));
+                }
                 let mut i = 0;
                 while i < seg.len() {
                     let tc_th = seg[i];
@@ -456,6 +478,15 @@ fn decode(data: &[u8]) -> Result<Decoded, JpegError> {
                 let Some(f) = frame.as_mut() else {
                     return bad(at, "scan before the frame header");
                 };
+                if splice.is_some() && (scans > 0 || progressive) {
+                    return unsupported(NOT_SPLICEABLE);
+                }
+                f.qtables = qtables;
+                f.adobe_transform = adobe_transform;
+                f.jfif = jfif;
+                if let Some(sp) = splice.as_deref_mut() {
+                    sp.sos_at = at;
+                }
                 let end = decode_scan(
                     data,
                     seg,
@@ -466,6 +497,7 @@ fn decode(data: &[u8]) -> Result<Decoded, JpegError> {
                     &dc_tables,
                     &ac_tables,
                     restart_interval,
+                    splice.as_deref_mut(),
                 )?;
                 scans += 1;
                 if scans > 1000 {
@@ -592,6 +624,7 @@ fn decode_scan(
     dc_tables: &[Option<DecodeTable>; 4],
     ac_tables: &[Option<DecodeTable>; 4],
     restart_interval: usize,
+    mut splice: Option<&mut Splice<'_>>,
 ) -> Result<usize, JpegError> {
     let ns = *seg.first().unwrap_or(&0) as usize;
     if ns == 0 || ns > 4 || seg.len() < 1 + 2 * ns + 3 {
@@ -656,6 +689,22 @@ fn decode_scan(
         tables.push((c, dc, ac));
     }
     let mut r = BitReader::new(data, start);
+    if let Some(sp) = splice.as_deref_mut() {
+        if ns != f.comps.len() {
+            return unsupported(NOT_SPLICEABLE);
+        }
+        sp.prepare(f, &sc, &tables, restart_interval, start)?;
+        r.keep = true;
+        r.destuffed.reserve(data.len().saturating_sub(start));
+    } else {
+        for c in &mut f.comps {
+            if c.coefs.is_empty() {
+                c.coefs = vec![[0i16; 64]; c.bw * c.bh];
+            }
+        }
+    }
+    let mut scratch: Block = [0; 64];
+    let mut kept: Vec<Block> = Vec::new();
     let mut pred = [0i32; 4];
     let mut eobrun = 0u32;
     let mut units = 0usize; // MCUs (interleaved) or blocks (non-interleaved) since the last RST
@@ -676,6 +725,16 @@ fn decode_scan(
             pred = [0; 4];
             eobrun = 0;
         }
+        let keep = match splice.as_deref_mut() {
+            Some(sp) => {
+                sp.start[u] = r.bit_pos();
+                if sp.keep[u] {
+                    sp.pred_in.insert(u, pred);
+                }
+                sp.keep[u]
+            }
+            None => false,
+        };
         let (mx, my) = (u % ux, u / ux);
         for (si, &(ci, dc, ac)) in tables.iter().enumerate() {
             let comp = &mut f.comps[ci];
@@ -687,7 +746,12 @@ fn decode_scan(
                     } else {
                         (mx * comp.h + bx, my * comp.v + by)
                     };
-                    let block = &mut comp.coefs[y * comp.bw + x];
+                    let block = if splice.is_some() {
+                        scratch = [0; 64];
+                        &mut scratch
+                    } else {
+                        &mut comp.coefs[y * comp.bw + x]
+                    };
                     if !progressive {
                         decode_sequential(
                             &mut r,
@@ -713,7 +777,16 @@ fn decode_scan(
                     } else {
                         decode_ac_refine(&mut r, block, ac.expect("AC"), ss, se, al, &mut eobrun)?;
                     }
+                    if keep {
+                        kept.push(scratch);
+                    }
                 }
+            }
+        }
+        if let Some(sp) = splice.as_deref_mut() {
+            sp.end[u] = r.bit_pos();
+            if keep {
+                sp.blocks.insert(u, std::mem::take(&mut kept));
             }
         }
         units += 1;
@@ -726,12 +799,15 @@ fn decode_scan(
     loop {
         match data.get(pos..pos + 2) {
             None => return bad(pos, "unexpected end of file after a scan"),
-            Some([0xFF, m]) if *m != 0 && *m != 0xFF && !(0xD0..=0xD7).contains(m) => {
-                return Ok(pos)
-            }
+            Some([0xFF, m]) if *m != 0 && *m != 0xFF && !(0xD0..=0xD7).contains(m) => break,
             _ => pos += 1,
         }
     }
+    if let Some(sp) = splice {
+        sp.destuffed = std::mem::take(&mut r.destuffed);
+        sp.scan = (start, pos);
+    }
+    Ok(pos)
 }
 
 fn to_i16(v: i32, pos: usize) -> Result<i16, JpegError> {
@@ -950,20 +1026,27 @@ fn fdct(px: &[f32; 64], q: &[u16; 64], c: &[[f32; 8]; 8]) -> Block {
     out
 }
 
-/// Blend the overlay into every block it reaches; returns how many blocks changed.
-fn apply_overlay(f: &mut Decoded, o: &Overlay) -> Result<usize, JpegError> {
+/// A block the overlay reaches, with the overlay resampled to the block's component.
+struct Target {
+    ci: usize,
+    bx: usize,
+    by: usize,
+    /// Mean overlay alpha over the image pixels each component sample covers.
+    alpha: [f32; 64],
+    /// Mean of alpha × overlay value (in this component) over the same pixels.
+    alpha_value: [f32; 64],
+}
+
+/// Every block the overlay reaches (non-zero alpha), in every component.
+fn overlay_targets(f: &Decoded, o: &Overlay) -> Vec<Target> {
     let rgb = f.comps.len() == 3
         && (f.adobe_transform == Some(0)
             || (f.adobe_transform.is_none()
                 && !f.jfif
                 && f.comps.iter().map(|c| c.id).eq([b'R', b'G', b'B'])));
-    let c = cos_table();
-    let mut changed = 0;
+    let mut targets = Vec::new();
     let (hmax, vmax) = (f.hmax, f.vmax);
-    for (ci, comp) in f.comps.iter_mut().enumerate() {
-        let Some(q) = f.qtables[comp.tq] else {
-            return bad(0, format!("quantisation table {} is not defined", comp.tq));
-        };
+    for (ci, comp) in f.comps.iter().enumerate() {
         let (sx, sy) = (hmax / comp.h, vmax / comp.v);
         let chroma = ci > 0 && !rgb;
         // Overlay value of this component for an overlay pixel.
@@ -983,8 +1066,13 @@ fn apply_overlay(f: &mut Decoded, o: &Overlay) -> Result<usize, JpegError> {
         let n = (sx * sy) as f32;
         for by in y0..y1 {
             for bx in x0..x1 {
-                let mut mean_a = [0f32; 64];
-                let mut mean_av = [0f32; 64];
+                let mut t = Target {
+                    ci,
+                    bx,
+                    by,
+                    alpha: [0.0; 64],
+                    alpha_value: [0.0; 64],
+                };
                 let mut any = false;
                 for py in 0..8 {
                     for px in 0..8 {
@@ -996,7 +1084,11 @@ fn apply_overlay(f: &mut Decoded, o: &Overlay) -> Result<usize, JpegError> {
                                 if ox < 0 || oy < 0 || ox >= r.w as i64 || oy >= r.h as i64 {
                                     continue;
                                 }
-                                let p = &o.pixels[oy as usize * r.w as usize + ox as usize];
+                                let Some(p) =
+                                    o.pixels.get(oy as usize * r.w as usize + ox as usize)
+                                else {
+                                    continue;
+                                };
                                 sa += p[3];
                                 sav += p[3] * value(p);
                             }
@@ -1004,24 +1096,46 @@ fn apply_overlay(f: &mut Decoded, o: &Overlay) -> Result<usize, JpegError> {
                         if sa > 0.0 {
                             any = true;
                         }
-                        mean_a[py * 8 + px] = sa / n;
-                        mean_av[py * 8 + px] = sav / n;
+                        t.alpha[py * 8 + px] = sa / n;
+                        t.alpha_value[py * 8 + px] = sav / n;
                     }
                 }
-                if !any {
-                    continue;
+                if any {
+                    targets.push(t);
                 }
-                let block = &mut comp.coefs[by * comp.bw + bx];
-                let mut px = idct(block, &q, &c);
-                for i in 0..64 {
-                    px[i] = (mean_av[i] + (1.0 - mean_a[i]) * px[i]).clamp(0.0, 255.0);
-                }
-                *block = fdct(&px, &q, &c);
-                changed += 1;
             }
         }
     }
-    Ok(changed)
+    targets
+}
+
+/// Decode `block`, blend the overlay in, transform and quantise it again with `q`.
+fn blend(block: &mut Block, t: &Target, q: &[u16; 64], c: &[[f32; 8]; 8]) {
+    let mut px = idct(block, q, c);
+    for (i, p) in px.iter_mut().enumerate() {
+        *p = (t.alpha_value[i] + (1.0 - t.alpha[i]) * *p).clamp(0.0, 255.0);
+    }
+    *block = fdct(&px, q, c);
+}
+
+fn qtable(f: &Decoded, ci: usize) -> Result<[u16; 64], JpegError> {
+    let tq = f.comps[ci].tq;
+    match f.qtables[tq] {
+        Some(q) => Ok(q),
+        None => bad(0, format!("quantisation table {tq} is not defined")),
+    }
+}
+
+/// Blend the overlay into every block it reaches; returns how many blocks changed.
+fn apply_overlay(f: &mut Decoded, o: &Overlay) -> Result<usize, JpegError> {
+    let c = cos_table();
+    let targets = overlay_targets(f, o);
+    for t in &targets {
+        let q = qtable(f, t.ci)?;
+        let comp = &mut f.comps[t.ci];
+        blend(&mut comp.coefs[t.by * comp.bw + t.bx], t, &q, &c);
+    }
+    Ok(targets.len())
 }
 
 // ---- writing -------------------------------------------------------------------------------
@@ -1317,6 +1431,571 @@ fn encode(f: &Decoded) -> Result<Vec<u8>, JpegError> {
     Ok(out)
 }
 
+// ---- splicing: copy the entropy-coded bits of untouched MCUs -------------------------------
+
+/// Sentinel of [`JpegError::Unsupported`] meaning "use the coefficient path instead".
+const NOT_SPLICEABLE: &str = "(not spliceable)";
+
+/// Marking a single-scan sequential JPEG without re-encoding what the label does not touch:
+/// the entropy-coded bits of every untouched MCU are copied as they are (they depend only on
+/// the Huffman tables, which are kept, and on the previous block's DC, which is unchanged);
+/// the MCUs under the label, and the one after each of them (whose first DC difference refers
+/// to a changed block), are re-encoded with the file's own Huffman tables. Everything outside
+/// the scan's entropy-coded data is copied byte for byte. When a re-encoded block needs a
+/// symbol the file's tables lack (optimised tables), the caller uses the coefficient path.
+struct Splice<'o> {
+    overlay: &'o Overlay,
+    targets: Vec<Target>,
+    /// Per MCU (or block, in a one-component frame): re-encode it.
+    keep: Vec<bool>,
+    /// Coefficients of the re-encoded MCUs, blocks in scan order.
+    blocks: std::collections::HashMap<usize, Vec<Block>>,
+    /// DC predictors (scan order) at the start of each re-encoded MCU.
+    pred_in: std::collections::HashMap<usize, [i32; 4]>,
+    /// Bit range of each MCU in `destuffed`.
+    start: Vec<u64>,
+    end: Vec<u64>,
+    destuffed: Vec<u8>,
+    /// Byte offsets of the entropy-coded data and of the marker after it.
+    scan: (usize, usize),
+    /// Per scan component: frame index, DC and AC tables (counts, values) as the scan uses them.
+    order: Vec<(usize, RawTable, RawTable)>,
+    /// Per scan component: the input's DC and AC decoding tables (for transcoding).
+    decoders: Vec<(DecodeTable, DecodeTable)>,
+    /// Byte ranges of the DHT segments before the scan (replaced by one DHT in the output).
+    dht_segments: Vec<(usize, usize)>,
+    /// Byte offset of the SOS marker.
+    sos_at: usize,
+    /// First block of each scan component inside an MCU's block list.
+    offsets: Vec<usize>,
+    restart_interval: usize,
+    units: (usize, usize),
+}
+
+/// Code and length per symbol; length 0 = the table has no code for it.
+type CodeTable = [(u32, u32); 256];
+
+/// A Huffman table as a DHT holds it: (table class << 4 | id, counts per length, symbols).
+type RawTable = (u8, [u8; 16], Vec<u8>);
+
+/// Give `table` codes for the symbols in `needed` it lacks, without changing any code it has:
+/// in canonical Huffman codes, symbols appended at the longest length (16) take the next free
+/// code words, so every existing code word stays as it was. Fails when the table's code space
+/// is full (the all-ones code word stays reserved).
+fn extend_table(table: &mut RawTable, needed: &[bool; 256]) -> Result<(), JpegError> {
+    let (_, counts, values) = table;
+    let mut present = [false; 256];
+    for &v in values.iter() {
+        present[v as usize] = true;
+    }
+    let missing: Vec<u8> = (0..=255u8)
+        .filter(|&s| needed[s as usize] && !present[s as usize])
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let used: u64 = counts
+        .iter()
+        .enumerate()
+        .map(|(l, &n)| (n as u64) << (15 - l))
+        .sum();
+    let free = 65535u64.saturating_sub(used);
+    if missing.len() as u64 > free || counts[15] as usize + missing.len() > 255 {
+        return unsupported(NOT_SPLICEABLE);
+    }
+    counts[15] += missing.len() as u8;
+    values.extend_from_slice(&missing);
+    Ok(())
+}
+
+impl<'o> Splice<'o> {
+    fn new(overlay: &'o Overlay) -> Self {
+        Splice {
+            overlay,
+            targets: Vec::new(),
+            keep: Vec::new(),
+            blocks: Default::default(),
+            pred_in: Default::default(),
+            start: Vec::new(),
+            end: Vec::new(),
+            destuffed: Vec::new(),
+            scan: (0, 0),
+            order: Vec::new(),
+            dht_segments: Vec::new(),
+            decoders: Vec::new(),
+            sos_at: 0,
+            offsets: Vec::new(),
+            restart_interval: 0,
+            units: (0, 0),
+        }
+    }
+
+    /// The MCU and the position in its block list of block (`bx`, `by`) of frame component `ci`.
+    fn locate(&self, f: &Decoded, ci: usize, bx: usize, by: usize) -> Option<(usize, usize)> {
+        let si = self.order.iter().position(|o| o.0 == ci)?;
+        if f.comps.len() == 1 {
+            return Some((by * self.units.0 + bx, 0));
+        }
+        let c = &f.comps[ci];
+        Some((
+            (by / c.v) * self.units.0 + bx / c.h,
+            self.offsets[si] + (by % c.v) * c.h + bx % c.h,
+        ))
+    }
+
+    /// At the start of the scan: which MCUs to re-encode, the code tables.
+    fn prepare(
+        &mut self,
+        f: &Decoded,
+        sc: &[(usize, usize, usize)],
+        tables: &[(usize, Option<&DecodeTable>, Option<&DecodeTable>)],
+        restart_interval: usize,
+        start: usize,
+    ) -> Result<(), JpegError> {
+        self.units = if f.comps.len() == 1 {
+            (f.comps[0].cw, f.comps[0].ch)
+        } else {
+            (f.mcux, f.mcuy)
+        };
+        let total = self.units.0 * self.units.1;
+        self.restart_interval = restart_interval;
+        self.scan = (start, start);
+        let mut off = 0;
+        for (&(ci, _, _), &(_, dc, ac)) in sc.iter().zip(tables) {
+            let (Some(dc), Some(ac)) = (dc, ac) else {
+                return unsupported(NOT_SPLICEABLE);
+            };
+            let (td, ta) = (sc_tables(sc, ci).0, sc_tables(sc, ci).1);
+            self.order.push((
+                ci,
+                (td as u8, dc.counts, dc.values.clone()),
+                (0x10 | ta as u8, ac.counts, ac.values.clone()),
+            ));
+            self.decoders.push((dc.clone(), ac.clone()));
+            self.offsets.push(off);
+            off += f.comps[ci].h * f.comps[ci].v;
+        }
+        self.targets = overlay_targets(f, self.overlay);
+        self.keep = vec![false; total];
+        for t in &self.targets {
+            if let Some((u, _)) = self.locate(f, t.ci, t.bx, t.by) {
+                self.keep[u] = true;
+            }
+        }
+        // The MCU after a changed one: its first DC difference must be re-encoded.
+        for u in (0..total.saturating_sub(1)).rev() {
+            let next_starts_interval = restart_interval > 0 && (u + 1) % restart_interval == 0;
+            if self.keep[u] && !next_starts_interval {
+                self.keep[u + 1] = true;
+            }
+        }
+        self.start = vec![0; total];
+        self.end = vec![0; total];
+        Ok(())
+    }
+
+    /// Visit the re-encoded MCUs in order with their DC predictors: `g(si, block, pred)`.
+    fn for_each_kept(
+        &self,
+        f: &Decoded,
+        mut g: impl FnMut(usize, usize, &Block, &mut i32) -> Result<(), JpegError>,
+    ) -> Result<(), JpegError> {
+        let ri = self.restart_interval;
+        let mut pred = [0i32; 4];
+        for u in 0..self.keep.len() {
+            if !self.keep[u] {
+                continue;
+            }
+            let interval_start = u == 0 || (ri > 0 && u % ri == 0);
+            if interval_start || !self.keep[u - 1] {
+                pred = self.pred_in.get(&u).copied().unwrap_or([0; 4]);
+            }
+            let Some(blocks) = self.blocks.get(&u) else {
+                return unsupported(NOT_SPLICEABLE);
+            };
+            let mut b = blocks.iter();
+            for (si, (ci, _, _)) in self.order.iter().enumerate() {
+                let comp = &f.comps[*ci];
+                let n = if f.comps.len() == 1 {
+                    1
+                } else {
+                    comp.h * comp.v
+                };
+                for _ in 0..n {
+                    let Some(block) = b.next() else {
+                        return unsupported(NOT_SPLICEABLE);
+                    };
+                    g(u, si, block, &mut pred[si])?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Blend the overlay into the kept blocks and write the file.
+    fn write(mut self, f: &Decoded, data: &[u8]) -> Result<(Vec<u8>, &'static str), JpegError> {
+        let c = cos_table();
+        let targets = std::mem::take(&mut self.targets);
+        for t in &targets {
+            let q = qtable(f, t.ci)?;
+            let Some((u, i)) = self.locate(f, t.ci, t.bx, t.by) else {
+                continue;
+            };
+            if let Some(b) = self.blocks.get_mut(&u).and_then(|v| v.get_mut(i)) {
+                blend(b, t, &q, &c);
+            }
+        }
+        // The symbols the re-encoded blocks need, per table; tables given codes they lack.
+        let mut needed: std::collections::BTreeMap<u8, [bool; 256]> = Default::default();
+        for (_, dc, ac) in &self.order {
+            needed.insert(dc.0, [false; 256]);
+            needed.insert(ac.0, [false; 256]);
+        }
+        self.for_each_kept(f, |_, si, block, pred| {
+            let (dck, ack) = (self.order[si].1 .0, self.order[si].2 .0);
+            block_symbols(block, pred, |dc, sym, _, _| {
+                if let Some(n) = needed.get_mut(if dc { &dck } else { &ack }) {
+                    n[sym as usize] = true;
+                }
+            })
+        })?;
+        let mut tables: std::collections::BTreeMap<u8, RawTable> = Default::default();
+        let mut transcode = false;
+        for (_, dc, ac) in &self.order {
+            for t in [dc, ac] {
+                if let std::collections::btree_map::Entry::Vacant(slot) = tables.entry(t.0) {
+                    let mut e = t.clone();
+                    if extend_table(&mut e, &needed[&t.0]).is_err() {
+                        transcode = true;
+                    }
+                    slot.insert(e);
+                }
+            }
+        }
+        if transcode {
+            // A table's code space is full (optimised tables): give the missing symbols room
+            // by lengthening a few of the longest codes, and re-code the untouched MCUs'
+            // symbols (same symbols, same extra bits) with the new codes.
+            tables.clear();
+            for (_, dc, ac) in &self.order {
+                for t in [dc, ac] {
+                    if let std::collections::btree_map::Entry::Vacant(slot) = tables.entry(t.0) {
+                        slot.insert(make_room(t, &needed[&t.0])?);
+                    }
+                }
+            }
+        }
+        let codes: std::collections::BTreeMap<u8, CodeTable> = tables
+            .iter()
+            .map(|(&k, t)| (k, encode_table(&t.1, &t.2)))
+            .collect();
+        // Header: as it was, with the scan's tables in one DHT just before the SOS.
+        let mut w = BitWriter {
+            out: Vec::with_capacity(data.len() + 4096),
+            acc: 0,
+            n: 0,
+        };
+        let mut at = 0;
+        for &(a, b) in &self.dht_segments {
+            w.out.extend_from_slice(&data[at..a]);
+            at = b;
+        }
+        w.out.extend_from_slice(&data[at..self.sos_at]);
+        let mut dht = Vec::new();
+        for t in tables.values() {
+            dht.push(t.0);
+            dht.extend_from_slice(&t.1);
+            dht.extend_from_slice(&t.2);
+        }
+        w.out.extend_from_slice(&[0xFF, 0xC4]);
+        w.out
+            .extend_from_slice(&((dht.len() + 2) as u16).to_be_bytes());
+        w.out.extend_from_slice(&dht);
+        w.out.extend_from_slice(&data[self.sos_at..self.scan.0]);
+        // The entropy-coded data: copied runs and re-encoded MCUs.
+        let total = self.keep.len();
+        let ri = self.restart_interval;
+        let mut next_rst = 0u8;
+        let mut u = 0;
+        let mut pieces: Vec<(usize, usize)> = Vec::new(); // (first, end) unit ranges
+        while u < total {
+            let mut v = u + 1;
+            while v < total && self.keep[v] == self.keep[u] && !(ri > 0 && v % ri == 0) {
+                v += 1;
+            }
+            pieces.push((u, v));
+            u = v;
+        }
+        let mut encoded: std::collections::HashMap<usize, Vec<(u8, u8, i32, u32)>> =
+            Default::default();
+        self.for_each_kept(f, |u, si, block, pred| {
+            let (dck, ack) = (self.order[si].1 .0, self.order[si].2 .0);
+            let e = encoded.entry(u).or_default();
+            block_symbols(block, pred, |dc, sym, v, s| {
+                e.push((if dc { dck } else { ack }, sym, v, s));
+            })
+        })?;
+        for (a, b) in pieces {
+            if a > 0 && ri > 0 && a % ri == 0 {
+                w.flush();
+                w.out.extend_from_slice(&[0xFF, 0xD0 + next_rst]);
+                next_rst = (next_rst + 1) & 7;
+            }
+            if self.keep[a] {
+                for k in a..b {
+                    for &(t, sym, v, s) in encoded.get(&k).map(|e| e.as_slice()).unwrap_or(&[]) {
+                        let (code, clen) = codes[&t][sym as usize];
+                        if clen == 0 {
+                            return unsupported(NOT_SPLICEABLE);
+                        }
+                        w.put(code, clen);
+                        w.put(
+                            (if v < 0 { v - 1 } else { v }) as u32 & ((1u32 << s) - 1),
+                            s,
+                        );
+                    }
+                }
+            } else if transcode {
+                let mut r = PlainBits {
+                    d: &self.destuffed,
+                    p: self.start[a],
+                };
+                for _ in a..b {
+                    for (si, (ci, dc, ac)) in self.order.iter().enumerate() {
+                        let comp = &f.comps[*ci];
+                        let n = if f.comps.len() == 1 {
+                            1
+                        } else {
+                            comp.h * comp.v
+                        };
+                        let (odc, oac) = &self.decoders[si];
+                        for _ in 0..n {
+                            transcode_block(
+                                &mut r,
+                                odc,
+                                oac,
+                                &codes[&dc.0],
+                                &codes[&ac.0],
+                                &mut w,
+                            )?;
+                        }
+                    }
+                }
+            } else {
+                copy_bits(&self.destuffed, self.start[a], self.end[b - 1], &mut w);
+            }
+        }
+        w.flush();
+        let mut out = w.out;
+        out.extend_from_slice(&data[self.scan.1..]);
+        let extended = tables
+            .values()
+            .zip(self.order.iter().flat_map(|o| [&o.1, &o.2]))
+            .any(|(a, b)| a.2.len() != b.2.len());
+        let how = match (transcode, extended) {
+            (true, _) => {
+                "input's, lengthened for missing symbols; untouched MCUs re-coded symbol by symbol"
+            }
+            (false, true) => "input's, extended with missing symbols; untouched MCUs' bits copied",
+            (false, false) => "input's; untouched MCUs' bits copied",
+        };
+        Ok((out, how))
+    }
+}
+
+/// The Huffman symbols of one block, with the value and size of the bits after each:
+/// `emit(is_dc, symbol, value, size)`; the DC difference is taken from `pred`, updated.
+fn block_symbols(
+    block: &Block,
+    pred: &mut i32,
+    mut emit: impl FnMut(bool, u8, i32, u32),
+) -> Result<(), JpegError> {
+    let diff = block[0] as i32 - *pred;
+    *pred = block[0] as i32;
+    let s = category(diff);
+    if s > 11 {
+        return unsupported(NOT_SPLICEABLE);
+    }
+    emit(true, s as u8, diff, s);
+    let mut run = 0u32;
+    for &zz in &ZIGZAG[1..] {
+        let v = block[zz] as i32;
+        if v == 0 {
+            run += 1;
+            continue;
+        }
+        while run > 15 {
+            emit(false, 0xF0, 0, 0);
+            run -= 16;
+        }
+        let s = category(v);
+        if s > 10 {
+            return unsupported(NOT_SPLICEABLE);
+        }
+        emit(false, ((run << 4) | s) as u8, v, s);
+        run = 0;
+    }
+    if run > 0 {
+        emit(false, 0x00, 0, 0);
+    }
+    Ok(())
+}
+
+/// The (DC, AC) table ids of frame component `ci` in a scan's component list.
+fn sc_tables(sc: &[(usize, usize, usize)], ci: usize) -> (usize, usize) {
+    sc.iter()
+        .find(|x| x.0 == ci)
+        .map(|x| (x.1, x.2))
+        .unwrap_or((0, 0))
+}
+
+/// A table with codes for the `needed` symbols it lacks, made by lengthening its longest codes
+/// shorter than 16 bits until there is room (the all-ones code word stays reserved).
+fn make_room(t: &RawTable, needed: &[bool; 256]) -> Result<RawTable, JpegError> {
+    let mut len = [0u32; 256];
+    let mut order = Vec::new();
+    let mut k = 0;
+    for l in 1..=16u32 {
+        for _ in 0..t.1[l as usize - 1] {
+            let Some(&s) = t.2.get(k) else {
+                return unsupported(NOT_SPLICEABLE);
+            };
+            len[s as usize] = l;
+            order.push(s);
+            k += 1;
+        }
+    }
+    let missing: Vec<u8> = (0..=255u8)
+        .filter(|&s| needed[s as usize] && len[s as usize] == 0)
+        .collect();
+    let used = |len: &[u32; 256]| -> u64 {
+        len.iter()
+            .filter(|&&l| l > 0)
+            .map(|&l| 1u64 << (16 - l))
+            .sum()
+    };
+    while used(&len) + missing.len() as u64 > 65535 {
+        let Some(&s) = order.iter().rev().find(|&&s| len[s as usize] < 16) else {
+            return unsupported(NOT_SPLICEABLE);
+        };
+        len[s as usize] += 1;
+    }
+    for &m in &missing {
+        len[m as usize] = 16;
+    }
+    order.extend_from_slice(&missing);
+    order.sort_by_key(|&s| len[s as usize]); // stable: old order within a length
+    let mut counts = [0u8; 16];
+    for &s in &order {
+        counts[len[s as usize] as usize - 1] += 1;
+    }
+    Ok((t.0, counts, order))
+}
+
+/// Reads bits from de-stuffed entropy-coded data (no markers inside).
+struct PlainBits<'a> {
+    d: &'a [u8],
+    p: u64,
+}
+
+impl PlainBits<'_> {
+    /// The next `k` (at most 16) bits, not consumed.
+    #[inline]
+    fn peek(&self, k: u32) -> u32 {
+        let i = (self.p / 8) as usize;
+        let mut v = 0u32;
+        for j in 0..3 {
+            v = (v << 8) | *self.d.get(i + j).unwrap_or(&0) as u32;
+        }
+        ((v << (self.p % 8)) & 0xFF_FFFF) >> (24 - k)
+    }
+
+    #[inline]
+    fn take(&mut self, k: u32) -> u32 {
+        if k == 0 {
+            return 0;
+        }
+        let v = self.peek(k);
+        self.p += k as u64;
+        v
+    }
+
+    fn decode(&mut self, t: &DecodeTable) -> Result<u8, JpegError> {
+        let e = t.fast[self.peek(9) as usize];
+        if e != 0 {
+            self.p += (e >> 8) as u64;
+            return Ok(e as u8);
+        }
+        for len in 10..=16u32 {
+            let code = self.peek(len) as i32;
+            if code <= t.maxcode[len as usize] {
+                self.p += len as u64;
+                let i = t.valptr[len as usize] + code - t.mincode[len as usize];
+                if let Some(&v) = t.values.get(i as usize) {
+                    return Ok(v);
+                }
+                break;
+            }
+        }
+        bad(0, "invalid Huffman code while re-coding a block")
+    }
+}
+
+/// Re-code one block's symbols from the input's tables to `dc`/`ac`, extra bits unchanged.
+fn transcode_block(
+    r: &mut PlainBits<'_>,
+    odc: &DecodeTable,
+    oac: &DecodeTable,
+    dc: &CodeTable,
+    ac: &CodeTable,
+    w: &mut BitWriter,
+) -> Result<(), JpegError> {
+    let put = |w: &mut BitWriter, t: &CodeTable, sym: u8| {
+        let (code, clen) = t[sym as usize];
+        w.put(code, clen);
+    };
+    let sym = r.decode(odc)?;
+    put(w, dc, sym);
+    let s = (sym as u32).min(16);
+    w.put(r.take(s), s);
+    let mut k = 1;
+    while k < 64 {
+        let rs = r.decode(oac)?;
+        put(w, ac, rs);
+        let (run, s) = ((rs >> 4) as usize, (rs & 15) as u32);
+        if s == 0 {
+            if run != 15 {
+                break;
+            }
+            k += 16;
+            continue;
+        }
+        k += run + 1;
+        w.put(r.take(s), s);
+    }
+    Ok(())
+}
+
+/// Append bits `from..to` of `src` (most significant bit first) to `w`.
+fn copy_bits(src: &[u8], from: u64, to: u64, w: &mut BitWriter) {
+    let bit = |p: u64| ((src[(p / 8) as usize] >> (7 - p % 8)) & 1) as u32;
+    let mut p = from;
+    while p < to && !p.is_multiple_of(8) {
+        w.put(bit(p), 1);
+        p += 1;
+    }
+    while p + 32 <= to {
+        let i = (p / 8) as usize;
+        let v = u32::from_be_bytes([src[i], src[i + 1], src[i + 2], src[i + 3]]);
+        w.put(v, 32);
+        p += 32;
+    }
+    while p < to {
+        w.put(bit(p), 1);
+        p += 1;
+    }
+}
+
 /// What [`mark`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BlockStats {
@@ -1330,6 +2009,9 @@ pub struct BlockStats {
     pub blocks_total: usize,
     /// Whether the input was progressive (the output is sequential).
     pub was_progressive: bool,
+    /// `original` (the file's own tables kept and the entropy-coded bits of every untouched
+    /// MCU copied) or `optimised` (the whole scan re-coded with tables computed for it).
+    pub huffman_tables: &'static str,
 }
 
 /// Read the frame size of a JPEG (for rendering the overlay before [`mark`]).
@@ -1357,7 +2039,32 @@ pub fn dimensions(data: &[u8]) -> Result<(u32, u32), JpegError> {
 
 /// Blend `overlay` into the JPEG `data`, re-encoding only the blocks it reaches.
 pub fn mark(data: &[u8], overlay: &Overlay) -> Result<(Vec<u8>, BlockStats), JpegError> {
-    let mut f = decode(data)?;
+    let mut sp = Splice::new(overlay);
+    match decode(data, Some(&mut sp)) {
+        Ok(f) => {
+            let blocks_reencoded = sp.targets.len();
+            match sp.write(&f, data) {
+                Ok((out, how)) => {
+                    return Ok((
+                        out,
+                        BlockStats {
+                            width: f.width as u32,
+                            height: f.height as u32,
+                            blocks_reencoded,
+                            blocks_total: f.comps.iter().map(|c| c.bw * c.bh).sum(),
+                            was_progressive: false,
+                            huffman_tables: how,
+                        },
+                    ))
+                }
+                Err(JpegError::Unsupported(s)) if s == NOT_SPLICEABLE => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Err(JpegError::Unsupported(s)) if s == NOT_SPLICEABLE => {}
+        Err(e) => return Err(e),
+    }
+    let mut f = decode(data, None)?;
     let blocks_reencoded = apply_overlay(&mut f, overlay)?;
     let out = encode(&f)?;
     Ok((
@@ -1366,8 +2073,9 @@ pub fn mark(data: &[u8], overlay: &Overlay) -> Result<(Vec<u8>, BlockStats), Jpe
             width: f.width as u32,
             height: f.height as u32,
             blocks_reencoded,
-            blocks_total: f.comps.iter().map(|c| c.coefs.len()).sum(),
+            blocks_total: f.comps.iter().map(|c| c.bw * c.bh).sum(),
             was_progressive: f.progressive,
+            huffman_tables: "optimised for the output; whole scan re-coded from coefficients",
         },
     ))
 }

@@ -143,6 +143,10 @@ pub struct BlockCounts {
     pub total: usize,
     /// The input was progressive (the output is one sequential scan).
     pub input_progressive: bool,
+    /// `original`: the file's Huffman tables kept and the entropy-coded bits of every MCU the
+    /// label does not reach copied as they are; `optimised`: the whole scan re-coded from the
+    /// coefficients with tables computed for it (progressive input, or tables lacking a code).
+    pub huffman_tables: &'static str,
 }
 
 /// A fresh path in the temporary directory.
@@ -273,6 +277,7 @@ fn mark_jpeg_blocks(
             reencoded: stats.blocks_reencoded,
             total: stats.blocks_total,
             input_progressive: stats.was_progressive,
+            huffman_tables: stats.huffman_tables,
         }),
     }))
 }
