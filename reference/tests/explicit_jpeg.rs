@@ -135,43 +135,66 @@ fn only_the_labels_blocks_change_and_the_label_conforms() {
         std::fs::write(&f, bytes).unwrap();
         f
     };
+    // (input, progressive, how the Huffman coding is done: each of the three paths is exercised)
+    let (copied, recoded, whole) = ("bits copied", "re-coded symbol by symbol", "whole scan");
     let cases = [
+        // ImageMagick writes optimised (full) tables: lengthened, untouched MCUs re-coded.
         (
             im("b420.jpg", &["-quality", "85", "-sampling-factor", "4:2:0"]),
             false,
+            recoded,
         ),
         (
             im("b444.jpg", &["-quality", "90", "-sampling-factor", "4:4:4"]),
             false,
+            recoded,
         ),
         (
             im("prog.jpg", &["-quality", "85", "-interlace", "JPEG"]),
             true,
+            whole,
         ),
         (
             im("grey.jpg", &["-colorspace", "Gray", "-quality", "80"]),
             false,
+            recoded,
         ),
-        (cj("rst.jpg", &["-quality", "75", "-restart", "3"]), false),
-        (cj("s422.jpg", &["-quality", "75", "-sample", "2x1"]), false),
+        // cjpeg writes the standard (Annex K) tables by default: bits copied.
+        (
+            cj("rst.jpg", &["-quality", "75", "-restart", "3"]),
+            false,
+            copied,
+        ),
+        (
+            cj("s422.jpg", &["-quality", "75", "-sample", "2x1"]),
+            false,
+            copied,
+        ),
         (
             cj(
                 "progrst.jpg",
                 &["-quality", "80", "-progressive", "-restart", "1"],
             ),
             true,
+            whole,
+        ),
+        (
+            cj("opt.jpg", &["-quality", "80", "-optimize", "-restart", "2"]),
+            false,
+            recoded,
         ),
     ];
-    for (i, (input, progressive)) in cases.iter().enumerate() {
-        let position = [
-            "bottom-right",
-            "top-left",
-            "top",
-            "left",
-            "bottom",
-            "right",
-            "top-right",
-        ][i];
+    let positions = [
+        "bottom-right",
+        "top-left",
+        "top",
+        "left",
+        "bottom",
+        "right",
+        "top-right",
+    ];
+    for (i, (input, progressive, coding)) in cases.iter().enumerate() {
+        let position = positions[i % positions.len()];
         let output = dir.path().join(format!("out-{i}.jpg"));
         let j = mark_json(input, &output, position);
         let r = &j["report"];
@@ -181,6 +204,8 @@ fn only_the_labels_blocks_change_and_the_label_conforms() {
             r["blocks"]["input_progressive"], *progressive,
             "{name}: {j}"
         );
+        let how = r["blocks"]["huffman_tables"].as_str().unwrap_or_default();
+        assert!(how.contains(coding), "{name}: {j}");
         let c = compare(input, &output, &r["plate"]);
         assert_eq!(c["shapes_equal"], true, "{name}: {c}");
         assert_eq!(c["qt_equal"], true, "{name}: {c}");
