@@ -1334,6 +1334,7 @@ impl BitWriter {
         if len == 0 {
             return;
         }
+        // len <= 32 and at most 7 bits are pending: the 64-bit accumulator never overflows.
         self.acc = (self.acc << len) | (bits as u64 & ((1u64 << len) - 1));
         self.n += len;
         while self.n >= 8 {
@@ -1903,11 +1904,17 @@ impl PlainBits<'_> {
     #[inline]
     fn peek(&self, k: u32) -> u32 {
         let i = (self.p / 8) as usize;
-        let mut v = 0u32;
-        for j in 0..3 {
-            v = (v << 8) | *self.d.get(i + j).unwrap_or(&0) as u32;
-        }
-        ((v << (self.p % 8)) & 0xFF_FFFF) >> (24 - k)
+        let v = match self.d.get(i..i + 4) {
+            Some(b) => u32::from_be_bytes([b[0], b[1], b[2], b[3]]),
+            None => {
+                let mut v = 0u32;
+                for j in 0..4 {
+                    v = (v << 8) | *self.d.get(i + j).unwrap_or(&0) as u32;
+                }
+                v
+            }
+        };
+        (v << (self.p % 8)) >> (32 - k)
     }
 
     #[inline]
@@ -1920,6 +1927,7 @@ impl PlainBits<'_> {
         v
     }
 
+    #[inline]
     fn decode(&mut self, t: &DecodeTable) -> Result<u8, JpegError> {
         let e = t.fast[self.peek(9) as usize];
         if e != 0 {
@@ -1950,19 +1958,21 @@ fn transcode_block(
     ac: &CodeTable,
     w: &mut BitWriter,
 ) -> Result<(), JpegError> {
-    let put = |w: &mut BitWriter, t: &CodeTable, sym: u8| {
+    // The code and the extra bits in one write (at most 16 + 16 bits).
+    let put = |w: &mut BitWriter, t: &CodeTable, sym: u8, extra: u32, s: u32| {
         let (code, clen) = t[sym as usize];
-        w.put(code, clen);
+        w.put((code << s) | extra, clen + s);
     };
     let sym = r.decode(odc)?;
-    put(w, dc, sym);
     let s = (sym as u32).min(16);
-    w.put(r.take(s), s);
+    let extra = r.take(s);
+    put(w, dc, sym, extra, s);
     let mut k = 1;
     while k < 64 {
         let rs = r.decode(oac)?;
-        put(w, ac, rs);
         let (run, s) = ((rs >> 4) as usize, (rs & 15) as u32);
+        let extra = r.take(s);
+        put(w, ac, rs, extra, s);
         if s == 0 {
             if run != 15 {
                 break;
@@ -1971,7 +1981,6 @@ fn transcode_block(
             continue;
         }
         k += run + 1;
-        w.put(r.take(s), s);
     }
     Ok(())
 }
