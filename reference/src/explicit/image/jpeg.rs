@@ -1,15 +1,27 @@
 //! JPEG block-level marking: only the 8×8 blocks under the label are re-encoded.
 //!
 //! The way lossless JPEG transforms (jpegtran) work: the entropy-coded data is decoded to
-//! quantised DCT coefficients (baseline, extended-sequential and progressive Huffman JPEG, 8-bit),
-//! the blocks that the label's plate covers (at each component's own resolution, so a chroma
-//! block under a 4:2:0 label is touched even where only its neighbouring luma is) are inverse
-//! transformed, composited, transformed and quantised again with the file's own quantisation
-//! tables, and every other block's coefficients are written back unchanged. The output is one
-//! sequential scan (SOF0, or SOF1 when the input was extended-sequential) with **optimised
-//! Huffman tables** computed for this image (as `jpegtran -optimize`); quantisation tables,
-//! the restart interval (with its RST markers), APPn/COM segments and any bytes after EOI are
-//! kept as they were.
+//! quantised DCT coefficients (baseline, extended-sequential and progressive Huffman JPEG,
+//! 8-bit); the blocks that the label's plate reaches (at each component's own resolution, so a
+//! chroma block under a 4:2:0 label is touched even where only its neighbouring luma is) are
+//! inverse transformed, composited, transformed and quantised again with the file's own
+//! quantisation tables; every other block's coefficients are written back unchanged.
+//! Quantisation tables, the restart interval (with its RST markers), APPn/COM segments and any
+//! bytes after EOI are kept. How the Huffman coding is written (reported by [`mark`]):
+//!
+//! 1. **Single-scan sequential input** (the common case: cameras, most encoders), the
+//!    [`Splice`] path. The file's own Huffman tables are kept; the re-encoded MCUs (those under
+//!    the label, and the one after each, whose first DC difference refers to a changed block)
+//!    are coded with them. If a table has free code space (standard Annex K tables), symbols it
+//!    lacks are appended as 16-bit codes, which leaves every existing code word unchanged, and
+//!    the entropy-coded bits of every other MCU are **copied** as they are. If a table is full
+//!    (optimised tables), a few of its longest codes are lengthened by a bit to make room and
+//!    the other MCUs are **re-coded symbol by symbol** (same symbols, same extra bits, new code
+//!    words), without going through coefficients.
+//! 2. **Anything else** (progressive, several sequential scans): the whole image is decoded to
+//!    coefficients and written as one sequential scan (SOF0, or SOF1 when the input was
+//!    extended-sequential) with **optimised Huffman tables** computed for it (as
+//!    `jpegtran -optimize`).
 //!
 //! Compositing is done in the file's own colour space, which is exact for this label: the
 //! plate is black and the text white, i.e. grey, and YCbCr is an affine function of RGB, so
