@@ -10,7 +10,7 @@
 //! bytes after EOI are kept. How the Huffman coding is written (reported by [`mark`]):
 //!
 //! 1. **Single-scan sequential input** (the common case: cameras, most encoders), the
-//!    [`Splice`] path. The file's own Huffman tables are kept; the re-encoded MCUs (those under
+//!    `Splice` path. The file's own Huffman tables are kept; the re-encoded MCUs (those under
 //!    the label, and the one after each, whose first DC difference refers to a changed block)
 //!    are coded with them. If a table has free code space (standard Annex K tables), symbols it
 //!    lacks are appended as 16-bit codes, which leaves every existing code word unchanged, and

@@ -15,8 +15,8 @@
 //!
 //! Submodules: [`render`] (font layout, plate, compositing), [`codec`] (decoding and encoding
 //! whole images), [`jpeg`] (JPEG block-level marking: only the blocks under the label are
-//! re-encoded), [`measure`] (finding and measuring a prompt), [`ocr`] (reading it with
-//! tesseract) and [`judge`] (verdicts). Their public items are re-exported here.
+//! re-encoded), [`measure`] (finding and measuring a prompt), `ocr` (reading it with
+//! tesseract) and `judge` (verdicts). Their public items are re-exported here.
 
 use serde::Serialize;
 use std::path::{Path, PathBuf};

@@ -68,7 +68,7 @@ fn layout(
 }
 
 /// Render `text` for a `width`×`height` image so that its ink height is at least
-/// `min_ratio` × the shortest side (with [`RENDER_MARGIN`]), at `anchor`.
+/// `min_ratio` × the shortest side (with `RENDER_MARGIN`), at `anchor`.
 pub fn render_overlay(
     width: u32,
     height: u32,
