@@ -29,6 +29,8 @@ declare -A NEED=(
   [bc]=bc                 # vectors/explicit/make.sh (regen-check)
   # the headless page test of `aigc-label serve` (reference/tests/serve_page.rs)
   [chromedriver]=chromium-driver
+  [cjpeg]=libjpeg-turbo-progs
+  [djpeg]=libjpeg-turbo-progs
 )
 # files -> package (data packages without a command)
 declare -A NEED_FILES=(
@@ -62,8 +64,9 @@ fi
 
 # The tests call `python3` as found on PATH (which may not be Debian's): give it mutagen, PyYAML
 # and gmssl (a pure-Python SM2/SM3, the independent signer in reference/tests/security.rs and
-# vectors/implicit/security/make.py; not packaged by Debian).
-for mod in mutagen:mutagen yaml:pyyaml gmssl:gmssl==3.2.2; do
+# vectors/implicit/security/make.py; not packaged by Debian) and jpeglib (libjpeg's DCT
+# coefficients, the independent decoder of tests/explicit_jpeg.rs).
+for mod in mutagen:mutagen yaml:pyyaml gmssl:gmssl==3.2.2 jpeglib:jpeglib; do
   if ! python3 -c "import ${mod%%:*}" >/dev/null 2>&1; then
     echo "install-deps: installing ${mod#*:} for $(command -v python3)" >&2
     python3 -m pip install -q "${mod#*:}" 2>/dev/null || python3 -m pip install -q --break-system-packages "${mod#*:}"

@@ -1,0 +1,115 @@
+//! Verdicts on a measured visual prompt (GB-5.2 for images, 5.4 for video frames).
+
+use super::measure::VisualMeasure;
+use super::ocr::Ocr;
+use crate::explicit::{ExplicitProfile, Finding};
+
+/// Verdicts on a visual measurement. `ids` are the requirement ids for wording, position and
+/// height (5.2-b/c/e for images, 5.4-b/-/f for video).
+pub fn judge_visual(
+    m: &VisualMeasure,
+    min_ratio: f64,
+    band_ratio: f64,
+    ids: (&'static str, Option<&'static str>, &'static str),
+) -> Vec<Finding> {
+    let mut f = Vec::new();
+    f.push(match &m.ocr {
+        Some(Ocr {
+            wording: Some(w), ..
+        }) => Finding::judge(
+            ids.0,
+            w.conforms,
+            format!(
+                "OCR read {:?}: {}",
+                w.text,
+                if w.conforms {
+                    "AI element and 生成/合成 present"
+                } else {
+                    "an element is missing"
+                }
+            ),
+        ),
+        Some(Ocr { error: Some(e), .. }) => Finding::unknown(ids.0, format!("OCR: {e}")),
+        _ => Finding::unknown(ids.0, "OCR not run"),
+    });
+    if let Some(pos) = ids.1 {
+        f.push(
+            match (m.in_edge_band, m.nearest_edge, m.edge_distance_ratio) {
+                (Some(b), Some(e), Some(r)) => Finding::judge(
+                    pos,
+                    b,
+                    format!(
+                        "label {:.1} % of the side from the {e} edge; edge band {:.1} %{}",
+                        r * 100.0,
+                        band_ratio * 100.0,
+                        if m.in_corner == Some(true) {
+                            " (corner)"
+                        } else {
+                            ""
+                        }
+                    ),
+                ),
+                _ => Finding::judge(pos, false, "no label region found"),
+            },
+        );
+    }
+    f.push(match (m.text_height_px, m.height_ratio) {
+        (Some(h), Some(r)) => Finding::judge(
+            ids.2,
+            r + 1e-9 >= min_ratio,
+            format!(
+                "text height {h} px = {:.2} % of the shortest side {} px; minimum {:.2} %",
+                r * 100.0,
+                m.width.min(m.height),
+                min_ratio * 100.0
+            ),
+        ),
+        _ => Finding::judge(ids.2, false, "no text found"),
+    });
+    f
+}
+
+/// Verdicts GB-5.2-a..e for an image measurement.
+///
+/// 5.2 a (a text prompt) passes when text was found and OCR read characters; 5.2 d (legible
+/// typeface) passes when OCR read the wording, and is otherwise unknown, never failed: OCR
+/// missing a legible CJK label is a limit of tesseract, not evidence of illegibility.
+pub fn judge(m: &VisualMeasure, p: &ExplicitProfile) -> Vec<Finding> {
+    let read = m.ocr.as_ref().filter(|o| o.error.is_none());
+    let a = match (m.ink, read) {
+        (None, _) => Finding::judge("GB-5.2-a", false, "no text found"),
+        (Some(_), Some(o)) if !o.text.is_empty() => Finding::judge(
+            "GB-5.2-a",
+            true,
+            format!("text prompt read as {:?}", o.text),
+        ),
+        (Some(_), _) => Finding::unknown(
+            "GB-5.2-a",
+            "text-like ink found, but OCR read no characters (or did not run)",
+        ),
+    };
+    let contrast = m
+        .text_contrast
+        .map(|c| format!("; text/background contrast {c:.0} of 255"))
+        .unwrap_or_default();
+    let d = match read.and_then(|o| o.wording.as_ref()) {
+        Some(w) if w.conforms => Finding::judge(
+            "GB-5.2-d",
+            true,
+            format!("OCR read the wording {:?}{contrast}", w.text),
+        ),
+        _ => Finding::unknown(
+            "GB-5.2-d",
+            format!("OCR did not read a conforming wording; judge legibility by eye{contrast}"),
+        ),
+    };
+    let mut f = vec![a];
+    f.extend(judge_visual(
+        m,
+        p.image.min_text_height_ratio,
+        p.image.edge_band_ratio,
+        ("GB-5.2-b", Some("GB-5.2-c"), "GB-5.2-e"),
+    ));
+    f.insert(3, d);
+    f
+}
