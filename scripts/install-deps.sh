@@ -56,8 +56,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $pkgs python3-mutagen python3-yaml >/dev/null
 fi
 
-# The tests call `python3` as found on PATH (which may not be Debian's): give it mutagen and PyYAML.
-for mod in mutagen:mutagen yaml:pyyaml; do
+# The tests call `python3` as found on PATH (which may not be Debian's): give it mutagen, PyYAML
+# and jsonschema (the scan-line schema test).
+for mod in mutagen:mutagen yaml:pyyaml jsonschema:jsonschema; do
   if ! python3 -c "import ${mod%%:*}" >/dev/null 2>&1; then
     echo "install-deps: installing ${mod#*:} for $(command -v python3)" >&2
     python3 -m pip install -q "${mod#*:}" 2>/dev/null || python3 -m pip install -q --break-system-packages "${mod#*:}"
