@@ -97,6 +97,11 @@ hyperfine -N -r "${BENCH_EXIFTOOL_RUNS:-2}" -i --export-json "$D/hs2.json" "exif
 ours=$(ms "$D/hs1.json")
 exif=$(ms "$D/hs2.json")
 echo "aigc-label scan: ${ours} ms   exiftool -r -json: ${exif} ms   ratio exiftool/scan: $(python3 -c "print(f'{$exif/$ours:.1f}')")x   ($(nproc) cores)"
+# CPU time (user + system) as well: on a loaded machine the wall-clock ratio also measures how
+# much of the CPU each process got, and scan uses every core while ExifTool uses one.
+cpu() { python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['results'][0]; print(f'{(r[\"user\"]+r[\"system\"])*1000:.0f}')" "$1"; }
+ours_cpu=$(cpu "$D/hs1.json"); exif_cpu=$(cpu "$D/hs2.json")
+echo "CPU time: aigc-label scan ${ours_cpu} ms   exiftool ${exif_cpu} ms   ratio $(python3 -c "print(f'{$exif_cpu/$ours_cpu:.1f}')")x"
 
 # ---- one hostile input, once: the XMP nesting bomb of vectors/robustness/ ---------------------
 B=vectors/robustness/xmp-nesting-bomb.png
