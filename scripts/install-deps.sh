@@ -62,11 +62,23 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $pkgs python3-mutagen python3-yaml >/dev/null
 fi
 
-# The tests call `python3` as found on PATH (which may not be Debian's): give it mutagen, PyYAML
-# and gmssl (a pure-Python SM2/SM3, the independent signer in reference/tests/security.rs and
-# vectors/implicit/security/make.py; not packaged by Debian) and jpeglib (libjpeg's DCT
-# coefficients, the independent decoder of tests/explicit_jpeg.rs).
-for mod in mutagen:mutagen yaml:pyyaml gmssl:gmssl==3.2.2 jpeglib:jpeglib; do
+# pip for the python3 on PATH (Debian's python3 comes without it).
+if ! python3 -m pip --version >/dev/null 2>&1; then
+  echo "install-deps: installing python3-pip" >&2
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-pip >/dev/null
+fi
+
+# The tests call `python3` as found on PATH (which may not be Debian's): give it mutagen, PyYAML,
+# gmssl (a pure-Python SM2/SM3, the independent signer in reference/tests/security.rs and
+# vectors/implicit/security/make.py; not packaged by Debian), jpeglib (libjpeg's DCT
+# coefficients, the independent decoder of tests/explicit_jpeg.rs) and jsonschema (the
+# scan-line schema test); maturin, pytest and dask[distributed] build and test the Python
+# package (scripts/test-python.sh).
+for mod in mutagen:mutagen yaml:pyyaml gmssl:gmssl==3.2.2 jpeglib:jpeglib jsonschema:jsonschema \
+           maturin:maturin pytest:pytest distributed:dask[distributed]; do
   if ! python3 -c "import ${mod%%:*}" >/dev/null 2>&1; then
     echo "install-deps: installing ${mod#*:} for $(command -v python3)" >&2
     python3 -m pip install -q "${mod#*:}" 2>/dev/null || python3 -m pip install -q --break-system-packages "${mod#*:}"

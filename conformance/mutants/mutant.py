@@ -230,7 +230,7 @@ def rewrite_label(path, change):
         return
     fields = dict(rep["labels"][0]["fields"])
     change(fields)
-    ref("embed", path, "--in-place", "--allow-invalid", "--fields", json.dumps(fields))
+    ref("embed", path, "--in-place", "--allow-invalid", "--allow-empty", "--fields", json.dumps(fields))
 
 
 def drop_producer(req, resp):

@@ -2,7 +2,7 @@
 
 use aigc_label::implicit::{embed_path, EmbedOptions};
 use aigc_label::io::{Durability, Overwrite};
-use aigc_label::Profile;
+use aigc_label::{Label, Profile};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -29,6 +29,11 @@ pub struct Args {
     /// Write the label even if it breaks Annex E (for making negative test vectors).
     #[arg(long)]
     allow_invalid: bool,
+    /// Write a label whose ContentProducer or ProduceID is empty. Legal only where nobody knows
+    /// the producer (a platform's Label "2"/"3", Measures Art. 6 cases 2 and 3, which is what
+    /// `propagate` writes); otherwise the label carries no provenance.
+    #[arg(long)]
+    allow_empty: bool,
     /// Write this exact text as the label value instead of the canonical JSON (test vectors).
     #[arg(long, value_name = "TEXT", conflicts_with_all = ["fields", "label"])]
     raw_value: Option<String>,
@@ -45,11 +50,10 @@ pub struct Args {
 pub fn run(args: Args, profile: &Profile) -> ExitCode {
     let json = match &args.raw_value {
         Some(raw) => raw.clone(),
-        None => match args
-            .fields
-            .to_label(profile, args.allow_invalid)
-            .and_then(|label| sign_producer(label, &args, profile))
-        {
+        None => match args.fields.to_label(profile, args.allow_invalid).and_then(|label| {
+            refuse_empty_producer(&label, args.allow_empty, profile)?;
+            sign_producer(label, &args, profile)
+        }) {
             Ok(label) => label.to_bare_json(),
             Err(e) => {
                 eprintln!("aigc-label: {e}");
@@ -109,6 +113,41 @@ fn sign_producer(
     }
     let signer = crate::common::load_signer(key, profile)?;
     signer.sign(&label, aigc_label::security::Slot::Producer, profile)
+}
+
+/// Refuse a label with an empty ContentProducer or ProduceID unless `--allow-empty`: Annex E
+/// d)/e) ask for the producer's name or code and its content number, and an empty value is
+/// legal only where the producer is unknown (digest §4 open question 2; the profile's
+/// `platform.unknown_producer`). The reserved fields may always be empty (digest §3.6).
+fn refuse_empty_producer(
+    label: &Label,
+    allow_empty: bool,
+    profile: &Profile,
+) -> Result<(), String> {
+    let empty: Vec<&str> = [
+        ("ContentProducer", &label.content_producer),
+        ("ProduceID", &label.produce_id),
+    ]
+    .into_iter()
+    .filter(|(_, v)| v.is_empty())
+    .map(|(k, _)| k)
+    .collect();
+    if empty.is_empty() || allow_empty {
+        return Ok(());
+    }
+    let unknown_producer: String = profile
+        .section("platform.unknown_producer")
+        .unwrap_or_else(|_| "empty".to_string());
+    Err(format!(
+        "refusing to write a label with an empty {}: Annex E d)/e) expect the producer's name or \
+         27-character code and its content number (give --producer CODE --produce-id ID, or them \
+         in --fields). Empty producer fields are legal only when the producer is unknown: a \
+         content platform labelling an upload Label \"2\" (the user declared it AI-generated) or \
+         \"3\" (a trace was detected), Measures Art. 6 cases 2 and 3, where the profile writes \
+         {unknown_producer:?} (platform.unknown_producer; `aigc-label propagate` does this). \
+         ReservedCode1/ReservedCode2 may always be empty. Use --allow-empty to write it anyway",
+        empty.join(" and ")
+    ))
 }
 
 fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {

@@ -17,6 +17,7 @@ mod propagate;
 mod read;
 #[cfg(feature = "serve")]
 mod serve;
+mod scan;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -45,6 +46,8 @@ struct Cli {
 enum Command {
     /// Print the implicit labels a file carries and judge them (Annex E, 6.1 c).
     Read(read::Args),
+    /// Read every file under folders in parallel: JSON Lines on stdout, a summary on stderr.
+    Scan(scan::Args),
     /// Write an implicit label into a copy of a file, in the format's standard carrier.
     Embed(embed::Args),
     /// List the supported formats and the carrier each is written in.
@@ -73,6 +76,7 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Read(args) => read::run(args, &profile),
+        Command::Scan(args) => scan::run(args, &profile),
         Command::Embed(args) => embed::run(args, &profile),
         Command::Formats(args) => formats::run(args),
         Command::Propagate(args) => propagate::run(args, &profile),

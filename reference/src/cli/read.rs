@@ -1,6 +1,6 @@
 //! `aigc-label read FILE`: what labels a file carries and whether they are valid.
 
-use aigc_label::implicit::{read_path, ReadReport};
+use aigc_label::implicit::{read_path, ReadReport, Verdict};
 use aigc_label::security::Status;
 use aigc_label::Profile;
 use std::path::PathBuf;
@@ -15,24 +15,38 @@ pub struct Args {
     /// Print one JSON object per file (file, format, labels, problems, verdict).
     #[arg(long)]
     json: bool,
+    /// Exit 1 when a file's verdict is not `valid` (invalid, conflict or unlabeled), for scripts.
+    #[arg(long)]
+    check: bool,
 }
 
-/// Read each file; exit 2 if any could not be read.
+/// Read each file; exit 2 if any could not be read, else with `--check` 1 if any verdict is
+/// not `valid`, else 0.
 pub fn run(args: Args, profile: &Profile) -> ExitCode {
-    let mut status = ExitCode::SUCCESS;
+    let (mut unreadable, mut not_valid) = (false, false);
     for file in &args.files {
         match read_path(file, profile) {
-            Ok(report) if args.json => {
-                crate::outln!("{}", serde_json::to_string(&report).expect("json"))
+            Ok(report) => {
+                not_valid |= report.verdict != Verdict::Valid;
+                if args.json {
+                    crate::outln!("{}", serde_json::to_string(&report).expect("json"))
+                } else {
+                    print_human(&report)
+                }
             }
-            Ok(report) => print_human(&report),
             Err(e) => {
                 eprintln!("aigc-label: {e}");
-                status = ExitCode::from(2);
+                unreadable = true;
             }
         }
     }
-    status
+    if unreadable {
+        ExitCode::from(2)
+    } else if args.check && not_valid {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 fn print_human(r: &ReadReport) {

@@ -1,0 +1,111 @@
+//! Exit codes for scripts (issue 13 item 4): `embed` refuses a label without producer fields
+//! unless `--allow-empty`, and `read --check` exits 1 unless every verdict is `valid`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_aigc-label");
+const PRODUCER: &str = "001191110102MACQD9K64010000";
+
+fn vector(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../vectors")
+        .join(rel)
+}
+
+fn run(args: &[&std::ffi::OsStr]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run aigc-label")
+}
+
+fn embed(out: &Path, flags: &[&str]) -> Output {
+    let input = vector("implicit/png/plain.png");
+    let mut args: Vec<&std::ffi::OsStr> = vec![
+        "embed".as_ref(),
+        input.as_os_str(),
+        "-o".as_ref(),
+        out.as_os_str(),
+    ];
+    args.extend(flags.iter().map(|f| std::ffi::OsStr::new(*f)));
+    run(&args)
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn embed_refuses_empty_producer_fields_unless_allow_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.png");
+    let empty_fields = r#"{"Label":"2","ContentProducer":"","ProduceID":"","ReservedCode1":"","ContentPropagator":"","PropagateID":"","ReservedCode2":""}"#;
+    for flags in [
+        vec!["--label", "1"],
+        vec!["--label", "1", "--producer", PRODUCER],
+        vec!["--label", "1", "--produce-id", "42"],
+        vec!["--fields", empty_fields],
+        // --allow-invalid is about Annex E errors, not about empty provenance.
+        vec!["--label", "1", "--allow-invalid"],
+    ] {
+        let o = embed(&out, &flags);
+        assert_eq!(o.status.code(), Some(2), "{flags:?}: {}", stderr(&o));
+        let msg = stderr(&o);
+        assert!(msg.contains("--allow-empty"), "{flags:?}: {msg}");
+        // The message says when empty fields are legal: the platform's unknown producer.
+        assert!(msg.contains("Art. 6"), "{flags:?}: {msg}");
+        assert!(
+            msg.contains("platform.unknown_producer"),
+            "{flags:?}: {msg}"
+        );
+        assert!(!out.exists(), "{flags:?}: refused but wrote the output");
+    }
+    let missing_id = embed(&out, &["--label", "1", "--producer", PRODUCER]);
+    assert!(stderr(&missing_id).contains("empty ProduceID"));
+    assert!(!stderr(&missing_id).contains("ContentProducer and"));
+
+    // With --allow-empty the label is written, and reads back with its empty fields.
+    let o = embed(&out, &["--fields", empty_fields, "--allow-empty"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let back = run(&["read".as_ref(), "--json".as_ref(), out.as_os_str()]);
+    let report: serde_json::Value = serde_json::from_slice(&back.stdout).unwrap();
+    assert_eq!(report["labels"][0]["fields"]["ContentProducer"], "");
+    assert_eq!(report["labels"][0]["fields"]["Label"], "2");
+
+    // Producer fields given: no flag needed; empty reserved fields are always fine.
+    let out2 = dir.path().join("out2.png");
+    let o = embed(
+        &out2,
+        &["--label", "1", "--producer", PRODUCER, "--produce-id", "42"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
+fn read_check_exits_1_unless_every_verdict_is_valid() {
+    let valid = vector("implicit/png/xmp-valid.png");
+    let unlabeled = vector("implicit/png/plain.png");
+    let conflict = vector("implicit/png/conflict.png");
+    let invalid = vector("implicit/png/xmp-label-4.png");
+    let code = |files: &[&PathBuf], check: bool| {
+        let mut args: Vec<&std::ffi::OsStr> = vec!["read".as_ref()];
+        if check {
+            args.push("--check".as_ref());
+        }
+        args.extend(files.iter().map(|f| f.as_os_str()));
+        run(&args).status.code()
+    };
+    assert_eq!(code(&[&valid], true), Some(0));
+    for bad in [&unlabeled, &conflict, &invalid] {
+        assert_eq!(code(&[bad], true), Some(1), "{}", bad.display());
+        assert_eq!(code(&[&valid, bad], true), Some(1), "{}", bad.display());
+        // Without --check, read is a reader: a readable file exits 0 whatever its verdict.
+        assert_eq!(code(&[bad], false), Some(0), "{}", bad.display());
+    }
+    // An unreadable file still means 2, with or without --check.
+    let missing = PathBuf::from("/nonexistent/file.png");
+    assert_eq!(code(&[&valid, &missing], true), Some(2));
+    assert_eq!(code(&[&invalid, &missing], true), Some(2));
+}
