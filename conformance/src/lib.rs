@@ -19,8 +19,8 @@
 
 pub mod adapter;
 pub mod checks;
-pub mod implementation;
 pub mod history;
+pub mod implementation;
 pub mod lint;
 pub mod mapping;
 pub mod meta;

@@ -38,8 +38,22 @@ pub const PG_202511A_SIG: &str = "PG-202511A-sig";
 
 /// Every id above (lint walks this list).
 pub const ALL: &[&str] = &[
-    GB_5_3_C, GB_6_1_A, GB_6_1_C, E_C, E_D, E_E, E_F, E_G, E_H, E_I, CAC_6_1, CAC_6_2, CAC_6_3,
-    CAC_6_P2, CAC_10_2, PG_202511A_SIG,
+    GB_5_3_C,
+    GB_6_1_A,
+    GB_6_1_C,
+    E_C,
+    E_D,
+    E_E,
+    E_F,
+    E_G,
+    E_H,
+    E_I,
+    CAC_6_1,
+    CAC_6_2,
+    CAC_6_3,
+    CAC_6_P2,
+    CAC_10_2,
+    PG_202511A_SIG,
 ];
 
 /// Prefix of the chapter-5 (explicit label) requirements the output's explicit check judges.

@@ -225,7 +225,8 @@ fn check_explicit(
                 format!("explicit label: the reference cannot measure the output: {err}"),
                 blame::of(v, "output.explicit", &[]),
             ));
-            l.actual.insert("explicit".into(), json!({"error": err.to_string()}));
+            l.actual
+                .insert("explicit".into(), json!({"error": err.to_string()}));
             return;
         }
     };

@@ -50,10 +50,13 @@ pub struct Args {
 pub fn run(args: Args, profile: &Profile) -> ExitCode {
     let json = match &args.raw_value {
         Some(raw) => raw.clone(),
-        None => match args.fields.to_label(profile, args.allow_invalid).and_then(|label| {
-            refuse_empty_producer(&label, args.allow_empty, profile)?;
-            sign_producer(label, &args, profile)
-        }) {
+        None => match args
+            .fields
+            .to_label(profile, args.allow_invalid)
+            .and_then(|label| {
+                refuse_empty_producer(&label, args.allow_empty, profile)?;
+                sign_producer(label, &args, profile)
+            }) {
             Ok(label) => label.to_bare_json(),
             Err(e) => {
                 eprintln!("aigc-label: {e}");

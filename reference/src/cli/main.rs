@@ -15,9 +15,9 @@ mod formats;
 mod mark;
 mod propagate;
 mod read;
+mod scan;
 #[cfg(feature = "serve")]
 mod serve;
-mod scan;
 
 const EXAMPLES: &str = "\
 Examples:
