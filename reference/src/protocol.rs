@@ -14,6 +14,7 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::path::Path;
 
+#[cfg(feature = "explicit")]
 use crate::explicit;
 use crate::implicit::{embed_path, formats, read_path, EmbedOptions};
 use crate::io::Overwrite;
@@ -385,10 +386,54 @@ fn read(request: ReadRequest, profile: &Profile) -> Value {
     }
 }
 
+/// The explicit-label request as the reference reads it (a plain object without the tier).
+#[cfg(feature = "explicit")]
+type ExplicitRequest = explicit::MarkRequest;
+#[cfg(not(feature = "explicit"))]
+type ExplicitRequest = Value;
+
+/// Render the visible label into `output`; `Err` holds the answer to send instead.
+#[cfg(feature = "explicit")]
+fn render_explicit(
+    req: &ExplicitRequest,
+    input: &Path,
+    output: &Path,
+    profile: &Profile,
+) -> Result<(), Value> {
+    let modality = explicit::Modality::detect(input).map_err(|e| rejected(&e.to_string()))?;
+    explicit::mark_path(input, output, modality, req, profile, Overwrite::Replace)
+        .map(|_| ())
+        .map_err(|e| rejected(&format!("explicit label: {e}")))
+}
+
+/// Without the explicit tier the codec cannot draw a visible label: say so, as the protocol asks.
+#[cfg(not(feature = "explicit"))]
+fn render_explicit(
+    _req: &ExplicitRequest,
+    _input: &Path,
+    _output: &Path,
+    _profile: &Profile,
+) -> Result<(), Value> {
+    Err(unsupported(
+        "explicit labels need the reference built with the `explicit` feature",
+    ))
+}
+
+/// An explicit label already in the file (Measures Art. 6(3) traces); none without the tier.
+#[cfg(feature = "explicit")]
+fn trace_of(input: &Path, profile: &Profile) -> Option<String> {
+    crate::explicit::detect_trace(input, profile)
+}
+
+#[cfg(not(feature = "explicit"))]
+fn trace_of(_input: &Path, _profile: &Profile) -> Option<String> {
+    None
+}
+
 fn label(request: LabelRequest, profile: &Profile) -> Value {
     // The explicit (visible) label, when asked for: rendered first, then the implicit label is
     // written into the rendered copy.
-    let explicit: Option<explicit::MarkRequest> = match request.explicit {
+    let explicit: Option<ExplicitRequest> = match request.explicit {
         None | Some(Value::Null) => None,
         Some(v) => match serde_json::from_value(v) {
             Ok(r) => Some(r),
@@ -422,14 +467,8 @@ fn label(request: LabelRequest, profile: &Profile) -> Value {
     };
     let source = match &explicit {
         Some(req) => {
-            let modality = match explicit::Modality::detect(input) {
-                Ok(m) => m,
-                Err(e) => return rejected(&e.to_string()),
-            };
-            if let Err(e) =
-                explicit::mark_path(input, output, modality, req, profile, Overwrite::Replace)
-            {
-                return rejected(&format!("explicit label: {e}"));
+            if let Err(answer) = render_explicit(req, input, output, profile) {
+                return answer;
             }
             output
         }
@@ -443,7 +482,7 @@ fn label(request: LabelRequest, profile: &Profile) -> Value {
 
 fn propagate(request: PropagateRequest, profile: &Profile) -> Value {
     let (input, output) = (Path::new(&request.input), Path::new(&request.output));
-    let trace = crate::explicit::detect_trace(input, profile);
+    let trace = trace_of(input, profile);
     match propagate_path(
         input,
         output,
