@@ -31,10 +31,13 @@ import time
 VECTORS = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 # Dependency order: robustness damages files made by implicit/formats and implicit/annex-e.
 SCRIPTS = ["implicit/png", "implicit/annex-e", "implicit/formats", "implicit/writer",
-           "platform", "explicit", "robustness"]
+           "platform", "explicit", "robustness", "implicit/security"]
 # Files of the vector tree that are written by hand, not by a make script.
 SOURCE_NAMES = {"make.sh", "README.md", "CHANGELOG.md", "RELEASE", "TOOLS", "calibration.json",
-                "requirements.yaml", "profile.yaml"}
+                "requirements.yaml", "profile.yaml", "FORMAT.md",
+                # implicit/security: the generator, and the OpenSSL signature it reuses while it
+                # verifies (OpenSSL's SM2 nonces are random; see make.py)
+                "make.py", "openssl-der.sig.hex"}
 # Debian packages whose versions decide the bytes of the encoded vectors.
 TOOL_PACKAGES = ["imagemagick", "libmagickcore-*", "sox", "libsox3", "ffmpeg", "libavcodec[0-9]*",
                  "libavformat[0-9]*", "libx264-*", "libx265-*", "libmp3lame0", "libvorbisenc2",
