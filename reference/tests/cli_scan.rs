@@ -121,7 +121,18 @@ fn scan_reports_every_path_once_and_agrees_with_read() {
         let line = &got[&t(rel)];
         assert_eq!(line["status"], status, "{rel}: {line}");
         assert_eq!(line["verdict"].as_str(), verdict, "{rel}: {line}");
-        assert!(line["security"].is_null(), "{rel}: security is issue 12");
+        // The file's security summary: null without a label, else the worst label status.
+        match line["labels"].as_array().filter(|l| !l.is_empty()) {
+            None => assert!(line["security"].is_null(), "{rel}: {line}"),
+            Some(labels) => {
+                assert_eq!(
+                    line["security"]["labels"].as_array().map(Vec::len),
+                    Some(labels.len()),
+                    "{rel}: {line}"
+                );
+                assert!(line["security"]["status"].is_string(), "{rel}: {line}");
+            }
+        }
         if status == "read" {
             // Same labels, problems and verdict as `read --json` on the same file.
             let r = run(&[os("read"), os("--json"), tree.join(rel).as_os_str()]);
