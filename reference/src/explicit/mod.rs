@@ -23,6 +23,7 @@ use crate::profile::Profile;
 
 pub mod audio;
 pub mod image;
+pub mod requirements;
 pub mod text;
 pub mod video;
 pub mod wording;

@@ -11,6 +11,7 @@
 //! With `--duration`, H.264 and H.265 in MP4/MOV/MKV are rendered smartly instead ([`smart`]):
 //! only the GOPs under the label are re-encoded, every later packet and the audio are copied.
 
+use crate::explicit::requirements as req;
 use crate::explicit::Result;
 use serde::Serialize;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -665,26 +666,26 @@ pub fn judge(m: &VideoMeasure, p: &ExplicitProfile) -> Vec<Finding> {
             vm,
             v.min_text_height_ratio,
             v.edge_band_ratio,
-            ("GB-5.4-b", Some("GB-5.4-e"), "GB-5.4-f"),
+            (req::GB_5_4_B, Some(req::GB_5_4_E), req::GB_5_4_F),
         ),
         None => vec![
-            Finding::judge("GB-5.4-b", false, "no label found"),
-            Finding::judge("GB-5.4-f", false, "no label found"),
+            Finding::judge(req::GB_5_4_B, false, "no label found"),
+            Finding::judge(req::GB_5_4_F, false, "no label found"),
         ],
     };
     f.push(match m.first_shown_s {
         Some(t) => Finding::judge(
-            "GB-5.4-c",
+            req::GB_5_4_C,
             t <= v.start_tolerance_s + 1e-9,
             format!(
                 "first shown at {t:.3} s (the first frame is 0 s; tolerance {} s)",
                 v.start_tolerance_s
             ),
         ),
-        None => Finding::judge("GB-5.4-c", false, "the label is on no frame"),
+        None => Finding::judge(req::GB_5_4_C, false, "the label is on no frame"),
     });
     f.push(Finding::judge(
-        "GB-5.4-g",
+        req::GB_5_4_G,
         m.shown_from_start_s + 1e-6 >= v.min_start_duration_s,
         format!(
             "shown {:.3} s from the first frame ({} frames at {:.3} fps); minimum {} s",
