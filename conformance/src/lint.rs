@@ -147,20 +147,46 @@ pub fn lint(suite: &Suite, load_errors: Vec<LoadError>) -> Lint {
     }
     l.errors
         .extend(check_code_ids(suite, crate::checks::ids::ALL));
+    l.errors.extend(check_reference_ids(
+        suite,
+        aigc_label::explicit::requirements::ALL,
+    ));
     l
 }
 
 /// Requirement ids named in code (`ids`, from `checks::ids`) that the catalogue lacks or has
 /// retired: each is an error naming the constants' file.
 pub fn check_code_ids(suite: &Suite, ids: &[&str]) -> Vec<LoadError> {
-    let file = Path::new("conformance/src/checks/ids.rs");
+    check_ids_in(
+        suite,
+        "conformance/src/checks/ids.rs",
+        "the harness's code",
+        ids,
+    )
+}
+
+/// Requirement ids named in the reference's explicit-label verdicts (`ids`, from
+/// `aigc_label::explicit::requirements`) that the catalogue lacks or has retired.
+pub fn check_reference_ids(suite: &Suite, ids: &[&str]) -> Vec<LoadError> {
+    check_ids_in(
+        suite,
+        "reference/src/explicit/requirements.rs",
+        "the reference's explicit-label code",
+        ids,
+    )
+}
+
+/// Each id of `ids` (constants in `file`, used by `user`) that the catalogue lacks or has
+/// retired, as an error naming `file`.
+fn check_ids_in(suite: &Suite, file: &str, user: &str, ids: &[&str]) -> Vec<LoadError> {
+    let file = Path::new(file);
     ids.iter()
         .filter_map(|id| match suite.requirements.iter().find(|r| r.id == *id) {
             None => Some(format!(
-                "requirement id {id} is used by the harness's code but is not in requirements.yaml"
+                "requirement id {id} is used by {user} but is not in requirements.yaml"
             )),
             Some(r) if r.retired => Some(format!(
-                "requirement id {id} is used by the harness's code but is retired"
+                "requirement id {id} is used by {user} but is retired"
             )),
             Some(_) => None,
         })
@@ -196,6 +222,42 @@ mod tests {
         let l = lint(&short, Vec::new());
         assert!(
             l.errors.iter().any(|e| e.message.contains("GB-6.1-c")),
+            "{:?}",
+            l.errors
+        );
+    }
+
+    #[test]
+    fn a_misspelt_id_in_the_references_explicit_code_fails_lint() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../vectors");
+        let (suite, errors) = Suite::load(&root);
+        assert!(errors.is_empty(), "{errors:?}");
+        let ids = aigc_label::explicit::requirements::ALL;
+        // The ids the reference's verdicts use are all known, and there are as many as it names.
+        assert!(check_reference_ids(&suite, ids).is_empty());
+        assert!(ids.len() >= 17, "{ids:?}");
+        // A misspelt id in that list is an error naming the reference's constants file.
+        let mut misspelt = ids.to_vec();
+        misspelt.push("GB-5.2-bb");
+        let found = check_reference_ids(&suite, &misspelt);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].to_string().contains("GB-5.2-bb"), "{}", found[0]);
+        assert!(
+            found[0]
+                .to_string()
+                .contains("reference/src/explicit/requirements.rs"),
+            "{}",
+            found[0]
+        );
+        // And through the whole lint: a catalogue without an id the verdicts use fails.
+        let mut short = suite.clone();
+        short
+            .requirements
+            .retain(|r| r.id != aigc_label::explicit::requirements::GB_5_2_B);
+        let l = lint(&short, Vec::new());
+        assert!(
+            l.errors.iter().any(|e| e.message.contains("GB-5.2-b")
+                && e.to_string().contains("explicit/requirements.rs")),
             "{:?}",
             l.errors
         );

@@ -32,6 +32,53 @@ use sm2::pkcs8::{DecodePrivateKey, DecodePublicKey};
 use crate::label::Label;
 use crate::profile::Profile;
 
+/// Why security data could not be parsed, checked or written (a key, a signature, the
+/// profile's `security:` section). It carries the message shown to the user; verification
+/// results that are not errors are [`Status`] values in the reports instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecurityError(String);
+
+impl SecurityError {
+    /// The message, as [`std::fmt::Display`] prints it.
+    pub fn message(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for SecurityError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SecurityError {}
+
+/// Serialised as its message (reports and protocol answers carry errors as text).
+impl Serialize for SecurityError {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl From<String> for SecurityError {
+    fn from(what: String) -> Self {
+        SecurityError(what)
+    }
+}
+
+impl From<&str> for SecurityError {
+    fn from(what: &str) -> Self {
+        SecurityError(what.to_string())
+    }
+}
+
+/// For the CLI and callers that report errors as text.
+impl From<SecurityError> for String {
+    fn from(e: SecurityError) -> String {
+        e.0
+    }
+}
+
 /// OID of SM3withSM2 (GM/T 0006), the only signature algorithm this module verifies.
 pub const SM3_WITH_SM2: &str = "1.2.156.10197.1.501";
 
@@ -144,8 +191,10 @@ pub struct KnownKey {
 
 impl SecurityPolicy {
     /// The policy of a profile.
-    pub fn of(profile: &Profile) -> Result<SecurityPolicy, String> {
-        profile.section("security").map_err(|e| e.to_string())
+    pub fn of(profile: &Profile) -> Result<SecurityPolicy, SecurityError> {
+        profile
+            .section("security")
+            .map_err(|e| SecurityError(e.to_string()))
     }
 
     fn fields(&self, slot: Slot) -> &[String] {
@@ -258,7 +307,7 @@ pub fn check_label(label: &Label, profile: &Profile) -> SecurityReport {
     let policy = match SecurityPolicy::of(profile) {
         Ok(p) => p,
         Err(e) => {
-            let mut r = SecurityReport::absent(&e);
+            let mut r = SecurityReport::absent(e.message());
             for f in &mut r.fields {
                 f.status = Status::Unsupported;
             }
@@ -477,7 +526,7 @@ fn verify_entry(
     all: &[&Map<String, Value>],
     message: &str,
     policy: &SecurityPolicy,
-) -> Result<SlotReport, String> {
+) -> Result<SlotReport, SecurityError> {
     let sig_hex = entry
         .get("Signature")
         .and_then(Value::as_str)
@@ -498,7 +547,7 @@ fn verify_entry(
         })?;
     let key_alg = key_entry.get("AlgID").and_then(Value::as_str).unwrap_or("");
     if key_alg != SM3_WITH_SM2 && !key_alg.is_empty() {
-        return Err(format!("the key's AlgID {key_alg:?} is not SM2"));
+        return Err(format!("the key's AlgID {key_alg:?} is not SM2").into());
     }
     let key_hex = key_entry
         .get("KeyValue")
@@ -554,13 +603,13 @@ const MAX_HEX_CHARS: usize = 512;
 /// The keys a `KeyValue` can denote: one point, or both points for a bare x coordinate (either
 /// y may be meant; a signature that verifies under one of them cannot be forged for the other
 /// without the private key).
-pub fn parse_public_key(key_hex: &str, user_id: &str) -> Result<Vec<VerifyingKey>, String> {
+pub fn parse_public_key(key_hex: &str, user_id: &str) -> Result<Vec<VerifyingKey>, SecurityError> {
     let raw = unhex(key_hex).map_err(|e| format!("KeyValue: {e}"))?;
     let sec1 = |bytes: &[u8]| {
         VerifyingKey::from_sec1_bytes(user_id, bytes)
             .map_err(|_| "KeyValue is not a point on the SM2 curve".to_string())
     };
-    let bare_x = |x: &[u8]| -> Result<Vec<VerifyingKey>, String> {
+    let bare_x = |x: &[u8]| -> Result<Vec<VerifyingKey>, SecurityError> {
         let keys: Vec<VerifyingKey> = [2u8, 3]
             .iter()
             .filter_map(|p| {
@@ -593,12 +642,12 @@ pub fn parse_public_key(key_hex: &str, user_id: &str) -> Result<Vec<VerifyingKey
         }
         (n, _) => Err(format!(
             "KeyValue has {n} bytes: not an uncompressed (65), compressed (33), raw (64), bare-x (32, or 33 with 00) point or an SPKI"
-        )),
+        ).into()),
     }
 }
 
 /// A signature as DER `SEQUENCE { r, s }` or raw r‖s (64 bytes).
-pub fn parse_signature(sig_hex: &str) -> Result<Signature, String> {
+pub fn parse_signature(sig_hex: &str) -> Result<Signature, SecurityError> {
     let raw = unhex(sig_hex).map_err(|e| format!("Signature: {e}"))?;
     if raw.len() == 64 {
         return Signature::from_slice(&raw).map_err(|_| "Signature r‖s out of range".into());
@@ -610,16 +659,14 @@ pub fn parse_signature(sig_hex: &str) -> Result<Signature, String> {
     Err(format!(
         "Signature has {} bytes: neither DER nor raw r‖s (64)",
         raw.len()
-    ))
+    )
+    .into())
 }
 
-fn unhex(text: &str) -> Result<Vec<u8>, String> {
+fn unhex(text: &str) -> Result<Vec<u8>, SecurityError> {
     let text = text.trim();
     if text.len() > MAX_HEX_CHARS {
-        return Err(format!(
-            "{} hex digits, more than {MAX_HEX_CHARS}",
-            text.len()
-        ));
+        return Err(format!("{} hex digits, more than {MAX_HEX_CHARS}", text.len()).into());
     }
     if !text.len().is_multiple_of(2) {
         return Err("odd number of hex digits".into());
@@ -634,7 +681,7 @@ fn unhex(text: &str) -> Result<Vec<u8>, String> {
         .chunks(2)
         .map(|p| match (digit(p[0]), digit(p[1])) {
             (Some(h), Some(l)) => Ok(h << 4 | l),
-            _ => Err("not hex".to_string()),
+            _ => Err(SecurityError::from("not hex")),
         })
         .collect()
 }
@@ -663,7 +710,7 @@ impl std::fmt::Debug for LabelSigner {
 impl LabelSigner {
     /// A signer from an SM2 private key in PKCS#8 PEM (`openssl genpkey -algorithm SM2`), with
     /// the profile's user id.
-    pub fn from_pkcs8_pem(pem: &str, profile: &Profile) -> Result<LabelSigner, String> {
+    pub fn from_pkcs8_pem(pem: &str, profile: &Profile) -> Result<LabelSigner, SecurityError> {
         let policy = SecurityPolicy::of(profile)?;
         let secret = sm2::SecretKey::from_pkcs8_pem(pem).map_err(|e| {
             format!("not an SM2 private key in PKCS#8 PEM (as `openssl genpkey -algorithm SM2` writes): {e}")
@@ -688,7 +735,7 @@ impl LabelSigner {
         label: &Label,
         slot: Slot,
         profile: &Profile,
-    ) -> Result<String, String> {
+    ) -> Result<String, SecurityError> {
         let policy = SecurityPolicy::of(profile)?;
         let message = signed_message(label, policy.fields(slot));
         let signature: Signature = self
@@ -718,7 +765,12 @@ impl LabelSigner {
     }
 
     /// `label` with its reserved field for `slot` replaced by a fresh signature.
-    pub fn sign(&self, label: &Label, slot: Slot, profile: &Profile) -> Result<Label, String> {
+    pub fn sign(
+        &self,
+        label: &Label,
+        slot: Slot,
+        profile: &Profile,
+    ) -> Result<Label, SecurityError> {
         let text = self.security_data(label, slot, profile)?;
         let mut out = label.clone();
         match slot {

@@ -115,7 +115,9 @@ fn sign_producer(
         return Err("--sign-key writes ReservedCode1 itself; do not give it too".into());
     }
     let signer = crate::common::load_signer(key, profile)?;
-    signer.sign(&label, aigc_label::security::Slot::Producer, profile)
+    signer
+        .sign(&label, aigc_label::security::Slot::Producer, profile)
+        .map_err(String::from)
 }
 
 /// Refuse a label with an empty ContentProducer or ProduceID unless `--allow-empty`: Annex E

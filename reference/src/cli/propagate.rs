@@ -118,7 +118,8 @@ fn signed_reserved2(
     match decision.label {
         Some(label) => signer
             .security_data(&label, aigc_label::security::Slot::Propagator, profile)
-            .map(Some),
+            .map(Some)
+            .map_err(String::from),
         None => Ok(None),
     }
 }

@@ -13,6 +13,7 @@
 //! dot 120 ms, dash 360 ms, all gaps 120 ms, 5 ms raised-cosine fades (no clicks), as in the
 //! known implementations.
 
+use crate::explicit::requirements as req;
 use serde::Serialize;
 use std::path::Path;
 
@@ -541,9 +542,9 @@ pub fn judge(m: &AudioMeasure, p: &ExplicitProfile) -> Vec<Finding> {
             .iter()
             .map(|b| format!("{:.0}", b.duration_ms))
             .collect();
-        f.push(Finding::judge("GB-5.3-a", true, "rhythm label found"));
+        f.push(Finding::judge(req::GB_5_3_A, true, "rhythm label found"));
         f.push(Finding::judge(
-            "GB-5.3-c",
+            req::GB_5_3_C,
             true,
             format!(
                 "bursts {} ms form 短长短短 (long >= {}x short, shorts within ±{:.0} %)",
@@ -553,7 +554,7 @@ pub fn judge(m: &AudioMeasure, p: &ExplicitProfile) -> Vec<Finding> {
             ),
         ));
         f.push(Finding::judge(
-            "GB-5.3-d",
+            req::GB_5_3_D,
             true,
             format!(
                 "rhythm at the {} ({:.2}-{:.2} s of {:.2} s)",
@@ -567,7 +568,7 @@ pub fn judge(m: &AudioMeasure, p: &ExplicitProfile) -> Vec<Finding> {
     }
     if let (Some(ins), Some(v)) = (&m.inserted, &m.voice) {
         f.push(Finding::judge(
-            "GB-5.3-a",
+            req::GB_5_3_A,
             true,
             format!(
                 "voice label: {:.2} s inserted at {:.2} s",
@@ -576,24 +577,24 @@ pub fn judge(m: &AudioMeasure, p: &ExplicitProfile) -> Vec<Finding> {
         ));
         f.push(match &v.wording {
             Some(w) => Finding::judge(
-                "GB-5.3-b",
+                req::GB_5_3_B,
                 w.conforms,
                 format!("declared text {:?} (not recognised from the audio)", w.text),
             ),
             None => Finding::unknown(
-                "GB-5.3-b",
+                req::GB_5_3_B,
                 "no speech recognition: give the prompt's text (--voice-text) to judge it",
             ),
         });
         f.push(Finding::judge(
-            "GB-5.3-d",
+            req::GB_5_3_D,
             true,
             format!("voice prompt at the {}", place_name(ins.place)),
         ));
         let [lo, hi] = p.audio.speech_rate_chars_per_min;
         f.push(match v.chars_per_min {
             Some(r) => Finding::judge(
-                "GB-5.3-e",
+                req::GB_5_3_E,
                 r >= lo && r <= hi,
                 format!(
                     "{} characters in {:.2} s = {r:.0} 字/min; normal {lo:.0}-{hi:.0}",
@@ -602,7 +603,7 @@ pub fn judge(m: &AudioMeasure, p: &ExplicitProfile) -> Vec<Finding> {
                 ),
             ),
             None => Finding::unknown(
-                "GB-5.3-e",
+                req::GB_5_3_E,
                 "the rate needs the prompt's text (--voice-text)",
             ),
         });
@@ -613,17 +614,17 @@ pub fn judge(m: &AudioMeasure, p: &ExplicitProfile) -> Vec<Finding> {
             "tone bursts found but no 短长短短: patterns {}",
             patterns.join(", ")
         );
-        f.push(Finding::judge("GB-5.3-a", false, detail.clone()));
-        f.push(Finding::judge("GB-5.3-c", false, detail));
+        f.push(Finding::judge(req::GB_5_3_A, false, detail.clone()));
+        f.push(Finding::judge(req::GB_5_3_C, false, detail));
     } else if m.compared_with_original {
         f.push(Finding::judge(
-            "GB-5.3-a",
+            req::GB_5_3_A,
             false,
             "nothing inserted relative to the original",
         ));
     } else {
         f.push(Finding {
-            requirement: "GB-5.3-a",
+            requirement: req::GB_5_3_A,
             outcome: Outcome::Fail,
             detail: "no rhythm label found (a voice label is only found with --original)".into(),
         });

@@ -23,6 +23,7 @@ use crate::profile::Profile;
 
 pub mod audio;
 pub mod image;
+pub mod requirements;
 pub mod text;
 pub mod video;
 pub mod wording;
@@ -211,6 +212,12 @@ impl From<String> for ExplicitError {
     }
 }
 
+impl From<&str> for ExplicitError {
+    fn from(what: &str) -> Self {
+        ExplicitError::Media(what.to_string())
+    }
+}
+
 impl From<crate::profile::ProfileError> for ExplicitError {
     fn from(e: crate::profile::ProfileError) -> Self {
         ExplicitError::Profile(e)
@@ -227,6 +234,29 @@ impl From<crate::media::ModalityError> for ExplicitError {
 impl From<ExplicitError> for String {
     fn from(e: ExplicitError) -> String {
         e.to_string()
+    }
+}
+
+/// Why a faster path (block-level JPEG, smart video cut) cannot take a file: not an error, the
+/// caller falls back to the full re-encode and reports this reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Fallback(pub String);
+
+impl std::fmt::Display for Fallback {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&str> for Fallback {
+    fn from(why: &str) -> Self {
+        Fallback(why.to_string())
+    }
+}
+
+impl From<String> for Fallback {
+    fn from(why: String) -> Self {
+        Fallback(why)
     }
 }
 

@@ -5,6 +5,7 @@
 //! front matter at the very start (the prompt goes after it, where a reader sees it) and fenced
 //! code blocks (a prompt inside a fence would be code, not a prompt).
 
+use crate::explicit::requirements as req;
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -171,12 +172,12 @@ pub fn judge(m: &TextMeasure) -> Vec<Finding> {
         m.candidates.iter().filter(|c| c.wording.conforms).collect();
     let b = match (conforming.first(), m.candidates.first()) {
         (Some(c), _) => Finding::judge(
-            "GB-5.1-b",
+            req::GB_5_1_B,
             true,
             format!("line {}: {:?} has both elements", c.line, c.wording.text),
         ),
         (None, Some(c)) => Finding::judge(
-            "GB-5.1-b",
+            req::GB_5_1_B,
             false,
             format!(
                 "line {}: {:?} lacks {}",
@@ -185,16 +186,16 @@ pub fn judge(m: &TextMeasure) -> Vec<Finding> {
                 missing(&c.wording)
             ),
         ),
-        (None, None) => Finding::judge("GB-5.1-b", false, "no prompt line found"),
+        (None, None) => Finding::judge(req::GB_5_1_B, false, "no prompt line found"),
     };
     let c = match conforming.first() {
         Some(c) => Finding::judge(
-            "GB-5.1-c",
+            req::GB_5_1_C,
             true,
             format!("prompt at the {:?} (line {})", c.place, c.line).to_lowercase(),
         ),
         None => Finding::judge(
-            "GB-5.1-c",
+            req::GB_5_1_C,
             false,
             "no conforming prompt at the start, the end or in the middle",
         ),

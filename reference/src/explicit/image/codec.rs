@@ -1,12 +1,13 @@
 //! Decoding and encoding whole images (with the dimension limit checked before decoding).
 
+use crate::explicit::Result;
 use image::{DynamicImage, ImageFormat, RgbaImage};
 use std::path::Path;
 
 use crate::limits::MAX_IMAGE_PIXELS;
 
 /// Check the declared dimensions of an image file before decoding it.
-pub fn check_dimensions(path: &Path) -> Result<(u32, u32), String> {
+pub fn check_dimensions(path: &Path) -> Result<(u32, u32)> {
     let reader = image::ImageReader::open(path)
         .and_then(|r| r.with_guessed_format())
         .map_err(|e| format!("{}: {e}", path.display()))?;
@@ -17,16 +18,17 @@ pub fn check_dimensions(path: &Path) -> Result<(u32, u32), String> {
         return Err(format!(
             "{}: {w}x{h} exceeds the limit of {MAX_IMAGE_PIXELS} pixels",
             path.display()
-        ));
+        )
+        .into());
     }
     if w == 0 || h == 0 {
-        return Err(format!("{}: empty image", path.display()));
+        return Err(format!("{}: empty image", path.display()).into());
     }
     Ok((w, h))
 }
 
 /// Decode an image file after checking its dimensions.
-pub fn load_dynamic(path: &Path) -> Result<(DynamicImage, ImageFormat), String> {
+pub fn load_dynamic(path: &Path) -> Result<(DynamicImage, ImageFormat)> {
     check_dimensions(path)?;
     let mut reader = image::ImageReader::open(path)
         .and_then(|r| r.with_guessed_format())
@@ -44,7 +46,7 @@ pub fn load_dynamic(path: &Path) -> Result<(DynamicImage, ImageFormat), String> 
 }
 
 /// Decode an image file to 8-bit RGBA (for measuring).
-pub fn load(path: &Path) -> Result<(RgbaImage, ImageFormat), String> {
+pub fn load(path: &Path) -> Result<(RgbaImage, ImageFormat)> {
     let (img, format) = load_dynamic(path)?;
     Ok((img.to_rgba8(), format))
 }
@@ -52,7 +54,7 @@ pub fn load(path: &Path) -> Result<(RgbaImage, ImageFormat), String> {
 /// Encode an image in `format`: PNG keeps the colour type and depth; JPEG (quality 92) is
 /// 8-bit RGB or grey; WebP is 8-bit and lossless (the image crate's WebP encoder only writes
 /// lossless WebP).
-pub fn encode(img: &DynamicImage, format: ImageFormat) -> Result<Vec<u8>, String> {
+pub fn encode(img: &DynamicImage, format: ImageFormat) -> Result<Vec<u8>> {
     let mut out = std::io::Cursor::new(Vec::new());
     match format {
         ImageFormat::Jpeg => {
@@ -76,9 +78,7 @@ pub fn encode(img: &DynamicImage, format: ImageFormat) -> Result<Vec<u8>, String
                 .map_err(|e| e.to_string())?;
         }
         other => {
-            return Err(format!(
-                "writing {other:?} is not supported (PNG, JPEG, WebP)"
-            ))
+            return Err(format!("writing {other:?} is not supported (PNG, JPEG, WebP)").into())
         }
     }
     Ok(out.into_inner())

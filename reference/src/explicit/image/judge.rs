@@ -2,6 +2,7 @@
 
 use super::measure::VisualMeasure;
 use super::ocr::Ocr;
+use crate::explicit::requirements as req;
 use crate::explicit::{ExplicitProfile, Finding};
 
 /// Verdicts on a visual measurement. `ids` are the requirement ids for wording, position and
@@ -77,14 +78,14 @@ pub fn judge_visual(
 pub fn judge(m: &VisualMeasure, p: &ExplicitProfile) -> Vec<Finding> {
     let read = m.ocr.as_ref().filter(|o| o.error.is_none());
     let a = match (m.ink, read) {
-        (None, _) => Finding::judge("GB-5.2-a", false, "no text found"),
+        (None, _) => Finding::judge(req::GB_5_2_A, false, "no text found"),
         (Some(_), Some(o)) if !o.text.is_empty() => Finding::judge(
-            "GB-5.2-a",
+            req::GB_5_2_A,
             true,
             format!("text prompt read as {:?}", o.text),
         ),
         (Some(_), _) => Finding::unknown(
-            "GB-5.2-a",
+            req::GB_5_2_A,
             "text-like ink found, but OCR read no characters (or did not run)",
         ),
     };
@@ -94,12 +95,12 @@ pub fn judge(m: &VisualMeasure, p: &ExplicitProfile) -> Vec<Finding> {
         .unwrap_or_default();
     let d = match read.and_then(|o| o.wording.as_ref()) {
         Some(w) if w.conforms => Finding::judge(
-            "GB-5.2-d",
+            req::GB_5_2_D,
             true,
             format!("OCR read the wording {:?}{contrast}", w.text),
         ),
         _ => Finding::unknown(
-            "GB-5.2-d",
+            req::GB_5_2_D,
             format!("OCR did not read a conforming wording; judge legibility by eye{contrast}"),
         ),
     };
@@ -108,7 +109,7 @@ pub fn judge(m: &VisualMeasure, p: &ExplicitProfile) -> Vec<Finding> {
         m,
         p.image.min_text_height_ratio,
         p.image.edge_band_ratio,
-        ("GB-5.2-b", Some("GB-5.2-c"), "GB-5.2-e"),
+        (req::GB_5_2_B, Some(req::GB_5_2_C), req::GB_5_2_E),
     ));
     f.insert(3, d);
     f

@@ -18,6 +18,7 @@
 //! re-encoded), [`measure`] (finding and measuring a prompt), `ocr` (reading it with
 //! tesseract) and `judge` (verdicts). Their public items are re-exported here.
 
+use crate::explicit::{Fallback, Result};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -169,7 +170,7 @@ pub fn mark_file(
     anchor: Anchor,
     profile: &crate::Profile,
     overwrite: crate::io::Overwrite,
-) -> Result<MarkReport, String> {
+) -> Result<MarkReport> {
     let p = ExplicitProfile::from_profile(profile)?;
     let mut fallback = None;
     if is_jpeg_path(input)?
@@ -180,11 +181,13 @@ pub fn mark_file(
     {
         match mark_jpeg_blocks(input, output, text, anchor, &p, profile, overwrite)? {
             Ok(report) => return Ok(report),
-            Err(why) => fallback = Some(why),
+            Err(why) => fallback = Some(why.0),
         }
     }
     let (img, format) = load_dynamic(input).map_err(|e| match &fallback {
-        Some(why) => format!("{e} (the block-level JPEG path could not be used either: {why})"),
+        Some(why) => {
+            format!("{e} (the block-level JPEG path could not be used either: {why})").into()
+        }
         None => e,
     })?;
     let o = render_overlay(
@@ -215,7 +218,7 @@ pub fn mark_file(
 }
 
 /// Whether the file starts with a JPEG SOI marker followed by another marker.
-fn is_jpeg_path(path: &Path) -> Result<bool, String> {
+fn is_jpeg_path(path: &Path) -> Result<bool> {
     use std::io::Read;
     let mut head = [0u8; 3];
     let mut f = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -235,21 +238,18 @@ fn mark_jpeg_blocks(
     p: &ExplicitProfile,
     profile: &crate::Profile,
     overwrite: crate::io::Overwrite,
-) -> Result<Result<MarkReport, String>, String> {
+) -> Result<std::result::Result<MarkReport, Fallback>> {
     let len = std::fs::metadata(input)
         .map_err(|e| format!("{}: {e}", input.display()))?
         .len();
     // A JPEG of MAX_IMAGE_PIXELS at 8 bytes per pixel is far larger than any real one.
     if len > MAX_IMAGE_PIXELS.saturating_mul(8) {
-        return Err(format!(
-            "{}: {len} bytes is too large for an image",
-            input.display()
-        ));
+        return Err(format!("{}: {len} bytes is too large for an image", input.display()).into());
     }
     let data = std::fs::read(input).map_err(|e| format!("{}: {e}", input.display()))?;
     let located = |e: jpeg::JpegError| match e {
-        jpeg::JpegError::Unsupported(why) => Ok(Err(why)),
-        other => Err(format!("{}: {other}", input.display())),
+        jpeg::JpegError::Unsupported(why) => Ok(Err(Fallback(why))),
+        other => Err(format!("{}: {other}", input.display()).into()),
     };
     let (w, h) = match jpeg::dimensions(&data) {
         Ok(d) => d,
@@ -289,7 +289,7 @@ pub fn measure_file(
     original: Option<&Path>,
     run_ocr: bool,
     p: &ExplicitProfile,
-) -> Result<VisualMeasure, String> {
+) -> Result<VisualMeasure> {
     let (img, _) = load(path)?;
     let plane = Plane::from_rgba(&img);
     let mut m = match original {
@@ -303,7 +303,8 @@ pub fn measure_file(
                     img.height(),
                     orig.width(),
                     orig.height()
-                ));
+                )
+                .into());
             }
             measure_diff(&Plane::from_rgba(&orig), &plane, p.image.edge_band_ratio)
         }

@@ -3,6 +3,7 @@
 use super::measure::{grow, ink_box, Plane, VisualMeasure};
 use super::{temp_path, ExplicitProfile, Rect};
 use crate::explicit::wording::{self, Wording};
+use crate::explicit::Result;
 use serde::Serialize;
 
 /// What tesseract read.
@@ -96,7 +97,7 @@ pub fn ocr(img: &Plane, m: &VisualMeasure, profile: &ExplicitProfile) -> Ocr {
                     text: String::new(),
                     normalized: String::new(),
                     wording: None,
-                    error: Some(e),
+                    error: Some(e.to_string()),
                 }
             }
         };
@@ -128,7 +129,7 @@ fn normalize_ocr(text: &str) -> String {
     out
 }
 
-fn run_tesseract(img: &image::GrayImage) -> Result<String, String> {
+fn run_tesseract(img: &image::GrayImage) -> Result<String> {
     let path = temp_path("ocr", "png");
     img.save(&path).map_err(|e| e.to_string())?;
     let result = crate::explicit::run_tool(

@@ -1,5 +1,6 @@
 //! Rendering the prompt: glyph layout with the bundled font, the plate, and compositing.
 
+use crate::explicit::Result;
 use ab_glyph::{point, Font, FontRef, PxScale, ScaleFont};
 use image::{DynamicImage, RgbaImage};
 
@@ -32,7 +33,7 @@ fn layout(
     font: &FontRef<'_>,
     text: &str,
     scale: f32,
-) -> Result<(Vec<ab_glyph::OutlinedGlyph>, ab_glyph::Rect), String> {
+) -> Result<(Vec<ab_glyph::OutlinedGlyph>, ab_glyph::Rect)> {
     let scaled = font.as_scaled(PxScale::from(scale));
     let mut caret = 0.0f32;
     let mut previous = None;
@@ -43,7 +44,7 @@ fn layout(
         if id.0 == 0 && !c.is_whitespace() {
             return Err(format!(
                 "the bundled label font has no glyph for {c:?}; it covers the default prompts and ASCII (regenerate assets/fonts/make-subset.sh with more characters)"
-            ));
+            ).into());
         }
         if let Some(p) = previous {
             caret += scaled.kern(p, id);
@@ -75,7 +76,7 @@ pub fn render_overlay(
     text: &str,
     anchor: Anchor,
     min_ratio: f64,
-) -> Result<Overlay, String> {
+) -> Result<Overlay> {
     let font = FontRef::try_from_slice(FONT).map_err(|e| format!("bundled font: {e}"))?;
     let short = width.min(height) as f64;
     let target = (min_ratio * short * RENDER_MARGIN).ceil().max(8.0) as f32;
@@ -98,7 +99,7 @@ pub fn render_overlay(
     if pw + 2 * margin > width || ph + 2 * margin > height {
         return Err(format!(
             "a {width}x{height} image is too small for {text:?} at {ink_h} px glyph height ({pw} px wide with its plate); use a shorter prompt"
-        ));
+        ).into());
     }
     let (left, right) = (margin, width - margin - pw);
     let (top, bottom) = (margin, height - margin - ph);

@@ -11,6 +11,8 @@
 //! With `--duration`, H.264 and H.265 in MP4/MOV/MKV are rendered smartly instead ([`smart`]):
 //! only the GOPs under the label are re-encoded, every later packet and the audio are copied.
 
+use crate::explicit::requirements as req;
+use crate::explicit::Result;
 use serde::Serialize;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
@@ -89,7 +91,7 @@ pub struct Y4mReader<R: Read> {
 
 impl<R: Read> Y4mReader<R> {
     /// Parse the stream header.
-    pub fn new(r: R) -> Result<Self, String> {
+    pub fn new(r: R) -> Result<Self> {
         let mut r = BufReader::new(r);
         let line = read_line(&mut r, 1024)?.ok_or("empty stream: not Y4M")?;
         let mut it = line.split(' ');
@@ -116,7 +118,8 @@ impl<R: Read> Y4mReader<R> {
                         other => {
                             return Err(format!(
                             "Y4M colour space C{other} is not supported (8-bit 420/422/444/mono)"
-                        ))
+                        )
+                            .into())
                         }
                     }
                 }
@@ -127,9 +130,9 @@ impl<R: Read> Y4mReader<R> {
             return Err("Y4M header without size or frame rate".into());
         }
         if w as u64 * h as u64 > MAX_IMAGE_PIXELS {
-            return Err(format!(
-                "{w}x{h} frames exceed the limit of {MAX_IMAGE_PIXELS} pixels"
-            ));
+            return Err(
+                format!("{w}x{h} frames exceed the limit of {MAX_IMAGE_PIXELS} pixels").into(),
+            );
         }
         Ok(Y4mReader {
             r,
@@ -146,19 +149,16 @@ impl<R: Read> Y4mReader<R> {
     }
 
     /// The next frame into `buf`; `false` at the end of the stream.
-    pub fn next_frame(&mut self, buf: &mut Vec<u8>) -> Result<bool, String> {
+    pub fn next_frame(&mut self, buf: &mut Vec<u8>) -> Result<bool> {
         let Some(line) = read_line(&mut self.r, 1024)? else {
             return Ok(false);
         };
         if !line.starts_with("FRAME") {
-            return Err(format!(
-                "frame {}: expected FRAME, found {line:?}",
-                self.frames
-            ));
+            return Err(format!("frame {}: expected FRAME, found {line:?}", self.frames).into());
         }
         self.frames += 1;
         if self.frames > MAX_VIDEO_FRAMES {
-            return Err(format!("more than {MAX_VIDEO_FRAMES} frames"));
+            return Err(format!("more than {MAX_VIDEO_FRAMES} frames").into());
         }
         buf.resize(self.header.frame_len(), 0);
         self.r
@@ -169,7 +169,7 @@ impl<R: Read> Y4mReader<R> {
 }
 
 /// One header or frame line, without the newline; `None` at a clean end of stream.
-fn read_line<R: BufRead>(r: &mut R, max: usize) -> Result<Option<String>, String> {
+fn read_line<R: BufRead>(r: &mut R, max: usize) -> Result<Option<String>> {
     let mut line = Vec::new();
     let n = r
         .take(max as u64)
@@ -258,7 +258,7 @@ pub fn mark_stream<R: Read, W: Write>(
     anchor: Anchor,
     min_ratio: f64,
     duration_s: Option<f64>,
-) -> Result<(u64, Overlay, Y4mHeader), String> {
+) -> Result<(u64, Overlay, Y4mHeader)> {
     let mut r = Y4mReader::new(input)?;
     let h = r.header.clone();
     let o = img::render_overlay(h.width, h.height, text, anchor, min_ratio)?;
@@ -296,11 +296,11 @@ enum Source {
 }
 
 impl Source {
-    fn open(path: &Path) -> Result<Source, String> {
+    fn open(path: &Path) -> Result<Source> {
         if is_y4m(path) {
             return std::fs::File::open(path)
                 .map(Source::File)
-                .map_err(|e| format!("{}: {e}", path.display()));
+                .map_err(|e| format!("{}: {e}", path.display()).into());
         }
         let mut child = Command::new("ffmpeg")
             .args(["-v", "error", "-nostdin", "-i"])
@@ -391,7 +391,7 @@ pub fn mark_file(
     duration_s: Option<f64>,
     profile: &crate::Profile,
     overwrite: crate::io::Overwrite,
-) -> Result<MarkReport, String> {
+) -> Result<MarkReport> {
     let p = ExplicitProfile::from_profile(profile)?;
     let ratio = p.video.min_text_height_ratio;
     if is_y4m(input) {
@@ -399,7 +399,7 @@ pub fn mark_file(
         let mut result = None;
         crate::io::write_atomically(output, overwrite, Some(input), |out| {
             let r = mark_stream(f, out, text, anchor, ratio, duration_s)
-                .map_err(crate::error::CodecError::Unsupported)?;
+                .map_err(|e| crate::error::CodecError::Unsupported(e.to_string()))?;
             result = Some(r);
             Ok(())
         })
@@ -480,7 +480,7 @@ pub fn mark_file(
         Ok(r) => r,
         Err(e) => {
             cleanup();
-            return Err(format!("{}: {e}", input.display()));
+            return Err(format!("{}: {e}", input.display()).into());
         }
     };
     if !status.status.success() {
@@ -488,7 +488,8 @@ pub fn mark_file(
         return Err(format!(
             "ffmpeg encoding failed: {}",
             String::from_utf8_lossy(&status.stderr).trim()
-        ));
+        )
+        .into());
     }
     let bytes = std::fs::read(&tmp).map_err(|e| e.to_string());
     cleanup();
@@ -543,7 +544,7 @@ pub fn measure_file(
     original: Option<&Path>,
     run_ocr: bool,
     p: &ExplicitProfile,
-) -> Result<VideoMeasure, String> {
+) -> Result<VideoMeasure> {
     let band = p.video.edge_band_ratio;
     let mut src = Source::open(path)?;
     let mut orig = original.map(Source::open).transpose()?;
@@ -556,7 +557,7 @@ pub fn measure_file(
         let h = r.header.clone();
         if let Some(ro) = &ro {
             if (ro.header.width, ro.header.height) != (h.width, h.height) {
-                return Err("the original's frame size differs".to_string());
+                return Err("the original's frame size differs".into());
             }
         }
         let (mut buf, mut obuf) = (Vec::new(), Vec::new());
@@ -665,26 +666,26 @@ pub fn judge(m: &VideoMeasure, p: &ExplicitProfile) -> Vec<Finding> {
             vm,
             v.min_text_height_ratio,
             v.edge_band_ratio,
-            ("GB-5.4-b", Some("GB-5.4-e"), "GB-5.4-f"),
+            (req::GB_5_4_B, Some(req::GB_5_4_E), req::GB_5_4_F),
         ),
         None => vec![
-            Finding::judge("GB-5.4-b", false, "no label found"),
-            Finding::judge("GB-5.4-f", false, "no label found"),
+            Finding::judge(req::GB_5_4_B, false, "no label found"),
+            Finding::judge(req::GB_5_4_F, false, "no label found"),
         ],
     };
     f.push(match m.first_shown_s {
         Some(t) => Finding::judge(
-            "GB-5.4-c",
+            req::GB_5_4_C,
             t <= v.start_tolerance_s + 1e-9,
             format!(
                 "first shown at {t:.3} s (the first frame is 0 s; tolerance {} s)",
                 v.start_tolerance_s
             ),
         ),
-        None => Finding::judge("GB-5.4-c", false, "the label is on no frame"),
+        None => Finding::judge(req::GB_5_4_C, false, "the label is on no frame"),
     });
     f.push(Finding::judge(
-        "GB-5.4-g",
+        req::GB_5_4_G,
         m.shown_from_start_s + 1e-6 >= v.min_start_duration_s,
         format!(
             "shown {:.3} s from the first frame ({} frames at {:.3} fps); minimum {} s",

@@ -31,6 +31,7 @@
 //! edit lists that discard frames, open GOPs or reordering across the cut, a video shorter than
 //! the label.
 
+use crate::explicit::{Fallback, Result};
 use serde_json::Value;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -102,7 +103,7 @@ struct Probe {
 struct TempDir(PathBuf);
 
 impl TempDir {
-    fn new() -> Result<TempDir, String> {
+    fn new() -> Result<TempDir> {
         use std::sync::atomic::{AtomicU64, Ordering};
         static N: AtomicU64 = AtomicU64::new(0);
         let n = N.fetch_add(1, Ordering::Relaxed);
@@ -120,12 +121,13 @@ impl Drop for TempDir {
 
 /// Try smart rendering. `Err` only for errors the full re-encode would hit as well (an existing
 /// output without `--force`, a missing ffmpeg); everything else is a [`Outcome::Fallback`].
-pub(super) fn mark(job: &Job) -> Result<Outcome, String> {
+pub(super) fn mark(job: &Job) -> Result<Outcome> {
     if job.overwrite == crate::io::Overwrite::Refuse && job.output.exists() {
         return Err(format!(
             "{}: exists (use --force to replace it)",
             job.output.display()
-        ));
+        )
+        .into());
     }
     let Some(duration) = job.duration_s else {
         return Ok(Outcome::Fallback(
@@ -140,11 +142,11 @@ pub(super) fn mark(job: &Job) -> Result<Outcome, String> {
     }
     let (probe, packets) = match probe_file(job.input, true)? {
         Ok(p) => p,
-        Err(why) => return Ok(Outcome::Fallback(why)),
+        Err(why) => return Ok(Outcome::Fallback(why.0)),
     };
     let cut = match find_cut(&packets, probe.tb, probe.fps, duration) {
         Ok(c) => c,
-        Err(why) => return Ok(Outcome::Fallback(why)),
+        Err(why) => return Ok(Outcome::Fallback(why.0)),
     };
     let (first, key) = two_packets(job.input, &probe, &packets[0], &packets[cut])?;
     let nal_len = match nal_length_size(probe.codec, &probe.config) {
@@ -152,7 +154,7 @@ pub(super) fn mark(job: &Job) -> Result<Outcome, String> {
         None => return Ok(Outcome::Fallback("unreadable decoder configuration".into())),
     };
     if let Err(why) = check_random_access(probe.codec, &key, nal_len) {
-        return Ok(Outcome::Fallback(why));
+        return Ok(Outcome::Fallback(why.0));
     }
     // x264 writes its options in an SEI of the first picture; x265 (through ffmpeg) in an SEI
     // stored with the parameter sets in hvcC.
@@ -160,14 +162,14 @@ pub(super) fn mark(job: &Job) -> Result<Outcome, String> {
     let dir = TempDir::new()?;
     match render(job, &probe, &packets, cut, options.as_deref(), &dir.0)? {
         Ok(report) => Ok(Outcome::Done(report)),
-        Err(why) => Ok(Outcome::Fallback(why)),
+        Err(why) => Ok(Outcome::Fallback(why.0)),
     }
 }
 
 /// Run ffprobe and parse its JSON output.
-fn ffprobe_json(args: &[&std::ffi::OsStr]) -> Result<Value, String> {
+fn ffprobe_json(args: &[&std::ffi::OsStr]) -> Result<Value> {
     let out = super::super::run_tool("ffprobe", args)?;
-    serde_json::from_slice(&out).map_err(|e| format!("ffprobe output: {e}"))
+    serde_json::from_slice(&out).map_err(|e| format!("ffprobe output: {e}").into())
 }
 
 fn ratio(s: &str) -> Option<(i64, i64)> {
@@ -184,7 +186,7 @@ fn ratio(s: &str) -> Option<(i64, i64)> {
 fn probe_file(
     input: &Path,
     with_config: bool,
-) -> Result<Result<(Probe, Vec<Packet>), String>, String> {
+) -> Result<std::result::Result<(Probe, Vec<Packet>), Fallback>> {
     let v = ffprobe_json(&[
         "-v".as_ref(),
         "error".as_ref(),
@@ -202,7 +204,8 @@ fn probe_file(
     if !(fmt.contains("mp4") || fmt.contains("mov") || fmt.contains("matroska")) {
         return Ok(Err(format!(
             "container {fmt:?}: smart rendering reads MP4, MOV or MKV"
-        )));
+        )
+        .into()));
     }
     let Some(s) = v["streams"].as_array().and_then(|a| a.first()) else {
         return Ok(Err("no video stream".into()));
@@ -218,18 +221,20 @@ fn probe_file(
             return Ok(Err(format!(
                 "codec {}: smart rendering handles H.264 and H.265",
                 other.unwrap_or("unknown")
-            )))
+            )
+            .into()))
         }
     };
     if s["pix_fmt"] != "yuv420p" {
         return Ok(Err(format!(
             "pixel format {}: smart rendering handles 8-bit 4:2:0 (yuv420p)",
             s["pix_fmt"]
-        )));
+        )
+        .into()));
     }
     if let Some(f) = s["field_order"].as_str() {
         if f != "progressive" {
-            return Ok(Err(format!("field order {f}: interlaced video")));
+            return Ok(Err(format!("field order {f}: interlaced video").into()));
         }
     }
     let Some(tb) = s["time_base"].as_str().and_then(ratio) else {
@@ -245,7 +250,8 @@ fn probe_file(
         return Ok(Err(format!(
             "variable frame rate ({}/{} nominal, {}/{} average)",
             fps.0, fps.1, avg.0, avg.1
-        )));
+        )
+        .into()));
     }
     let mut config = Vec::new();
     if with_config {
@@ -324,13 +330,10 @@ fn parse_hexdump(dump: &str) -> Vec<u8> {
 }
 
 /// Every video packet's timestamps and key flag, in decoding order, from ffprobe's JSON.
-fn packets_of(v: &Value) -> Result<Vec<Packet>, String> {
+fn packets_of(v: &Value) -> std::result::Result<Vec<Packet>, Fallback> {
     let list = v["packets"].as_array().map(Vec::as_slice).unwrap_or(&[]);
     if list.len() as u64 > crate::limits::MAX_VIDEO_FRAMES {
-        return Err(format!(
-            "more than {} frames",
-            crate::limits::MAX_VIDEO_FRAMES
-        ));
+        return Err(format!("more than {} frames", crate::limits::MAX_VIDEO_FRAMES).into());
     }
     let num = |x: &Value| {
         x.as_i64()
@@ -339,7 +342,7 @@ fn packets_of(v: &Value) -> Result<Vec<Packet>, String> {
     let mut packets = Vec::with_capacity(list.len());
     for (i, p) in list.iter().enumerate() {
         let Some(pts) = num(&p["pts"]) else {
-            return Err(format!("packet {i} has no presentation time"));
+            return Err(format!("packet {i} has no presentation time").into());
         };
         let flags = p["flags"].as_str().unwrap_or("");
         if flags.contains('D') {
@@ -369,12 +372,13 @@ fn find_cut(
     tb: (i64, i64),
     fps: (i64, i64),
     duration_s: f64,
-) -> Result<usize, String> {
+) -> std::result::Result<usize, Fallback> {
     let min_pts = packets.iter().map(|p| p.pts).min().unwrap_or(0);
     if min_pts != 0 {
         return Err(format!(
             "the first frame's time is {min_pts} ticks, not 0 (edit list or offset start)"
-        ));
+        )
+        .into());
     }
     // Seconds of a tick count, exactly enough for comparisons at frame granularity.
     let secs = |t: i64| t as f64 * tb.0 as f64 / tb.1 as f64;
@@ -396,7 +400,8 @@ fn find_cut(
         return Err(format!(
             "no keyframe starting a closed GOP at or after {duration_s} s (the label covers the \
              whole video, or GOPs are open)"
-        ));
+        )
+        .into());
     };
     // The re-encoded frames get constant-rate times (frame i at i / fps); the input's must be
     // on that grid (within one tick of rounding), or label timing and the join would move.
@@ -410,7 +415,8 @@ fn find_cut(
         if (*pts as i128 - expect).abs() > 1 {
             return Err(format!(
                 "frame {i} is at {pts} ticks, not on the constant frame-rate grid ({expect})"
-            ));
+            )
+            .into());
         }
     }
     let n = head.len() as i128;
@@ -432,7 +438,7 @@ fn two_packets(
     probe: &Probe,
     first: &Packet,
     key: &Packet,
-) -> Result<(Vec<u8>, Vec<u8>), String> {
+) -> Result<(Vec<u8>, Vec<u8>)> {
     if probe.mp4 {
         use std::io::{Seek, SeekFrom};
         let mut f = std::fs::File::open(input).map_err(|e| format!("{}: {e}", input.display()))?;
@@ -512,7 +518,11 @@ fn nal_units(data: &[u8], len_size: usize) -> Vec<&[u8]> {
 /// The cut packet must be a random access point that needs nothing before it and resets the
 /// picture order: an H.264 IDR; an H.265 IDR or BLA (leading pictures are already excluded by
 /// the timestamps).
-fn check_random_access(codec: Codec, data: &[u8], len_size: usize) -> Result<(), String> {
+fn check_random_access(
+    codec: Codec,
+    data: &[u8],
+    len_size: usize,
+) -> std::result::Result<(), Fallback> {
     if data.is_empty() {
         return Err("could not read the keyframe's data".into());
     }
@@ -783,7 +793,7 @@ fn encoder_args(
     probe: &Probe,
     packets: &[Packet],
     options: Option<&str>,
-) -> Result<Vec<String>, String> {
+) -> std::result::Result<Vec<String>, Fallback> {
     let mut args: Vec<String> = Vec::new();
     // Reordering depth in frames: how far decoding runs ahead of presentation.
     let frame_ticks =
@@ -799,10 +809,10 @@ fn encoder_args(
                 "Baseline" | "Constrained Baseline" => "baseline",
                 "Main" => "main",
                 "High" => "high",
-                other => return Err(format!("H.264 profile {other:?} is not handled")),
+                other => return Err(format!("H.264 profile {other:?} is not handled").into()),
             };
             if probe.level < 10 {
-                return Err(format!("H.264 level {} is not handled", probe.level));
+                return Err(format!("H.264 level {} is not handled", probe.level).into());
             }
             let AvccSets { sps, pps, .. } = avcc_sets(&probe.config).ok_or("unreadable avcC")?;
             let mut used: Vec<u32> = sps.iter().filter_map(|s| first_ue(s, 4)).collect();
@@ -837,7 +847,11 @@ fn encoder_args(
                     0 => "bframes=0".into(),
                     1 => "bframes=3:b-pyramid=none".into(),
                     2 => "bframes=3:b-pyramid=normal".into(),
-                    d => return Err(format!("a reordering depth of {d} frames is not handled")),
+                    d => {
+                        return Err(
+                            format!("a reordering depth of {d} frames is not handled").into()
+                        )
+                    }
                 });
             }
             let level = format!("{}.{}", probe.level / 10, probe.level % 10);
@@ -914,7 +928,7 @@ fn encoder_args(
             }
             let profile = match probe.profile.as_str() {
                 "Main" => "main",
-                other => return Err(format!("H.265 profile {other:?} is not handled")),
+                other => return Err(format!("H.265 profile {other:?} is not handled").into()),
             };
             args.extend(
                 [
@@ -951,7 +965,7 @@ fn render(
     cut: usize,
     options: Option<&str>,
     dir: &Path,
-) -> Result<Result<MarkReport, String>, String> {
+) -> Result<std::result::Result<MarkReport, Fallback>> {
     let enc_args = match encoder_args(probe, packets, options) {
         Ok(a) => a,
         Err(why) => return Ok(Err(why)),
@@ -1004,11 +1018,12 @@ fn render(
         return Ok(Err(format!(
             "encoding the head failed: {}",
             String::from_utf8_lossy(&enc_status.stderr).trim()
-        )));
+        )
+        .into()));
     }
     let (labelled, overlay, y4m) = match marked {
         Ok(m) => m,
-        Err(e) => return Ok(Err(format!("labelling the head failed: {e}"))),
+        Err(e) => return Ok(Err(format!("labelling the head failed: {e}").into())),
     };
     if (y4m.width as u64, y4m.height as u64) != (probe.width, probe.height) {
         return Ok(Err(
@@ -1102,12 +1117,13 @@ fn render(
         return Ok(Err(format!(
             "joining failed: {}",
             String::from_utf8_lossy(&out.stderr).trim()
-        )));
+        )
+        .into()));
     }
     // Check, do not trust: the tail's timestamps must be the input's.
     let (out_tb, joined_packets) = match probe_file(&joined_path, false)? {
         Ok((p, packets)) => (p.tb, packets),
-        Err(why) => return Ok(Err(format!("joined file: {why}"))),
+        Err(why) => return Ok(Err(format!("joined file: {why}").into())),
     };
     let same_time = |a: i64, ta: (i64, i64), b: i64, tb: (i64, i64)| {
         a as i128 * ta.0 as i128 * tb.1 as i128 == b as i128 * tb.0 as i128 * ta.1 as i128
