@@ -37,7 +37,7 @@ fn profile_or_builtin(path: Option<PathBuf>) -> PyResult<Profile> {
     static BUILTIN: OnceLock<Profile> = OnceLock::new();
     match path {
         None => Ok(BUILTIN.get_or_init(Profile::builtin).clone()),
-        Some(p) => Profile::load(&p).map_err(LabelError::new_err),
+        Some(p) => Profile::load(&p).map_err(|e| LabelError::new_err(e.to_string())),
     }
 }
 
@@ -295,7 +295,7 @@ fn check(
                 &profile,
             )
         })
-        .map_err(LabelError::new_err)?;
+        .map_err(|e| LabelError::new_err(e.to_string()))?;
     let failed = findings
         .iter()
         .any(|f| f.outcome == aigc_label::explicit::Outcome::Fail);
