@@ -508,6 +508,7 @@ pub fn write_atomically_with(
     if overwrite == Overwrite::Refuse && target.exists() {
         return Err(WriteError::Exists(target.to_path_buf()));
     }
+    refuse_non_regular_target(target)?;
     let dir = match target.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -537,7 +538,11 @@ pub fn write_atomically_with(
         }
         drop(file);
         match overwrite {
-            Overwrite::Replace => std::fs::rename(&tmp_path, target)?,
+            Overwrite::Replace => {
+                // Checked again: the target may have been swapped for a device during the write.
+                refuse_non_regular_target(target)?;
+                std::fs::rename(&tmp_path, target)?
+            }
             Overwrite::Refuse => publish_no_clobber(&tmp_path, target)?,
         }
         Ok(())
@@ -557,6 +562,33 @@ impl Drop for TempFile {
             let _ = std::fs::remove_file(p);
         }
     }
+}
+
+/// A rename replaces whatever the target is: given `/dev/null`, a FIFO or a socket as output, it
+/// would put a regular file in its place (as root, breaking the system). Only a missing target,
+/// a regular file or a symbolic link (the link itself is replaced, never what it points to) may
+/// be replaced; anything else is refused with a message naming it.
+fn refuse_non_regular_target(target: &Path) -> std::result::Result<(), WriteError> {
+    let Ok(meta) = std::fs::symlink_metadata(target) else {
+        return Ok(());
+    };
+    let kind = meta.file_type();
+    if kind.is_file() || kind.is_symlink() {
+        return Ok(());
+    }
+    let what = if kind.is_dir() {
+        "a directory"
+    } else {
+        "not a regular file (a device, FIFO or socket)"
+    };
+    Err(WriteError::Codec(CodecError::Io(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!(
+            "{}: the output is {what}; aigc-label writes a new file and renames it into place, \
+             so it only replaces regular files: give a file path (or write to a file and copy it)",
+            target.display()
+        ),
+    ))))
 }
 
 /// Move `tmp` to `target` unless `target` exists, without a window in which another process

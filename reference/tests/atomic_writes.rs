@@ -382,3 +382,55 @@ fn test_png_is_valid_and_unlabelled() {
     let report = read_path(&p, &Profile::builtin()).unwrap();
     assert!(report.labels.is_empty());
 }
+
+/// The attack of issue 16: `embed IN -o /dev/null --force` as root used to rename a regular file
+/// over the device. A device node and a FIFO made in a temporary folder (never the system's own)
+/// must stay what they are, be refused with a message naming them, and leave no temporary file.
+#[test]
+fn an_output_that_is_a_device_or_a_fifo_is_refused_and_stays_what_it_is() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    let input = small_png(dir.path(), "in.png");
+    let fifo = dir.path().join("fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success(), "mkfifo failed");
+    let mut targets = vec![("fifo", fifo)];
+    // A character device like /dev/null (1,3) needs CAP_MKNOD: CI runs as root and must test it.
+    let null = dir.path().join("null");
+    let mknod = Command::new("mknod")
+        .arg(&null)
+        .args(["c", "1", "3"])
+        .output()
+        .unwrap();
+    if mknod.status.success() {
+        targets.push(("null", null));
+    } else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "mknod failed in CI, so the device case was not tested: {}",
+            String::from_utf8_lossy(&mknod.stderr)
+        );
+        eprintln!("skipping the device node: mknod needs root here");
+    }
+    for (name, target) in &targets {
+        // Without --force an existing target is refused anyway; --force is the attack.
+        let o = run(embed_cmd(&input, Some(target), "1", &["--force"]));
+        let msg = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{name}: {msg}");
+        assert!(
+            msg.contains(&target.display().to_string()) && msg.contains("not a regular file"),
+            "{name}: {msg}"
+        );
+        let kind = fs::symlink_metadata(target).unwrap().file_type();
+        assert!(
+            kind.is_fifo() || kind.is_char_device(),
+            "{name} was replaced: {kind:?}"
+        );
+    }
+    let names: Vec<&str> = targets.iter().map(|(n, _)| *n).collect();
+    let mut expected = vec!["in.png"];
+    expected.extend(&names);
+    for (name, _) in &targets {
+        assert_eq!(leftovers(dir.path(), &expected, name), 0, "{name}");
+    }
+}
