@@ -43,6 +43,70 @@ fn walk(input: &mut Input, mut f: impl FnMut(&mut Input, &Chunk) -> Result<()>) 
     walk_while(input, |input, chunk| f(input, chunk).map(|_| true))
 }
 
+/// Chunk headers read through a window of the file: a large image has thousands of IDAT
+/// chunks of a few KiB (libpng writes 8 KiB), and one positioned read per header cost more than
+/// the copy of the image data itself (issue 15). The window is filled with one read of up to
+/// [`HeaderWindow::SIZE`] bytes, which holds the headers of every chunk it spans; it is only
+/// refilled when a header lies outside it. Chunks larger than the window cost one read each,
+/// as before.
+struct HeaderWindow {
+    buf: Vec<u8>,
+    /// File offset of `buf[0]`.
+    start: u64,
+    /// Valid bytes in `buf`.
+    len: usize,
+}
+
+impl HeaderWindow {
+    const SIZE: usize = 64 * 1024;
+
+    fn new() -> HeaderWindow {
+        HeaderWindow {
+            buf: Vec::new(),
+            start: 0,
+            len: 0,
+        }
+    }
+
+    /// The 8-byte chunk header at `offset`; the input's position is left unspecified.
+    fn header(&mut self, input: &mut Input, offset: u64) -> Result<[u8; 8]> {
+        let inside = offset >= self.start && offset + 8 <= self.start + self.len as u64;
+        if !inside {
+            // A small first window: small files (and the headers before the first IDAT) should
+            // not pay for reading 64 KiB.
+            let size = if self.buf.is_empty() {
+                4096
+            } else {
+                Self::SIZE
+            };
+            self.buf.resize(size, 0);
+            let want = (size as u64).min(input.len().saturating_sub(offset)) as usize;
+            input.seek_to(offset)?;
+            let mut got = 0;
+            while got < want {
+                let n = input.read(&mut self.buf[got..want])?;
+                if n == 0 {
+                    break;
+                }
+                got += n;
+            }
+            self.start = offset;
+            self.len = got;
+            if got < 8 {
+                return Err(CodecError::corrupt(
+                    offset,
+                    format!(
+                        "truncated: 8 bytes announced, the file ends at byte {}",
+                        input.len()
+                    ),
+                ));
+            }
+        }
+        let i = (offset - self.start) as usize;
+        Ok(self.buf[i..i + 8].try_into().expect("8 bytes"))
+    }
+}
+
 /// [`walk`], stopping early when `f` returns false.
 fn walk_while(
     input: &mut Input,
@@ -53,6 +117,7 @@ fn walk_while(
     if sig != SIGNATURE {
         return Err(CodecError::corrupt(0, "not a PNG signature"));
     }
+    let mut window = HeaderWindow::new();
     let mut offset = 8u64;
     for _ in 0..limits::MAX_ENTRIES {
         if offset == input.len() {
@@ -61,8 +126,7 @@ fn walk_while(
                 "truncated: the file ends without an IEND chunk",
             ));
         }
-        input.seek_to(offset)?;
-        let header: [u8; 8] = input.read_array()?;
+        let header = window.header(input, offset)?;
         let len = u32::from_be_bytes(header[0..4].try_into().expect("4 bytes")) as u64;
         if len > 0x7fff_ffff {
             return Err(CodecError::corrupt(
@@ -87,6 +151,7 @@ fn walk_while(
                 ),
             ));
         }
+        input.seek_to(chunk.data_offset())?;
         if !f(input, &chunk)? {
             return Ok(());
         }
