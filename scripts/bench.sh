@@ -5,7 +5,7 @@
 # Prints ratios; targets (issue 15): embed <= 1.15x cat at every size, peak RSS <= 16 MiB,
 # read of a small file <= 3 ms. Files over 4 GiB: scripts/big-files.sh.
 #
-#   scripts/bench.sh            full run (makes a ~62 MB PNG and a ~130 MB MP4 in bench-data/)
+#   scripts/bench.sh            full run (makes a ~125 MB PNG and a ~175 MB MP4 in bench-data/)
 #   BENCH_QUICK=1 scripts/bench.sh   small files only
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,9 +31,9 @@ embed_rows() {
   [ -f "$D/small.png" ] || convert -size 256x256 gradient:red-blue -strip "$D/small.png"
   [ -f "$D/small.mp4" ] || ffmpeg -v error -y -f lavfi -i testsrc=duration=1:size=320x240:rate=25 -c:v libx264 -preset ultrafast -pix_fmt yuv420p -movflags +faststart "$D/small.mp4"
   if [ -z "${BENCH_QUICK:-}" ]; then
-    # ~62 MB: 4560x4560 RGB noise does not compress.
+    # ~125 MB: 4560x4560 RGB noise (16 bits per sample) does not compress.
     [ -f "$D/large.png" ] || convert -size 4560x4560 xc: +noise Random -strip "$D/large.png"
-    # ~130 MB, moov first (the case that needs every chunk offset patched).
+    # ~175 MB, moov first (the case that needs every chunk offset patched).
     [ -f "$D/large.mp4" ] || ffmpeg -v error -y -f lavfi -i testsrc2=size=1920x1080:rate=30 -t 40 \
         -c:v libx264 -preset ultrafast -qp 4 -pix_fmt yuv420p -movflags +faststart "$D/large.mp4"
   fi
