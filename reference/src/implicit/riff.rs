@@ -23,6 +23,9 @@
 //! OpenDML `indx` entries are absolute. So an existing label chunk is turned into a `JUNK`
 //! chunk of the same size (zeroed), and a new `LIST`/`INFO` holding only `AIGC` is appended at
 //! the end of the RIFF, after `idx1`, where ffmpeg's AVI demuxer also reads INFO lists.
+//! OpenDML AVI (a `RIFF AVIX` after the first RIFF: files over 1 GiB) cannot grow its first
+//! RIFF either, so there the label takes the place of the `JUNK` padding before `movi`
+//! ([`write_opendml`]); when no padding is large enough it is refused.
 
 use std::io::Write;
 
