@@ -76,3 +76,44 @@ for t in ("format_tiff", "implicit_read", "implicit_write"):
         pathlib.Path(f"corpus/{t}/{name}.tif").write_bytes(data)
 print(f"wrote {len(seeds)} TIFF seeds")
 PY
+
+# The forms of files over 4 GiB, small (issue 15): RF64 and BW64 WAV (ds64 chunk), BigTIFF
+# with an XMP packet, and an MP4-like moov with a co64 table; for their format targets and the
+# two detection targets.
+python3 - <<'PY'
+import pathlib, struct
+xmp = (b'<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/">'
+       b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description '
+       b'xmlns:TC260="http://www.tc260.org.cn/ns/AIGC/1.0/"><TC260:AIGC>{"Label":"1"}</TC260:AIGC>'
+       b'</rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end="w"?>')
+def rf64(magic):
+    fmt = b"fmt " + struct.pack("<IHHIIHH", 16, 1, 1, 8000, 16000, 2, 16)
+    data = b"data\xff\xff\xff\xff" + b"\0\1" * 8
+    aigc = b"AIGC" + struct.pack("<I", 12) + b'{"Label":"1"}'[:12]
+    body = b"WAVE" + b"ds64" + struct.pack("<IQQQI", 28, 0, 16, 8, 0) + fmt + data + aigc
+    riff = len(body)
+    body = body[:8] + struct.pack("<IQ", 28, riff) + body[20:]
+    return magic + b"\xff\xff\xff\xff" + body
+def bigtiff():
+    entries = [(256, 3, 1, 1), (257, 3, 1, 1), (700, 7, len(xmp), 16 + 8 + 20 * 3 + 8)]
+    out = b"II+\0" + struct.pack("<HHQ", 8, 0, 16) + struct.pack("<Q", len(entries))
+    for tag, typ, count, value in entries:
+        out += struct.pack("<HHQQ", tag, typ, count, value)
+    return out + struct.pack("<Q", 0) + xmp
+def co64_mp4():
+    box = lambda kind, body: struct.pack(">I", 8 + len(body)) + kind + body
+    co64 = box(b"co64", struct.pack(">IIQ", 0, 1, 1 << 32))
+    moov = box(b"moov", box(b"trak", box(b"mdia", box(b"minf", box(b"stbl", co64)))))
+    return box(b"ftyp", b"isom\0\0\0\0isom") + moov + box(b"mdat", b"\0" * 16)
+seeds = {
+    "format_wav": {"rf64.wav": rf64(b"RF64"), "bw64.wav": rf64(b"BW64")},
+    "format_tiff": {"bigtiff.tif": bigtiff()},
+    "format_mp4": {"co64.mp4": co64_mp4()},
+}
+for target, files in seeds.items():
+    for t in (target, "implicit_read", "implicit_write"):
+        pathlib.Path(f"corpus/{t}").mkdir(parents=True, exist_ok=True)
+        for name, data in files.items():
+            pathlib.Path(f"corpus/{t}/{name}").write_bytes(data)
+print("wrote RF64, BW64, BigTIFF and co64 seeds")
+PY

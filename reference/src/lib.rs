@@ -20,6 +20,7 @@
 //! - `fuzzing` (feature `fuzzing`): the invariants the fuzz targets and the fuzz smoke test check.
 #![forbid(unsafe_code)]
 
+pub mod copy;
 pub mod error;
 #[cfg(feature = "explicit")]
 pub mod explicit;

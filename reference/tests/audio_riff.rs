@@ -1115,10 +1115,11 @@ fn corrupt_inputs_give_errors_with_offsets() {
     let wav = std::fs::read(fx.path("in.wav")).expect("read");
     let e = read_err(wav[..100].to_vec(), "x.wav");
     assert!(e.contains("truncated"), "{e}");
-    // RF64 is refused as unsupported.
+    // An RF64 header without its ds64 chunk is an error naming the chunk found instead.
     let mut rf = wav.clone();
     rf[0..4].copy_from_slice(b"RF64");
-    assert!(read_err(rf, "x.wav").contains("RF64"));
+    let e = read_err(rf, "x.wav");
+    assert!(e.contains("RF64") && e.contains("ds64"), "{e}");
     // ID3 with an absurd size.
     let mut mp3 = b"ID3\x04\x00\x00\x7f\x7f\x7f\x7f".to_vec();
     mp3.extend_from_slice(&[0xff, 0xfb, 0x90, 0x64]);
@@ -1322,4 +1323,126 @@ fn flv_without_metadata_gets_a_script_tag() {
         md5(p, "0:v") + &md5(p, "0:a")
     });
     decodes_cleanly(&fx.path("out2.flv"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// RF64/BW64 and OpenDML AVI (the forms of files over 4 GiB / 1 GiB), on small files
+
+/// The 64-bit RIFF size in the ds64 chunk of an RF64/BW64 file.
+fn ds64_riff_size(b: &[u8]) -> u64 {
+    assert_eq!(&b[12..16], b"ds64");
+    u64::from_le_bytes(b[20..28].try_into().expect("8"))
+}
+
+/// An RF64 WAV made by ffmpeg (`-rf64 always`): round trip twice, ExifTool sees the chunk, the
+/// audio is unchanged, the 32-bit sizes stay 0xFFFFFFFF and ds64 holds the new RIFF size.
+#[test]
+fn rf64_wav_round_trip() {
+    let fx = Fixtures::new();
+    let wav = fx.audio("rf.wav", &["-rf64", "always"]);
+    let raw = std::fs::read(&wav).expect("read");
+    assert_eq!(&raw[0..4], b"RF64", "ffmpeg wrote RF64");
+    round_trip(
+        &fx,
+        &wav,
+        "wav/AIGC-chunk",
+        &|p| {
+            exiftool(&["-u", "-b", "-RIFF:Unknown_AIGC"], p)
+                .trim_end_matches('\0')
+                .to_string()
+        },
+        &|p| md5(p, "0:a"),
+    );
+    let out = std::fs::read(fx.path("out2.wav")).expect("read");
+    assert_eq!(&out[0..4], b"RF64");
+    assert_eq!(&out[4..8], &[0xff; 4]);
+    assert_eq!(ds64_riff_size(&out), out.len() as u64 - 8);
+    // The data chunk is byte for byte where it was.
+    let data = raw.windows(4).position(|w| w == b"data").expect("data");
+    let data_size = u64::from_le_bytes(raw[28..36].try_into().expect("8")) as usize;
+    assert_eq!(
+        &out[data..data + 8 + data_size],
+        &raw[data..data + 8 + data_size]
+    );
+    decodes_cleanly(&fx.path("out2.wav"));
+}
+
+/// BW64 (ITU-R BS.2088) is RF64 with another magic: read and written the same way, the magic
+/// kept.
+#[test]
+fn bw64_wav_round_trip() {
+    let fx = Fixtures::new();
+    let wav = fx.audio("rf.wav", &["-rf64", "always"]);
+    let mut raw = std::fs::read(&wav).expect("read");
+    raw[0..4].copy_from_slice(b"BW64");
+    let bw = fx.path("bw.wav");
+    std::fs::write(&bw, &raw).expect("write");
+    assert_eq!(read(&bw).verdict, Verdict::Unlabeled);
+    let out = fx.path("bw-out.wav");
+    embed(&bw, &out, &label(3));
+    assert_eq!(labels(&out), vec![("wav/AIGC-chunk".into(), label(3))]);
+    let b = std::fs::read(&out).expect("read");
+    assert_eq!(&b[0..4], b"BW64");
+    assert_eq!(ds64_riff_size(&b), b.len() as u64 - 8);
+}
+
+/// A hostile ds64: a RIFF size past the end of the file, and a table of other big chunks (not
+/// supported), are errors naming the problem; never a panic.
+#[test]
+fn rf64_hostile_ds64() {
+    let fx = Fixtures::new();
+    let wav = fx.audio("rf.wav", &["-rf64", "always"]);
+    let raw = std::fs::read(&wav).expect("read");
+    let mut big = raw.clone();
+    big[20..28].copy_from_slice(&u64::MAX.to_le_bytes());
+    let e = read_err(big, "x.wav");
+    assert!(e.contains("byte 20"), "{e}");
+    let mut table = raw.clone();
+    table[44..48].copy_from_slice(&1u32.to_le_bytes());
+    let e = read_err(table, "x.wav");
+    assert!(e.contains("ds64 table"), "{e}");
+    let mut data = raw;
+    data[28..36].copy_from_slice(&(u64::MAX - 4).to_le_bytes());
+    let e = read_err(data, "x.wav");
+    assert!(e.contains("byte"), "{e}");
+}
+
+/// An AVI followed by a `RIFF AVIX` extension (OpenDML, what files over 1 GiB look like; made
+/// here by appending a small AVIX to ffmpeg's AVI, since ffmpeg starts one only after 1 GiB).
+/// Nothing may move: the label takes the place of ffmpeg's JUNK padding before movi, every
+/// byte from movi to the end is unchanged, and ffprobe reads the label.
+#[test]
+fn opendml_avi_label_goes_into_junk_before_movi() {
+    let fx = Fixtures::new();
+    let avi = fx.avi();
+    let mut bytes = std::fs::read(&avi).expect("read");
+    let mut movi = b"movi".to_vec();
+    movi.extend_from_slice(&chunk(b"00dc", &[0u8; 32]));
+    let mut avix = b"AVIX".to_vec();
+    avix.extend_from_slice(&chunk(b"LIST", &movi));
+    bytes.extend_from_slice(&chunk(b"RIFF", &avix));
+    let odml = fx.path("odml.avi");
+    std::fs::write(&odml, &bytes).expect("write");
+    assert_eq!(read(&odml).verdict, Verdict::Unlabeled);
+    let movi_at = bytes.windows(4).position(|w| w == b"movi").expect("movi") - 8;
+    let mut current = odml.clone();
+    for n in 1..=2 {
+        let out = fx.path(&format!("odml-{n}.avi"));
+        embed(&current, &out, &label(n));
+        let b = std::fs::read(&out).expect("read");
+        assert_eq!(labels(&out), vec![("avi/LIST-INFO/AIGC".into(), label(n))]);
+        assert_eq!(ffprobe_aigc(&out), label(n));
+        assert_eq!(b.len(), bytes.len(), "nothing may grow");
+        assert_eq!(&b[movi_at..], &bytes[movi_at..], "movi and AVIX unchanged");
+        assert_eq!(&b[..12], &bytes[..12], "the RIFF size is unchanged");
+        assert_eq!(md5(&out, "0:v"), md5(&avi, "0:v"));
+        current = out;
+    }
+    // No padding large enough: refused, never moving anything.
+    let big = "x".repeat(4000);
+    let json = format!(
+        r#"{{"Label":"1","ContentProducer":"{big}","ProduceID":"p","ReservedCode1":"","ContentPropagator":"","PropagateID":"","ReservedCode2":""}}"#
+    );
+    let e = embed_bytes(bytes, &json).unwrap_err().to_string();
+    assert!(e.contains("OpenDML") && e.contains("JUNK"), "{e}");
 }

@@ -114,3 +114,22 @@ fn exif_label_text_overlapping_its_ifd_is_refused_for_writing() {
         assert!(err.contains("overlaps"), "{err}");
     }
 }
+
+/// An MP4 whose `moov/udta/meta` `keys` box declares 0 entries above five real ones (one of
+/// them `AIGC`), with the five `ilst` items still there (found by `implicit_write`, round 4).
+/// The input reads as unlabelled: no key, so no item is a value. The writer appended an AIGC
+/// key (index 1) and its item, and the old item 1 became a second AIGC value: the output read
+/// back as a conflict of two labels. An item whose index the new key would take is now
+/// refused with an error naming its byte.
+#[test]
+fn mp4_orphan_ilst_item_is_not_taken_over_by_the_new_key() {
+    let data = input("implicit_write", "mp4-keys-count-below-entries");
+    let report = read_bytes(data.clone(), "in.mp4", &Profile::builtin()).unwrap();
+    assert!(report.labels.is_empty(), "{report:#?}");
+    assert_write_refused_or_exact(data.clone());
+    let err = embed_bytes(data, LABEL_JSON).unwrap_err().to_string();
+    assert!(
+        err.contains("2246") && err.contains("refers to no key"),
+        "{err}"
+    );
+}

@@ -1007,3 +1007,187 @@ fn mutations_never_panic() {
         }
     }
 }
+
+/// One `stco`/`co64` box: its type, and each entry with the byte offset where it is stored.
+type OffsetTable = ([u8; 4], Vec<(usize, u64)>);
+
+/// Every `stco`/`co64` box in `b` (walking `moov/trak/mdia/minf/stbl` from the top level; a
+/// box running past the end of `b` ends the walk, so the head of a big file is enough): its
+/// type, and each entry with the byte offset where it is stored.
+fn chunk_offset_tables(b: &[u8]) -> Vec<OffsetTable> {
+    fn walk(b: &[u8], start: usize, end: usize, out: &mut Vec<OffsetTable>) {
+        let mut p = start;
+        while p + 8 <= end {
+            let size32 = u32::from_be_bytes(b[p..p + 4].try_into().unwrap()) as usize;
+            let kind: [u8; 4] = b[p + 4..p + 8].try_into().unwrap();
+            let (h, size) = if size32 == 1 {
+                (
+                    16,
+                    u64::from_be_bytes(b[p + 8..p + 16].try_into().unwrap()) as usize,
+                )
+            } else {
+                (8, size32)
+            };
+            if size < h || p + size > end {
+                return;
+            }
+            match &kind {
+                b"moov" | b"trak" | b"mdia" | b"minf" | b"stbl" => walk(b, p + h, p + size, out),
+                b"stco" | b"co64" => {
+                    let n = u32::from_be_bytes(b[p + h + 4..p + h + 8].try_into().unwrap());
+                    let w = if &kind == b"co64" { 8 } else { 4 };
+                    let entries = (0..n as usize)
+                        .map(|i| {
+                            let at = p + h + 8 + i * w;
+                            let mut v = 0u64;
+                            for &x in &b[at..at + w] {
+                                v = v << 8 | x as u64;
+                            }
+                            (at, v)
+                        })
+                        .collect();
+                    out.push((kind, entries));
+                }
+                _ => {}
+            }
+            p += size;
+        }
+    }
+    let mut out = Vec::new();
+    walk(b, 0, b.len(), &mut out);
+    out
+}
+
+/// A moov-first MP4 whose last chunk offset (crafted) sits just under 4 GiB: growing moov by
+/// the label would carry it past 4 GiB, which a 32-bit `stco` cannot hold. Every `stco` is
+/// widened to `co64`, every offset moves by the same amount (the real ones still point at
+/// the same bytes), and ffprobe and ExifTool read the label.
+#[test]
+fn mp4_stco_is_widened_to_co64_when_an_offset_would_pass_4_gib() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = make_av(
+        dir.path(),
+        "w.mp4",
+        &["-c:v", "libx264", "-c:a", "aac", "-movflags", "+faststart"],
+    );
+    let mut bytes = std::fs::read(&input).unwrap();
+    let before = chunk_offset_tables(&bytes);
+    assert!(
+        before.len() >= 2 && before.iter().all(|(k, _)| k == b"stco"),
+        "ffmpeg wrote stco tables"
+    );
+    let (bogus_at, _) = *before.last().unwrap().1.last().unwrap();
+    const NEAR_4_GIB: u64 = 0xffff_ff00;
+    bytes[bogus_at..bogus_at + 4].copy_from_slice(&(NEAR_4_GIB as u32).to_be_bytes());
+    let crafted = dir.path().join("crafted.mp4");
+    std::fs::write(&crafted, &bytes).unwrap();
+    let before = chunk_offset_tables(&bytes);
+
+    let out = dir.path().join("out.mp4");
+    let json = label("001191110102MACQD9K64010000", "wide");
+    embed(&crafted, &out, &json);
+    let after_bytes = std::fs::read(&out).unwrap();
+    let after = chunk_offset_tables(&after_bytes);
+    assert_eq!(after.len(), before.len());
+    let shift = after[0].1[0].1 - before[0].1[0].1;
+    assert!(shift > 0);
+    for ((k0, e0), (k1, e1)) in before.iter().zip(&after) {
+        assert_eq!((k0, k1), (b"stco", b"co64"));
+        assert_eq!(e0.len(), e1.len());
+        for (&(_, old), &(_, new)) in e0.iter().zip(e1) {
+            assert_eq!(new, old + shift, "every chunk moved by the same amount");
+            if old != NEAR_4_GIB {
+                let (o, n) = (old as usize, new as usize);
+                assert_eq!(&bytes[o..o + 16], &after_bytes[n..n + 16], "chunk at {old}");
+            }
+        }
+    }
+    assert!(NEAR_4_GIB + shift > u32::MAX as u64);
+    // The moov grew by the label plus 4 bytes per chunk; mdat follows unchanged.
+    let entries: usize = before.iter().map(|(_, e)| e.len()).sum();
+    assert!(shift as usize > 4 * entries);
+    assert_one(&read(&out), &json, MP4_KEYS);
+    assert_eq!(ffprobe_tag(&out), json);
+    let keys = exiftool(&["-Keys:AIGC", "-b", s(&out)], dir.path());
+    assert_eq!(keys, json);
+}
+
+/// A moov-first MP4 that already uses `co64`: offsets are shifted in 64 bits, nothing is
+/// refused, the payload is unchanged.
+#[test]
+fn mp4_with_co64_round_trips() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = make_av(
+        dir.path(),
+        "c.mp4",
+        &["-c:v", "libx264", "-c:a", "aac", "-movflags", "+faststart"],
+    );
+    let bytes = std::fs::read(&input).unwrap();
+    let wide = to_co64(&bytes, 0);
+    let crafted = dir.path().join("co64.mp4");
+    std::fs::write(&crafted, &wide).unwrap();
+    assert!(chunk_offset_tables(&wide).iter().all(|(k, _)| k == b"co64"));
+    let before = framemd5(&crafted);
+    assert_eq!(
+        before,
+        framemd5(&input),
+        "the crafted co64 file plays the same"
+    );
+    let out = dir.path().join("out.mp4");
+    let json = label("001191110102MACQD9K64010000", "co64");
+    embed(&crafted, &out, &json);
+    assert_one(&read(&out), &json, MP4_KEYS);
+    assert_eq!(ffprobe_tag(&out), json);
+    assert_eq!(framemd5(&out), before, "payload changed");
+}
+
+/// `b` (a moov-first MP4 with `stco` tables) rebuilt with every `stco` as `co64`, every chunk
+/// offset plus `add`, and the box sizes fixed up: an independent construction of the `co64`
+/// files the reference must handle (ffmpeg writes `co64` only past 4 GiB).
+fn to_co64(b: &[u8], add: u64) -> Vec<u8> {
+    fn rebuild(b: &[u8], start: usize, end: usize, add: u64, grow: u64) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut p = start;
+        while p < end {
+            let size = u32::from_be_bytes(b[p..p + 4].try_into().unwrap()) as usize;
+            let kind: [u8; 4] = b[p + 4..p + 8].try_into().unwrap();
+            assert!(size >= 8 && p + size <= end, "plain 32-bit boxes only");
+            let body = match &kind {
+                b"moov" | b"trak" | b"mdia" | b"minf" | b"stbl" => {
+                    Some(rebuild(b, p + 8, p + size, add, grow))
+                }
+                b"stco" => {
+                    let n = u32::from_be_bytes(b[p + 12..p + 16].try_into().unwrap()) as usize;
+                    let mut v = b[p + 8..p + 16].to_vec();
+                    for i in 0..n {
+                        let at = p + 16 + 4 * i;
+                        let o = u32::from_be_bytes(b[at..at + 4].try_into().unwrap()) as u64;
+                        v.extend_from_slice(&(o + add + grow).to_be_bytes());
+                    }
+                    out.extend_from_slice(&((v.len() + 8) as u32).to_be_bytes());
+                    out.extend_from_slice(b"co64");
+                    out.extend_from_slice(&v);
+                    p += size;
+                    continue;
+                }
+                _ => None,
+            };
+            match body {
+                Some(body) => {
+                    out.extend_from_slice(&((body.len() + 8) as u32).to_be_bytes());
+                    out.extend_from_slice(&kind);
+                    out.extend_from_slice(&body);
+                }
+                None => out.extend_from_slice(&b[p..p + size]),
+            }
+            p += size;
+        }
+        out
+    }
+    // How much moov grows: 4 bytes per stco entry.
+    let entries: u64 = chunk_offset_tables(b)
+        .iter()
+        .map(|(_, e)| e.len() as u64)
+        .sum();
+    rebuild(b, 0, b.len(), add, 4 * entries)
+}

@@ -11,8 +11,8 @@
 //! Writing rewrites only `moov` (read into memory, bounded by [`limits::MAX_MOOV_BYTES`]); `mdat`
 //! and every other top-level box is streamed. When `moov` changes size, a `free`/`skip` box
 //! right after it absorbs the change when it can (or a new `free` box fills a shrink); otherwise
-//! every `stco`/`co64` chunk offset that points past the old `moov` is shifted. An `stco` entry
-//! that would pass 4 GiB is refused (Unsupported) rather than converted to `co64`. Fragmented
+//! every `stco`/`co64` chunk offset that points past the old `moov` is shifted. When a 32-bit
+//! `stco` entry would pass 4 GiB, every `stco` is widened to `co64` first (files over 4 GiB). Fragmented
 //! files (`moof`, `mvex`) also hold absolute offsets outside `moov`: `tfhd` base_data_offset
 //! and `mfra/tfra` moof offsets are patched in place (same size) while the fragments stream
 //! through. XMP carriers are cleaned and padded with spaces to their old size, so they never
@@ -254,7 +254,7 @@ impl Meta {
 
     /// The meta box rewritten: every AIGC carrier removed, and when `set` is given, the AIGC
     /// key set to it (this must be an mdta meta). Unchanged metas come back byte for byte.
-    fn edit(&self, buf: &[u8], set: Option<&str>) -> Vec<u8> {
+    fn edit(&self, buf: &[u8], set: Option<&str>, base: u64) -> Result<Vec<u8>> {
         let matches: Vec<usize> = (0..self.keys.len())
             .filter(|&i| is_aigc(&self.keys[i].1))
             .collect();
@@ -263,7 +263,7 @@ impl Meta {
             .iter()
             .any(|i| !matches!(self.role(i), ItemRole::Other));
         if set.is_none() && matches.is_empty() && !carriers {
-            return self.b.bytes(buf).into_owned();
+            return Ok(self.b.bytes(buf).into_owned());
         }
         let mdta = self.is_mdta();
         let keep = if set.is_some() {
@@ -305,6 +305,24 @@ impl Meta {
             }
             _ => None,
         };
+        // An item whose index names no key (a damaged `keys`, e.g. an entry count smaller
+        // than the entries present) would become the value of the new AIGC key if it has the
+        // index that key gets: the output would hold two AIGC values (found by fuzzing).
+        // Such a meta is refused rather than guessed at.
+        if let (true, Some(n)) = (mdta, aigc_index) {
+            if let Some(orphan) = self.items.iter().find(|i| {
+                let old = u32::from_be_bytes(i.b.kind) as usize;
+                (old == 0 || old > self.keys.len()) && old == n
+            }) {
+                return Err(CodecError::corrupt(
+                    base + orphan.b.start,
+                    format!(
+                        "ilst item {n} refers to no key (keys declares {} entries); the new AIGC key would take its value",
+                        self.keys.len()
+                    ),
+                ));
+            }
+        }
         let mut items: Vec<u8> = Vec::new();
         let mut written = false;
         for item in &self.items {
@@ -366,7 +384,7 @@ impl Meta {
         if self.ilst_box.is_none() && set.is_some() {
             body.extend_from_slice(&bmff::make_box(b"ilst", &items));
         }
-        bmff::rebuild_box(buf, &self.b, &body)
+        Ok(bmff::rebuild_box(buf, &self.b, &body))
     }
 }
 
@@ -464,10 +482,10 @@ fn edit_udta(
             b"meta" => {
                 let m = parse_meta(buf, &u, base, 2)?;
                 if m.is_mdta() && !done {
-                    body.extend_from_slice(&m.edit(buf, set));
+                    body.extend_from_slice(&m.edit(buf, set, base)?);
                     done = true;
                 } else {
-                    body.extend_from_slice(&m.edit(buf, None));
+                    body.extend_from_slice(&m.edit(buf, None, base)?);
                 }
             }
             b"XMP_" => match cleaned_xmp(&buf[u.body()], base + u.start)? {
@@ -526,7 +544,9 @@ fn edit_moov(
                 has_udta = true;
                 body.extend_from_slice(&edit_udta(buf, &kid, base, set, adjust)?);
             }
-            b"meta" => body.extend_from_slice(&parse_meta(buf, &kid, base, 1)?.edit(buf, None)),
+            b"meta" => {
+                body.extend_from_slice(&parse_meta(buf, &kid, base, 1)?.edit(buf, None, base)?)
+            }
             b"mvex" => {
                 fragmented = true;
                 body.extend_from_slice(&kid.bytes(buf));
@@ -540,8 +560,10 @@ fn edit_moov(
     Ok((bmff::rebuild_box(buf, moov, &body), fragmented))
 }
 
-/// Shift every `stco`/`co64` entry >= `from` by `delta`, in place, in every `trak`.
-fn patch_chunk_offsets(buf: &mut [u8], from: u64, delta: i64, base: u64) -> Result<()> {
+/// Shift every `stco`/`co64` entry >= `from` by `delta`, in place, in every `trak`. Returns
+/// false (with `buf` partly patched: patch a copy) when a 32-bit `stco` entry would pass
+/// 4 GiB, so that the caller can widen the `stco` boxes to `co64` ([`widen_stco`]) and retry.
+fn patch_chunk_offsets(buf: &mut [u8], from: u64, delta: i64, base: u64) -> Result<bool> {
     fn walk(
         buf: &mut [u8],
         range: std::ops::Range<usize>,
@@ -549,11 +571,14 @@ fn patch_chunk_offsets(buf: &mut [u8], from: u64, delta: i64, base: u64) -> Resu
         from: u64,
         delta: i64,
         base: u64,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         for b in bmff::children(buf, range, base, depth)? {
             match &b.kind {
                 b"trak" | b"mdia" | b"minf" | b"stbl" | b"edts" => {
-                    walk(buf, b.body(), depth + 1, from, delta, base)?
+                    let fits = walk(buf, b.body(), depth + 1, from, delta, base)?;
+                    if !fits {
+                        return Ok(false);
+                    }
                 }
                 b"stco" | b"co64" => {
                     let wide = &b.kind == b"co64";
@@ -588,8 +613,9 @@ fn patch_chunk_offsets(buf: &mut [u8], from: u64, delta: i64, base: u64) -> Resu
                         if wide {
                             buf[p..p + 8].copy_from_slice(&n.to_be_bytes());
                         } else {
-                            let n32 = u32::try_from(n).map_err(|_| CodecError::Unsupported(
-                                "a 32-bit stco chunk offset would pass 4 GiB after moov grows; converting stco to co64 is not implemented".into()))?;
+                            let Ok(n32) = u32::try_from(n) else {
+                                return Ok(false);
+                            };
                             buf[p..p + 4].copy_from_slice(&n32.to_be_bytes());
                         }
                     }
@@ -597,11 +623,53 @@ fn patch_chunk_offsets(buf: &mut [u8], from: u64, delta: i64, base: u64) -> Resu
                 _ => {}
             }
         }
-        Ok(())
+        Ok(true)
     }
     let len = buf.len();
     let moov = bmff::parse_header(&buf[..len.min(32)], 0, len as u64, base)?;
     walk(buf, moov.body(), 1, from, delta, base)
+}
+
+/// `moov` (the whole box in `buf`) with every `stco` (32-bit chunk offsets) rewritten as a
+/// `co64` holding the same offsets in 64 bits: what a growing `moov` needs when shifting the
+/// chunks would carry an offset past 4 GiB. Every other box is copied unchanged.
+fn widen_stco(buf: &[u8], base: u64) -> Result<Vec<u8>> {
+    fn widen(buf: &[u8], b: &BoxRef, base: u64, depth: usize) -> Result<Vec<u8>> {
+        match &b.kind {
+            b"moov" | b"trak" | b"mdia" | b"minf" | b"stbl" => {
+                let mut body = Vec::with_capacity(b.size() as usize);
+                for k in bmff::children(buf, b.body(), base, depth + 1)? {
+                    body.extend_from_slice(&widen(buf, &k, base, depth + 1)?);
+                }
+                Ok(bmff::rebuild_box(buf, b, &body))
+            }
+            b"stco" => {
+                let at = base + b.start;
+                let body = &buf[b.body()];
+                if body.len() < 8 {
+                    return Err(CodecError::corrupt(at, "chunk offset box too short"));
+                }
+                let count = u32::from_be_bytes(body[4..8].try_into().expect("4")) as usize;
+                if count.checked_mul(4).is_none_or(|n| n > body.len() - 8) {
+                    return Err(CodecError::corrupt(
+                        at,
+                        format!("{count} chunk offsets do not fit the stco box"),
+                    ));
+                }
+                let mut wide = Vec::with_capacity(8 + count * 8);
+                wide.extend_from_slice(&body[..8]); // version, flags, entry count
+                for e in body[8..8 + count * 4].chunks_exact(4) {
+                    let v = u32::from_be_bytes(e.try_into().expect("4")) as u64;
+                    wide.extend_from_slice(&v.to_be_bytes());
+                }
+                Ok(bmff::make_box(b"co64", &wide))
+            }
+            _ => Ok(b.bytes(buf).into_owned()),
+        }
+    }
+    let len = buf.len();
+    let moov = bmff::parse_header(&buf[..len.min(32)], 0, len as u64, base)?;
+    widen(buf, &moov, base, 0)
 }
 
 /// Same-size patches (absolute offset, new bytes) for the absolute file offsets of a fragmented
@@ -841,7 +909,23 @@ impl Format for IsoBmff {
             .any(|b| b.size() > 8 || &b.kind == b"mdat");
         let mut patches = Vec::new();
         if shift != 0 && data_after {
-            patch_chunk_offsets(&mut new_moov, moov.end, shift, moov.start)?;
+            let mut patched = new_moov.clone();
+            if !patch_chunk_offsets(&mut patched, moov.end, shift, moov.start)? {
+                // A 32-bit chunk offset would pass 4 GiB: every stco becomes a co64 (moov
+                // grows by 4 bytes per chunk), and the data moves by the new growth.
+                let wide = widen_stco(&new_moov, moov.start)?;
+                shift = wide.len() as i64 - moov.size() as i64;
+                replace_next = None;
+                insert_free = None;
+                patched = wide;
+                if !patch_chunk_offsets(&mut patched, moov.end, shift, moov.start)? {
+                    return Err(CodecError::corrupt(
+                        moov.start,
+                        "a chunk offset stays 32-bit after widening stco to co64",
+                    ));
+                }
+            }
+            new_moov = patched;
             if fragmented {
                 patches = fragment_patches(input, &boxes, moov.end, shift)?;
             }

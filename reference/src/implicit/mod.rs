@@ -16,6 +16,7 @@ use crate::limits;
 use crate::media::{Modality, PayloadMethod};
 use crate::profile::Profile;
 
+pub(crate) mod bigtiff;
 pub(crate) mod bmff;
 pub(crate) mod exif;
 pub(crate) mod flac;

@@ -43,6 +43,70 @@ fn walk(input: &mut Input, mut f: impl FnMut(&mut Input, &Chunk) -> Result<()>) 
     walk_while(input, |input, chunk| f(input, chunk).map(|_| true))
 }
 
+/// Chunk headers read through a window of the file: a large image has thousands of IDAT
+/// chunks of a few KiB (libpng writes 8 KiB), and one positioned read per header cost more than
+/// the copy of the image data itself (issue 15). The window is filled with one read of up to
+/// [`HeaderWindow::SIZE`] bytes, which holds the headers of every chunk it spans; it is only
+/// refilled when a header lies outside it. Chunks larger than the window cost one read each,
+/// as before.
+struct HeaderWindow {
+    buf: Vec<u8>,
+    /// File offset of `buf[0]`.
+    start: u64,
+    /// Valid bytes in `buf`.
+    len: usize,
+}
+
+impl HeaderWindow {
+    const SIZE: usize = 64 * 1024;
+
+    fn new() -> HeaderWindow {
+        HeaderWindow {
+            buf: Vec::new(),
+            start: 0,
+            len: 0,
+        }
+    }
+
+    /// The 8-byte chunk header at `offset`; the input's position is left unspecified.
+    fn header(&mut self, input: &mut Input, offset: u64) -> Result<[u8; 8]> {
+        let inside = offset >= self.start && offset + 8 <= self.start + self.len as u64;
+        if !inside {
+            // A small first window: small files (and the headers before the first IDAT) should
+            // not pay for reading 64 KiB.
+            let size = if self.buf.is_empty() {
+                4096
+            } else {
+                Self::SIZE
+            };
+            self.buf.resize(size, 0);
+            let want = (size as u64).min(input.len().saturating_sub(offset)) as usize;
+            input.seek_to(offset)?;
+            let mut got = 0;
+            while got < want {
+                let n = input.read(&mut self.buf[got..want])?;
+                if n == 0 {
+                    break;
+                }
+                got += n;
+            }
+            self.start = offset;
+            self.len = got;
+            if got < 8 {
+                return Err(CodecError::corrupt(
+                    offset,
+                    format!(
+                        "truncated: 8 bytes announced, the file ends at byte {}",
+                        input.len()
+                    ),
+                ));
+            }
+        }
+        let i = (offset - self.start) as usize;
+        Ok(self.buf[i..i + 8].try_into().expect("8 bytes"))
+    }
+}
+
 /// [`walk`], stopping early when `f` returns false.
 fn walk_while(
     input: &mut Input,
@@ -53,6 +117,7 @@ fn walk_while(
     if sig != SIGNATURE {
         return Err(CodecError::corrupt(0, "not a PNG signature"));
     }
+    let mut window = HeaderWindow::new();
     let mut offset = 8u64;
     for _ in 0..limits::MAX_ENTRIES {
         if offset == input.len() {
@@ -61,32 +126,10 @@ fn walk_while(
                 "truncated: the file ends without an IEND chunk",
             ));
         }
-        input.seek_to(offset)?;
-        let header: [u8; 8] = input.read_array()?;
-        let len = u32::from_be_bytes(header[0..4].try_into().expect("4 bytes")) as u64;
-        if len > 0x7fff_ffff {
-            return Err(CodecError::corrupt(
-                offset,
-                format!("chunk length {len} exceeds 2^31-1"),
-            ));
-        }
-        let kind: [u8; 4] = header[4..8].try_into().expect("4 bytes");
-        if !kind.iter().all(|b| b.is_ascii_alphabetic()) {
-            return Err(CodecError::corrupt(
-                offset + 4,
-                format!("invalid chunk type {:02x?}", kind),
-            ));
-        }
-        let chunk = Chunk { offset, kind, len };
-        if offset + chunk.total_len() > input.len() {
-            return Err(CodecError::corrupt(
-                offset,
-                format!(
-                    "truncated: chunk {} of {len} bytes runs past the end of the file",
-                    String::from_utf8_lossy(&kind)
-                ),
-            ));
-        }
+        let header = window.header(input, offset)?;
+        let chunk = parse_header(&header, offset, input.len())?;
+        let kind = chunk.kind;
+        input.seek_to(chunk.data_offset())?;
         if !f(input, &chunk)? {
             return Ok(());
         }
@@ -272,13 +315,18 @@ impl Format for Png {
     }
 
     fn write(&self, input: &mut Input, out: &mut Output, json: &str) -> Result<()> {
-        // One walk describes the chunks; a new packet goes right after IHDR (as the real Doubao
-        // files have it); a packet after the image data does not get the label (only the
-        // chunks before IDAT are looked at when deciding, as a reader streaming the file would).
+        // The chunks before the image data decide where the label goes: a new packet goes
+        // right after IHDR (as the real Doubao files have it); a packet after the image data
+        // does not get the label (as a reader streaming the file would decide). So only those
+        // chunks are walked first; from the first IDAT on, the file is streamed in one
+        // buffered pass (`stream_tail`), which finds the chunk headers in the bytes it copies.
         let mut layout = Layout::new();
-        let mut end = 8;
-        walk(input, |input, chunk| {
-            end = chunk.offset + chunk.total_len();
+        let mut tail = None;
+        walk_while(input, |input, chunk| {
+            if &chunk.kind == b"IDAT" {
+                tail = Some(chunk.offset);
+                return Ok(false);
+            }
             let next = layout.units.len() + 1;
             let role = match decode_text_chunk(input, chunk)? {
                 // (find_labels, not has_label: an unparsable packet is an error here, as in
@@ -293,26 +341,164 @@ impl Format for Png {
                     layout.insert_at = layout.insert_at.or(Some(next));
                     Role::Keep
                 }
-                Text::Other if &chunk.kind == b"IDAT" => {
-                    layout.eligible_end = layout.eligible_end.min(next - 1);
-                    Role::Keep
-                }
                 Text::Other => Role::Keep,
             };
             layout.push(chunk.offset, chunk.total_len(), role);
-            Ok(())
+            Ok(true)
         })?;
         layout
             .target()
             .map_err(|_| CodecError::corrupt(8, "no IHDR chunk to insert the label after"))?;
         out.write_all(&SIGNATURE)?;
         one_label::rewrite(&layout, input, out, &XmpChunks, json)?;
+        let end = match tail {
+            Some(start) => stream_tail(input, out, start, layout.units.len(), TAIL_BLOCK)?,
+            None => layout.units.last().map_or(8, |u| u.offset + u.len),
+        };
         // Bytes after IEND (seen in the wild) are kept.
         if end < input.len() {
             input.copy_rest_from(end, out)?;
         }
         Ok(())
     }
+}
+
+/// Size of the blocks [`stream_tail`] reads: the output's buffer size, so that a block of
+/// image data is written straight through without another copy.
+const TAIL_BLOCK: usize = 256 * 1024;
+
+/// Copy the chunks from `start` (the first IDAT) to IEND in one sequential pass through a
+/// block buffer, reading each chunk header from the block that holds it (no read per chunk):
+/// image data and every other chunk are copied unchanged; text chunks are decoded with
+/// positioned reads, an `AIGC` text chunk is dropped and an XMP packet holding a label is
+/// rewritten without it (a label after the image data never gets the new label, see `write`).
+/// Checks every header as [`walk`] does. `counted` chunks were walked before. Returns the
+/// offset just after IEND. `block_size` is [`TAIL_BLOCK`] (smaller in tests).
+fn stream_tail(
+    input: &mut Input,
+    out: &mut Output,
+    start: u64,
+    counted: usize,
+    block_size: usize,
+) -> Result<u64> {
+    let len = input.len();
+    let mut buf = vec![0u8; block_size];
+    let mut block = start; // file offset of buf[0]
+    let mut pos = start; // next chunk header
+    let mut emit_from = start; // start of the bytes not yet written
+    let mut chunks = counted;
+    loop {
+        if pos + 8 > len {
+            return Err(CodecError::corrupt(
+                pos,
+                if pos == len {
+                    "truncated: the file ends without an IEND chunk".to_string()
+                } else {
+                    format!("truncated: 8 bytes announced, the file ends at byte {len}")
+                },
+            ));
+        }
+        let want = (block_size as u64).min(len - block) as usize;
+        input.seek_to(block)?;
+        input.read_exact(&mut buf[..want])?;
+        let block_end = block + want as u64;
+        let mut iend = false;
+        while pos + 8 <= block_end && !iend {
+            chunks += 1;
+            if chunks > limits::MAX_ENTRIES {
+                return Err(CodecError::limit(pos, "too many chunks"));
+            }
+            let h = &buf[(pos - block) as usize..(pos - block) as usize + 8];
+            let chunk = parse_header(h, pos, len)?;
+            let next = pos + chunk.total_len();
+            iend = &chunk.kind == b"IEND";
+            if matches!(&chunk.kind, b"tEXt" | b"zTXt" | b"iTXt") {
+                // Write what precedes it from the block, then decide with positioned reads.
+                let upto = pos.min(block_end);
+                if upto > emit_from {
+                    let a = (emit_from - block) as usize;
+                    out.write_all(&buf[a..(upto - block) as usize])?;
+                }
+                input.seek_to(chunk.data_offset())?;
+                match decode_text_chunk(input, &chunk)? {
+                    Text::Xmp(packet) => {
+                        let at = chunk.data_offset();
+                        if xmp::find_labels(&packet)
+                            .map_err(xmp::error_at(at))?
+                            .is_empty()
+                        {
+                            input.seek_to(pos)?;
+                            input.copy_to(out, chunk.total_len())?;
+                        } else {
+                            let cleaned = xmp::remove_labels(&packet).map_err(xmp::error_at(at))?;
+                            write_chunk(out, b"iTXt", &xmp_chunk_data(&cleaned))?;
+                        }
+                    }
+                    Text::Aigc { .. } => {}
+                    Text::Other => {
+                        input.seek_to(pos)?;
+                        input.copy_to(out, chunk.total_len())?;
+                    }
+                }
+                emit_from = next;
+            }
+            pos = next;
+        }
+        // Write the rest of the block that is kept (up to IEND's end when it was reached).
+        let upto = pos.min(block_end);
+        if upto > emit_from {
+            let a = (emit_from - block) as usize;
+            out.write_all(&buf[a..(upto - block) as usize])?;
+        }
+        if iend {
+            // An IEND with data (hostile, but copied as before) may end past this block.
+            if pos > block_end {
+                input.seek_to(block_end)?;
+                input.copy_to(out, pos - block_end)?;
+            }
+            return Ok(pos);
+        }
+        // Next block: at the header that straddled this one, or after what was written.
+        block = if pos < block_end {
+            pos
+        } else {
+            block_end.max(emit_from)
+        };
+        emit_from = emit_from.max(block);
+    }
+}
+
+/// Check one chunk header `h` (8 bytes) at `offset` in a file of `len` bytes.
+fn parse_header(h: &[u8], offset: u64, len: u64) -> Result<Chunk> {
+    let chunk_len = u32::from_be_bytes(h[0..4].try_into().expect("4 bytes")) as u64;
+    if chunk_len > 0x7fff_ffff {
+        return Err(CodecError::corrupt(
+            offset,
+            format!("chunk length {chunk_len} exceeds 2^31-1"),
+        ));
+    }
+    let kind: [u8; 4] = h[4..8].try_into().expect("4 bytes");
+    if !kind.iter().all(|b| b.is_ascii_alphabetic()) {
+        return Err(CodecError::corrupt(
+            offset + 4,
+            format!("invalid chunk type {:02x?}", kind),
+        ));
+    }
+    let chunk = Chunk {
+        offset,
+        kind,
+        len: chunk_len,
+    };
+    if offset + chunk.total_len() > len {
+        return Err(CodecError::corrupt(
+            offset,
+            format!(
+                "truncated: chunk {} of {chunk_len} bytes runs past the end of the file",
+                String::from_utf8_lossy(&kind)
+            ),
+        ));
+    }
+    Ok(chunk)
 }
 
 /// Writes the XMP `iTXt` chunks for [`one_label::rewrite`].
@@ -353,5 +539,71 @@ impl UnitWriter for XmpChunks {
         let cleaned = xmp::remove_labels(&Self::packet(input, unit)?)
             .map_err(xmp::error_at(unit.offset + 8))?;
         write_chunk(out, b"iTXt", &xmp_chunk_data(&cleaned))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+        let mut out = Output::memory();
+        write_chunk(&mut out, kind, data).unwrap();
+        out.into_bytes().unwrap()
+    }
+
+    /// The streamed tail is the same whatever the block size (headers straddling blocks,
+    /// chunks spanning several blocks, text chunks handled between blocks): image data kept,
+    /// an AIGC text chunk dropped, a labelled XMP packet cleaned, bytes after IEND kept.
+    #[test]
+    fn stream_tail_is_independent_of_the_block_size() {
+        let label = r#"{"Label":"1","ContentProducer":"p","ProduceID":"i"}"#;
+        let mut png = SIGNATURE.to_vec();
+        png.extend(chunk(b"IHDR", &[0, 0, 0, 1, 0, 0, 0, 1, 8, 0, 0, 0, 0]));
+        let tail_start = png.len() as u64;
+        for i in 0..5u8 {
+            png.extend(chunk(b"IDAT", &vec![i; 37 * (i as usize + 1)]));
+        }
+        png.extend(chunk(b"tEXt", format!("AIGC\0{label}").as_bytes()));
+        png.extend(chunk(b"IDAT", &[9; 5]));
+        png.extend(chunk(b"iTXt", &xmp_chunk_data(&xmp::new_packet(label))));
+        png.extend(chunk(b"tEXt", b"Comment\0kept"));
+        png.extend(chunk(b"IEND", &[]));
+        let iend_end = png.len() as u64;
+        png.extend_from_slice(b"trailing");
+        let run = |block: usize| {
+            let mut input = Input::from_bytes(png.clone());
+            let mut out = Output::memory();
+            let end = stream_tail(&mut input, &mut out, tail_start, 1, block).unwrap();
+            assert_eq!(end, iend_end);
+            out.into_bytes().unwrap()
+        };
+        let reference = run(TAIL_BLOCK);
+        for block in [8, 9, 13, 40, 64, 100, 1000] {
+            assert_eq!(run(block), reference, "block size {block}");
+        }
+        let text = String::from_utf8_lossy(&reference);
+        assert!(!text.contains("AIGC\0"), "the AIGC text chunk is dropped");
+        assert!(text.contains("Comment\0kept"));
+        assert!(!text.contains("\"Label\""), "the XMP packet lost its label");
+        assert!(text.contains("XML:com.adobe.xmp"));
+        // Every IDAT byte is there, in order.
+        let idat: Vec<u8> = (0..5u8)
+            .flat_map(|i| vec![i; 37 * (i as usize + 1)])
+            .collect();
+        assert!(reference
+            .windows(idat[..37].len())
+            .any(|w| w == &idat[..37]));
+        // A file that ends inside a header or without IEND is an error, never a loop.
+        for cut in [
+            iend_end as usize - 12,
+            iend_end as usize - 5,
+            tail_start as usize + 3,
+        ] {
+            let mut input = Input::from_bytes(png[..cut].to_vec());
+            let mut out = Output::memory();
+            let err = stream_tail(&mut input, &mut out, tail_start, 1, 16).unwrap_err();
+            assert!(err.to_string().contains("truncated"), "{err}");
+        }
     }
 }

@@ -4,7 +4,10 @@
 //! and one pad byte when the size is odd. `LIST` chunks hold a list type and sub-chunks. The
 //! walker checks every size against its parent before use, tolerates only one irregularity seen
 //! in real files (a missing pad byte after the very last chunk), and limits nesting depth and
-//! chunk counts. RF64/BW64 (RIFF beyond 4 GiB) is refused as unsupported. A WAV streamed to a
+//! chunk counts. RF64/BW64 (EBU Tech 3306, ITU-R BS.2088: WAV beyond 4 GiB) is read and
+//! written: the 32-bit RIFF size says 0xFFFFFFFF, and the first chunk, `ds64`, holds the real
+//! 64-bit RIFF and `data` sizes (the `data` chunk's own size then says 0xFFFFFFFF too); a
+//! label write patches the 64-bit RIFF size in `ds64`. A WAV streamed to a
 //! pipe (RIFF and `data` sizes left at the placeholder 0xFFFFFFFF, as ffmpeg writes them) is
 //! read to the end of the file, and written with both sizes made real.
 //!
@@ -20,6 +23,9 @@
 //! OpenDML `indx` entries are absolute. So an existing label chunk is turned into a `JUNK`
 //! chunk of the same size (zeroed), and a new `LIST`/`INFO` holding only `AIGC` is appended at
 //! the end of the RIFF, after `idx1`, where ffmpeg's AVI demuxer also reads INFO lists.
+//! OpenDML AVI (a `RIFF AVIX` after the first RIFF: files over 1 GiB) cannot grow its first
+//! RIFF either, so there the label takes the place of the `JUNK` padding before `movi`
+//! ([`write_opendml`]); when no padding is large enough it is refused.
 
 use std::io::Write;
 
@@ -100,6 +106,66 @@ pub(crate) struct Riff {
     /// The RIFF size was the placeholder 0xFFFFFFFF of a file streamed to a pipe; `end` is
     /// then the end of the file.
     pub streamed: bool,
+    /// RF64/BW64: the magic (`RF64` or `BW64`) and the 64-bit `data` size from `ds64`, which
+    /// replaces a `data` chunk size of 0xFFFFFFFF. The `ds64` chunk is at offset 12.
+    pub rf64: Option<([u8; 4], u64)>,
+}
+
+/// Offset of the 64-bit RIFF size inside an RF64/BW64 file (in `ds64`, the first chunk).
+const DS64_RIFF_SIZE_AT: u64 = 20;
+
+/// The RF64/BW64 header: `ds64` must be the first chunk; its 64-bit sizes replace the 32-bit
+/// placeholders.
+fn read_rf64_header(input: &mut Input, magic: [u8; 4], form: [u8; 4]) -> Result<Riff> {
+    let ds64: [u8; 8] = input.read_array()?;
+    if &ds64[0..4] != b"ds64" {
+        return Err(CodecError::corrupt(
+            12,
+            format!(
+                "{} file whose first chunk is '{}', not 'ds64'",
+                fourcc(&magic),
+                fourcc(&[ds64[0], ds64[1], ds64[2], ds64[3]])
+            ),
+        ));
+    }
+    let ds64_size = u32::from_le_bytes([ds64[4], ds64[5], ds64[6], ds64[7]]);
+    if ds64_size < 28 {
+        return Err(CodecError::corrupt(
+            16,
+            format!("ds64 chunk of {ds64_size} bytes (at least 28 needed)"),
+        ));
+    }
+    let body: [u8; 28] = input.read_array()?;
+    let u64_at = |i: usize| u64::from_le_bytes(body[i..i + 8].try_into().expect("8 bytes"));
+    let riff_size = u64_at(0);
+    let data_size = u64_at(8);
+    let table_len = u32::from_le_bytes(body[24..28].try_into().expect("4 bytes"));
+    if table_len != 0 {
+        return Err(CodecError::Unsupported(format!(
+            "ds64 table of {table_len} other chunks larger than 4 GiB (only 'data' may be that large here)"
+        )));
+    }
+    let end = riff_size
+        .checked_add(8)
+        .filter(|&e| e >= 12 + 8 + u64::from(ds64_size))
+        .ok_or_else(|| {
+            CodecError::corrupt(20, format!("ds64 RIFF size {riff_size} is out of range"))
+        })?;
+    if end > input.len() {
+        return Err(CodecError::corrupt(
+            20,
+            format!(
+                "truncated: the ds64 RIFF size announces {end} bytes, the file has {}",
+                input.len()
+            ),
+        ));
+    }
+    Ok(Riff {
+        form,
+        end,
+        streamed: false,
+        rf64: Some((magic, data_size)),
+    })
 }
 
 /// Read and check the RIFF header at offset 0. Chunks start at offset 12 and end at `end`.
@@ -109,9 +175,8 @@ pub(crate) fn read_header(input: &mut Input) -> Result<Riff> {
     match &head[0..4] {
         b"RIFF" => {}
         b"RF64" | b"BW64" => {
-            return Err(CodecError::Unsupported(
-                "RF64/BW64 (RIFF larger than 4 GiB) is not supported; the label cannot be read or written".into(),
-            ))
+            let magic = [head[0], head[1], head[2], head[3]];
+            return read_rf64_header(input, magic, [head[8], head[9], head[10], head[11]]);
         }
         _ => return Err(CodecError::corrupt(0, "not a RIFF file")),
     }
@@ -129,6 +194,7 @@ pub(crate) fn read_header(input: &mut Input) -> Result<Riff> {
             form,
             end: input.len(),
             streamed: true,
+            rf64: None,
         });
     }
     if end > input.len() {
@@ -140,6 +206,7 @@ pub(crate) fn read_header(input: &mut Input) -> Result<Riff> {
                 form,
                 end: input.len(),
                 streamed: false,
+                rf64: None,
             });
         }
         return Err(CodecError::corrupt(
@@ -154,6 +221,7 @@ pub(crate) fn read_header(input: &mut Input) -> Result<Riff> {
         form,
         end,
         streamed: false,
+        rf64: None,
     })
 }
 
@@ -165,16 +233,18 @@ pub(crate) fn walk(
     end: u64,
     f: impl FnMut(&mut Input, &Chunk) -> Result<()>,
 ) -> Result<()> {
-    walk_open(input, start, end, false, f)
+    walk_open(input, start, end, false, None, f)
 }
 
 /// [`walk`], where with `streamed` a chunk whose size is the placeholder 0xFFFFFFFF and runs
-/// past `end` is taken to extend to `end` (the `data` chunk of a WAV written to a pipe).
+/// past `end` is taken to extend to `end` (the `data` chunk of a WAV written to a pipe). With
+/// `data64` (RF64/BW64), a `data` chunk whose size says 0xFFFFFFFF has that size instead.
 pub(crate) fn walk_open(
     input: &mut Input,
     start: u64,
     end: u64,
     streamed: bool,
+    data64: Option<u64>,
     mut f: impl FnMut(&mut Input, &Chunk) -> Result<()>,
 ) -> Result<()> {
     let mut offset = start;
@@ -202,7 +272,12 @@ pub(crate) fn walk_open(
         let mut size = u64::from(u32::from_le_bytes([
             header[4], header[5], header[6], header[7],
         ]));
-        let mut data_end = offset + 8 + size;
+        if let (Some(n), b"data", 0xffff_ffff) = (data64, &id, size) {
+            size = n;
+        }
+        let mut data_end = (offset + 8)
+            .checked_add(size)
+            .ok_or_else(|| CodecError::corrupt(offset, "chunk size overflows"))?;
         let size_placeholder = streamed && size == 0xffff_ffff && data_end > end;
         if size_placeholder {
             size = end - offset - 8;
@@ -249,8 +324,10 @@ pub(crate) fn walk_nested(
     start: u64,
     end: u64,
     streamed: bool,
+    data64: Option<u64>,
     f: &mut NestedVisitor,
 ) -> Result<()> {
+    #[allow(clippy::too_many_arguments)]
     fn go(
         input: &mut Input,
         start: u64,
@@ -258,12 +335,13 @@ pub(crate) fn walk_nested(
         parent: Option<[u8; 4]>,
         depth: usize,
         streamed: bool,
+        data64: Option<u64>,
         f: &mut NestedVisitor,
     ) -> Result<()> {
         if depth > limits::MAX_DEPTH {
             return Err(CodecError::limit(start, "RIFF lists nested too deeply"));
         }
-        walk_open(input, start, end, streamed, |input, chunk| {
+        walk_open(input, start, end, streamed, data64, |input, chunk| {
             f(input, chunk, parent)?;
             if let Some(t) = chunk.list_type {
                 if &chunk.id == b"LIST" && &t != b"movi" && &t != b"rec " {
@@ -274,6 +352,7 @@ pub(crate) fn walk_nested(
                         Some(t),
                         depth + 1,
                         false,
+                        None,
                         f,
                     )?;
                 }
@@ -281,7 +360,7 @@ pub(crate) fn walk_nested(
             Ok(())
         })
     }
-    go(input, start, end, None, 0, streamed, f)
+    go(input, start, end, None, 0, streamed, data64, f)
 }
 
 /// Read a chunk's data as label text: UTF-8 (invalid bytes replaced, which the Annex E checks
@@ -355,11 +434,26 @@ pub(crate) fn patch_header_size(out: &mut Output, start: u64) -> Result<()> {
     out.patch(start + 4, &size.to_le_bytes())
 }
 
+/// The 64-bit `data` size of an RF64/BW64 file, for [`walk_open`].
+fn data64(riff: &Riff) -> Option<u64> {
+    riff.rf64.map(|(_, n)| n)
+}
+
 fn riff_sniff(head: &[u8], form: &[u8; 4]) -> bool {
     head.len() >= 12 && matches!(&head[0..4], b"RIFF" | b"RF64" | b"BW64") && &head[8..12] == form
 }
 
 pub(crate) fn check_form(riff: &Riff, form: &[u8; 4]) -> Result<()> {
+    if let (Some((magic, _)), false) = (riff.rf64, form == b"WAVE") {
+        return Err(CodecError::corrupt(
+            0,
+            format!(
+                "{} is a WAV container; '{}' is not",
+                fourcc(&magic),
+                fourcc(form)
+            ),
+        ));
+    }
     if &riff.form != form {
         return Err(CodecError::corrupt(
             8,
@@ -442,7 +536,7 @@ impl Wav {
     /// replacement is made here, once); the label goes into a new chunk at the end.
     fn layout(&self, input: &mut Input, riff: &Riff) -> Result<(Layout, StrippedChunks)> {
         let mut chunks = Vec::new();
-        walk_open(input, 12, riff.end, riff.streamed, |_, c| {
+        walk_open(input, 12, riff.end, riff.streamed, data64(riff), |_, c| {
             chunks.push(c.clone());
             Ok(())
         })?;
@@ -488,14 +582,21 @@ type InPlacePatch = (u64, u64, Option<Vec<u8>>);
 fn in_place_patches(input: &mut Input, fixed_end: u64) -> Result<Vec<InPlacePatch>> {
     let mut patches: Vec<InPlacePatch> = Vec::new();
     let mut info_lists: Vec<(Chunk, Vec<Chunk>)> = Vec::new();
-    walk_nested(input, 12, fixed_end, false, &mut |input, c, parent| {
-        if c.id == AIGC && parent.is_none() {
-            patches.push((c.offset, c.size, None));
-        } else if c.is_list(b"INFO") {
-            info_lists.push((c.clone(), sub_chunks(input, c)?));
-        }
-        Ok(())
-    })?;
+    walk_nested(
+        input,
+        12,
+        fixed_end,
+        false,
+        None,
+        &mut |input, c, parent| {
+            if c.id == AIGC && parent.is_none() {
+                patches.push((c.offset, c.size, None));
+            } else if c.is_list(b"INFO") {
+                info_lists.push((c.clone(), sub_chunks(input, c)?));
+            }
+            Ok(())
+        },
+    )?;
     for (list, subs) in &info_lists {
         if !subs.iter().any(|s| s.id == AIGC) {
             continue;
@@ -646,6 +747,7 @@ impl Format for Wav {
             12,
             riff.end,
             riff.streamed,
+            data64(&riff),
             &mut |input, c, parent| {
                 if c.id == AIGC && parent.is_none() {
                     found.push(Found::named(
@@ -682,9 +784,20 @@ impl Format for Wav {
         check_form(&riff, b"WAVE")?;
         let (layout, stripped) = self.layout(input, &riff)?;
         let start = out.position();
-        write_header(out, b"WAVE", 0)?;
-        one_label::rewrite(&layout, input, out, &stripped, json)?;
-        patch_header_size(out, start)?;
+        if let Some((magic, _)) = riff.rf64 {
+            // RF64/BW64: the 32-bit size stays 0xFFFFFFFF; ds64 (copied as the first chunk)
+            // gets the new 64-bit RIFF size.
+            out.write_all(&magic)?;
+            out.write_all(&u32::MAX.to_le_bytes())?;
+            out.write_all(b"WAVE")?;
+            one_label::rewrite(&layout, input, out, &stripped, json)?;
+            let riff_size = out.position() - start - 8;
+            out.patch(start + DS64_RIFF_SIZE_AT, &riff_size.to_le_bytes())?;
+        } else {
+            write_header(out, b"WAVE", 0)?;
+            one_label::rewrite(&layout, input, out, &stripped, json)?;
+            patch_header_size(out, start)?;
+        }
         // Bytes after the RIFF chunk (seen in the wild) are kept.
         if riff.end < input.len() {
             input.copy_rest_from(riff.end, out)?;
@@ -723,7 +836,7 @@ impl Format for Avi {
         let riff = read_header(input)?;
         check_form(&riff, b"AVI ")?;
         let mut found = Vec::new();
-        walk_nested(input, 12, riff.end, false, &mut |input, c, parent| {
+        walk_nested(input, 12, riff.end, false, None, &mut |input, c, parent| {
             if c.id == AIGC && parent == Some(*b"INFO") {
                 found.push(Found::named(
                     "avi/LIST-INFO/AIGC",
@@ -750,9 +863,7 @@ impl Format for Avi {
             input.seek_to(riff.end)?;
             let next: [u8; 4] = input.read_array()?;
             if &next == b"RIFF" {
-                return Err(CodecError::Unsupported(
-                    "OpenDML AVI with 'RIFF AVIX' extensions: appending the label would move them (their indexes hold absolute offsets)".into(),
-                ));
+                return write_opendml(input, out, &riff, json);
             }
         }
         let mut top = Vec::new();
@@ -806,6 +917,64 @@ impl Format for Avi {
         }
         Ok(())
     }
+}
+
+/// The label bytes of an AVI: a `LIST INFO` holding only the `AIGC` sub-chunk.
+fn avi_label_list(json: &str) -> Result<Vec<u8>> {
+    let mut info = b"INFO".to_vec();
+    info.extend_from_slice(&chunk_bytes(&AIGC, json.as_bytes())?);
+    chunk_bytes(b"LIST", &info)
+}
+
+/// OpenDML AVI (a first `RIFF AVI ` followed by `RIFF AVIX` extensions, files over 1 GiB):
+/// the OpenDML indexes (`indx`, `ix##`) hold absolute offsets into every RIFF, so nothing may
+/// move, not even the end of the first RIFF. The label goes in place of padding before
+/// `movi`: the first top-level `JUNK` chunk (ffmpeg and most muxers leave one to align
+/// `movi`), or a former label list, large enough for a `LIST INFO` with the label, the rest
+/// staying `JUNK`. Old labels become `JUNK` of the same size. Every byte after the first RIFF
+/// is copied unchanged.
+fn write_opendml(input: &mut Input, out: &mut Output, riff: &Riff, json: &str) -> Result<()> {
+    let mut top = Vec::new();
+    walk(input, 12, riff.end, |_, c| {
+        top.push(c.clone());
+        Ok(())
+    })?;
+    let mut patches = in_place_patches(input, riff.end)?;
+    let label = avi_label_list(json)?;
+    let need = label.len() as u64;
+    let movi = top
+        .iter()
+        .position(|c| c.is_list(b"movi"))
+        .unwrap_or(top.len());
+    let mut room = None;
+    for c in &top[..movi] {
+        let free_space = &c.id == b"JUNK"
+            || c.id == AIGC
+            || (c.is_list(b"INFO") && sub_chunks(input, c)?.iter().all(|s| s.id == AIGC));
+        let fits = c.stored_len() == need || c.stored_len() >= need + 8;
+        if free_space && fits && !c.pad_missing {
+            room = Some(c.clone());
+            break;
+        }
+    }
+    let Some(room) = room else {
+        return Err(CodecError::Unsupported(format!(
+            "OpenDML AVI ('RIFF AVIX' extensions, whose indexes hold absolute offsets): no JUNK chunk before movi has room for the {need}-byte label list, and nothing may move"
+        )));
+    };
+    let mut bytes = label;
+    if room.stored_len() > need {
+        bytes.extend_from_slice(&chunk_bytes(
+            b"JUNK",
+            &vec![0u8; (room.stored_len() - need - 8) as usize],
+        )?);
+    }
+    patches.retain(|p| p.0 != room.offset);
+    patches.push((room.offset, room.size, Some(bytes)));
+    patches.sort_unstable_by_key(|p| p.0);
+    write_header(out, b"AVI ", riff.end - 12)?;
+    write_patched(input, out, &patches, riff.end)?;
+    input.copy_rest_from(riff.end, out)
 }
 
 /// Set the RIFF and `data` sizes of a streamed WAV (ffmpeg writing to a pipe

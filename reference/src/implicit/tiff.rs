@@ -6,10 +6,12 @@
 //! place (padded with spaces, which XMP allows after the packet); otherwise the new packet and a
 //! copy of IFD0 pointing at it are appended at the end of the file and the IFD0 offset in the
 //! header is patched. EXIF text labels are blanked in place with spaces of the same length.
-//! Strips, tiles and every other IFD stay where they were, byte for byte. BigTIFF is refused.
+//! Strips, tiles and every other IFD stay where they were, byte for byte. BigTIFF (magic 43,
+//! files over 4 GiB) is handled the same way by [`super::bigtiff`].
 
 use std::io::Write;
 
+use super::bigtiff;
 use super::exif::{self, ByteOrder, Entry, ReadAt};
 use super::{xmp, Format, Found};
 use crate::error::{CodecError, Result};
@@ -72,6 +74,9 @@ impl Format for Tiff {
     }
 
     fn read(&self, input: &mut Input) -> Result<Vec<Found>> {
+        if bigtiff::is_bigtiff(input)? {
+            return bigtiff::read(input);
+        }
         let scan = exif::scan(input)?;
         let order = scan.header.order;
         let mut found = Vec::new();
@@ -98,6 +103,9 @@ impl Format for Tiff {
     }
 
     fn write(&self, input: &mut Input, out: &mut Output, json: &str) -> Result<()> {
+        if bigtiff::is_bigtiff(input)? {
+            return bigtiff::write(input, out, json);
+        }
         let scan = exif::scan(input)?;
         if scan.texts_overlap_structure() {
             return Err(CodecError::corrupt(
