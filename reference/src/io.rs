@@ -267,6 +267,29 @@ pub fn open_regular_file(path: &Path) -> io::Result<File> {
     Ok(file)
 }
 
+/// Read a whole regular file into memory, refusing one over `limit` bytes (checked on the length
+/// before reading, and on the bytes read, for a file that grows meanwhile) and anything that
+/// is not a regular file. `what` names the file's role in the message.
+pub fn read_regular_file(path: &Path, limit: u64, what: &str) -> io::Result<Vec<u8>> {
+    let too_large = |len: u64| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{what} of {len} bytes exceeds the limit of {limit} bytes"),
+        )
+    };
+    let file = open_regular_file(path)?;
+    let len = file.metadata()?.len();
+    if len > limit {
+        return Err(too_large(len));
+    }
+    let mut bytes = Vec::with_capacity(len as usize);
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large(bytes.len() as u64));
+    }
+    Ok(bytes)
+}
+
 /// [`open_regular_file`]'s check alone, for a path handed to code that opens it itself (an
 /// external tool, an image decoder).
 pub fn check_regular_input(path: &Path) -> io::Result<()> {

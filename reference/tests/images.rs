@@ -257,6 +257,62 @@ fn jpeg_round_trip_keeps_the_scan_data() {
     assert_eq!(&markers[..2], &[0xE0, 0xE1], "{markers:02x?}");
 }
 
+/// Issue 15: a JPEG cut short inside its entropy-coded data (a real baseline and a real
+/// progressive one, by ImageMagick) keeps a readable, valid label, and the file gets a
+/// `truncated-entropy-data` problem with the profile's non-error severity, naming where it
+/// ends; the complete files (EOI present, every scan of the progressive one walked) get none.
+#[test]
+fn jpeg_truncated_inside_its_scan_data_is_a_warning_not_an_error() {
+    let dir = tmp();
+    let wanted = label("1", "ProducerA");
+    for (name, extra) in [
+        ("baseline.jpg", &[][..]),
+        ("progressive.jpg", &["-interlace", "JPEG"][..]),
+    ] {
+        let input = make_image(dir.path(), name, extra);
+        let labelled = dir.path().join(format!("labelled-{name}"));
+        embed(&input, &labelled, &wanted.to_bare_json());
+        let whole = read(&labelled);
+        assert_eq!(whole.verdict, Verdict::Valid, "{name}: {whole:#?}");
+        assert!(whole.problems.is_empty(), "{name}: {:#?}", whole.problems);
+
+        let bytes = std::fs::read(&labelled).unwrap();
+        let scan_start = bytes.len() - jpeg_scan(&bytes).len();
+        // Cut in the middle of the image data: after the label, before EOI.
+        let cut = scan_start + (bytes.len() - scan_start) / 2;
+        let truncated = dir.path().join(format!("truncated-{name}"));
+        std::fs::write(&truncated, &bytes[..cut]).unwrap();
+        let r = read(&truncated);
+        assert_eq!(r.label(), Some(&wanted), "{name}: {r:#?}");
+        assert_eq!(r.verdict, Verdict::Valid, "{name}: {r:#?}");
+        let cut_short: Vec<_> = r
+            .problems
+            .iter()
+            .filter(|p| p.code == ProblemCode::TruncatedEntropyData)
+            .collect();
+        assert_eq!(cut_short.len(), 1, "{name}: {:#?}", r.problems);
+        assert_ne!(cut_short[0].severity, Severity::Error);
+        assert!(
+            cut_short[0]
+                .message
+                .contains(&format!("ends at byte {cut}")),
+            "{}",
+            cut_short[0].message
+        );
+        // libjpeg (through ImageMagick) agrees: the cut file is damaged, the whole one is not.
+        for (file, damaged) in [(&truncated, true), (&labelled, false)] {
+            let o = run("convert", &[p(file), "null:"]);
+            let stderr = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(
+                stderr.contains("Premature end of JPEG file"),
+                damaged,
+                "{}: {stderr}",
+                file.display()
+            );
+        }
+    }
+}
+
 #[test]
 fn tiff_round_trip_little_and_big_endian_moves_no_data() {
     for (name, extra) in [

@@ -8,7 +8,14 @@ use std::path::Path;
 pub fn load_profile(path: Option<&Path>) -> Result<Profile, String> {
     match path {
         Some(p) => {
-            regular_input(p)?;
+            // Bounded like any metadata: a FIFO or a sparse giant given as --profile must not
+            // block or fill memory before the YAML parser sees it.
+            aigc_label::io::read_regular_file(
+                p,
+                aigc_label::limits::MAX_METADATA_BYTES,
+                "a profile",
+            )
+            .map_err(|e| format!("{}: {e}", p.display()))?;
             Ok(Profile::load(p)?)
         }
         None => Ok(Profile::builtin()),

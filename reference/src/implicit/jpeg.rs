@@ -316,6 +316,89 @@ fn write_xmp(out: &mut Output, packet: &str) -> Result<()> {
     write_segment(out, APP1, &[XMP_HEADER, packet.as_bytes()])
 }
 
+/// Walk the scans from the first SOS (or EOI) at `start` to EOI: the entropy-coded data of each
+/// scan up to its next marker, and the segments between scans (progressive JPEGs have many).
+/// `Some(message)` when the file ends before EOI; `None` when EOI is there, or when the data
+/// after the first scan is not a marker structure this walk follows (then nothing is claimed).
+/// Bounded: one pass over the file in 64 KiB reads, at most [`limits::MAX_ENTRIES`] markers.
+fn missing_eoi(input: &mut Input, start: u64) -> Result<Option<String>> {
+    let len = input.len();
+    let ends_at = |what: &str| {
+        Some(format!("the file ends at byte {len} {what}, before the end-of-image marker (EOI): the picture is cut short"))
+    };
+    let mut pos = start;
+    for _ in 0..limits::MAX_ENTRIES {
+        if pos + 2 > len {
+            return Ok(ends_at("after a scan"));
+        }
+        input.seek_to(pos)?;
+        let [ff, marker] = input.read_array()?;
+        if ff != 0xFF {
+            return Ok(None);
+        }
+        match marker {
+            EOI => return Ok(None),
+            0xFF => {
+                pos += 1;
+                continue;
+            }
+            0x01 | 0xD0..=0xD7 => {
+                pos += 2;
+                continue;
+            }
+            _ => {}
+        }
+        if pos + 4 > len {
+            return Ok(ends_at(&format!(
+                "inside segment 0xFF{marker:02X} at byte {pos}"
+            )));
+        }
+        let seg_len = u16::from_be_bytes(input.read_array()?) as u64;
+        let end = pos + 2 + seg_len;
+        if end > len {
+            return Ok(ends_at(&format!(
+                "inside segment 0xFF{marker:02X} at byte {pos}"
+            )));
+        }
+        pos = end;
+        if marker == SOS {
+            match next_marker(input, pos)? {
+                Some(at) => pos = at,
+                None => {
+                    return Ok(ends_at(&format!(
+                        "inside the entropy-coded data of the scan that starts at byte {}",
+                        end - seg_len - 2
+                    )))
+                }
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// The offset of the first marker at or after `pos` in entropy-coded data: 0xFF followed by a
+/// byte other than 0x00 (a stuffed 0xFF), RST0-7 (restart markers inside the scan) or 0xFF
+/// (fill). `None` when the file ends first.
+fn next_marker(input: &mut Input, mut pos: u64) -> Result<Option<u64>> {
+    use std::io::Read;
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut previous_ff = false;
+    input.seek_to(pos)?;
+    loop {
+        let n = input.read(&mut buf)?;
+        if n == 0 {
+            return Ok(None);
+        }
+        for (i, b) in buf[..n].iter().enumerate() {
+            if previous_ff && !matches!(*b, 0x00 | 0xD0..=0xD7 | 0xFF) {
+                return Ok(Some(pos + i as u64 - 1));
+            }
+            previous_ff = *b == 0xFF;
+        }
+        pos += n as u64;
+    }
+}
+
 impl Format for Jpeg {
     fn id(&self) -> &'static str {
         "jpeg"
@@ -337,6 +420,14 @@ impl Format for Jpeg {
     }
     fn sniff(&self, head: &[u8]) -> bool {
         head.starts_with(&[0xFF, 0xD8, 0xFF])
+    }
+
+    fn file_problems(&self, input: &mut Input) -> Result<Vec<(ProblemCode, String)>> {
+        let (_, sos) = segments(input)?;
+        Ok(missing_eoi(input, sos)?
+            .map(|m| (ProblemCode::TruncatedEntropyData, m))
+            .into_iter()
+            .collect())
     }
 
     fn read(&self, input: &mut Input) -> Result<Vec<Found>> {
