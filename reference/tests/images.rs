@@ -313,6 +313,47 @@ fn jpeg_truncated_inside_its_scan_data_is_a_warning_not_an_error() {
     }
 }
 
+/// Issue 15: a label that ExifTool wrote into the EXIF UserComment of a real HEIC (made by
+/// ImageMagick with libheif; ExifTool puts EXIF in an `Exif` item) is read; embedding moves the
+/// label to XMP and blanks the EXIF one in place, so ExifTool then sees the XMP label, an empty
+/// UserComment, and the reference exactly one label.
+#[test]
+fn heif_exif_item_label_is_read_and_replaced_on_embed() {
+    let dir = tmp();
+    let heic = make_image(dir.path(), "in.heic", &[]);
+    let first = label("1", "ProducerA");
+    run_ok(
+        "exiftool",
+        &[
+            "-overwrite_original",
+            &format!("-UserComment={}", first.to_bare_json()),
+            p(&heic),
+        ],
+    );
+    let r = read(&heic);
+    assert_eq!(r.labels.len(), 1, "{r:#?}");
+    assert!(
+        r.labels[0].carrier.ends_with("EXIF/UserComment"),
+        "{}",
+        r.labels[0].carrier
+    );
+    assert_eq!(r.label(), Some(&first));
+    assert!(codes(&r, 0).contains(&ProblemCode::NonstandardCarrier));
+
+    let second = label("2", "ProducerB");
+    let out = dir.path().join("out.heic");
+    embed(&heic, &out, &second.to_bare_json());
+    let r = read(&out);
+    assert_eq!(r.labels.len(), 1, "{r:#?}");
+    assert_eq!(r.label(), Some(&second));
+    assert!(r.labels[0].carrier.ends_with("/XMP"), "{r:#?}");
+    assert_eq!(exiftool_aigc(&out), second.to_bare_json());
+    let comment = run_ok("exiftool", &["-s3", "-UserComment", p(&out)]);
+    assert_eq!(comment.trim(), "", "the EXIF label was not blanked");
+    // The picture is unchanged (decoded by ImageMagick/libheif).
+    assert_pixels_equal(&heic, &out);
+}
+
 #[test]
 fn tiff_round_trip_little_and_big_endian_moves_no_data() {
     for (name, extra) in [
