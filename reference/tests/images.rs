@@ -354,6 +354,54 @@ fn heif_exif_item_label_is_read_and_replaced_on_embed() {
     assert_pixels_equal(&heic, &out);
 }
 
+/// Issue 15: adding the label to a JPEG whose XMP packet (written by ExifTool) already nearly
+/// fills its APP1 segment makes a packet over 64 KB, which is split into StandardXMP (with the
+/// label) and ExtendedXMP per the XMP specification part 3. ExifTool reads the label and the
+/// long description (from the Extended XMP, found by its GUID) back, and validates the file.
+#[test]
+fn jpeg_xmp_over_64_kb_is_written_as_extended_xmp() {
+    let dir = tmp();
+    let input = make_image(dir.path(), "in.jpg", &[]);
+    let description = "x".repeat(62_500);
+    run_ok(
+        "exiftool",
+        &[
+            "-overwrite_original",
+            &format!("-XMP-dc:Description={description}"),
+            p(&input),
+        ],
+    );
+    let before = std::fs::read(&input).unwrap();
+    let packet_len = before
+        .windows(XMP_HEADER_BYTES.len())
+        .position(|w| w == XMP_HEADER_BYTES)
+        .map(|i| u16::from_be_bytes([before[i - 2], before[i - 1]]) as usize)
+        .expect("an XMP segment");
+    let wanted = label("1", "ProducerA");
+    assert!(
+        packet_len + wanted.to_bare_json().len() > 65_535,
+        "the label must not fit: {packet_len}"
+    );
+
+    let out = dir.path().join("out.jpg");
+    embed(&input, &out, &wanted.to_bare_json());
+    let r = read(&out);
+    assert_eq!(r.verdict, Verdict::Valid, "{r:#?}");
+    assert_eq!(r.labels.len(), 1, "{r:#?}");
+    assert_eq!(r.label(), Some(&wanted));
+    // Two or more APP1 segments now carry the XMP: the standard one and the extension.
+    let bytes = std::fs::read(&out).unwrap();
+    let extension = b"http://ns.adobe.com/xmp/extension/\0";
+    assert!(bytes.windows(extension.len()).any(|w| w == extension));
+    assert_eq!(exiftool_aigc(&out), wanted.to_bare_json());
+    let read_back = run_ok("exiftool", &["-b", "-XMP-dc:Description", p(&out)]);
+    assert_eq!(read_back, description, "the rest of the XMP was lost");
+    assert_exiftool_validates(&out);
+    assert_pixels_equal(&input, &out);
+}
+
+const XMP_HEADER_BYTES: &[u8] = b"http://ns.adobe.com/xap/1.0/\0";
+
 #[test]
 fn tiff_round_trip_little_and_big_endian_moves_no_data() {
     for (name, extra) in [
