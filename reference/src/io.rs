@@ -794,10 +794,13 @@ fn open_anonymous(dir: &Path) -> Option<File> {
     if !*PROC_FD.get_or_init(|| Path::new("/proc/self/fd").is_dir()) {
         return None;
     }
+    // The mode a plain `File::create` gives (0666 less the umask), as the named temporary file
+    // has: outputs written without `permissions_from` keep their usual mode. Unreachable by
+    // name until it is published, so the mode exposes nothing meanwhile.
     std::fs::OpenOptions::new()
         .write(true)
         .custom_flags(libc::O_TMPFILE)
-        .mode(0o600)
+        .mode(0o666)
         .open(dir)
         .ok()
 }
@@ -976,6 +979,25 @@ mod tests {
         assert!(panicked.is_err());
         assert_eq!(names(dir.path()), ["t.bin"]);
         assert_eq!(std::fs::read(&target).unwrap(), b"old");
+    }
+
+    /// Written without `permissions_from`, the output has the mode a plain `File::create` gives
+    /// in the same folder (the anonymous temporary file must not make it owner-only), and the
+    /// folder holds nothing else.
+    #[cfg(unix)]
+    #[test]
+    fn output_mode_is_that_of_a_created_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("plain");
+        File::create(&plain).unwrap();
+        for overwrite in [Overwrite::Refuse, Overwrite::Replace] {
+            let target = dir.path().join(format!("{overwrite:?}"));
+            write_atomically(&target, overwrite, None, |out| Ok(out.write_all(b"x")?)).unwrap();
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&target), mode(&plain), "{overwrite:?}");
+        }
+        assert_eq!(names(dir.path()), ["Refuse", "Replace", "plain"]);
     }
 
     #[test]

@@ -190,9 +190,15 @@ fn killed_mid_write_leaves_the_old_target_and_no_temporary_file() {
     let old_bytes = fs::read(&out).unwrap();
 
     // Kill moments, as the share of the output written (synchronised on the file being written,
-    // seen through /proc, never on a sleep): as soon as it exists, then 10 %, 50 %, 90 %.
+    // seen through /proc, never on a sleep): as soon as it exists, then 10 %, 50 %, 90 %; by
+    // SIGKILL (no clean-up possible) and SIGTERM (the default action: no clean-up either).
     let mut outcomes = Vec::new();
-    for share in [0.0, 0.1, 0.5, 0.9] {
+    for (share, kill) in [
+        (0.0, libc::SIGKILL),
+        (0.1, libc::SIGTERM),
+        (0.5, libc::SIGKILL),
+        (0.9, libc::SIGTERM),
+    ] {
         let mut child = embed_cmd(&big, Some(&out), "new", &["--force"])
             .stderr(Stdio::null())
             .spawn()
@@ -218,8 +224,14 @@ fn killed_mid_write_leaves_the_old_target_and_no_temporary_file() {
             std::thread::sleep(Duration::from_micros(500));
         };
         let visible_while_writing = temp_names(dir.path(), "out.png");
-        signal(&child, libc::SIGKILL);
-        child.wait().unwrap();
+        signal(&child, kill);
+        // A stopped process acts on SIGTERM once continued (SIGKILL needs no continue).
+        signal(&child, libc::SIGCONT);
+        let status = child.wait().unwrap();
+        assert!(
+            !status.success(),
+            "embed finished instead of dying: {status:?}"
+        );
         // The target is exactly the old file: a kill never publishes a partial one.
         assert_eq!(
             fs::read(&out).unwrap(),
@@ -228,7 +240,7 @@ fn killed_mid_write_leaves_the_old_target_and_no_temporary_file() {
         );
         let left = temp_names(dir.path(), "out.png");
         outcomes.push(format!(
-            "killed at {written} of ~{payload} bytes: {} temp name(s) while writing, {} left",
+            "signal {kill} at {written} of ~{payload} bytes: {} temp name(s) while writing, {} left",
             visible_while_writing.len(),
             left.len()
         ));
