@@ -82,12 +82,11 @@ fn pread(mut file: &File, buf: &mut [u8], pos: u64) -> io::Result<usize> {
 
 impl Input {
     /// Open a file for reading.
+    /// Only a regular file (or a symbolic link to one) is opened: a FIFO, a device, a socket
+    /// or a folder is refused before anything is read (see [`open_regular_file`]).
     pub fn open(path: &Path) -> io::Result<Input> {
-        let file = File::open(path)?;
+        let file = open_regular_file(path)?;
         let meta = file.metadata()?;
-        if meta.is_dir() {
-            return Err(io::Error::other("is a directory"));
-        }
         // A small buffer: walks read one header per structure, and bulk payload goes through
         // `copy_to` (copy_file_range), so a large buffer would only read payload twice.
         Ok(Input {
@@ -229,6 +228,107 @@ impl Input {
         self.seek_to(start)?;
         let n = self.len - start;
         self.copy_to(out, n)
+    }
+}
+
+/// Open an input for reading, refusing anything that is not a regular file with a clear
+/// message instead of blocking or reading forever: a FIFO blocks `open` until a writer comes
+/// (`read` on one used to hang), a character device such as `/dev/zero` never ends, opening
+/// some devices has side effects (a watchdog starts, a tape rewinds), and a sparse regular file
+/// is bounded by its length, which every reader checks. A symbolic link to a regular file is
+/// followed (the user named it).
+///
+/// Race-safe: the kind is checked on the path first (so no device is ever opened on purpose),
+/// then the file is opened non-blocking and without becoming a controlling terminal, and the
+/// kind is checked again on the open descriptor (a regular file swapped for a FIFO in between
+/// is seen there, and the non-blocking open did not wait for a writer).
+pub fn open_regular_file(path: &Path) -> io::Result<File> {
+    refuse_non_regular_input(&std::fs::metadata(path)?)?;
+    let file = open_without_blocking(path)?;
+    refuse_non_regular_input(&file.metadata()?)?;
+    Ok(file)
+}
+
+/// Read a whole regular file into memory, refusing one over `limit` bytes (checked on the length
+/// before reading, and on the bytes read, for a file that grows meanwhile) and anything that
+/// is not a regular file. `what` names the file's role in the message.
+pub fn read_regular_file(path: &Path, limit: u64, what: &str) -> io::Result<Vec<u8>> {
+    let too_large = |len: u64| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{what} of {len} bytes exceeds the limit of {limit} bytes"),
+        )
+    };
+    let file = open_regular_file(path)?;
+    let len = file.metadata()?.len();
+    if len > limit {
+        return Err(too_large(len));
+    }
+    let mut bytes = Vec::with_capacity(len as usize);
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large(bytes.len() as u64));
+    }
+    Ok(bytes)
+}
+
+/// [`open_regular_file`]'s check alone, for a path handed to code that opens it itself (an
+/// external tool, an image decoder).
+pub fn check_regular_input(path: &Path) -> io::Result<()> {
+    refuse_non_regular_input(&std::fs::metadata(path)?)
+}
+
+#[cfg(unix)]
+fn open_without_blocking(path: &Path) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+}
+
+#[cfg(not(unix))]
+fn open_without_blocking(path: &Path) -> io::Result<File> {
+    File::open(path)
+}
+
+fn refuse_non_regular_input(meta: &std::fs::Metadata) -> io::Result<()> {
+    if meta.is_file() {
+        return Ok(());
+    }
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!(
+            "{}, not a regular file: aigc-label reads only regular files (never devices, \
+             FIFOs, sockets or folders, which may block or never end)",
+            file_kind(meta.file_type())
+        ),
+    ))
+}
+
+/// What kind of file system object this is, in words.
+pub fn file_kind(kind: std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return "a FIFO";
+        } else if kind.is_socket() {
+            return "a socket";
+        } else if kind.is_block_device() {
+            return "a block device";
+        } else if kind.is_char_device() {
+            return "a character device";
+        }
+    }
+    if kind.is_dir() {
+        "a folder"
+    } else if kind.is_symlink() {
+        "a symbolic link"
+    } else if kind.is_file() {
+        "a regular file"
+    } else {
+        "a special file"
     }
 }
 
@@ -457,13 +557,17 @@ impl From<io::Error> for WriteError {
     }
 }
 
-/// Write `target` atomically: the content goes to a temporary file beside it, which is renamed
-/// over the target only when the writer succeeded. On any failure the temporary file is removed
-/// and the target is as it was. The temporary file is synced before the rename, so a crash or
-/// power loss leaves the old target or the complete new one. A process killed mid-write leaves
-/// at most a stray `.NAME.aigc-tmp-*` file beside the target (the only possible leftover), never
-/// a half-written target. With [`Overwrite::Refuse`] a target created by someone else during
-/// the write is never replaced.
+/// Write `target` atomically: the content goes to a temporary file in the target's folder,
+/// which becomes the target only when the writer succeeded. On any failure the temporary file
+/// is removed and the target is as it was. The temporary file is synced before it is published,
+/// so a crash or power loss leaves the old target or the complete new one. With
+/// [`Overwrite::Refuse`] a target created by someone else during the write is never replaced.
+///
+/// Where the file system supports it (Linux `O_TMPFILE`: ext4, XFS, Btrfs, tmpfs), the
+/// temporary file has no name until it is complete: a process killed mid-write (SIGKILL, OOM)
+/// leaves nothing behind, the kernel frees it. Elsewhere it is a named, locked
+/// `.NAME.aigc-tmp-PID-…` file; a kill leaves it behind, and the next write to the same target
+/// removes it (see [`remove_stale_temps`]).
 pub fn write_atomically(
     target: &Path,
     overwrite: Overwrite,
@@ -499,11 +603,13 @@ pub fn write_atomically_with(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "out".into());
-    let (tmp_path, file) = create_temp(&dir, &name)?;
-    // Removes the temporary file on every way out but success, a panic in `content` included.
-    let mut guard = TempFile(Some(tmp_path.clone()));
+    remove_stale_temps(&dir, &name);
+    let staged = Staged::create(&dir, &name)?;
+    // Removes a named temporary file on every way out but success, a panic in `content`
+    // included. An anonymous one needs nothing: closing it frees it.
+    let mut guard = TempFile(staged.name.clone());
     let result = (|| -> std::result::Result<(), WriteError> {
-        let mut out = Output::file(file);
+        let mut out = Output::file(staged.file);
         content(&mut out)?;
         let file = out.finish()?.expect("file output");
         if let Some(src) = permissions_from {
@@ -518,7 +624,28 @@ pub fn write_atomically_with(
         if durability == Durability::Sync {
             file.sync_all()?;
         }
-        drop(file);
+        // The file stays open (and locked) until it is published, so that no other writer
+        // takes a named temporary file for a dead one's leftover.
+        let tmp_path = match &staged.name {
+            Some(p) => p.clone(),
+            None => {
+                if overwrite == Overwrite::Refuse {
+                    // One step: the link fails if the name exists, like `publish_no_clobber`.
+                    return link_anonymous(&file, target).map_err(|e| {
+                        if e.kind() == io::ErrorKind::AlreadyExists {
+                            WriteError::Exists(target.to_path_buf())
+                        } else {
+                            WriteError::from(e)
+                        }
+                    });
+                }
+                // A link cannot replace a name: give the complete file a temporary name, then
+                // rename it over the target (the name exists for two system calls).
+                let tmp = link_anonymous_beside(&file, &dir, &name)?;
+                guard.0 = Some(tmp.clone());
+                tmp
+            }
+        };
         match overwrite {
             Overwrite::Replace => {
                 // Checked again: the target may have been swapped for a device during the write.
@@ -527,6 +654,7 @@ pub fn write_atomically_with(
             }
             Overwrite::Refuse => publish_no_clobber(&tmp_path, target)?,
         }
+        drop(file);
         Ok(())
     })();
     if result.is_ok() {
@@ -608,14 +736,184 @@ fn writable_by_owner(mut perm: std::fs::Permissions) -> std::fs::Permissions {
     perm
 }
 
-fn create_temp(dir: &Path, name: &str) -> io::Result<(PathBuf, File)> {
+/// The new content's file before it is published at the target.
+struct Staged {
+    file: File,
+    /// The temporary file's name; `None` for an anonymous (`O_TMPFILE`) file, which has no name
+    /// until it is published and vanishes with the process if it never is.
+    name: Option<PathBuf>,
+}
+
+impl Staged {
+    /// An anonymous file in `dir` where the file system supports it, else a named one. Either
+    /// is locked (`flock`) for as long as it is open, which tells [`remove_stale_temps`] that
+    /// its writer is alive.
+    fn create(dir: &Path, name: &str) -> io::Result<Staged> {
+        let staged = match open_anonymous(dir) {
+            Some(file) => Staged { file, name: None },
+            None => {
+                let (path, file) = create_temp(dir, name)?;
+                Staged {
+                    file,
+                    name: Some(path),
+                }
+            }
+        };
+        lock_while_open(&staged.file);
+        Ok(staged)
+    }
+}
+
+/// An unnamed regular file in `dir` (`O_TMPFILE`), if the kernel and the file system support it
+/// and `/proc/self/fd` is there to give it a name later (`linkat` with `AT_SYMLINK_FOLLOW`
+/// needs no privilege, unlike `AT_EMPTY_PATH`). Any failure (no support, no permission, a full
+/// disk) falls back to the named file, whose creation then reports the real error.
+#[cfg(target_os = "linux")]
+fn open_anonymous(dir: &Path) -> Option<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::sync::OnceLock;
+    static PROC_FD: OnceLock<bool> = OnceLock::new();
+    if !*PROC_FD.get_or_init(|| Path::new("/proc/self/fd").is_dir()) {
+        return None;
+    }
+    // The mode a plain `File::create` gives (0666 less the umask), as the named temporary file
+    // has: outputs written without `permissions_from` keep their usual mode. Unreachable by
+    // name until it is published, so the mode exposes nothing meanwhile.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_TMPFILE)
+        .mode(0o666)
+        .open(dir)
+        .ok()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn open_anonymous(_dir: &Path) -> Option<File> {
+    None
+}
+
+/// Give an anonymous file the name `target`; fails with `AlreadyExists` if the name exists.
+#[cfg(target_os = "linux")]
+fn link_anonymous(file: &File, target: &Path) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let source = format!("/proc/self/fd/{}", file.as_raw_fd());
+    rustix::fs::linkat(
+        rustix::fs::CWD,
+        source.as_str(),
+        rustix::fs::CWD,
+        target,
+        rustix::fs::AtFlags::SYMLINK_FOLLOW,
+    )
+    .map_err(io::Error::from)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn link_anonymous(_file: &File, _target: &Path) -> io::Result<()> {
+    Err(io::Error::from(io::ErrorKind::Unsupported))
+}
+
+/// Give an anonymous file a fresh temporary name beside the target, for a rename over it.
+fn link_anonymous_beside(file: &File, dir: &Path, name: &str) -> io::Result<PathBuf> {
+    for attempt in 0..100u32 {
+        let path = dir.join(temp_name(name, attempt));
+        match link_anonymous(file, &path) {
+            Ok(()) => return Ok(path),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(io::Error::other(
+        "could not name the temporary file beside the target",
+    ))
+}
+
+/// Hold an exclusive `flock` on a temporary file while it is open (released by the kernel when
+/// the process dies, whatever kills it). Best effort: a file system without locks still works,
+/// the writer's pid then protects its file on its own.
+#[cfg(unix)]
+fn lock_while_open(file: &File) {
+    let _ = rustix::fs::flock(file, rustix::fs::FlockOperation::NonBlockingLockExclusive);
+}
+
+#[cfg(not(unix))]
+fn lock_while_open(_file: &File) {}
+
+/// Most directory entries looked at for stale temporary files per write, so that a batch
+/// writing into a folder of a million files does not read the whole folder each time.
+const STALE_SCAN_ENTRIES: usize = 10_000;
+
+/// Remove the leftovers of killed writers of the same target: files named
+/// `.NAME.aigc-tmp-PID-…` in `dir` whose creating process `PID` is dead **and** that nobody
+/// holds a lock on (a live writer in another PID namespace has its own lock), owned by the
+/// current user, regular files (a symbolic link of that name is never followed). Best effort:
+/// errors are ignored, at most [`STALE_SCAN_ENTRIES`] entries are looked at.
+#[cfg(unix)]
+pub fn remove_stale_temps(dir: &Path, name: &str) {
+    let prefix = format!(".{name}.aigc-tmp-");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.take(STALE_SCAN_ENTRIES).flatten() {
+        let file_name = entry.file_name();
+        let Some(rest) = file_name.to_str().and_then(|n| n.strip_prefix(&prefix)) else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<i32>().ok()) else {
+            continue;
+        };
+        if !process_is_dead(pid) {
+            continue;
+        }
+        remove_if_unlocked(&entry.path());
+    }
+}
+
+#[cfg(not(unix))]
+pub fn remove_stale_temps(_dir: &Path, _name: &str) {}
+
+/// Is there certainly no process `pid` (in this PID namespace)? Unknown is "alive".
+#[cfg(unix)]
+fn process_is_dead(pid: i32) -> bool {
+    match rustix::process::Pid::from_raw(pid) {
+        Some(p) => rustix::process::test_kill_process(p) == Err(rustix::io::Errno::SRCH),
+        None => false,
+    }
+}
+
+/// Remove `path` if it is a regular file of ours that no process holds a lock on.
+#[cfg(unix)]
+fn remove_if_unlocked(path: &Path) {
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    let Ok(file) = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+    else {
+        return;
+    };
+    let Ok(meta) = file.metadata() else { return };
+    if !meta.is_file() || meta.uid() != rustix::process::geteuid().as_raw() {
+        return;
+    }
+    if rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_ok() {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+/// The name of a temporary file for target `name`: `.NAME.aigc-tmp-PID-NANOS-ATTEMPT`. The pid
+/// comes first so that [`remove_stale_temps`] can tell whose it is.
+fn temp_name(name: &str, attempt: u32) -> String {
     let pid = std::process::id();
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
+    format!(".{name}.aigc-tmp-{pid}-{nanos:x}-{attempt}")
+}
+
+fn create_temp(dir: &Path, name: &str) -> io::Result<(PathBuf, File)> {
     for attempt in 0..100u32 {
-        let path = dir.join(format!(".{name}.aigc-tmp-{pid}-{nanos:x}-{attempt}"));
+        let path = dir.join(temp_name(name, attempt));
         match std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -663,6 +961,25 @@ mod tests {
         assert!(panicked.is_err());
         assert_eq!(names(dir.path()), ["t.bin"]);
         assert_eq!(std::fs::read(&target).unwrap(), b"old");
+    }
+
+    /// Written without `permissions_from`, the output has the mode a plain `File::create` gives
+    /// in the same folder (the anonymous temporary file must not make it owner-only), and the
+    /// folder holds nothing else.
+    #[cfg(unix)]
+    #[test]
+    fn output_mode_is_that_of_a_created_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("plain");
+        File::create(&plain).unwrap();
+        for overwrite in [Overwrite::Refuse, Overwrite::Replace] {
+            let target = dir.path().join(format!("{overwrite:?}"));
+            write_atomically(&target, overwrite, None, |out| Ok(out.write_all(b"x")?)).unwrap();
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&target), mode(&plain), "{overwrite:?}");
+        }
+        assert_eq!(names(dir.path()), ["Refuse", "Replace", "plain"]);
     }
 
     #[test]

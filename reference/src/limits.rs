@@ -58,3 +58,8 @@ pub const MAX_VIDEO_FRAMES: u64 = 1_000_000;
 
 /// Largest text file read to insert or find an explicit prompt.
 pub const MAX_TEXT_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Most candidate prompt lines (lines that mention AI) kept when measuring a text's explicit
+/// label: the first ones decide the verdicts, and a text of millions of "AI" lines must not
+/// cost a record per line.
+pub const MAX_TEXT_PROMPT_CANDIDATES: usize = 10_000;

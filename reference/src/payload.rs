@@ -227,7 +227,9 @@ fn package_parts(path: &Path, metadata_parts: &[&str]) -> Result<String, Payload
 }
 
 fn text_body(path: &Path) -> Result<String, PayloadError> {
-    let text = std::fs::read_to_string(path).map_err(|e| file_error(path)(&e))?;
+    let bytes = crate::io::read_regular_file(path, crate::limits::MAX_TEXT_BYTES, "a text")
+        .map_err(|e| file_error(path)(&e))?;
+    let text = String::from_utf8(bytes).map_err(|e| file_error(path)(&e))?;
     Ok(hex(crate::implicit::markdown::body_after_front_matter(
         &text,
     )

@@ -76,6 +76,10 @@ pub enum ProblemCode {
     SecuritySignatureFailed,
     /// SecurityData in ReservedCode1/2 that cannot be read (not JSON, no usable key, bad encoding).
     SecurityDataMalformed,
+    // ---- file-level problems of the container (crate::implicit) ----
+    /// The file ends inside its image data (a JPEG without EOI after its entropy-coded data):
+    /// the label may be intact while the picture is cut short.
+    TruncatedEntropyData,
 }
 
 impl ProblemCode {
@@ -108,11 +112,12 @@ impl ProblemCode {
             Self::KeyCase => "key-case",
             Self::SecuritySignatureFailed => "security-signature-failed",
             Self::SecurityDataMalformed => "security-data-malformed",
+            Self::TruncatedEntropyData => "truncated-entropy-data",
         }
     }
 
     /// Every code, for documentation and for checking that the profile covers them all.
-    pub const ALL: [ProblemCode; 26] = [
+    pub const ALL: [ProblemCode; 27] = [
         Self::NotJson,
         Self::NotObject,
         Self::DuplicateKey,
@@ -139,6 +144,7 @@ impl ProblemCode {
         Self::KeyCase,
         Self::SecuritySignatureFailed,
         Self::SecurityDataMalformed,
+        Self::TruncatedEntropyData,
     ];
 }
 

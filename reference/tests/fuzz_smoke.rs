@@ -5,6 +5,10 @@
 //! no panic, and a successful write reads back as exactly the label written. Each vector also
 //! goes through every registered format directly, so a format added to the registry is covered
 //! without editing this file.
+//!
+//! Bounded work is asserted deterministically (issue 18): the peak heap each input costs,
+//! counted by a test allocator, must stay under [`heap_bound`]. Time is only a safety net
+//! against a hang, generous and never the assertion.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -12,8 +16,22 @@ use std::time::{Duration, Instant};
 use aigc_label::fuzzing::{format_roundtrip, read_any, run_target, write_any};
 use aigc_label::implicit::FORMATS;
 
-/// Longest a single input may take (debug build) before it counts as a hang.
-const PER_INPUT: Duration = Duration::from_secs(5);
+mod alloc_meter;
+use alloc_meter::{peak_during, within_safety_net, Meter};
+
+#[global_allocator]
+static ALLOCATOR: Meter = Meter;
+
+/// Longest a single input may run (debug build, loaded machine) before it counts as a hang.
+const SAFETY_NET: Duration = Duration::from_secs(300);
+
+/// Most heap one input may hold at once: the input and a few copies of it (a write holds the
+/// input and the output in memory here), plus the largest structures the limits allow one
+/// read to hold (an inflated text of `MAX_INFLATED_BYTES`, a `moov` of `MAX_MOOV_BYTES`).
+fn heap_bound(input_len: u64) -> u64 {
+    use aigc_label::limits;
+    8 * input_len + limits::MAX_MOOV_BYTES + 2 * limits::MAX_INFLATED_BYTES
+}
 
 fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -68,41 +86,49 @@ fn corpora_regressions_and_vectors_replay_without_panics() {
 
     let start = Instant::now();
     let mut failures = Vec::new();
-    let mut slowest = (Duration::ZERO, PathBuf::new());
+    let mut largest = (0u64, PathBuf::new());
     for (target, path) in &jobs {
         let data = std::fs::read(path).unwrap();
-        let t0 = Instant::now();
-        let outcome = std::panic::catch_unwind(|| {
-            if target == "vector" {
-                read_any(&data);
-                write_any(&data);
-                for format in FORMATS {
-                    format_roundtrip(*format, &data);
-                }
-                true
-            } else {
-                run_target(target, &data)
-            }
+        let len = data.len() as u64;
+        let what = format!("{} ({target})", path.display());
+        let job = target.clone();
+        let (outcome, peak) = within_safety_net(&what, SAFETY_NET, move || {
+            peak_during(|| {
+                std::panic::catch_unwind(|| {
+                    if job == "vector" {
+                        read_any(&data);
+                        write_any(&data);
+                        for format in FORMATS {
+                            format_roundtrip(*format, &data);
+                        }
+                        true
+                    } else {
+                        run_target(&job, &data)
+                    }
+                })
+            })
         });
-        let took = t0.elapsed();
-        if took > slowest.0 {
-            slowest = (took, path.clone());
+        if peak > largest.0 {
+            largest = (peak, path.clone());
         }
         match outcome {
             Ok(true) => {}
             Ok(false) => failures.push(format!("{}: unknown fuzz target {target}", path.display())),
-            Err(_) => failures.push(format!("{} ({target}): panicked", path.display())),
+            Err(_) => failures.push(format!("{what}: panicked")),
         }
-        if took > PER_INPUT {
-            failures.push(format!("{} ({target}): took {took:?}", path.display()));
+        if peak > heap_bound(len) {
+            failures.push(format!(
+                "{what}: held {peak} bytes at once for a {len}-byte input (bound {})",
+                heap_bound(len)
+            ));
         }
     }
     println!(
-        "{} inputs in {:?}; slowest {:?} ({})",
+        "{} inputs in {:?}; largest peak heap {} bytes ({})",
         jobs.len(),
         start.elapsed(),
-        slowest.0,
-        slowest.1.display()
+        largest.0,
+        largest.1.display()
     );
     assert!(jobs.len() > 100, "the vectors were not found");
     assert!(failures.is_empty(), "{}", failures.join("\n"));

@@ -257,6 +257,151 @@ fn jpeg_round_trip_keeps_the_scan_data() {
     assert_eq!(&markers[..2], &[0xE0, 0xE1], "{markers:02x?}");
 }
 
+/// Issue 15: a JPEG cut short inside its entropy-coded data (a real baseline and a real
+/// progressive one, by ImageMagick) keeps a readable, valid label, and the file gets a
+/// `truncated-entropy-data` problem with the profile's non-error severity, naming where it
+/// ends; the complete files (EOI present, every scan of the progressive one walked) get none.
+#[test]
+fn jpeg_truncated_inside_its_scan_data_is_a_warning_not_an_error() {
+    let dir = tmp();
+    let wanted = label("1", "ProducerA");
+    for (name, extra) in [
+        ("baseline.jpg", &[][..]),
+        ("progressive.jpg", &["-interlace", "JPEG"][..]),
+    ] {
+        let input = make_image(dir.path(), name, extra);
+        let labelled = dir.path().join(format!("labelled-{name}"));
+        embed(&input, &labelled, &wanted.to_bare_json());
+        let whole = read(&labelled);
+        assert_eq!(whole.verdict, Verdict::Valid, "{name}: {whole:#?}");
+        assert!(whole.problems.is_empty(), "{name}: {:#?}", whole.problems);
+
+        let bytes = std::fs::read(&labelled).unwrap();
+        let scan_start = bytes.len() - jpeg_scan(&bytes).len();
+        // Cut in the middle of the image data: after the label, before EOI.
+        let cut = scan_start + (bytes.len() - scan_start) / 2;
+        let truncated = dir.path().join(format!("truncated-{name}"));
+        std::fs::write(&truncated, &bytes[..cut]).unwrap();
+        let r = read(&truncated);
+        assert_eq!(r.label(), Some(&wanted), "{name}: {r:#?}");
+        assert_eq!(r.verdict, Verdict::Valid, "{name}: {r:#?}");
+        let cut_short: Vec<_> = r
+            .problems
+            .iter()
+            .filter(|p| p.code == ProblemCode::TruncatedEntropyData)
+            .collect();
+        assert_eq!(cut_short.len(), 1, "{name}: {:#?}", r.problems);
+        assert_ne!(cut_short[0].severity, Severity::Error);
+        assert!(
+            cut_short[0]
+                .message
+                .contains(&format!("ends at byte {cut}")),
+            "{}",
+            cut_short[0].message
+        );
+        // libjpeg (through ImageMagick) agrees: the cut file is damaged, the whole one is not.
+        for (file, damaged) in [(&truncated, true), (&labelled, false)] {
+            let o = run("convert", &[p(file), "null:"]);
+            let stderr = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(
+                stderr.contains("Premature end of JPEG file"),
+                damaged,
+                "{}: {stderr}",
+                file.display()
+            );
+        }
+    }
+}
+
+/// Issue 15: a label that ExifTool wrote into the EXIF UserComment of a real HEIC (made by
+/// ImageMagick with libheif; ExifTool puts EXIF in an `Exif` item) is read; embedding moves the
+/// label to XMP and blanks the EXIF one in place, so ExifTool then sees the XMP label, an empty
+/// UserComment, and the reference exactly one label.
+#[test]
+fn heif_exif_item_label_is_read_and_replaced_on_embed() {
+    let dir = tmp();
+    let heic = make_image(dir.path(), "in.heic", &[]);
+    let first = label("1", "ProducerA");
+    run_ok(
+        "exiftool",
+        &[
+            "-overwrite_original",
+            &format!("-UserComment={}", first.to_bare_json()),
+            p(&heic),
+        ],
+    );
+    let r = read(&heic);
+    assert_eq!(r.labels.len(), 1, "{r:#?}");
+    assert!(
+        r.labels[0].carrier.ends_with("EXIF/UserComment"),
+        "{}",
+        r.labels[0].carrier
+    );
+    assert_eq!(r.label(), Some(&first));
+    assert!(codes(&r, 0).contains(&ProblemCode::NonstandardCarrier));
+
+    let second = label("2", "ProducerB");
+    let out = dir.path().join("out.heic");
+    embed(&heic, &out, &second.to_bare_json());
+    let r = read(&out);
+    assert_eq!(r.labels.len(), 1, "{r:#?}");
+    assert_eq!(r.label(), Some(&second));
+    assert!(r.labels[0].carrier.ends_with("/XMP"), "{r:#?}");
+    assert_eq!(exiftool_aigc(&out), second.to_bare_json());
+    let comment = run_ok("exiftool", &["-s3", "-UserComment", p(&out)]);
+    assert_eq!(comment.trim(), "", "the EXIF label was not blanked");
+    // The picture is unchanged (decoded by ImageMagick/libheif).
+    assert_pixels_equal(&heic, &out);
+}
+
+/// Issue 15: adding the label to a JPEG whose XMP packet (written by ExifTool) already nearly
+/// fills its APP1 segment makes a packet over 64 KB, which is split into StandardXMP (with the
+/// label) and ExtendedXMP per the XMP specification part 3. ExifTool reads the label and the
+/// long description (from the Extended XMP, found by its GUID) back, and validates the file.
+#[test]
+fn jpeg_xmp_over_64_kb_is_written_as_extended_xmp() {
+    let dir = tmp();
+    let input = make_image(dir.path(), "in.jpg", &[]);
+    let description = "x".repeat(62_500);
+    run_ok(
+        "exiftool",
+        &[
+            "-overwrite_original",
+            &format!("-XMP-dc:Description={description}"),
+            p(&input),
+        ],
+    );
+    let before = std::fs::read(&input).unwrap();
+    let packet_len = before
+        .windows(XMP_HEADER_BYTES.len())
+        .position(|w| w == XMP_HEADER_BYTES)
+        .map(|i| u16::from_be_bytes([before[i - 2], before[i - 1]]) as usize)
+        .expect("an XMP segment");
+    let wanted = label("1", "ProducerA");
+    assert!(
+        packet_len + wanted.to_bare_json().len() > 65_535,
+        "the label must not fit: {packet_len}"
+    );
+
+    let out = dir.path().join("out.jpg");
+    embed(&input, &out, &wanted.to_bare_json());
+    let r = read(&out);
+    assert_eq!(r.verdict, Verdict::Valid, "{r:#?}");
+    assert_eq!(r.labels.len(), 1, "{r:#?}");
+    assert_eq!(r.label(), Some(&wanted));
+    // Two or more APP1 segments now carry the XMP: the standard one and the extension.
+    let bytes = std::fs::read(&out).unwrap();
+    let extension = b"http://ns.adobe.com/xmp/extension/\0";
+    assert!(bytes.windows(extension.len()).any(|w| w == extension));
+    assert_eq!(exiftool_aigc(&out), wanted.to_bare_json());
+    let read_back = run_ok("exiftool", &["-b", "-XMP-dc:Description", p(&out)]);
+    assert_eq!(read_back, description, "the rest of the XMP was lost");
+    assert_exiftool_validates(&out);
+    assert_pixels_equal(&input, &out);
+}
+
+const XMP_HEADER_BYTES: &[u8] = b"http://ns.adobe.com/xap/1.0/\0";
+
 #[test]
 fn tiff_round_trip_little_and_big_endian_moves_no_data() {
     for (name, extra) in [

@@ -74,6 +74,10 @@ pub fn run(args: Args, profile: &Profile) -> ExitCode {
 }
 
 fn check(args: &Args, profile: &Profile) -> Result<explicit::Checked, String> {
+    crate::common::regular_input(&args.file)?;
+    if let Some(original) = &args.original {
+        crate::common::regular_input(original)?;
+    }
     explicit::check_file(
         &args.file,
         args.original.as_deref(),

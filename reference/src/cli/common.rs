@@ -7,7 +7,17 @@ use std::path::Path;
 /// The profile in force: `--profile FILE`, or the one compiled in.
 pub fn load_profile(path: Option<&Path>) -> Result<Profile, String> {
     match path {
-        Some(p) => Ok(Profile::load(p)?),
+        Some(p) => {
+            // Bounded like any metadata: a FIFO or a sparse giant given as --profile must not
+            // block or fill memory before the YAML parser sees it.
+            aigc_label::io::read_regular_file(
+                p,
+                aigc_label::limits::MAX_METADATA_BYTES,
+                "a profile",
+            )
+            .map_err(|e| format!("{}: {e}", p.display()))?;
+            Ok(Profile::load(p)?)
+        }
         None => Ok(Profile::builtin()),
     }
 }
@@ -105,11 +115,17 @@ pub fn load_signer(
 ) -> Result<aigc_label::security::LabelSigner, String> {
     use std::io::Read;
     let mut text = String::new();
-    std::fs::File::open(path)
+    aigc_label::io::open_regular_file(path)
         .and_then(|f| f.take(64 * 1024).read_to_string(&mut text))
         .map_err(|e| format!("{}: {e}", path.display()))?;
     aigc_label::security::LabelSigner::from_pkcs8_pem(&text, profile)
         .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Refuse an input path that is not a regular file (a FIFO would block, a device never end),
+/// before it reaches code that opens it itself (image decoders, ffmpeg): the message names it.
+pub fn regular_input(path: &Path) -> Result<(), String> {
+    aigc_label::io::check_regular_input(path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Print to stdout without panicking when the reader has gone away (`| head`): output errors

@@ -61,6 +61,7 @@ pub fn run(args: Args, profile: &Profile) -> ExitCode {
 }
 
 fn mark(args: &Args, profile: &Profile) -> Result<serde_json::Value, String> {
+    crate::common::regular_input(&args.input)?;
     let modality = match &args.media {
         Some(m) => {
             Modality::parse(m).ok_or_else(|| format!("--media {m}: text|image|audio|video"))?

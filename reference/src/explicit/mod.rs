@@ -359,7 +359,8 @@ pub fn read_text(path: &Path) -> Result<String> {
             crate::limits::MAX_TEXT_BYTES
         )));
     }
-    let bytes = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
+    let bytes = crate::io::read_regular_file(path, crate::limits::MAX_TEXT_BYTES, "a text")
+        .map_err(|e| fail(e.to_string()))?;
     String::from_utf8(bytes).map_err(|e| fail(format!("not UTF-8 text ({e})")))
 }
 

@@ -119,22 +119,29 @@ pub fn measure(text: &str, original: Option<&str>, profile: &ExplicitProfile) ->
             *known.entry(l.trim()).or_default() += 1;
         }
     }
-    let mut offset = 0;
-    let mut lines = Vec::new();
-    for (i, line) in text.split_inclusive('\n').enumerate() {
-        lines.push((i + 1, offset, line.trim()));
-        offset += line.len();
-    }
+    // Two streaming passes over the lines, nothing collected per line: a text of 25 million
+    // short lines (an unterminated front matter of 50 MB) used to cost 1 GB of line records.
+    let lines = || {
+        text.split_inclusive('\n')
+            .enumerate()
+            .scan(0usize, |offset, (i, line)| {
+                let at = *offset;
+                *offset += line.len();
+                Some((i + 1, at, line.trim()))
+            })
+    };
     // Non-empty body lines decide start/end: the first and last of them.
-    let body: Vec<usize> = lines
-        .iter()
-        .filter(|(_, o, l)| *o >= body_start && !l.is_empty())
-        .map(|(n, _, _)| *n)
-        .collect();
-    let (first, last) = (body.first().copied(), body.last().copied());
+    let (mut first, mut last, mut count) = (None, None, 0);
+    for (n, o, l) in lines() {
+        count = n;
+        if o >= body_start && !l.is_empty() {
+            first = first.or(Some(n));
+            last = Some(n);
+        }
+    }
     let mut candidates = Vec::new();
-    for (n, o, l) in &lines {
-        if *o < body_start || l.is_empty() {
+    for (n, o, l) in lines() {
+        if o < body_start || l.is_empty() {
             continue;
         }
         if let Some(count) = known.get_mut(l) {
@@ -146,22 +153,25 @@ pub fn measure(text: &str, original: Option<&str>, profile: &ExplicitProfile) ->
         if l.chars().count() > profile.text.max_prompt_chars || !wording::mentions_ai(l, profile) {
             continue;
         }
-        let place = if Some(*n) == first {
+        let place = if Some(n) == first {
             Place::Start
-        } else if Some(*n) == last {
+        } else if Some(n) == last {
             Place::End
         } else {
             Place::Middle
         };
         candidates.push(FoundPrompt {
-            line: *n,
-            offset: *o,
+            line: n,
+            offset: o,
             place,
             wording: wording::judge(l, profile),
         });
+        if candidates.len() >= crate::limits::MAX_TEXT_PROMPT_CANDIDATES {
+            break;
+        }
     }
     TextMeasure {
-        lines: lines.len(),
+        lines: count,
         candidates,
     }
 }

@@ -3,7 +3,11 @@
 //! bytes located by `iloc`), image guide PG-20259A.
 //!
 //! Reading follows `iloc` versions 0-2 with 0/4/8-byte fields, construction methods 0 (file
-//! offset) and 1 (`idat`). EXIF items (UserComment) are not read here.
+//! offset) and 1 (`idat`). The `Exif` item (ISO/IEC 23008-12 Annex A: a 4-byte offset to the
+//! TIFF header, usually after `Exif\0\0`, as ExifTool and libheif write it) is read like JPEG's
+//! EXIF: a label in UserComment or ImageDescription (the image guide's Annex B alternative) is
+//! found, and writing blanks it in place (spaces of the same length, so nothing moves) while
+//! the label goes into XMP.
 //!
 //! Writing: when the new packet fits in the existing XMP item's single extent, it is written in
 //! place, padded with XMP whitespace, and no structure changes. Otherwise the packet goes into a
@@ -17,9 +21,11 @@
 use std::io::Write;
 
 use super::bmff::{self, BoxRef};
+use super::exif::{self, Slice};
 use super::{xmp, Format, Found};
 use crate::error::{CodecError, Result};
 use crate::io::{Input, Output};
+use crate::label::CarrierKind;
 use crate::limits;
 use crate::media::{Modality, PayloadMethod};
 
@@ -179,6 +185,8 @@ struct Meta {
     iinf: Option<(usize, u8)>,
     infes: Vec<(u32, BoxRef)>,
     xmp_ids: Vec<u32>,
+    /// Items of type `Exif`.
+    exif_ids: Vec<u32>,
     iloc: Option<(usize, Iloc)>,
     iref: Option<usize>,
     idat: Option<usize>,
@@ -207,6 +215,7 @@ fn parse_meta(buf: &[u8], meta: &BoxRef, base: u64) -> Result<Meta> {
         iinf: None,
         infes: Vec::new(),
         xmp_ids: Vec::new(),
+        exif_ids: Vec::new(),
         iloc: None,
         iref: None,
         idat: None,
@@ -236,6 +245,9 @@ fn parse_meta(buf: &[u8], meta: &BoxRef, base: u64) -> Result<Meta> {
                             bmff::read_uint(d, &mut p, if ev == 2 { 2 } else { 4 }, eat)? as u32;
                         p += 2;
                         let ty = bmff::read_uint(d, &mut p, 4, eat)?;
+                        if &ty.to_be_bytes()[4..] == b"Exif" {
+                            m.exif_ids.push(id);
+                        }
                         let _name = cstr(d, &mut p);
                         let ct = if &ty.to_be_bytes()[4..] == b"mime" {
                             cstr(d, &mut p)
@@ -341,6 +353,65 @@ fn find_meta(boxes: &[BoxRef]) -> Result<usize> {
         .ok_or_else(|| CodecError::Unsupported("HEIF file without a top-level meta box".into()))
 }
 
+/// The label-like EXIF texts of an `Exif` item: each with the file offset of its value bytes
+/// when the item is one extent in the file (construction method 0), which is what writing
+/// needs to blank it; `None` otherwise.
+struct ExifItem {
+    id: u32,
+    texts: Vec<(exif::LabelText, Option<u64>, Vec<u8>)>,
+}
+
+/// Read the `Exif` items of `m`: `exif_tiff_header_offset` (4 bytes), then the TIFF structure.
+fn exif_items(input: &mut Input, buf: &[u8], m: &Meta, meta_start: u64) -> Result<Vec<ExifItem>> {
+    let mut items = Vec::new();
+    for &id in &m.exif_ids {
+        let Some(bytes) = m.item_bytes(input, buf, id, meta_start)? else {
+            continue;
+        };
+        let corrupt =
+            |what: &str| CodecError::corrupt(meta_start, format!("Exif item {id}: {what}"));
+        if bytes.len() < 4 {
+            return Err(corrupt("shorter than its 4-byte TIFF header offset"));
+        }
+        let skip = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as usize;
+        let tiff_start = 4usize
+            .checked_add(skip)
+            .filter(|s| *s < bytes.len())
+            .ok_or_else(|| corrupt("its TIFF header offset points past the item"))?;
+        let tiff = &bytes[tiff_start..];
+        // Where the item's bytes are in the file, when they are one extent there.
+        let file_start = m
+            .loc(id)
+            .and_then(|it| match (it.method, it.extents.as_slice()) {
+                (0, [e]) if it.dref == 0 => it.base.checked_add(e.offset),
+                _ => None,
+            });
+        let tiff_at = file_start.map(|s| s + tiff_start as u64);
+        let scan = exif::scan(&mut Slice {
+            data: tiff,
+            base: tiff_at.unwrap_or(meta_start),
+        })?;
+        if scan.texts_overlap_structure() {
+            return Err(CodecError::corrupt(
+                tiff_at.unwrap_or(meta_start),
+                "an EXIF label text overlaps an EXIF directory",
+            ));
+        }
+        let texts = scan
+            .texts
+            .into_iter()
+            .map(|t| {
+                let range = t.value_offset as usize..(t.value_offset + t.value_len) as usize;
+                let original = tiff.get(range).unwrap_or_default().to_vec();
+                let at = tiff_at.map(|a| a + t.value_offset);
+                (t, at, original)
+            })
+            .collect();
+        items.push(ExifItem { id, texts });
+    }
+    Ok(items)
+}
+
 impl Format for Heif {
     fn id(&self) -> &'static str {
         "heif"
@@ -401,6 +472,18 @@ impl Format for Heif {
                     found.push(f);
                 }
             }
+            for item in exif_items(input, &buf, &m, b.start)? {
+                for (t, at, _) in item.texts {
+                    found.push(Found {
+                        carrier: format!("heif/meta/item{}/{}", item.id, t.carrier()),
+                        kind: CarrierKind::Unnamed,
+                        text: t.text,
+                        offset: at.unwrap_or(b.start),
+                        notes: t.notes,
+                    });
+                }
+                super::check_label_count(&found, b.start)?;
+            }
         }
         Ok(found)
     }
@@ -458,6 +541,18 @@ impl Format for Heif {
                     }
                     relocate.push((id, new.into_bytes()));
                 }
+            }
+        }
+        // A label in an Exif item is blanked in place (the label now lives in XMP).
+        for item in exif_items(input, &buf, &m, meta.start)? {
+            for (t, at, original) in item.texts {
+                let Some(at) = at else {
+                    return Err(CodecError::Unsupported(format!(
+                        "a label in Exif item {} stored in idat or in several extents cannot be removed yet",
+                        item.id
+                    )));
+                };
+                patches.push((at, t.blanked(&original)));
             }
         }
         patches.sort_by_key(|p| p.0);

@@ -8,7 +8,11 @@
 //! after it is copied byte for byte. Writing updates the first XMP packet in place, or inserts
 //! a new APP1 XMP segment after the leading APP0/APP1 run; drops the `AIGC` blobs; and blanks
 //! an EXIF UserComment/ImageDescription label with spaces of the same length, so no EXIF offset
-//! moves.
+//! moves. A packet that no longer fits one APP1 segment (over 64 KB) is split into StandardXMP
+//! (the label) and ExtendedXMP (the rest), per the XMP specification part 3.
+//!
+//! Reading also walks the scans to EOI (one pass over the file): a file cut short inside its
+//! entropy-coded data keeps its label but gets a `truncated-entropy-data` file problem.
 
 use std::io::Write;
 
@@ -305,15 +309,209 @@ fn write_segment(out: &mut Output, marker: u8, parts: &[&[u8]]) -> Result<()> {
     Ok(())
 }
 
+/// Largest XMP packet in one standard APP1 segment.
+const MAX_STANDARD_XMP: usize = 65535 - 2 - XMP_HEADER.len();
+
 fn write_xmp(out: &mut Output, packet: &str) -> Result<()> {
-    let max = 65535 - 2 - XMP_HEADER.len();
-    if packet.len() > max {
+    if packet.len() > MAX_STANDARD_XMP {
         return Err(CodecError::Unsupported(format!(
-            "the XMP packet would be {} bytes, more than the {max} bytes of a standard APP1 XMP segment (Extended XMP writing is not implemented)",
+            "the XMP packet would be {} bytes, more than the {MAX_STANDARD_XMP} bytes of a standard APP1 XMP segment",
             packet.len()
         )));
     }
     write_segment(out, APP1, &[XMP_HEADER, packet.as_bytes()])
+}
+
+/// Write `packet` (which holds the label `json`) in one standard XMP segment when it fits;
+/// otherwise split it as the XMP specification part 3 (§1.1.3.1) says: the StandardXMP is a
+/// small packet with the label (so a reader without Extended XMP support still finds it) and
+/// `xmpNote:HasExtendedXMP` = the GUID, and everything else is the ExtendedXMP, serialised
+/// without a packet wrapper, in APP1 segments `http://ns.adobe.com/xmp/extension/\0` + GUID
+/// (32 upper-case hex digits of the ExtendedXMP's MD5) + full length + offset (32-bit big
+/// endian) + a chunk, written right after the StandardXMP.
+fn write_xmp_with_label(out: &mut Output, packet: &str, json: &str) -> Result<()> {
+    if packet.len() <= MAX_STANDARD_XMP {
+        return write_xmp(out, packet);
+    }
+    if packet.contains("HasExtendedXMP") {
+        return Err(CodecError::Unsupported(format!(
+            "the XMP packet would be {} bytes, more than one APP1 segment holds, and it already \
+             refers to an Extended XMP; rewriting that is not implemented",
+            packet.len()
+        )));
+    }
+    let rest = xmp::remove_labels(packet).map_err(xmp::error_at(0))?;
+    // Without the packet wrapper (`<?xpacket ...?>`), as part 3 asks of the ExtendedXMP.
+    let extended = match (rest.find("<x:xmpmeta"), rest.rfind("</x:xmpmeta>")) {
+        (Some(s), Some(e)) if s < e => &rest[s..e + "</x:xmpmeta>".len()],
+        _ => rest.as_str(),
+    };
+    let guid: String = md5(extended.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect();
+    let standard = xmp::new_packet(json).replacen(
+        "<rdf:Description rdf:about=\"\"",
+        &format!(
+            "<rdf:Description rdf:about=\"\" xmlns:xmpNote=\"http://ns.adobe.com/xmp/note/\" xmpNote:HasExtendedXMP=\"{guid}\""
+        ),
+        1,
+    );
+    write_xmp(out, &standard)?;
+    let full_len = u32::try_from(extended.len())
+        .map_err(|_| CodecError::Unsupported("Extended XMP over 4 GiB".into()))?;
+    let chunk_max = 65535 - 2 - EXT_XMP_HEADER.len() - 32 - 8;
+    for (i, chunk) in extended.as_bytes().chunks(chunk_max).enumerate() {
+        let offset = (i * chunk_max) as u32;
+        write_segment(
+            out,
+            APP1,
+            &[
+                EXT_XMP_HEADER,
+                guid.as_bytes(),
+                &full_len.to_be_bytes(),
+                &offset.to_be_bytes(),
+                chunk,
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+/// MD5 (RFC 1321), only for the Extended XMP GUID the XMP specification prescribes (an
+/// identifier, not a security measure).
+fn md5(data: &[u8]) -> [u8; 16] {
+    const S: [u32; 64] = [
+        7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 5, 9, 14, 20, 5, 9, 14, 20, 5,
+        9, 14, 20, 5, 9, 14, 20, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 6, 10,
+        15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21,
+    ];
+    // K[i] = floor(abs(sin(i + 1)) * 2^32).
+    let k: Vec<u32> = (0..64)
+        .map(|i| ((i as f64 + 1.0).sin().abs() * 4_294_967_296.0) as u32)
+        .collect();
+    let mut state: [u32; 4] = [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476];
+    let mut message = data.to_vec();
+    message.push(0x80);
+    while message.len() % 64 != 56 {
+        message.push(0);
+    }
+    message.extend_from_slice(&((data.len() as u64).wrapping_mul(8)).to_le_bytes());
+    for block in message.chunks_exact(64) {
+        let m: Vec<u32> = block
+            .chunks_exact(4)
+            .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]))
+            .collect();
+        let [mut a, mut b, mut c, mut d] = state;
+        for i in 0..64 {
+            let (f, g) = match i / 16 {
+                0 => ((b & c) | (!b & d), i),
+                1 => ((d & b) | (!d & c), (5 * i + 1) % 16),
+                2 => (b ^ c ^ d, (3 * i + 5) % 16),
+                _ => (c ^ (b | !d), (7 * i) % 16),
+            };
+            let rotated = a
+                .wrapping_add(f)
+                .wrapping_add(k[i])
+                .wrapping_add(m[g])
+                .rotate_left(S[i]);
+            a = d;
+            d = c;
+            c = b;
+            b = b.wrapping_add(rotated);
+        }
+        for (s, v) in state.iter_mut().zip([a, b, c, d]) {
+            *s = s.wrapping_add(v);
+        }
+    }
+    let mut out = [0u8; 16];
+    for (i, s) in state.iter().enumerate() {
+        out[i * 4..i * 4 + 4].copy_from_slice(&s.to_le_bytes());
+    }
+    out
+}
+
+/// Walk the scans from the first SOS (or EOI) at `start` to EOI: the entropy-coded data of each
+/// scan up to its next marker, and the segments between scans (progressive JPEGs have many).
+/// `Some(message)` when the file ends before EOI; `None` when EOI is there, or when the data
+/// after the first scan is not a marker structure this walk follows (then nothing is claimed).
+/// Bounded: one pass over the file in 64 KiB reads, at most [`limits::MAX_ENTRIES`] markers.
+fn missing_eoi(input: &mut Input, start: u64) -> Result<Option<String>> {
+    let len = input.len();
+    let ends_at = |what: &str| {
+        Some(format!("the file ends at byte {len} {what}, before the end-of-image marker (EOI): the picture is cut short"))
+    };
+    let mut pos = start;
+    for _ in 0..limits::MAX_ENTRIES {
+        if pos + 2 > len {
+            return Ok(ends_at("after a scan"));
+        }
+        input.seek_to(pos)?;
+        let [ff, marker] = input.read_array()?;
+        if ff != 0xFF {
+            return Ok(None);
+        }
+        match marker {
+            EOI => return Ok(None),
+            0xFF => {
+                pos += 1;
+                continue;
+            }
+            0x01 | 0xD0..=0xD7 => {
+                pos += 2;
+                continue;
+            }
+            _ => {}
+        }
+        if pos + 4 > len {
+            return Ok(ends_at(&format!(
+                "inside segment 0xFF{marker:02X} at byte {pos}"
+            )));
+        }
+        let seg_len = u16::from_be_bytes(input.read_array()?) as u64;
+        let end = pos + 2 + seg_len;
+        if end > len {
+            return Ok(ends_at(&format!(
+                "inside segment 0xFF{marker:02X} at byte {pos}"
+            )));
+        }
+        pos = end;
+        if marker == SOS {
+            match next_marker(input, pos)? {
+                Some(at) => pos = at,
+                None => {
+                    return Ok(ends_at(&format!(
+                        "inside the entropy-coded data of the scan that starts at byte {}",
+                        end - seg_len - 2
+                    )))
+                }
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// The offset of the first marker at or after `pos` in entropy-coded data: 0xFF followed by a
+/// byte other than 0x00 (a stuffed 0xFF), RST0-7 (restart markers inside the scan) or 0xFF
+/// (fill). `None` when the file ends first.
+fn next_marker(input: &mut Input, mut pos: u64) -> Result<Option<u64>> {
+    use std::io::Read;
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut previous_ff = false;
+    input.seek_to(pos)?;
+    loop {
+        let n = input.read(&mut buf)?;
+        if n == 0 {
+            return Ok(None);
+        }
+        for (i, b) in buf[..n].iter().enumerate() {
+            if previous_ff && !matches!(*b, 0x00 | 0xD0..=0xD7 | 0xFF) {
+                return Ok(Some(pos + i as u64 - 1));
+            }
+            previous_ff = *b == 0xFF;
+        }
+        pos += n as u64;
+    }
 }
 
 impl Format for Jpeg {
@@ -337,6 +535,14 @@ impl Format for Jpeg {
     }
     fn sniff(&self, head: &[u8]) -> bool {
         head.starts_with(&[0xFF, 0xD8, 0xFF])
+    }
+
+    fn file_problems(&self, input: &mut Input) -> Result<Vec<(ProblemCode, String)>> {
+        let (_, sos) = segments(input)?;
+        Ok(missing_eoi(input, sos)?
+            .map(|m| (ProblemCode::TruncatedEntropyData, m))
+            .into_iter()
+            .collect())
     }
 
     fn read(&self, input: &mut Input) -> Result<Vec<Found>> {
@@ -497,12 +703,13 @@ impl UnitWriter for Segments {
         json: &str,
     ) -> Result<()> {
         let Some(unit) = unit else {
-            return write_xmp(out, &xmp::new_packet(json));
+            return write_xmp_with_label(out, &xmp::new_packet(json), json);
         };
         match Self::classify(input, unit)? {
-            Kind::Xmp(packet) => write_xmp(
+            Kind::Xmp(packet) => write_xmp_with_label(
                 out,
                 &xmp::set_label(&packet, json).map_err(xmp::error_at(unit.offset + 4))?,
+                json,
             ),
             _ => Err(CodecError::corrupt(unit.offset, "not an XMP segment")),
         }
@@ -527,6 +734,32 @@ impl UnitWriter for Segments {
                 write_segment(out, APP1, &[EXIF_HEADER, &tiff])
             }
             _ => Err(CodecError::corrupt(unit.offset, "not a label segment")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::md5;
+
+    fn hex(d: [u8; 16]) -> String {
+        d.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// RFC 1321 appendix A.5 test suite.
+    #[test]
+    fn md5_matches_the_rfc_test_suite() {
+        for (input, want) in [
+            ("", "d41d8cd98f00b204e9800998ecf8427e"),
+            ("a", "0cc175b9c0f1b6a831c399e269772661"),
+            ("abc", "900150983cd24fb0d6963f7d28e17f72"),
+            ("message digest", "f96b697d7cb7938d525a2f31aaf161d0"),
+            (
+                "12345678901234567890123456789012345678901234567890123456789012345678901234567890",
+                "57edf4a22be3c955ac49da2e2107b67a",
+            ),
+        ] {
+            assert_eq!(hex(md5(input.as_bytes())), want, "{input:?}");
         }
     }
 }

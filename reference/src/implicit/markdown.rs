@@ -105,7 +105,19 @@ fn first_bytes(input: &mut Input) -> Result<Vec<u8>> {
 }
 
 /// Read the head of the file and find the front matter. `Ok(None)` when there is none.
+/// A Markdown file over [`limits::MAX_TEXT_BYTES`] is refused first, as every text path
+/// refuses it: a 100 GiB sparse `.md` must stop here, not be copied by `embed`.
 fn find(input: &mut Input) -> Result<(Vec<u8>, Option<FrontMatter>)> {
+    if input.len() > limits::MAX_TEXT_BYTES {
+        return Err(CodecError::limit(
+            0,
+            format!(
+                "a Markdown text of {} bytes exceeds the text limit of {} bytes",
+                input.len(),
+                limits::MAX_TEXT_BYTES
+            ),
+        ));
+    }
     input.seek_to(0)?;
     // Only a file that starts with the marker is read further (a large Markdown file without
     // front matter costs 7 bytes of reading).

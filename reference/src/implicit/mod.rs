@@ -103,6 +103,13 @@ pub trait Format: Sync {
     fn write_checks_readability(&self) -> bool {
         false
     }
+
+    /// Damage to the file itself that does not touch its labels (a JPEG cut short inside its
+    /// image data), as problems of the whole file; their severity comes from the profile.
+    /// Default: none looked for.
+    fn file_problems(&self, _input: &mut Input) -> Result<Vec<(ProblemCode, String)>> {
+        Ok(Vec::new())
+    }
 }
 
 /// Refuse a file once it has yielded more than [`limits::MAX_LABELS`] label carriers, while the
@@ -358,7 +365,12 @@ pub fn read_input(
             }
         })
         .collect();
-    let mut problems = Vec::new();
+    input.seek_to(0)?;
+    let mut problems: Vec<Problem> = format
+        .file_problems(input)?
+        .into_iter()
+        .map(|(code, message)| Problem::new(profile, code, message))
+        .collect();
     let verdict = if labels.is_empty() {
         Verdict::Unlabeled
     } else {
