@@ -257,6 +257,12 @@ impl<'a> BitReader<'a> {
 
     #[inline]
     fn decode(&mut self, t: &DecodeTable) -> Result<u8, JpegError> {
+        self.decode_with_len(t).map(|(s, _)| s)
+    }
+
+    /// The next symbol and the length of its code word.
+    #[inline(always)]
+    fn decode_with_len(&mut self, t: &DecodeTable) -> Result<(u8, u32), JpegError> {
         if self.n < 16 {
             self.fill();
         }
@@ -265,8 +271,14 @@ impl<'a> BitReader<'a> {
             let len = (e >> 8) as u32;
             self.acc <<= len;
             self.n -= len;
-            return Ok(e as u8);
+            return Ok((e as u8, len));
         }
+        self.decode_long(t)
+    }
+
+    /// [`Self::decode_with_len`] for code words longer than the 9-bit lookup.
+    #[cold]
+    fn decode_long(&mut self, t: &DecodeTable) -> Result<(u8, u32), JpegError> {
         for len in 10..=16u32 {
             let code = (self.acc >> (64 - len)) as i32;
             if code <= t.maxcode[len as usize] {
@@ -274,12 +286,22 @@ impl<'a> BitReader<'a> {
                 self.n -= len;
                 let i = t.valptr[len as usize] + code - t.mincode[len as usize];
                 return match t.values.get(i as usize) {
-                    Some(&v) => Ok(v),
+                    Some(&v) => Ok((v, len)),
                     None => bad(self.pos, "Huffman code outside its table"),
                 };
             }
         }
         bad(self.pos, "invalid Huffman code in the entropy-coded data")
+    }
+
+    /// Skip `k` bits (at most 16).
+    #[inline(always)]
+    fn skip(&mut self, k: u32) {
+        if self.n < k {
+            self.fill();
+        }
+        self.acc <<= k;
+        self.n -= k;
     }
 
     /// Whether more bits were consumed than the data held.
@@ -602,8 +624,8 @@ fn parse_frame(seg: &[u8], at: usize) -> Result<Decoded, JpegError> {
             c.bw = mcux * c.h;
             c.bh = mcuy * c.v;
         }
-        // Bounded: at most 16 blocks per MCU per component over pixels/64 MCUs.
-        c.coefs = vec![[0i16; 64]; c.bw * c.bh];
+        // `coefs` is allocated by the coefficient path only (the splice path keeps just the
+        // blocks it re-encodes): at most 16 blocks per MCU per component over pixels/64 MCUs.
     }
     Ok(Decoded {
         width,
@@ -748,6 +770,7 @@ fn decode_scan(
             None => false,
         };
         let (mx, my) = (u % ux, u / ux);
+        let mut longest = 0u32;
         for (si, &(ci, dc, ac)) in tables.iter().enumerate() {
             let comp = &mut f.comps[ci];
             let (nh, nv) = if single { (1, 1) } else { (comp.h, comp.v) };
@@ -758,6 +781,17 @@ fn decode_scan(
                     } else {
                         (mx * comp.h + bx, my * comp.v + by)
                     };
+                    if splice.is_some() && !keep {
+                        // An untouched MCU: only where it ends, its DC and its longest code.
+                        skip_sequential(
+                            &mut r,
+                            dc.expect("DC"),
+                            ac.expect("AC"),
+                            &mut pred[si],
+                            &mut longest,
+                        )?;
+                        continue;
+                    }
                     let block = if splice.is_some() {
                         scratch = [0; 64];
                         &mut scratch
@@ -797,6 +831,7 @@ fn decode_scan(
         }
         if let Some(sp) = splice.as_deref_mut() {
             sp.end[u] = r.bit_pos();
+            sp.longest[u] = longest as u8;
             if keep {
                 sp.blocks.insert(u, std::mem::take(&mut kept));
             }
@@ -856,6 +891,44 @@ fn decode_sequential(
         }
         block[ZIGZAG[k]] = r.extend(s) as i16;
         k += 1;
+    }
+    if k > 64 {
+        return bad(r.pos, "AC coefficients run past the end of the block");
+    }
+    Ok(())
+}
+
+/// Read past one sequential block without storing it: updates the DC predictor and `longest`,
+/// the length of the longest code word met (which tells whether its bits can be copied when
+/// the long codes of a table are changed).
+#[inline(always)]
+fn skip_sequential(
+    r: &mut BitReader<'_>,
+    dc: &DecodeTable,
+    ac: &DecodeTable,
+    pred: &mut i32,
+    longest: &mut u32,
+) -> Result<(), JpegError> {
+    let (s, len) = r.decode_with_len(dc)?;
+    if s > 11 {
+        return bad(r.pos, "DC difference category above 11");
+    }
+    *longest = (*longest).max(len);
+    *pred = pred.wrapping_add(r.extend(s as u32));
+    let mut k = 1;
+    while k < 64 {
+        let (rs, len) = r.decode_with_len(ac)?;
+        *longest = (*longest).max(len);
+        let (run, s) = ((rs >> 4) as usize, (rs & 15) as u32);
+        if s == 0 {
+            if run != 15 {
+                return Ok(());
+            }
+            k += 16;
+            continue;
+        }
+        r.skip(s);
+        k += run + 1;
     }
     if k > 64 {
         return bad(r.pos, "AC coefficients run past the end of the block");
@@ -1468,6 +1541,9 @@ struct Splice<'o> {
     /// Bit range of each MCU in `destuffed`.
     start: Vec<u64>,
     end: Vec<u64>,
+    /// Per MCU: the length of the longest code word in it (its bits are copied as they are
+    /// when every code word of that length and shorter keeps its value in the output tables).
+    longest: Vec<u8>,
     destuffed: Vec<u8>,
     /// Byte offsets of the entropy-coded data and of the marker after it.
     scan: (usize, usize),
@@ -1531,6 +1607,7 @@ impl<'o> Splice<'o> {
             pred_in: Default::default(),
             start: Vec::new(),
             end: Vec::new(),
+            longest: Vec::new(),
             destuffed: Vec::new(),
             scan: (0, 0),
             order: Vec::new(),
@@ -1604,6 +1681,7 @@ impl<'o> Splice<'o> {
         }
         self.start = vec![0; total];
         self.end = vec![0; total];
+        self.longest = vec![0; total];
         Ok(())
     }
 
@@ -1725,16 +1803,51 @@ impl<'o> Splice<'o> {
             .extend_from_slice(&((dht.len() + 2) as u16).to_be_bytes());
         w.out.extend_from_slice(&dht);
         w.out.extend_from_slice(&data[self.sos_at..self.scan.0]);
-        // The entropy-coded data: copied runs and re-encoded MCUs.
+        // The shortest code word whose value changed: canonical codes of a length depend only on
+        // the counts of shorter lengths, so an untouched MCU whose codes are all shorter keeps
+        // its bits and is copied; the others are re-coded symbol by symbol.
+        let mut changed_from = u32::MAX;
+        for (_, dc, ac) in &self.order {
+            for t in [dc, ac] {
+                let old = encode_table(&t.1, &t.2);
+                let new = &codes[&t.0];
+                for (o, n) in old.iter().zip(new.iter()) {
+                    if o.1 > 0 && o != n {
+                        changed_from = changed_from.min(o.1);
+                    }
+                }
+            }
+        }
+        // The entropy-coded data: copied runs, re-coded runs and re-encoded MCUs.
+        #[derive(Clone, Copy, PartialEq, Eq)]
+        enum How {
+            Copy,
+            Recode,
+            Reencode,
+        }
+        let how = |u: usize| {
+            if self.keep[u] {
+                How::Reencode
+            } else if self.longest[u] as u32 >= changed_from {
+                How::Recode
+            } else {
+                How::Copy
+            }
+        };
         let total = self.keep.len();
         let ri = self.restart_interval;
         let mut next_rst = 0u8;
         let mut u = 0;
         let mut pieces: Vec<(usize, usize)> = Vec::new(); // (first, end) unit ranges
+        let mut recoded = 0usize;
         while u < total {
             let mut v = u + 1;
-            while v < total && self.keep[v] == self.keep[u] && !(ri > 0 && v % ri == 0) {
+            let h = how(u);
+            while v < total && how(v) == h && !(ri > 0 && v % ri == 0) {
                 v += 1;
+            }
+            if h == How::Recode {
+                recoded += v - u;
             }
             pieces.push((u, v));
             u = v;
@@ -1754,7 +1867,8 @@ impl<'o> Splice<'o> {
                 w.out.extend_from_slice(&[0xFF, 0xD0 + next_rst]);
                 next_rst = (next_rst + 1) & 7;
             }
-            if self.keep[a] {
+            let h = how(a);
+            if h == How::Reencode {
                 for k in a..b {
                     for &(t, sym, v, s) in encoded.get(&k).map(|e| e.as_slice()).unwrap_or(&[]) {
                         let (code, clen) = codes[&t][sym as usize];
@@ -1768,7 +1882,7 @@ impl<'o> Splice<'o> {
                         );
                     }
                 }
-            } else if transcode {
+            } else if h == How::Recode {
                 let mut r = PlainBits {
                     d: &self.destuffed,
                     p: self.start[a],
@@ -1806,8 +1920,13 @@ impl<'o> Splice<'o> {
             .zip(self.order.iter().flat_map(|o| [&o.1, &o.2]))
             .any(|(a, b)| a.2.len() != b.2.len());
         let how = match (transcode, extended) {
+            (true, _) if recoded > 0 => {
+                "input's, lengthened for missing symbols; untouched MCUs' bits copied, those \
+                 with a lengthened code re-coded symbol by symbol"
+            }
             (true, _) => {
-                "input's, lengthened for missing symbols; untouched MCUs re-coded symbol by symbol"
+                "input's, lengthened for missing symbols; untouched MCUs' bits copied (none \
+                 uses a lengthened code)"
             }
             (false, true) => "input's, extended with missing symbols; untouched MCUs' bits copied",
             (false, false) => "input's; untouched MCUs' bits copied",
