@@ -96,6 +96,9 @@ struct Component {
     bw: usize,
     bh: usize,
     coefs: Vec<Block>,
+    /// Per block of `coefs`: bit `k` set when the AC coefficient at zig-zag index `k` is
+    /// non-zero (set while decoding), so the encoder visits only those.
+    nonzero: Vec<u64>,
 }
 
 /// A Huffman table for decoding (JPEG Annex F.2.2.3 with a 9-bit lookup).
@@ -604,6 +607,7 @@ fn parse_frame(seg: &[u8], at: usize) -> Result<Decoded, JpegError> {
             bw: 0,
             bh: 0,
             coefs: Vec::new(),
+            nonzero: Vec::new(),
         });
     }
     let hmax = comps.iter().map(|c| c.h).max().unwrap_or(1);
@@ -734,6 +738,7 @@ fn decode_scan(
         for c in &mut f.comps {
             if c.coefs.is_empty() {
                 c.coefs = vec![[0i16; 64]; c.bw * c.bh];
+                c.nonzero = vec![0u64; c.bw * c.bh];
             }
         }
     }
@@ -792,20 +797,21 @@ fn decode_scan(
                         )?;
                         continue;
                     }
-                    let block = if splice.is_some() {
+                    let (block, nonzero) = if splice.is_some() {
                         scratch = [0; 64];
-                        &mut scratch
+                        (&mut scratch, &mut 0u64)
                     } else {
-                        &mut comp.coefs[y * comp.bw + x]
+                        let i = y * comp.bw + x;
+                        (&mut comp.coefs[i], &mut comp.nonzero[i])
                     };
-                    if !progressive {
+                    let last = if !progressive {
                         decode_sequential(
                             &mut r,
                             block,
                             dc.expect("DC"),
                             ac.expect("AC"),
                             &mut pred[si],
-                        )?;
+                        )?
                     } else if dc_pass {
                         if ah == 0 {
                             let s = r.decode(dc.expect("DC"))? as u32;
@@ -818,11 +824,13 @@ fn decode_scan(
                         } else if r.bit() {
                             block[0] |= 1 << al;
                         }
+                        0
                     } else if ah == 0 {
-                        decode_ac_first(&mut r, block, ac.expect("AC"), ss, se, al, &mut eobrun)?;
+                        decode_ac_first(&mut r, block, ac.expect("AC"), ss, se, al, &mut eobrun)?
                     } else {
-                        decode_ac_refine(&mut r, block, ac.expect("AC"), ss, se, al, &mut eobrun)?;
-                    }
+                        decode_ac_refine(&mut r, block, ac.expect("AC"), ss, se, al, &mut eobrun)?
+                    };
+                    *nonzero |= last;
                     if keep {
                         kept.push(scratch);
                     }
@@ -867,7 +875,7 @@ fn decode_sequential(
     dc: &DecodeTable,
     ac: &DecodeTable,
     pred: &mut i32,
-) -> Result<(), JpegError> {
+) -> Result<u64, JpegError> {
     let s = r.decode(dc)? as u32;
     if s > 11 {
         return bad(r.pos, "DC difference category above 11");
@@ -875,6 +883,7 @@ fn decode_sequential(
     *pred = pred.wrapping_add(r.extend(s));
     block[0] = to_i16(*pred, r.pos)?;
     let mut k = 1;
+    let mut nonzero = 0u64;
     while k < 64 {
         let rs = r.decode(ac)?;
         let (run, s) = ((rs >> 4) as usize, (rs & 15) as u32);
@@ -890,12 +899,13 @@ fn decode_sequential(
             return bad(r.pos, "AC coefficients run past the end of the block");
         }
         block[ZIGZAG[k]] = r.extend(s) as i16;
+        nonzero |= 1 << k;
         k += 1;
     }
     if k > 64 {
         return bad(r.pos, "AC coefficients run past the end of the block");
     }
-    Ok(())
+    Ok(nonzero)
 }
 
 /// Read past one sequential block without storing it: updates the DC predictor and `longest`,
@@ -944,12 +954,13 @@ fn decode_ac_first(
     se: usize,
     al: u32,
     eobrun: &mut u32,
-) -> Result<(), JpegError> {
+) -> Result<u64, JpegError> {
     if *eobrun > 0 {
         *eobrun -= 1;
-        return Ok(());
+        return Ok(0);
     }
     let mut k = ss;
+    let mut nonzero = 0u64;
     while k <= se {
         let rs = r.decode(ac)?;
         let (run, s) = ((rs >> 4) as u32, (rs & 15) as u32);
@@ -959,6 +970,7 @@ fn decode_ac_first(
                 return bad(r.pos, "AC coefficients run past the end of the band");
             }
             block[ZIGZAG[k]] = to_i16(r.extend(s) << al, r.pos)?;
+            nonzero |= 1 << k;
             k += 1;
         } else if run == 15 {
             k += 16;
@@ -970,7 +982,7 @@ fn decode_ac_first(
             break;
         }
     }
-    Ok(())
+    Ok(nonzero)
 }
 
 fn decode_ac_refine(
@@ -981,8 +993,9 @@ fn decode_ac_refine(
     se: usize,
     al: u32,
     eobrun: &mut u32,
-) -> Result<(), JpegError> {
+) -> Result<u64, JpegError> {
     let p1: i16 = 1 << al;
+    let mut nonzero = 0u64;
     let m1: i16 = -p1;
     let refine = |r: &mut BitReader<'_>, c: &mut i16| {
         if r.bit() && (*c & p1) == 0 {
@@ -1028,6 +1041,7 @@ fn decode_ac_refine(
                     return bad(r.pos, "refinement runs past the end of the band");
                 }
                 block[ZIGZAG[k]] = value;
+                nonzero |= 1 << k;
             }
             k += 1;
         }
@@ -1042,7 +1056,7 @@ fn decode_ac_refine(
         }
         *eobrun -= 1;
     }
-    Ok(())
+    Ok(nonzero)
 }
 
 // ---- pixels of the touched blocks ----------------------------------------------------------
@@ -1218,7 +1232,9 @@ fn apply_overlay(f: &mut Decoded, o: &Overlay) -> Result<usize, JpegError> {
     for t in &targets {
         let q = qtable(f, t.ci)?;
         let comp = &mut f.comps[t.ci];
-        blend(&mut comp.coefs[t.by * comp.bw + t.bx], t, &q, &c);
+        let i = t.by * comp.bw + t.bx;
+        blend(&mut comp.coefs[i], t, &q, &c);
+        comp.nonzero[i] = nonzero_mask(&comp.coefs[i]);
     }
     Ok(targets.len())
 }
@@ -1231,14 +1247,59 @@ fn category(v: i32) -> u32 {
     32 - v.unsigned_abs().leading_zeros()
 }
 
-/// Visit every (table, symbol, extra bits) the sequential scan will hold, in order. `emit` gets
-/// `(table index: comp 0 → 0, others → 1; is_dc; symbol; value bits; value length)`;
-/// `restart` is called before each RST marker with its number.
-fn walk<E: FnMut(usize, bool, u8, u32, u32), R: FnMut(u8)>(
-    f: &Decoded,
-    mut emit: E,
-    mut restart: R,
-) -> Result<(), JpegError> {
+/// Receives the symbols of the sequential scan [`walk`] produces, in order.
+trait Sink {
+    /// A symbol of table `t` (component 0 → 0, the others → 1), DC or AC, followed by `len`
+    /// extra bits `bits`.
+    fn symbol(&mut self, t: usize, dc: bool, sym: u8, bits: u32, len: u32);
+    /// Before each RST marker, with its number.
+    fn restart(&mut self, m: u8);
+}
+
+/// Counts symbols per table (for the optimised tables).
+struct Frequencies {
+    dc: [[u64; 256]; 2],
+    ac: [[u64; 256]; 2],
+}
+
+impl Sink for Frequencies {
+    #[inline(always)]
+    fn symbol(&mut self, t: usize, dc: bool, sym: u8, _: u32, _: u32) {
+        if dc {
+            self.dc[t][sym as usize] += 1;
+        } else {
+            self.ac[t][sym as usize] += 1;
+        }
+    }
+    fn restart(&mut self, _: u8) {}
+}
+
+/// Writes the symbols with their code words.
+struct Coder {
+    w: BitWriter,
+    dc: Vec<CodeTable>,
+    ac: Vec<CodeTable>,
+}
+
+impl Sink for Coder {
+    #[inline(always)]
+    fn symbol(&mut self, t: usize, dc: bool, sym: u8, bits: u32, len: u32) {
+        let (code, clen) = if dc {
+            self.dc[t][sym as usize]
+        } else {
+            self.ac[t][sym as usize]
+        };
+        // At most 16 + 11 bits in one write.
+        self.w.put((code << len) | bits, clen + len);
+    }
+    fn restart(&mut self, m: u8) {
+        self.w.flush();
+        self.w.out.extend_from_slice(&[0xFF, 0xD0 + m]);
+    }
+}
+
+/// Visit every (table, symbol, extra bits) the sequential scan will hold, in order.
+fn walk<S: Sink>(f: &Decoded, sink: &mut S) -> Result<(), JpegError> {
     let single = f.comps.len() == 1;
     let (ux, uy) = if single {
         (f.comps[0].cw, f.comps[0].ch)
@@ -1250,7 +1311,7 @@ fn walk<E: FnMut(usize, bool, u8, u32, u32), R: FnMut(u8)>(
     let mut next_rst = 0u8;
     for u in 0..ux * uy {
         if f.restart_interval > 0 && units == f.restart_interval {
-            restart(next_rst);
+            sink.restart(next_rst);
             next_rst = (next_rst + 1) & 7;
             units = 0;
             pred = [0; 3];
@@ -1266,7 +1327,12 @@ fn walk<E: FnMut(usize, bool, u8, u32, u32), R: FnMut(u8)>(
                     } else {
                         (mx * comp.h + bx, my * comp.v + by)
                     };
-                    let block = &comp.coefs[y * comp.bw + x];
+                    let i = y * comp.bw + x;
+                    let block = &comp.coefs[i];
+                    let mut nonzero = match comp.nonzero.get(i) {
+                        Some(&m) => m & !1,
+                        None => nonzero_mask(block),
+                    };
                     let diff = block[0] as i32 - pred[ci];
                     pred[ci] = block[0] as i32;
                     let s = category(diff);
@@ -1274,16 +1340,19 @@ fn walk<E: FnMut(usize, bool, u8, u32, u32), R: FnMut(u8)>(
                         return unsupported("a DC difference too large for 8-bit baseline");
                     }
                     let bits = if diff < 0 { diff - 1 } else { diff } as u32 & ((1 << s) - 1);
-                    emit(t, true, s as u8, bits, s);
-                    let mut run = 0u32;
-                    for &zz in &ZIGZAG[1..] {
-                        let v = block[zz] as i32;
+                    sink.symbol(t, true, s as u8, bits, s);
+                    let mut last = 0u32; // zig-zag index of the previous non-zero coefficient
+                    while nonzero != 0 {
+                        let k = nonzero.trailing_zeros();
+                        nonzero &= nonzero - 1;
+                        let v = block[ZIGZAG[k as usize]] as i32;
                         if v == 0 {
-                            run += 1;
                             continue;
                         }
+                        let mut run = k - last - 1;
+                        last = k;
                         while run > 15 {
-                            emit(t, false, 0xF0, 0, 0);
+                            sink.symbol(t, false, 0xF0, 0, 0);
                             run -= 16;
                         }
                         let s = category(v);
@@ -1291,11 +1360,10 @@ fn walk<E: FnMut(usize, bool, u8, u32, u32), R: FnMut(u8)>(
                             return unsupported("an AC coefficient too large for 8-bit baseline");
                         }
                         let bits = if v < 0 { v - 1 } else { v } as u32 & ((1 << s) - 1);
-                        emit(t, false, ((run << 4) | s) as u8, bits, s);
-                        run = 0;
+                        sink.symbol(t, false, ((run << 4) | s) as u8, bits, s);
                     }
-                    if run > 0 {
-                        emit(t, false, 0x00, 0, 0);
+                    if last < 63 {
+                        sink.symbol(t, false, 0x00, 0, 0);
                     }
                 }
             }
@@ -1303,6 +1371,17 @@ fn walk<E: FnMut(usize, bool, u8, u32, u32), R: FnMut(u8)>(
         units += 1;
     }
     Ok(())
+}
+
+/// Bit `k` set for each non-zero coefficient at zig-zag index `k`.
+fn nonzero_mask(block: &Block) -> u64 {
+    let mut m = 0u64;
+    for (k, &zz) in ZIGZAG.iter().enumerate() {
+        if block[zz] != 0 {
+            m |= 1 << k;
+        }
+    }
+    m
 }
 
 /// Optimal Huffman code lengths limited to 16 bits (JPEG Annex K.2, as libjpeg's
@@ -1409,19 +1488,45 @@ fn encode_table(counts: &[u8; 16], values: &[u8]) -> [(u32, u32); 256] {
 /// Writes bits with 0xFF00 stuffing.
 struct BitWriter {
     out: Vec<u8>,
+    /// Pending bits, the last `n` of `acc` (fewer than 32 between calls).
     acc: u64,
     n: u32,
 }
 
 impl BitWriter {
-    #[inline]
+    fn new(out: Vec<u8>) -> Self {
+        BitWriter { out, acc: 0, n: 0 }
+    }
+
+    /// Append the low `len` (at most 32) bits of `bits`.
+    #[inline(always)]
     fn put(&mut self, bits: u32, len: u32) {
-        if len == 0 {
-            return;
-        }
-        // len <= 32 and at most 7 bits are pending: the 64-bit accumulator never overflows.
+        // Fewer than 32 bits are pending: the 64-bit accumulator never overflows.
         self.acc = (self.acc << len) | (bits as u64 & ((1u64 << len) - 1));
         self.n += len;
+        if self.n >= 32 {
+            self.n -= 32;
+            let word = (self.acc >> self.n) as u32;
+            // Whether a byte of the word is 0xFF (a zero byte of its complement).
+            let inv = !word;
+            if inv.wrapping_sub(0x0101_0101) & !inv & 0x8080_8080 == 0 {
+                self.out.extend_from_slice(&word.to_be_bytes());
+            } else {
+                for b in word.to_be_bytes() {
+                    self.out.push(b);
+                    if b == 0xFF {
+                        self.out.push(0);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Pad the last byte with one bits and write every pending byte.
+    fn flush(&mut self) {
+        let pad = (8 - self.n % 8) % 8;
+        self.acc = (self.acc << pad) | ((1u64 << pad) - 1);
+        self.n += pad;
         while self.n >= 8 {
             self.n -= 8;
             let b = (self.acc >> self.n) as u8;
@@ -1430,33 +1535,17 @@ impl BitWriter {
                 self.out.push(0);
             }
         }
-    }
-
-    /// Pad the last byte with one bits.
-    fn flush(&mut self) {
-        if self.n > 0 {
-            let pad = 8 - self.n;
-            self.put((1 << pad) - 1, pad);
-        }
         self.acc = 0;
     }
 }
 
 /// Write the frame back as one sequential scan with optimised Huffman tables.
 fn encode(f: &Decoded) -> Result<Vec<u8>, JpegError> {
-    let mut dc_freq = [[0u64; 256]; 2];
-    let mut ac_freq = [[0u64; 256]; 2];
-    walk(
-        f,
-        |t, dc, sym, _, _| {
-            if dc {
-                dc_freq[t][sym as usize] += 1
-            } else {
-                ac_freq[t][sym as usize] += 1
-            }
-        },
-        |_| {},
-    )?;
+    let mut freq = Frequencies {
+        dc: [[0; 256]; 2],
+        ac: [[0; 256]; 2],
+    };
+    walk(f, &mut freq)?;
     let ntables = if f.comps.len() == 1 { 1 } else { 2 };
     let mut out = Vec::with_capacity(f.header.len() + f.comps[0].coefs.len() * 16);
     out.extend_from_slice(&f.header);
@@ -1464,7 +1553,7 @@ fn encode(f: &Decoded) -> Result<Vec<u8>, JpegError> {
     let mut dc_codes = Vec::new();
     let mut ac_codes = Vec::new();
     for t in 0..ntables {
-        for (class, freq) in [(0u8, &dc_freq[t]), (1u8, &ac_freq[t])] {
+        for (class, freq) in [(0u8, &freq.dc[t]), (1u8, &freq.ac[t])] {
             let (counts, values) = optimal_table(freq);
             dht.push((class << 4) | t as u8);
             dht.extend_from_slice(&counts);
@@ -1489,29 +1578,14 @@ fn encode(f: &Decoded) -> Result<Vec<u8>, JpegError> {
         out.extend_from_slice(&[c.id, (t << 4) | t]);
     }
     out.extend_from_slice(&[0, 63, 0]);
-    let mut w = BitWriter { out, acc: 0, n: 0 };
-    // The writer is shared by both callbacks through a RefCell.
-    let w_cell = std::cell::RefCell::new(&mut w);
-    walk(
-        f,
-        |t, dc, sym, bits, len| {
-            let (code, clen) = if dc {
-                dc_codes[t][sym as usize]
-            } else {
-                ac_codes[t][sym as usize]
-            };
-            let mut w = w_cell.borrow_mut();
-            w.put(code, clen);
-            w.put(bits, len);
-        },
-        |m| {
-            let mut w = w_cell.borrow_mut();
-            w.flush();
-            w.out.extend_from_slice(&[0xFF, 0xD0 + m]);
-        },
-    )?;
-    w.flush();
-    let mut out = w.out;
+    let mut coder = Coder {
+        w: BitWriter::new(out),
+        dc: dc_codes,
+        ac: ac_codes,
+    };
+    walk(f, &mut coder)?;
+    coder.w.flush();
+    let mut out = coder.w.out;
     out.extend_from_slice(&[0xFF, 0xD9]);
     out.extend_from_slice(&f.trailer);
     Ok(out)
@@ -1781,11 +1855,7 @@ impl<'o> Splice<'o> {
             .map(|(&k, t)| (k, encode_table(&t.1, &t.2)))
             .collect();
         // Header: as it was, with the scan's tables in one DHT just before the SOS.
-        let mut w = BitWriter {
-            out: Vec::with_capacity(data.len() + 4096),
-            acc: 0,
-            n: 0,
-        };
+        let mut w = BitWriter::new(Vec::with_capacity(data.len() + 4096));
         let mut at = 0;
         for &(a, b) in &self.dht_segments {
             w.out.extend_from_slice(&data[at..a]);
