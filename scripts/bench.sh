@@ -84,3 +84,16 @@ hyperfine -N -w 3 -r 30 --export-json "$D/h3.json" "$BIN read $D/read.png" "exif
 read -r our_read exif_read < <(ms "$D/h3.json")
 echo "read small.png: aigc-label ${our_read} ms, exiftool ${exif_read} ms"
 rm -f "$D"/out-* "$D"/h*.json
+
+# ---- explicit labels (issue 14): `mark` vs ImageMagick and ffmpeg, in the same run ----------
+# 4K PNG, 4K JPEG (ImageMagick baseline with optimised tables, progressive, standard tables)
+# vs ImageMagick `convert -annotate`, and a 60 s 720p H.264 video with a 3 s label vs ffmpeg
+# drawtext with a full re-encode; prints the ratios (targets: JPEG <= 0.5x, video <= 0.1x).
+# BENCH_EXPLICIT=0 skips it; BENCH_QUICK=1 runs the image rows only.
+if [ "${BENCH_EXPLICIT:-1}" != 0 ]; then
+  if [ -n "${BENCH_QUICK:-}" ]; then
+    BENCH_JPEG_ONLY=1 reference/benches/explicit.sh 3
+  else
+    reference/benches/explicit.sh 3 1
+  fi
+fi

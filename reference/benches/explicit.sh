@@ -39,9 +39,9 @@ best() { # command... -> best wall time of $RUNS runs
   echo "$b"
 }
 
-# Least CPU time (user + system) of $RUNS runs. `mark` syncs its output to disk before the
-# atomic rename (as every aigc-label write does) and ImageMagick does not, so on a busy disk the
-# wall times above also compare an fsync with none; CPU time compares the work itself.
+# Least CPU time (user + system) of $RUNS runs. Every timed `mark` runs with --no-sync (no
+# fsync before the atomic rename), since ImageMagick and ffmpeg do not sync either; CPU time
+# compares the work itself, without the machine's load in the wall times.
 cpu() {
   b=
   i=0
@@ -59,7 +59,7 @@ IM=$(command -v convert-im6.q16 || command -v convert)
 # 8-bit RGB, as photos are (plasma: is 16-bit by default, which makes both sides slower).
 "$IM" -size 3840x2160 plasma:fractal -seed 7 -depth 8 "$T/4k.png"
 if [ -z "${BENCH_JPEG_ONLY:-}" ]; then
-ours=$(best "$BIN" mark "$T/4k.png" -o "$T/ours.png" --force)
+ours=$(best "$BIN" mark "$T/4k.png" -o "$T/ours.png" --force --no-sync)
 # ImageMagick: the same prompt, same corner, white on a 65 % black box at the point size that
 # gives about our ink height (2160 px * 5 % * 1.1 = 119 px ink, about 125 pt).
 im=$(best "$IM" "$T/4k.png" -font "$FONT" -pointsize 125 -fill white -undercolor '#000000a6' \
@@ -77,12 +77,12 @@ for kind in baseline progressive standard-tables; do
     *) "$IM" "$T/4k.png" -quality 90 "$T/4k-$kind.jpg" ;;
   esac
   method=$("$BIN" mark "$T/4k-$kind.jpg" -o "$T/ours.jpg" --force --json | sed -n 's/.*"method":"\([a-z-]*\)".*/\1/p')
-  ours=$(best "$BIN" mark "$T/4k-$kind.jpg" -o "$T/ours.jpg" --force)
+  ours=$(best "$BIN" mark "$T/4k-$kind.jpg" -o "$T/ours.jpg" --force --no-sync)
   im=$(best "$IM" "$T/4k-$kind.jpg" -font "$FONT" -pointsize 125 -fill white -undercolor '#000000a6' \
     -gravity southeast -annotate +40+40 'AI生成' "$T/im.jpg")
   printf 'mark 4K JPEG (%s, %s): aigc-label %.3f s, ImageMagick convert -annotate %.3f s, ratio %.2f\n' \
     "$kind" "$method" "$ours" "$im" "$(echo "$ours / $im" | bc -l)"
-  ours_cpu=$(cpu "$BIN" mark "$T/4k-$kind.jpg" -o "$T/ours.jpg" --force)
+  ours_cpu=$(cpu "$BIN" mark "$T/4k-$kind.jpg" -o "$T/ours.jpg" --force --no-sync)
   im_cpu=$(cpu "$IM" "$T/4k-$kind.jpg" -font "$FONT" -pointsize 125 -fill white -undercolor '#000000a6' \
     -gravity southeast -annotate +40+40 'AI生成' "$T/im.jpg")
   printf '    CPU time (user+sys): aigc-label %.2f s, ImageMagick %.2f s, ratio %.2f\n' \
@@ -103,7 +103,7 @@ for gop in 60 250; do
   ffmpeg -v error -y -f lavfi -i testsrc2=size=1280x720:rate=30 \
     -f lavfi -i sine=frequency=440:sample_rate=48000 -t 60 -pix_fmt yuv420p \
     -c:v libx264 -preset veryfast -g "$gop" -c:a aac -b:a 128k "$T/v$gop.mp4"
-  ours=$(vbest "$BIN" mark "$T/v$gop.mp4" -o "$T/v-ours.mp4" --duration 3 --force)
+  ours=$(vbest "$BIN" mark "$T/v$gop.mp4" -o "$T/v-ours.mp4" --duration 3 --force --no-sync)
   mode=$("$BIN" mark "$T/v$gop.mp4" -o "$T/v-ours.mp4" --duration 3 --force --json |
     sed -n 's/.*"rendering":{"mode":"\([a-z]*\)".*/\1/p')
   # drawtext: white text on a 65 % black box in the bottom-right corner, 8 % of the height,

@@ -136,7 +136,9 @@ fn only_the_labels_blocks_change_and_the_label_conforms() {
         f
     };
     // (input, progressive, how the Huffman coding is done: each of the three paths is exercised)
-    let (copied, recoded, whole) = ("bits copied", "re-coded symbol by symbol", "whole scan");
+    // (with lengthened tables, only the untouched MCUs that use a lengthened code are re-coded
+    // symbol by symbol; the others' bits are copied)
+    let (copied, recoded, whole) = ("bits copied", "lengthened", "whole scan");
     let cases = [
         // ImageMagick writes optimised (full) tables: lengthened, untouched MCUs re-coded.
         (

@@ -1,7 +1,7 @@
 //! `aigc-label mark IN -o OUT`: add a conforming explicit label (chapter 5) to a copy of a file.
 
 use aigc_label::explicit::{self, Modality};
-use aigc_label::io::Overwrite;
+use aigc_label::io::{Durability, Overwrite};
 use aigc_label::Profile;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -40,6 +40,11 @@ pub struct Args {
     /// Print what was done as JSON.
     #[arg(long)]
     json: bool,
+    /// Do not fsync the output before the atomic rename (still atomic against a killed
+    /// process; after a power loss the file system decides). For batch pipelines that sync
+    /// once at the end, and for benchmarks against tools that never sync.
+    #[arg(long)]
+    no_sync: bool,
 }
 
 /// Run `mark`: exit 0 when written, 2 on any error (the output is then untouched).
@@ -73,10 +78,17 @@ fn mark(args: &Args, profile: &Profile) -> Result<serde_json::Value, String> {
     {
         return Err("the output is the input file; write to another path".into());
     }
-    let overwrite = if args.force {
-        Overwrite::Replace
-    } else {
-        Overwrite::Refuse
+    let overwrite = explicit::WriteMode {
+        overwrite: if args.force {
+            Overwrite::Replace
+        } else {
+            Overwrite::Refuse
+        },
+        durability: if args.no_sync {
+            Durability::OsCache
+        } else {
+            Durability::Sync
+        },
     };
     let request = explicit::MarkRequest {
         text: args.text.clone(),

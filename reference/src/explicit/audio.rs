@@ -777,7 +777,7 @@ pub fn mark_file(
     kind: Kind,
     place: Place,
     profile: &crate::Profile,
-    overwrite: crate::io::Overwrite,
+    overwrite: impl Into<super::WriteMode>,
 ) -> super::Result<MarkReport> {
     let (pcm, spec) = decode(input)?;
     let prompt = match kind {

@@ -326,14 +326,31 @@ pub(crate) fn carry_implicit(input: &Path, bytes: Vec<u8>, profile: &Profile) ->
     }
 }
 
+/// How a labelled copy is written: whether an existing output is replaced, and whether it is
+/// synced to disk before the atomic rename (`mark --no-sync` skips the fsync, like
+/// `embed --no-sync`). An [`Overwrite`](crate::io::Overwrite) alone means a synced write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteMode {
+    /// Replace an existing output or refuse.
+    pub overwrite: crate::io::Overwrite,
+    /// Sync before the rename, or leave it to the OS cache.
+    pub durability: crate::io::Durability,
+}
+
+impl From<crate::io::Overwrite> for WriteMode {
+    fn from(overwrite: crate::io::Overwrite) -> Self {
+        WriteMode {
+            overwrite,
+            durability: crate::io::Durability::Sync,
+        }
+    }
+}
+
 /// Write `bytes` to `path` atomically (temporary file + rename).
-pub(crate) fn write_bytes(
-    path: &Path,
-    bytes: &[u8],
-    overwrite: crate::io::Overwrite,
-) -> Result<()> {
+pub(crate) fn write_bytes(path: &Path, bytes: &[u8], mode: impl Into<WriteMode>) -> Result<()> {
     use std::io::Write;
-    crate::io::write_atomically(path, overwrite, None, |out| {
+    let mode = mode.into();
+    crate::io::write_atomically_with(path, mode.overwrite, mode.durability, None, |out| {
         out.write_all(bytes)?;
         Ok(())
     })
@@ -393,8 +410,9 @@ pub fn mark_path(
     modality: Modality,
     req: &MarkRequest,
     profile: &Profile,
-    overwrite: crate::io::Overwrite,
+    overwrite: impl Into<WriteMode>,
 ) -> Result<serde_json::Value> {
+    let overwrite = overwrite.into();
     let p = ExplicitProfile::from_profile(profile)?;
     let default_text = match modality {
         Modality::Text => wording::DEFAULT_TEXT_PROMPT,

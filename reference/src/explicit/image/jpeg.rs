@@ -15,13 +15,17 @@
 //!    are coded with them. If a table has free code space (standard Annex K tables), symbols it
 //!    lacks are appended as 16-bit codes, which leaves every existing code word unchanged, and
 //!    the entropy-coded bits of every other MCU are **copied** as they are. If a table is full
-//!    (optimised tables), a few of its longest codes are lengthened by a bit to make room and
-//!    the other MCUs are **re-coded symbol by symbol** (same symbols, same extra bits, new code
-//!    words), without going through coefficients.
+//!    (optimised tables), a few of its longest codes are lengthened by a bit to make room; code
+//!    words shorter than the first changed length keep their values (canonical codes), so every
+//!    untouched MCU whose longest code is shorter is still **copied**, and only the few others
+//!    are **re-coded symbol by symbol** (same symbols, same extra bits, new code words). The
+//!    untouched MCUs are read once, without storing their coefficients.
 //! 2. **Anything else** (progressive, several sequential scans): the whole image is decoded to
 //!    coefficients and written as one sequential scan (SOF0, or SOF1 when the input was
 //!    extended-sequential) with **optimised Huffman tables** computed for it (as
-//!    `jpegtran -optimize`).
+//!    `jpegtran -optimize`, from the symbols of every 4th row of MCUs, every symbol given a
+//!    code). The decoder records each block's non-zero coefficients, so the encoder visits
+//!    only those.
 //!
 //! Compositing is done in the file's own colour space, which is exact for this label: the
 //! plate is black and the text white, i.e. grey, and YCbCr is an affine function of RGB, so
@@ -96,6 +100,9 @@ struct Component {
     bw: usize,
     bh: usize,
     coefs: Vec<Block>,
+    /// Per block of `coefs`: bit `k` set when the AC coefficient at zig-zag index `k` is
+    /// non-zero (set while decoding), so the encoder visits only those.
+    nonzero: Vec<u64>,
 }
 
 /// A Huffman table for decoding (JPEG Annex F.2.2.3 with a 9-bit lookup).
@@ -257,6 +264,12 @@ impl<'a> BitReader<'a> {
 
     #[inline]
     fn decode(&mut self, t: &DecodeTable) -> Result<u8, JpegError> {
+        self.decode_with_len(t).map(|(s, _)| s)
+    }
+
+    /// The next symbol and the length of its code word.
+    #[inline(always)]
+    fn decode_with_len(&mut self, t: &DecodeTable) -> Result<(u8, u32), JpegError> {
         if self.n < 16 {
             self.fill();
         }
@@ -265,8 +278,14 @@ impl<'a> BitReader<'a> {
             let len = (e >> 8) as u32;
             self.acc <<= len;
             self.n -= len;
-            return Ok(e as u8);
+            return Ok((e as u8, len));
         }
+        self.decode_long(t)
+    }
+
+    /// [`Self::decode_with_len`] for code words longer than the 9-bit lookup.
+    #[cold]
+    fn decode_long(&mut self, t: &DecodeTable) -> Result<(u8, u32), JpegError> {
         for len in 10..=16u32 {
             let code = (self.acc >> (64 - len)) as i32;
             if code <= t.maxcode[len as usize] {
@@ -274,12 +293,22 @@ impl<'a> BitReader<'a> {
                 self.n -= len;
                 let i = t.valptr[len as usize] + code - t.mincode[len as usize];
                 return match t.values.get(i as usize) {
-                    Some(&v) => Ok(v),
+                    Some(&v) => Ok((v, len)),
                     None => bad(self.pos, "Huffman code outside its table"),
                 };
             }
         }
         bad(self.pos, "invalid Huffman code in the entropy-coded data")
+    }
+
+    /// Skip `k` bits (at most 16).
+    #[inline(always)]
+    fn skip(&mut self, k: u32) {
+        if self.n < k {
+            self.fill();
+        }
+        self.acc <<= k;
+        self.n -= k;
     }
 
     /// Whether more bits were consumed than the data held.
@@ -582,6 +611,7 @@ fn parse_frame(seg: &[u8], at: usize) -> Result<Decoded, JpegError> {
             bw: 0,
             bh: 0,
             coefs: Vec::new(),
+            nonzero: Vec::new(),
         });
     }
     let hmax = comps.iter().map(|c| c.h).max().unwrap_or(1);
@@ -602,8 +632,8 @@ fn parse_frame(seg: &[u8], at: usize) -> Result<Decoded, JpegError> {
             c.bw = mcux * c.h;
             c.bh = mcuy * c.v;
         }
-        // Bounded: at most 16 blocks per MCU per component over pixels/64 MCUs.
-        c.coefs = vec![[0i16; 64]; c.bw * c.bh];
+        // `coefs` is allocated by the coefficient path only (the splice path keeps just the
+        // blocks it re-encodes): at most 16 blocks per MCU per component over pixels/64 MCUs.
     }
     Ok(Decoded {
         width,
@@ -712,6 +742,7 @@ fn decode_scan(
         for c in &mut f.comps {
             if c.coefs.is_empty() {
                 c.coefs = vec![[0i16; 64]; c.bw * c.bh];
+                c.nonzero = vec![0u64; c.bw * c.bh];
             }
         }
     }
@@ -748,6 +779,7 @@ fn decode_scan(
             None => false,
         };
         let (mx, my) = (u % ux, u / ux);
+        let mut longest = 0u32;
         for (si, &(ci, dc, ac)) in tables.iter().enumerate() {
             let comp = &mut f.comps[ci];
             let (nh, nv) = if single { (1, 1) } else { (comp.h, comp.v) };
@@ -758,20 +790,32 @@ fn decode_scan(
                     } else {
                         (mx * comp.h + bx, my * comp.v + by)
                     };
-                    let block = if splice.is_some() {
+                    if splice.is_some() && !keep {
+                        // An untouched MCU: only where it ends, its DC and its longest code.
+                        skip_sequential(
+                            &mut r,
+                            dc.expect("DC"),
+                            ac.expect("AC"),
+                            &mut pred[si],
+                            &mut longest,
+                        )?;
+                        continue;
+                    }
+                    let (block, nonzero) = if splice.is_some() {
                         scratch = [0; 64];
-                        &mut scratch
+                        (&mut scratch, &mut 0u64)
                     } else {
-                        &mut comp.coefs[y * comp.bw + x]
+                        let i = y * comp.bw + x;
+                        (&mut comp.coefs[i], &mut comp.nonzero[i])
                     };
-                    if !progressive {
+                    let last = if !progressive {
                         decode_sequential(
                             &mut r,
                             block,
                             dc.expect("DC"),
                             ac.expect("AC"),
                             &mut pred[si],
-                        )?;
+                        )?
                     } else if dc_pass {
                         if ah == 0 {
                             let s = r.decode(dc.expect("DC"))? as u32;
@@ -784,11 +828,13 @@ fn decode_scan(
                         } else if r.bit() {
                             block[0] |= 1 << al;
                         }
+                        0
                     } else if ah == 0 {
-                        decode_ac_first(&mut r, block, ac.expect("AC"), ss, se, al, &mut eobrun)?;
+                        decode_ac_first(&mut r, block, ac.expect("AC"), ss, se, al, &mut eobrun)?
                     } else {
-                        decode_ac_refine(&mut r, block, ac.expect("AC"), ss, se, al, &mut eobrun)?;
-                    }
+                        decode_ac_refine(&mut r, block, ac.expect("AC"), ss, se, al, &mut eobrun)?
+                    };
+                    *nonzero |= last;
                     if keep {
                         kept.push(scratch);
                     }
@@ -797,6 +843,7 @@ fn decode_scan(
         }
         if let Some(sp) = splice.as_deref_mut() {
             sp.end[u] = r.bit_pos();
+            sp.longest[u] = longest as u8;
             if keep {
                 sp.blocks.insert(u, std::mem::take(&mut kept));
             }
@@ -832,7 +879,7 @@ fn decode_sequential(
     dc: &DecodeTable,
     ac: &DecodeTable,
     pred: &mut i32,
-) -> Result<(), JpegError> {
+) -> Result<u64, JpegError> {
     let s = r.decode(dc)? as u32;
     if s > 11 {
         return bad(r.pos, "DC difference category above 11");
@@ -840,6 +887,7 @@ fn decode_sequential(
     *pred = pred.wrapping_add(r.extend(s));
     block[0] = to_i16(*pred, r.pos)?;
     let mut k = 1;
+    let mut nonzero = 0u64;
     while k < 64 {
         let rs = r.decode(ac)?;
         let (run, s) = ((rs >> 4) as usize, (rs & 15) as u32);
@@ -855,7 +903,46 @@ fn decode_sequential(
             return bad(r.pos, "AC coefficients run past the end of the block");
         }
         block[ZIGZAG[k]] = r.extend(s) as i16;
+        nonzero |= 1 << k;
         k += 1;
+    }
+    if k > 64 {
+        return bad(r.pos, "AC coefficients run past the end of the block");
+    }
+    Ok(nonzero)
+}
+
+/// Read past one sequential block without storing it: updates the DC predictor and `longest`,
+/// the length of the longest code word met (which tells whether its bits can be copied when
+/// the long codes of a table are changed).
+#[inline(always)]
+fn skip_sequential(
+    r: &mut BitReader<'_>,
+    dc: &DecodeTable,
+    ac: &DecodeTable,
+    pred: &mut i32,
+    longest: &mut u32,
+) -> Result<(), JpegError> {
+    let (s, len) = r.decode_with_len(dc)?;
+    if s > 11 {
+        return bad(r.pos, "DC difference category above 11");
+    }
+    *longest = (*longest).max(len);
+    *pred = pred.wrapping_add(r.extend(s as u32));
+    let mut k = 1;
+    while k < 64 {
+        let (rs, len) = r.decode_with_len(ac)?;
+        *longest = (*longest).max(len);
+        let (run, s) = ((rs >> 4) as usize, (rs & 15) as u32);
+        if s == 0 {
+            if run != 15 {
+                return Ok(());
+            }
+            k += 16;
+            continue;
+        }
+        r.skip(s);
+        k += run + 1;
     }
     if k > 64 {
         return bad(r.pos, "AC coefficients run past the end of the block");
@@ -871,12 +958,13 @@ fn decode_ac_first(
     se: usize,
     al: u32,
     eobrun: &mut u32,
-) -> Result<(), JpegError> {
+) -> Result<u64, JpegError> {
     if *eobrun > 0 {
         *eobrun -= 1;
-        return Ok(());
+        return Ok(0);
     }
     let mut k = ss;
+    let mut nonzero = 0u64;
     while k <= se {
         let rs = r.decode(ac)?;
         let (run, s) = ((rs >> 4) as u32, (rs & 15) as u32);
@@ -886,6 +974,7 @@ fn decode_ac_first(
                 return bad(r.pos, "AC coefficients run past the end of the band");
             }
             block[ZIGZAG[k]] = to_i16(r.extend(s) << al, r.pos)?;
+            nonzero |= 1 << k;
             k += 1;
         } else if run == 15 {
             k += 16;
@@ -897,7 +986,7 @@ fn decode_ac_first(
             break;
         }
     }
-    Ok(())
+    Ok(nonzero)
 }
 
 fn decode_ac_refine(
@@ -908,8 +997,9 @@ fn decode_ac_refine(
     se: usize,
     al: u32,
     eobrun: &mut u32,
-) -> Result<(), JpegError> {
+) -> Result<u64, JpegError> {
     let p1: i16 = 1 << al;
+    let mut nonzero = 0u64;
     let m1: i16 = -p1;
     let refine = |r: &mut BitReader<'_>, c: &mut i16| {
         if r.bit() && (*c & p1) == 0 {
@@ -955,6 +1045,7 @@ fn decode_ac_refine(
                     return bad(r.pos, "refinement runs past the end of the band");
                 }
                 block[ZIGZAG[k]] = value;
+                nonzero |= 1 << k;
             }
             k += 1;
         }
@@ -969,7 +1060,7 @@ fn decode_ac_refine(
         }
         *eobrun -= 1;
     }
-    Ok(())
+    Ok(nonzero)
 }
 
 // ---- pixels of the touched blocks ----------------------------------------------------------
@@ -1145,7 +1236,9 @@ fn apply_overlay(f: &mut Decoded, o: &Overlay) -> Result<usize, JpegError> {
     for t in &targets {
         let q = qtable(f, t.ci)?;
         let comp = &mut f.comps[t.ci];
-        blend(&mut comp.coefs[t.by * comp.bw + t.bx], t, &q, &c);
+        let i = t.by * comp.bw + t.bx;
+        blend(&mut comp.coefs[i], t, &q, &c);
+        comp.nonzero[i] = nonzero_mask(&comp.coefs[i]);
     }
     Ok(targets.len())
 }
@@ -1158,14 +1251,61 @@ fn category(v: i32) -> u32 {
     32 - v.unsigned_abs().leading_zeros()
 }
 
-/// Visit every (table, symbol, extra bits) the sequential scan will hold, in order. `emit` gets
-/// `(table index: comp 0 → 0, others → 1; is_dc; symbol; value bits; value length)`;
-/// `restart` is called before each RST marker with its number.
-fn walk<E: FnMut(usize, bool, u8, u32, u32), R: FnMut(u8)>(
-    f: &Decoded,
-    mut emit: E,
-    mut restart: R,
-) -> Result<(), JpegError> {
+/// Receives the symbols of the sequential scan [`walk`] produces, in order.
+trait Sink {
+    /// A symbol of table `t` (component 0 → 0, the others → 1), DC or AC, followed by `len`
+    /// extra bits `bits`.
+    fn symbol(&mut self, t: usize, dc: bool, sym: u8, bits: u32, len: u32);
+    /// Before each RST marker, with its number.
+    fn restart(&mut self, m: u8);
+}
+
+/// Counts symbols per table (for the optimised tables).
+struct Frequencies {
+    dc: [[u64; 256]; 2],
+    ac: [[u64; 256]; 2],
+}
+
+impl Sink for Frequencies {
+    #[inline(always)]
+    fn symbol(&mut self, t: usize, dc: bool, sym: u8, _: u32, _: u32) {
+        if dc {
+            self.dc[t][sym as usize] += 1;
+        } else {
+            self.ac[t][sym as usize] += 1;
+        }
+    }
+    fn restart(&mut self, _: u8) {}
+}
+
+/// Writes the symbols with their code words.
+struct Coder {
+    w: BitWriter,
+    dc: Vec<CodeTable>,
+    ac: Vec<CodeTable>,
+}
+
+impl Sink for Coder {
+    #[inline(always)]
+    fn symbol(&mut self, t: usize, dc: bool, sym: u8, bits: u32, len: u32) {
+        let (code, clen) = if dc {
+            self.dc[t][sym as usize]
+        } else {
+            self.ac[t][sym as usize]
+        };
+        // At most 16 + 11 bits in one write.
+        self.w.put((code << len) | bits, clen + len);
+    }
+    fn restart(&mut self, m: u8) {
+        self.w.flush();
+        self.w.out.extend_from_slice(&[0xFF, 0xD0 + m]);
+    }
+}
+
+/// Visit every (table, symbol, extra bits) the sequential scan will hold, in order; with
+/// `sample` > 1, only every `sample`-th row of MCUs (for estimating symbol frequencies: the DC
+/// differences at the start of a sampled row are then approximate).
+fn walk<S: Sink>(f: &Decoded, sink: &mut S, sample: usize) -> Result<(), JpegError> {
     let single = f.comps.len() == 1;
     let (ux, uy) = if single {
         (f.comps[0].cw, f.comps[0].ch)
@@ -1177,12 +1317,16 @@ fn walk<E: FnMut(usize, bool, u8, u32, u32), R: FnMut(u8)>(
     let mut next_rst = 0u8;
     for u in 0..ux * uy {
         if f.restart_interval > 0 && units == f.restart_interval {
-            restart(next_rst);
+            sink.restart(next_rst);
             next_rst = (next_rst + 1) & 7;
             units = 0;
             pred = [0; 3];
         }
         let (mx, my) = (u % ux, u / ux);
+        if sample > 1 && my % sample != 0 {
+            units += 1;
+            continue;
+        }
         for (ci, comp) in f.comps.iter().enumerate() {
             let t = ci.min(1);
             let (nh, nv) = if single { (1, 1) } else { (comp.h, comp.v) };
@@ -1193,7 +1337,12 @@ fn walk<E: FnMut(usize, bool, u8, u32, u32), R: FnMut(u8)>(
                     } else {
                         (mx * comp.h + bx, my * comp.v + by)
                     };
-                    let block = &comp.coefs[y * comp.bw + x];
+                    let i = y * comp.bw + x;
+                    let block = &comp.coefs[i];
+                    let mut nonzero = match comp.nonzero.get(i) {
+                        Some(&m) => m & !1,
+                        None => nonzero_mask(block),
+                    };
                     let diff = block[0] as i32 - pred[ci];
                     pred[ci] = block[0] as i32;
                     let s = category(diff);
@@ -1201,16 +1350,19 @@ fn walk<E: FnMut(usize, bool, u8, u32, u32), R: FnMut(u8)>(
                         return unsupported("a DC difference too large for 8-bit baseline");
                     }
                     let bits = if diff < 0 { diff - 1 } else { diff } as u32 & ((1 << s) - 1);
-                    emit(t, true, s as u8, bits, s);
-                    let mut run = 0u32;
-                    for &zz in &ZIGZAG[1..] {
-                        let v = block[zz] as i32;
+                    sink.symbol(t, true, s as u8, bits, s);
+                    let mut last = 0u32; // zig-zag index of the previous non-zero coefficient
+                    while nonzero != 0 {
+                        let k = nonzero.trailing_zeros();
+                        nonzero &= nonzero - 1;
+                        let v = block[ZIGZAG[k as usize]] as i32;
                         if v == 0 {
-                            run += 1;
                             continue;
                         }
+                        let mut run = k - last - 1;
+                        last = k;
                         while run > 15 {
-                            emit(t, false, 0xF0, 0, 0);
+                            sink.symbol(t, false, 0xF0, 0, 0);
                             run -= 16;
                         }
                         let s = category(v);
@@ -1218,11 +1370,10 @@ fn walk<E: FnMut(usize, bool, u8, u32, u32), R: FnMut(u8)>(
                             return unsupported("an AC coefficient too large for 8-bit baseline");
                         }
                         let bits = if v < 0 { v - 1 } else { v } as u32 & ((1 << s) - 1);
-                        emit(t, false, ((run << 4) | s) as u8, bits, s);
-                        run = 0;
+                        sink.symbol(t, false, ((run << 4) | s) as u8, bits, s);
                     }
-                    if run > 0 {
-                        emit(t, false, 0x00, 0, 0);
+                    if last < 63 {
+                        sink.symbol(t, false, 0x00, 0, 0);
                     }
                 }
             }
@@ -1230,6 +1381,17 @@ fn walk<E: FnMut(usize, bool, u8, u32, u32), R: FnMut(u8)>(
         units += 1;
     }
     Ok(())
+}
+
+/// Bit `k` set for each non-zero coefficient at zig-zag index `k`.
+fn nonzero_mask(block: &Block) -> u64 {
+    let mut m = 0u64;
+    for (k, &zz) in ZIGZAG.iter().enumerate() {
+        if block[zz] != 0 {
+            m |= 1 << k;
+        }
+    }
+    m
 }
 
 /// Optimal Huffman code lengths limited to 16 bits (JPEG Annex K.2, as libjpeg's
@@ -1336,19 +1498,45 @@ fn encode_table(counts: &[u8; 16], values: &[u8]) -> [(u32, u32); 256] {
 /// Writes bits with 0xFF00 stuffing.
 struct BitWriter {
     out: Vec<u8>,
+    /// Pending bits, the last `n` of `acc` (fewer than 32 between calls).
     acc: u64,
     n: u32,
 }
 
 impl BitWriter {
-    #[inline]
+    fn new(out: Vec<u8>) -> Self {
+        BitWriter { out, acc: 0, n: 0 }
+    }
+
+    /// Append the low `len` (at most 32) bits of `bits`.
+    #[inline(always)]
     fn put(&mut self, bits: u32, len: u32) {
-        if len == 0 {
-            return;
-        }
-        // len <= 32 and at most 7 bits are pending: the 64-bit accumulator never overflows.
+        // Fewer than 32 bits are pending: the 64-bit accumulator never overflows.
         self.acc = (self.acc << len) | (bits as u64 & ((1u64 << len) - 1));
         self.n += len;
+        if self.n >= 32 {
+            self.n -= 32;
+            let word = (self.acc >> self.n) as u32;
+            // Whether a byte of the word is 0xFF (a zero byte of its complement).
+            let inv = !word;
+            if inv.wrapping_sub(0x0101_0101) & !inv & 0x8080_8080 == 0 {
+                self.out.extend_from_slice(&word.to_be_bytes());
+            } else {
+                for b in word.to_be_bytes() {
+                    self.out.push(b);
+                    if b == 0xFF {
+                        self.out.push(0);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Pad the last byte with one bits and write every pending byte.
+    fn flush(&mut self) {
+        let pad = (8 - self.n % 8) % 8;
+        self.acc = (self.acc << pad) | ((1u64 << pad) - 1);
+        self.n += pad;
         while self.n >= 8 {
             self.n -= 8;
             let b = (self.acc >> self.n) as u8;
@@ -1357,33 +1545,32 @@ impl BitWriter {
                 self.out.push(0);
             }
         }
-    }
-
-    /// Pad the last byte with one bits.
-    fn flush(&mut self) {
-        if self.n > 0 {
-            let pad = 8 - self.n;
-            self.put((1 << pad) - 1, pad);
-        }
         self.acc = 0;
     }
 }
 
 /// Write the frame back as one sequential scan with optimised Huffman tables.
 fn encode(f: &Decoded) -> Result<Vec<u8>, JpegError> {
-    let mut dc_freq = [[0u64; 256]; 2];
-    let mut ac_freq = [[0u64; 256]; 2];
-    walk(
-        f,
-        |t, dc, sym, _, _| {
-            if dc {
-                dc_freq[t][sym as usize] += 1
-            } else {
-                ac_freq[t][sym as usize] += 1
+    let mut freq = Frequencies {
+        dc: [[0; 256]; 2],
+        ac: [[0; 256]; 2],
+    };
+    // Frequencies from every 4th row of MCUs (the symbol statistics of a photo vary slowly;
+    // a quarter of the work for tables within a fraction of a percent of the optimum), plus
+    // one for every symbol baseline can hold, so that the rows not sampled have codes too.
+    walk(f, &mut freq, 4)?;
+    for t in 0..2 {
+        for s in 0..=11 {
+            freq.dc[t][s] += 1;
+        }
+        freq.ac[t][0x00] += 1;
+        freq.ac[t][0xF0] += 1;
+        for run in 0..16 {
+            for size in 1..=10 {
+                freq.ac[t][(run << 4) | size] += 1;
             }
-        },
-        |_| {},
-    )?;
+        }
+    }
     let ntables = if f.comps.len() == 1 { 1 } else { 2 };
     let mut out = Vec::with_capacity(f.header.len() + f.comps[0].coefs.len() * 16);
     out.extend_from_slice(&f.header);
@@ -1391,7 +1578,7 @@ fn encode(f: &Decoded) -> Result<Vec<u8>, JpegError> {
     let mut dc_codes = Vec::new();
     let mut ac_codes = Vec::new();
     for t in 0..ntables {
-        for (class, freq) in [(0u8, &dc_freq[t]), (1u8, &ac_freq[t])] {
+        for (class, freq) in [(0u8, &freq.dc[t]), (1u8, &freq.ac[t])] {
             let (counts, values) = optimal_table(freq);
             dht.push((class << 4) | t as u8);
             dht.extend_from_slice(&counts);
@@ -1416,29 +1603,14 @@ fn encode(f: &Decoded) -> Result<Vec<u8>, JpegError> {
         out.extend_from_slice(&[c.id, (t << 4) | t]);
     }
     out.extend_from_slice(&[0, 63, 0]);
-    let mut w = BitWriter { out, acc: 0, n: 0 };
-    // The writer is shared by both callbacks through a RefCell.
-    let w_cell = std::cell::RefCell::new(&mut w);
-    walk(
-        f,
-        |t, dc, sym, bits, len| {
-            let (code, clen) = if dc {
-                dc_codes[t][sym as usize]
-            } else {
-                ac_codes[t][sym as usize]
-            };
-            let mut w = w_cell.borrow_mut();
-            w.put(code, clen);
-            w.put(bits, len);
-        },
-        |m| {
-            let mut w = w_cell.borrow_mut();
-            w.flush();
-            w.out.extend_from_slice(&[0xFF, 0xD0 + m]);
-        },
-    )?;
-    w.flush();
-    let mut out = w.out;
+    let mut coder = Coder {
+        w: BitWriter::new(out),
+        dc: dc_codes,
+        ac: ac_codes,
+    };
+    walk(f, &mut coder, 1)?;
+    coder.w.flush();
+    let mut out = coder.w.out;
     out.extend_from_slice(&[0xFF, 0xD9]);
     out.extend_from_slice(&f.trailer);
     Ok(out)
@@ -1468,6 +1640,9 @@ struct Splice<'o> {
     /// Bit range of each MCU in `destuffed`.
     start: Vec<u64>,
     end: Vec<u64>,
+    /// Per MCU: the length of the longest code word in it (its bits are copied as they are
+    /// when every code word of that length and shorter keeps its value in the output tables).
+    longest: Vec<u8>,
     destuffed: Vec<u8>,
     /// Byte offsets of the entropy-coded data and of the marker after it.
     scan: (usize, usize),
@@ -1531,6 +1706,7 @@ impl<'o> Splice<'o> {
             pred_in: Default::default(),
             start: Vec::new(),
             end: Vec::new(),
+            longest: Vec::new(),
             destuffed: Vec::new(),
             scan: (0, 0),
             order: Vec::new(),
@@ -1604,6 +1780,7 @@ impl<'o> Splice<'o> {
         }
         self.start = vec![0; total];
         self.end = vec![0; total];
+        self.longest = vec![0; total];
         Ok(())
     }
 
@@ -1703,11 +1880,7 @@ impl<'o> Splice<'o> {
             .map(|(&k, t)| (k, encode_table(&t.1, &t.2)))
             .collect();
         // Header: as it was, with the scan's tables in one DHT just before the SOS.
-        let mut w = BitWriter {
-            out: Vec::with_capacity(data.len() + 4096),
-            acc: 0,
-            n: 0,
-        };
+        let mut w = BitWriter::new(Vec::with_capacity(data.len() + 4096));
         let mut at = 0;
         for &(a, b) in &self.dht_segments {
             w.out.extend_from_slice(&data[at..a]);
@@ -1725,16 +1898,51 @@ impl<'o> Splice<'o> {
             .extend_from_slice(&((dht.len() + 2) as u16).to_be_bytes());
         w.out.extend_from_slice(&dht);
         w.out.extend_from_slice(&data[self.sos_at..self.scan.0]);
-        // The entropy-coded data: copied runs and re-encoded MCUs.
+        // The shortest code word whose value changed: canonical codes of a length depend only on
+        // the counts of shorter lengths, so an untouched MCU whose codes are all shorter keeps
+        // its bits and is copied; the others are re-coded symbol by symbol.
+        let mut changed_from = u32::MAX;
+        for (_, dc, ac) in &self.order {
+            for t in [dc, ac] {
+                let old = encode_table(&t.1, &t.2);
+                let new = &codes[&t.0];
+                for (o, n) in old.iter().zip(new.iter()) {
+                    if o.1 > 0 && o != n {
+                        changed_from = changed_from.min(o.1);
+                    }
+                }
+            }
+        }
+        // The entropy-coded data: copied runs, re-coded runs and re-encoded MCUs.
+        #[derive(Clone, Copy, PartialEq, Eq)]
+        enum How {
+            Copy,
+            Recode,
+            Reencode,
+        }
+        let how = |u: usize| {
+            if self.keep[u] {
+                How::Reencode
+            } else if self.longest[u] as u32 >= changed_from {
+                How::Recode
+            } else {
+                How::Copy
+            }
+        };
         let total = self.keep.len();
         let ri = self.restart_interval;
         let mut next_rst = 0u8;
         let mut u = 0;
         let mut pieces: Vec<(usize, usize)> = Vec::new(); // (first, end) unit ranges
+        let mut recoded = 0usize;
         while u < total {
             let mut v = u + 1;
-            while v < total && self.keep[v] == self.keep[u] && !(ri > 0 && v % ri == 0) {
+            let h = how(u);
+            while v < total && how(v) == h && !(ri > 0 && v % ri == 0) {
                 v += 1;
+            }
+            if h == How::Recode {
+                recoded += v - u;
             }
             pieces.push((u, v));
             u = v;
@@ -1754,7 +1962,8 @@ impl<'o> Splice<'o> {
                 w.out.extend_from_slice(&[0xFF, 0xD0 + next_rst]);
                 next_rst = (next_rst + 1) & 7;
             }
-            if self.keep[a] {
+            let h = how(a);
+            if h == How::Reencode {
                 for k in a..b {
                     for &(t, sym, v, s) in encoded.get(&k).map(|e| e.as_slice()).unwrap_or(&[]) {
                         let (code, clen) = codes[&t][sym as usize];
@@ -1768,7 +1977,7 @@ impl<'o> Splice<'o> {
                         );
                     }
                 }
-            } else if transcode {
+            } else if h == How::Recode {
                 let mut r = PlainBits {
                     d: &self.destuffed,
                     p: self.start[a],
@@ -1806,8 +2015,13 @@ impl<'o> Splice<'o> {
             .zip(self.order.iter().flat_map(|o| [&o.1, &o.2]))
             .any(|(a, b)| a.2.len() != b.2.len());
         let how = match (transcode, extended) {
+            (true, _) if recoded > 0 => {
+                "input's, lengthened for missing symbols; untouched MCUs' bits copied, those \
+                 with a lengthened code re-coded symbol by symbol"
+            }
             (true, _) => {
-                "input's, lengthened for missing symbols; untouched MCUs re-coded symbol by symbol"
+                "input's, lengthened for missing symbols; untouched MCUs' bits copied (none \
+                 uses a lengthened code)"
             }
             (false, true) => "input's, extended with missing symbols; untouched MCUs' bits copied",
             (false, false) => "input's; untouched MCUs' bits copied",

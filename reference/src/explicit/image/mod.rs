@@ -169,8 +169,9 @@ pub fn mark_file(
     text: &str,
     anchor: Anchor,
     profile: &crate::Profile,
-    overwrite: crate::io::Overwrite,
+    overwrite: impl Into<super::WriteMode>,
 ) -> Result<MarkReport> {
+    let overwrite = overwrite.into();
     let p = ExplicitProfile::from_profile(profile)?;
     let mut fallback = None;
     if is_jpeg_path(input)?
@@ -237,7 +238,7 @@ fn mark_jpeg_blocks(
     anchor: Anchor,
     p: &ExplicitProfile,
     profile: &crate::Profile,
-    overwrite: crate::io::Overwrite,
+    overwrite: super::WriteMode,
 ) -> Result<std::result::Result<MarkReport, Fallback>> {
     let len = std::fs::metadata(input)
         .map_err(|e| format!("{}: {e}", input.display()))?

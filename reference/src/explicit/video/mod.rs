@@ -390,19 +390,26 @@ pub fn mark_file(
     anchor: Anchor,
     duration_s: Option<f64>,
     profile: &crate::Profile,
-    overwrite: crate::io::Overwrite,
+    overwrite: impl Into<super::WriteMode>,
 ) -> Result<MarkReport> {
+    let overwrite = overwrite.into();
     let p = ExplicitProfile::from_profile(profile)?;
     let ratio = p.video.min_text_height_ratio;
     if is_y4m(input) {
         let f = std::fs::File::open(input).map_err(|e| format!("{}: {e}", input.display()))?;
         let mut result = None;
-        crate::io::write_atomically(output, overwrite, Some(input), |out| {
-            let r = mark_stream(f, out, text, anchor, ratio, duration_s)
-                .map_err(|e| crate::error::CodecError::Unsupported(e.to_string()))?;
-            result = Some(r);
-            Ok(())
-        })
+        crate::io::write_atomically_with(
+            output,
+            overwrite.overwrite,
+            overwrite.durability,
+            Some(input),
+            |out| {
+                let r = mark_stream(f, out, text, anchor, ratio, duration_s)
+                    .map_err(|e| crate::error::CodecError::Unsupported(e.to_string()))?;
+                result = Some(r);
+                Ok(())
+            },
+        )
         .map_err(|e| match e {
             crate::io::WriteError::Exists(p) => format!("{}: exists (use --force)", p.display()),
             crate::io::WriteError::Codec(c) => format!("{}: {c}", input.display()),

@@ -57,7 +57,7 @@ pub(super) struct Job<'a> {
     pub min_ratio: f64,
     pub duration_s: Option<f64>,
     pub profile: &'a crate::Profile,
-    pub overwrite: crate::io::Overwrite,
+    pub overwrite: super::super::WriteMode,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,7 +122,7 @@ impl Drop for TempDir {
 /// Try smart rendering. `Err` only for errors the full re-encode would hit as well (an existing
 /// output without `--force`, a missing ffmpeg); everything else is a [`Outcome::Fallback`].
 pub(super) fn mark(job: &Job) -> Result<Outcome> {
-    if job.overwrite == crate::io::Overwrite::Refuse && job.output.exists() {
+    if job.overwrite.overwrite == crate::io::Overwrite::Refuse && job.output.exists() {
         return Err(format!(
             "{}: exists (use --force to replace it)",
             job.output.display()
