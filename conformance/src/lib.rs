@@ -7,6 +7,7 @@
 //! - [`adapter`]: running an implementation (process per request or persistent), timeouts, caps;
 //! - [`implementation`]: the implementation under test behind one trait (processes or in-process);
 //! - [`checks`]: what a vector asserts, with the reference library as oracle;
+//! - [`scope`]: the claimed scope (`info`), checked against the profile's media names;
 //! - [`verdict`]: per requirement and overall, graded by level;
 //! - [`waivers`]: approved expected failures with expiry;
 //! - [`session`]: a run prepared (suite, profile, implementation, `info`, waivers), the vectors
@@ -28,6 +29,7 @@ pub mod release;
 pub mod report;
 pub mod run;
 pub mod schema;
+pub mod scope;
 pub mod session;
 pub mod vector;
 pub mod verdict;

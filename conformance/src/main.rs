@@ -1,7 +1,9 @@
 //! `aigc-conform`: run the GB 45438-2025 conformance suite against an implementation.
 //!
-//! Exit status of `run`: 0 conformant (with or without observations), 1 non-conformant,
-//! 2 harness error (vectors do not load, the adapter cannot answer `info`, reports not written).
+//! Exit status of `run`: 0 conformant (with or without observations), or a partial run in which
+//! every selected vector passed; 1 non-conformant, or a partial run with a failure; 2 harness
+//! error (vectors do not load, the adapter cannot answer `info` or names unknown media, zero
+//! vectors selected, harness errors during the run, nothing measured, reports not written).
 //! `lint`: 0 clean (warnings allowed), 1 errors.
 
 use aigc_conformance::{lint, mapping, run, vector::Suite};
@@ -16,6 +18,8 @@ Examples:
   aigc-conform run --adapter 'python3 conformance/adapters/python/adapter.py' --out reports/py
   aigc-conform run png-read --adapter './my-adapter'    only vectors whose id contains png-read
   aigc-conform run --exact implicit-png-label-plain     one vector (the command every failure prints)
+  aigc-conform run --requirement GB-5.2-b --op label   a partial run: only these vectors (verdict: partial)
+  aigc-conform run --media image/png --skip fuzz    only PNG vectors, leaving out ids containing fuzz
   aigc-conform run --list                           the vector ids
   aigc-conform lint                                 check manifests and requirements.yaml
   aigc-conform mapping [--check]                    regenerate (or check) spec-mapping.md
@@ -102,6 +106,20 @@ struct RunArgs {
     /// shards' reports with `aigc-conform merge`.
     #[arg(long, value_name = "K/N", value_parser = aigc_conformance::history::shard::parse_shard)]
     shard: Option<(usize, usize)>,
+    // Selection (issue 10). Any of these, FILTER or --shard makes the run partial: its verdict
+    // is `partial` (or non-conformant), never `conformant`.
+    /// Only vectors that name this requirement id (repeatable: any of them).
+    #[arg(long = "requirement", value_name = "ID")]
+    requirements: Vec<String>,
+    /// Only vectors of this op: read, label or propagate (repeatable).
+    #[arg(long = "op", value_name = "OP")]
+    ops: Vec<String>,
+    /// Only vectors of this media type, e.g. image/png (repeatable).
+    #[arg(long = "media", value_name = "TYPE")]
+    media: Vec<String>,
+    /// Leave out vectors whose id contains PATTERN (repeatable).
+    #[arg(long = "skip", value_name = "PATTERN")]
+    skip: Vec<String>,
 }
 
 #[derive(clap::Args)]
@@ -151,6 +169,10 @@ fn main() -> ExitCode {
                 quiet: a.quiet,
                 stable: a.stable,
                 shard: a.shard,
+                requirements: a.requirements,
+                ops: a.ops,
+                media: a.media,
+                skip: a.skip,
             };
             match run::run(&opts) {
                 Ok(r) => ExitCode::from(r.exit),

@@ -10,7 +10,9 @@ use crate::checks::Outcome;
 use crate::meta;
 use crate::report::stable::Redaction;
 use crate::report::{Report, RunTimes};
+use crate::scope::{self, MediaNames};
 use crate::session::{load_suite, Filter, Session, Setup};
+use crate::verdict::Overall;
 
 pub use crate::implementation::{absolutize, find_reference, shell_quote};
 pub use crate::session::applicability;
@@ -46,6 +48,15 @@ pub struct RunOptions {
     pub stable: bool,
     /// Run only shard K of N (1-based; `history::shard`; issue 11).
     pub shard: Option<(usize, usize)>,
+    // Selection (issue 10): every one makes the run partial; see `session::Filter`.
+    /// `--requirement ID` (repeatable): vectors naming one of these requirements.
+    pub requirements: Vec<String>,
+    /// `--op OP` (repeatable).
+    pub ops: Vec<String>,
+    /// `--media TYPE` (repeatable).
+    pub media: Vec<String>,
+    /// `--skip PATTERN` (repeatable): leave out vectors whose id contains it.
+    pub skip: Vec<String>,
 }
 
 impl RunOptions {
@@ -53,6 +64,10 @@ impl RunOptions {
         Filter {
             text: self.filter.clone(),
             exact: self.exact,
+            requirements: self.requirements.clone(),
+            ops: self.ops.clone(),
+            media: self.media.clone(),
+            skip: self.skip.clone(),
             shard: self.shard,
         }
     }
@@ -81,7 +96,8 @@ impl RunOptions {
 pub struct RunResult {
     /// The report (absent for `--list`).
     pub report: Option<Report>,
-    /// Process exit status: 0 conformant, 1 non-conformant, 2 harness error.
+    /// Process exit status: 0 conformant, or partial with every selected vector passed;
+    /// 1 non-conformant, or partial with a failure; 2 harness error, incomplete or no verdict.
     pub exit: u8,
 }
 
@@ -112,10 +128,12 @@ fn summary(report: &Report) -> String {
         .map(|(k, v)| format!("{v} {k}"))
         .collect();
     format!(
-        "conformance: {} ({} vectors: {})",
+        "conformance: {} ({} of {} vectors: {})\n{}",
         report.overall.as_str(),
         report.vectors.len(),
-        counts.join(", ")
+        report.selection.total,
+        counts.join(", "),
+        report.headline
     )
 }
 
@@ -126,8 +144,15 @@ pub fn run(opts: &RunOptions) -> Result<RunResult, String> {
     }
     let started = meta::now_secs();
     let session = Arc::new(Session::prepare(&opts.vectors, &opts.setup())?);
+    // Honest scope (issue 10): media names from the profile's one list, a non-empty selection.
+    let names = MediaNames::of(&session.profile)?;
+    scope::check_info(&session.info, &names)?;
     let filter = opts.filter();
+    filter.check(&session.suite, &names)?;
     let selected = filter.select(&session.suite);
+    if selected.is_empty() {
+        return Err(filter.nothing_selected(&session.suite));
+    }
     let results = session.execute(&selected, &opts.libtest_arguments());
     let times = RunTimes {
         started,
@@ -148,11 +173,28 @@ pub fn run(opts: &RunOptions) -> Result<RunResult, String> {
         .vectors
         .iter()
         .any(|v| v.outcome == Outcome::HarnessError);
+    let unwaived_failures = report
+        .vectors
+        .iter()
+        .any(|v| v.outcome.is_failure() && v.waiver.is_none());
     let exit = if harness_error {
         2
     } else {
-        report.overall.exit_code()
+        report.overall.exit_code(unwaived_failures)
     };
+    if report.overall == Overall::NoVerdict {
+        eprintln!(
+            "aigc-conform: no verdict: none of the {} selected vectors was measured; the implementation claims roles [{}] and media {{{}}} ({})",
+            report.vectors.len(),
+            report.scope.roles.join(", "),
+            report.scope.media_lines().join("; "),
+            if report.scope.not_claimed.is_empty() {
+                "every selected vector was inconclusive".to_string()
+            } else {
+                format!("not claimed: {}", report.scope.not_claimed.join("; "))
+            }
+        );
+    }
     Ok(RunResult {
         report: Some(report),
         exit,

@@ -33,25 +33,54 @@ use aigc_label::protocol::{
 };
 use aigc_label::Profile;
 
-/// Which vectors run: the FILTER argument of `run` (the only place its rule is written).
+/// Which vectors run: the FILTER argument of `run` and its `--requirement`, `--op`, `--media`,
+/// `--skip` and `--shard` options (the only place their rule is written). Every criterion given
+/// must hold; a list criterion holds when any of its values does.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
     /// Substring of the vector id or op name (or the whole id, with `exact`).
     pub text: Option<String>,
     /// The text must equal the id.
     pub exact: bool,
+    /// Requirement ids: the vector names one of them.
+    pub requirements: Vec<String>,
+    /// Op names: the vector's op is one of them.
+    pub ops: Vec<String>,
+    /// Media types: the vector's media type is one of them (case-insensitive).
+    pub media: Vec<String>,
+    /// Substrings of vector ids to leave out.
+    pub skip: Vec<String>,
     /// Only shard K of N (1-based; `history::shard`, issue 11).
     pub shard: Option<(usize, usize)>,
 }
 
 impl Filter {
-    /// Whether `v` is selected.
+    /// Whether `v` is selected (the shard aside: see [`Filter::select`]).
     pub fn matches(&self, v: &Vector) -> bool {
-        match (&self.text, self.exact) {
+        let text = match (&self.text, self.exact) {
             (None, _) => true,
             (Some(f), true) => &v.id == f,
             (Some(f), false) => v.id.contains(f.as_str()) || v.op.as_str().contains(f.as_str()),
-        }
+        };
+        let requirement = self.requirements.is_empty()
+            || self.requirements.iter().any(|r| v.requirements.contains(r));
+        let op = self.ops.is_empty() || self.ops.iter().any(|o| o == v.op.as_str());
+        let media = self.media.is_empty()
+            || v.media
+                .as_deref()
+                .is_some_and(|m| self.media.iter().any(|x| x.eq_ignore_ascii_case(m)));
+        let skipped = self.skip.iter().any(|p| v.id.contains(p.as_str()));
+        text && requirement && op && media && !skipped
+    }
+
+    /// Whether anything narrows the selection (then the run is partial, whatever it selects).
+    pub fn is_subset(&self) -> bool {
+        self.text.is_some()
+            || !self.requirements.is_empty()
+            || !self.ops.is_empty()
+            || !self.media.is_empty()
+            || !self.skip.is_empty()
+            || self.shard.is_some()
     }
 
     /// Indices (into `suite.vectors`) of the selected vectors, in suite order.
@@ -60,6 +89,48 @@ impl Filter {
         (0..suite.vectors.len())
             .filter(|&i| self.matches(&suite.vectors[i]) && in_shard(&suite.vectors[i].id))
             .collect()
+    }
+
+    /// Refuse values that cannot select anything because they are misspelt (an unknown op,
+    /// requirement id or media type), naming the nearest valid one.
+    pub fn check(&self, suite: &Suite, media: &crate::scope::MediaNames) -> Result<(), String> {
+        use crate::scope::{did_you_mean, nearest};
+        let mut problems = Vec::new();
+        let ops = ["read", "label", "propagate"];
+        for o in self.ops.iter().filter(|o| !ops.contains(&o.as_str())) {
+            problems.push(format!(
+                "--op {o}: no such op{}",
+                did_you_mean(nearest(o, ops.iter().copied()))
+            ));
+        }
+        let ids = suite.requirements.iter().map(|r| r.id.as_str());
+        for r in &self.requirements {
+            if !suite.requirements.iter().any(|q| &q.id == r) {
+                problems.push(format!(
+                    "--requirement {r}: not in the catalogue{}",
+                    did_you_mean(nearest(r, ids.clone()))
+                ));
+            }
+        }
+        for m in self.media.iter().filter(|m| !media.is_valid(m)) {
+            problems.push(format!(
+                "--media {m}: not a media type of the suite{}",
+                did_you_mean(media.suggest(m))
+            ));
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems.join("\n"))
+        }
+    }
+
+    /// The message when nothing is selected.
+    pub fn nothing_selected(&self, suite: &Suite) -> String {
+        format!(
+            "no vector selected: the filter matches none of the {} vectors (see `aigc-conform run --list`); a run of zero vectors has no verdict",
+            suite.vectors.len()
+        )
     }
 }
 
@@ -446,6 +517,12 @@ fn trial_verdict(r: &VectorResult) -> Result<Completion, Failed> {
         return Ok(Completion::ignored_with(
             r.message.clone().unwrap_or_default(),
         ));
+    }
+    if r.outcome == Outcome::Inconclusive {
+        return Ok(Completion::ignored_with(format!(
+            "inconclusive: not measured: {}",
+            r.unmeasured.join(", ")
+        )));
     }
     if r.unexpected_pass {
         return Err(format!("unexpected pass: the waiver for {} can be removed", r.id).into());

@@ -146,8 +146,7 @@ fn the_reference_in_process_passes_the_png_vectors() {
     let session = Arc::new(session);
     let filter = Filter {
         text: Some("implicit-png".into()),
-        exact: false,
-        shard: None,
+        ..Filter::default()
     };
     let selected = filter.select(&session.suite);
     assert!(selected.len() > 5, "{}", selected.len());

@@ -305,7 +305,7 @@ pub fn answer(request: Value, profile: &Profile) -> Value {
     };
     // The dispatch table: adding an op is one function and one line here.
     match request.body {
-        RequestBody::Info(r) => info(r),
+        RequestBody::Info(r) => info(r, profile),
         RequestBody::Read(r) => read(r, profile),
         RequestBody::Label(r) => label(r, profile),
         RequestBody::Propagate(r) => propagate(r, profile),
@@ -337,8 +337,16 @@ fn media_types() -> Vec<&'static str> {
         .collect()
 }
 
-fn info(_: InfoRequest) -> Value {
-    let media: Vec<String> = media_types().into_iter().map(String::from).collect();
+fn info(_: InfoRequest, profile: &Profile) -> Value {
+    // Declared under the suite's names only (profile `media.types`): the other names of a
+    // format (audio/mp3, audio/x-wav, ...) are still accepted in requests, but a harness
+    // refuses them in `info` (issue 10).
+    let valid: Option<Vec<String>> = profile.section("media.types").ok();
+    let media: Vec<String> = media_types()
+        .into_iter()
+        .filter(|m| valid.as_ref().is_none_or(|v| v.iter().any(|x| x == m)))
+        .map(String::from)
+        .collect();
     reply(InfoResponse {
         status: Status::Ok,
         name: "aigc-label (reference)".into(),

@@ -26,6 +26,9 @@ pub use blame::Finding;
 pub enum Outcome {
     /// Every expectation holds.
     Pass,
+    /// Nothing failed, but the oracle could not measure any of the vector's requirements (e.g.
+    /// a symbol-only text prompt, no OCR reading): says nothing either way (issue 18).
+    Inconclusive,
     /// The adapter answered, and an expectation does not hold.
     Fail,
     /// The implementation does not claim this op/media type (from `info`).
@@ -53,7 +56,7 @@ impl Outcome {
     pub fn is_failure(self) -> bool {
         !matches!(
             self,
-            Outcome::Pass | Outcome::NotApplicable | Outcome::HarnessError
+            Outcome::Pass | Outcome::Inconclusive | Outcome::NotApplicable | Outcome::HarnessError
         )
     }
 
@@ -61,6 +64,7 @@ impl Outcome {
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Pass => "pass",
+            Outcome::Inconclusive => "inconclusive",
             Outcome::Fail => "fail",
             Outcome::NotApplicable => "not-applicable",
             Outcome::Crash => "crash",
@@ -96,6 +100,9 @@ pub struct Evaluation {
     pub findings: Vec<String>,
     /// The requirements this vector's failure counts against (empty when it passed).
     pub blame: Vec<String>,
+    /// Requirements of the vector the oracle could not measure ("unknown", "not judged"): they
+    /// get no pass from this vector.
+    pub unmeasured: Vec<String>,
     /// The expectations compared, as a document.
     pub expected: Value,
     /// The observations, in the same shape.
@@ -120,6 +127,8 @@ pub struct Ledger {
     pub actual: Map<String, Value>,
     /// Each broken expectation.
     pub findings: Vec<Finding>,
+    /// Requirements the oracle could not measure (see [`Evaluation::unmeasured`]).
+    pub unmeasured: Vec<String>,
 }
 
 impl Ledger {
@@ -171,6 +180,7 @@ pub fn evaluate(
                 outcome: Outcome::of_failure(f),
                 findings: vec![f.to_string()],
                 blame: v.requirements.clone(),
+                unmeasured: Vec::new(),
                 expected: json!({"status": v.expect.status.unwrap_or_default().as_str()}),
                 actual: json!({"failure": f}),
             }
@@ -195,6 +205,15 @@ pub fn evaluate(
     if outcome == Outcome::Pass && !l.findings.is_empty() {
         outcome = Outcome::Fail;
     }
+    l.unmeasured.sort();
+    l.unmeasured.dedup();
+    // A pass that measured none of the vector's requirements is no pass.
+    if outcome == Outcome::Pass
+        && !l.unmeasured.is_empty()
+        && v.requirements.iter().all(|r| l.unmeasured.contains(r))
+    {
+        outcome = Outcome::Inconclusive;
+    }
     let mut blamed: Vec<String> = l
         .findings
         .iter()
@@ -205,6 +224,7 @@ pub fn evaluate(
     Evaluation {
         outcome,
         blame: blamed,
+        unmeasured: l.unmeasured,
         findings: l.findings.into_iter().map(|f| f.text).collect(),
         expected: Value::Object(l.expected),
         actual: Value::Object(l.actual),
@@ -268,6 +288,7 @@ fn check_written(l: &mut Ledger, v: &Vector, input: &Path, out: &Path, ctx: &Con
         let o = oracle::check_output(v, e, input, out, ctx);
         l.record("output", Value::Object(o.expected), Value::Object(o.actual));
         l.findings.extend(o.findings);
+        l.unmeasured.extend(o.unmeasured);
     }
     Outcome::Pass
 }

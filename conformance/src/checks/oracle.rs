@@ -192,8 +192,10 @@ fn to_json(x: impl serde::Serialize) -> Value {
 /// `expect.output.explicit`: the reference measures the output's explicit label against the
 /// input (`aigc_label::explicit::check_file`, what `aigc-label check --original` prints) and
 /// judges every chapter-5 requirement the vector names; each one that fails is a finding charged
-/// to exactly that requirement. "Unknown" (a measurement that cannot be made, e.g. no OCR) is
-/// recorded, not failed. The keys of [`ExpectExplicit`] describe the expected measurements for
+/// to exactly that requirement. "Unknown" (a measurement that cannot be made, e.g. no OCR, a
+/// symbol-only prompt) and "not judged" (the checker has no measure for it) are neither passed
+/// nor failed: the requirement is recorded as unmeasured, so this vector gives it no pass
+/// (`inconclusive`, issue 18). The keys of [`ExpectExplicit`] describe the expected measurements for
 /// people (vectors/explicit/README.md); the thresholds are the profile's.
 fn check_explicit(
     l: &mut Ledger,
@@ -240,6 +242,9 @@ fn check_explicit(
             None => "not judged",
         };
         got.insert((*r).clone(), json!(outcome));
+        if matches!(outcome, "unknown" | "not judged") {
+            l.unmeasured.push((*r).clone());
+        }
         if let Some(f) = f.filter(|f| f.outcome == Judged::Fail) {
             l.find(Finding::new(
                 format!("explicit label, {}: {}", f.requirement, f.detail),
@@ -256,6 +261,7 @@ fn check_explicit(
     let has_rhythm = measurements.get("rhythm").is_some_and(|r| !r.is_null());
     if wants_rhythm && !has_rhythm && judged.iter().any(|r| r.as_str() == ids::GB_5_3_C) {
         got.insert(ids::GB_5_3_C.into(), json!("fail"));
+        l.unmeasured.retain(|r| r != ids::GB_5_3_C);
         l.find(Finding::new(
             format!(
                 "explicit label, {}: a rhythm label was asked for and no 短长短短 rhythm is in the output",

@@ -32,7 +32,9 @@ fn short(verdict: &str) -> &'static str {
     match verdict {
         "pass" => "✓",
         "fail" => "✗",
+        "observation" => "O",
         "waived" => "W",
+        "incomplete" => "I",
         "not-applicable" => "–",
         "not-tested" => "NT",
         "not-tested-procedural" => "PR",
@@ -42,12 +44,20 @@ fn short(verdict: &str) -> &'static str {
     }
 }
 
-const LEGEND: [(&str, &str); 8] = [
-    ("pass", "every applicable vector passes"),
-    ("fail", "a vector fails"),
+const LEGEND: [(&str, &str); 10] = [
+    ("pass", "measured, and no applicable vector fails"),
+    ("fail", "a vector fails (mandatory requirement)"),
+    (
+        "observation",
+        "a vector fails (recommended or permitted requirement)",
+    ),
     ("waived", "failures covered by approved waivers"),
+    ("incomplete", "a vector hit a harness error"),
     ("not-applicable", "outside the declared roles and media"),
-    ("not-tested", "no vector yet"),
+    (
+        "not-tested",
+        "nothing measured it (no vector, or none conclusive)",
+    ),
     (
         "not-tested-procedural",
         "judged by an auditor from evidence",
@@ -68,9 +78,9 @@ th,td{border:1px solid #ddd;padding:3px 5px;text-align:center;white-space:nowrap
 th.impl,td.impl{position:sticky;left:0;background:#fff;text-align:left;z-index:1;max-width:14em;white-space:normal}
 thead th{background:#f3f3f3}
 th.req{writing-mode:vertical-rl;transform:rotate(180deg);font-weight:normal;font-size:12px}
-.v-pass{background:#d9f2dd}.v-fail{background:#f8d0d0;font-weight:bold}.v-waived{background:#fbecc4}
+.v-pass{background:#d9f2dd}.v-fail{background:#f8d0d0;font-weight:bold}.v-waived,.v-observation{background:#fbecc4}.v-incomplete{background:#f6f6f6;color:#b42318}
 .v-not-applicable,.v-not-run{color:#888}.v-not-tested,.v-not-tested-procedural,.v-retired{color:#888;background:#f6f6f6}
-.o-conformant{color:#1a7f37}.o-non-conformant{color:#b42318;font-weight:bold}.o-conformant-with-observations{color:#9a6700}
+.o-conformant{color:#1a7f37}.o-non-conformant{color:#b42318;font-weight:bold}.o-conformant-with-observations,.o-partial{color:#9a6700}.o-incomplete,.o-no-verdict{color:#b42318}
 dl.legend{display:grid;grid-template-columns:auto 1fr;gap:.1em .6em;font-size:13px}
 dl.legend dt{text-align:center}
 @media (max-width:600px){body{padding:6px}th.req{font-size:11px}}

@@ -16,8 +16,9 @@ use crate::vector::{Level, Requirement, Testable};
 use crate::verdict::{self, RequirementVerdict, VectorOutcome};
 
 /// Every outcome, to read them back from report.json by their stable names.
-const OUTCOMES: [Outcome; 11] = [
+const OUTCOMES: [Outcome; 12] = [
     Outcome::Pass,
+    Outcome::Inconclusive,
     Outcome::Fail,
     Outcome::NotApplicable,
     Outcome::Crash,
@@ -207,6 +208,7 @@ pub fn merge(shards: &[StoredReport]) -> Result<Value, String> {
             line: 0,
         };
         let mut mine = Vec::new();
+        let mut not_applicable = Vec::new();
         let mut outcomes = Vec::new();
         for v in &vectors {
             let names = strings(&v["requirements"]);
@@ -216,25 +218,61 @@ pub fn merge(shards: &[StoredReport]) -> Result<Value, String> {
             }
             let o = outcome(v["outcome"].as_str().unwrap_or("?"))
                 .map_err(|e| format!("vector {}: {e}", v["id"]))?;
+            let unmeasured = strings(&v["unmeasured"]);
+            let charged_elsewhere = !blame.is_empty() && !blame.contains(&id);
             outcomes.push(VectorOutcome {
-                // A failure charged elsewhere (checks::blame) does not fail this requirement.
-                outcome: if o.is_failure() && !blame.is_empty() && !blame.contains(&id) {
+                // As report::build::outcome_for: a failure charged elsewhere (checks::blame)
+                // does not fail this requirement; an unmeasured one gives it no pass.
+                outcome: if unmeasured.contains(&id)
+                    && (o == Outcome::Pass || (o.is_failure() && charged_elsewhere))
+                {
+                    Outcome::Inconclusive
+                } else if o.is_failure() && charged_elsewhere {
                     Outcome::Pass
                 } else {
                     o
                 },
                 waived: !v["waiver"].is_null(),
             });
+            if o == Outcome::NotApplicable {
+                not_applicable.push(v["id"].clone());
+            }
             mine.push(v["id"].clone());
         }
         let verdict = verdict::requirement_verdict(&req, has_vectors, &outcomes);
         graded.push((level, verdict));
         let mut row = r.clone();
         row["verdict"] = json!(verdict.as_str());
+        row["counts"] = json!(verdict::RequirementCounts::of(&outcomes));
         row["vectors"] = Value::Array(mine);
+        row["not_applicable"] = Value::Array(not_applicable);
         requirements.push(row);
     }
-    let overall = verdict::overall(&graded);
+    // The union is partial when the shards were filtered, or do not cover the suite.
+    let sel = &first.doc["selection"];
+    let total = sel["total"].as_u64().unwrap_or(0) as usize;
+    let filtered = !sel["filter"].is_null()
+        || ["requirements", "ops", "media", "skip"]
+            .iter()
+            .any(|k| !strings(&sel[*k]).is_empty());
+    let mut tally = verdict::Tally {
+        selected: vectors.len(),
+        total,
+        partial: filtered || vectors.len() < total,
+        ..verdict::Tally::default()
+    };
+    for v in &vectors {
+        let o = outcome(v["outcome"].as_str().unwrap_or("?"))
+            .map_err(|e| format!("vector {}: {e}", v["id"]))?;
+        tally.add(o, !v["waiver"].is_null());
+    }
+    let overall = verdict::overall_of_run(
+        &graded,
+        verdict::RunFacts {
+            partial: tally.partial,
+            harness_errors: tally.harness_errors,
+        },
+    );
 
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for v in &vectors {
@@ -272,7 +310,9 @@ pub fn merge(shards: &[StoredReport]) -> Result<Value, String> {
     if let Some(sel) = doc["selection"].as_object_mut() {
         sel.remove("shard");
     }
+    doc["selection"]["partial"] = json!(tally.partial);
     doc["overall"] = json!(overall.as_str());
+    doc["headline"] = json!(verdict::headline(overall, &tally));
     doc["counts"] = json!(counts);
     doc["requirements"] = Value::Array(requirements);
     doc["vectors"] = Value::Array(vectors);

@@ -12,9 +12,10 @@ use super::{
 use crate::adapter::{resolve_program, Exchange};
 use crate::checks::{self, Evaluation, Outcome};
 use crate::meta;
+use crate::scope::ClaimedScope;
 use crate::session::{Filter, Session};
 use crate::vector::{tree_sha256, Requirement, Suite, Vector};
-use crate::verdict::{self, VectorOutcome};
+use crate::verdict::{self, RequirementCounts, RunFacts, Tally, VectorOutcome};
 use crate::waivers::Waiver;
 
 /// When the run started and finished (seconds since the epoch).
@@ -41,6 +42,7 @@ impl VectorResult {
             message: None,
             findings: Vec::new(),
             blame: Vec::new(),
+            unmeasured: Vec::new(),
             waiver,
             unexpected_pass: false,
             expected: Value::Null,
@@ -69,6 +71,7 @@ impl VectorResult {
         if self.blame.is_empty() && eval.outcome.is_failure() {
             self.blame = v.requirements.clone();
         }
+        self.unmeasured = eval.unmeasured;
         if eval.outcome != Outcome::Pass {
             self.diff = checks::diff(&eval.expected, &eval.actual);
         }
@@ -116,20 +119,39 @@ fn grade(req: &Requirement, suite: &Suite, vectors: &[VectorResult]) -> Requirem
     let outcomes: Vec<VectorOutcome> = mine
         .iter()
         .map(|v| VectorOutcome {
-            // A failure charged elsewhere (checks::blame) does not fail this requirement.
-            outcome: if v.outcome.is_failure() && !v.blame.is_empty() && !v.blame.contains(&req.id)
-            {
-                Outcome::Pass
-            } else {
-                v.outcome
-            },
+            outcome: outcome_for(v, &req.id),
             waived: v.waiver.is_some(),
         })
         .collect();
     RequirementResult {
         requirement: req.clone(),
         verdict: verdict::requirement_verdict(req, has_vectors, &outcomes),
+        counts: RequirementCounts::of(&outcomes),
         vectors: mine.iter().map(|v| v.id.clone()).collect(),
+        not_applicable: mine
+            .iter()
+            .filter(|v| v.outcome == Outcome::NotApplicable)
+            .map(|v| v.id.clone())
+            .collect(),
+    }
+}
+
+/// What vector `v` says about requirement `id`.
+pub fn outcome_for(v: &VectorResult, id: &str) -> Outcome {
+    let charged_elsewhere = !v.blame.is_empty() && !v.blame.iter().any(|b| b == id);
+    if v.outcome.is_failure() && charged_elsewhere {
+        // A failure charged to other requirements (checks::blame) does not fail this one; it
+        // measured this one only if the oracle says so.
+        if v.unmeasured.iter().any(|u| u == id) {
+            Outcome::Inconclusive
+        } else {
+            Outcome::Pass
+        }
+    } else if v.outcome == Outcome::Pass && v.unmeasured.iter().any(|u| u == id) {
+        // The vector passed on its other requirements; this one it did not measure.
+        Outcome::Inconclusive
+    } else {
+        v.outcome
     }
 }
 
@@ -179,6 +201,15 @@ impl Report {
             .iter()
             .map(|r| (r.requirement.level, r.verdict))
             .collect();
+        let partial = filter.is_subset() || vectors.len() < suite.vectors.len();
+        let tally = tally(&vectors, suite.vectors.len(), partial);
+        let overall = verdict::overall_of_run(
+            &graded,
+            RunFacts {
+                partial,
+                harness_errors: tally.harness_errors,
+            },
+        );
         let mut counts = BTreeMap::new();
         for v in &vectors {
             *counts.entry(v.outcome.as_str().to_string()).or_insert(0) += 1;
@@ -212,18 +243,39 @@ impl Report {
             finished: meta::rfc3339(times.finished),
             duration_s: (times.finished - times.started).max(0.0),
             limits: session.limits,
+            scope: ClaimedScope::of(&session.info, suite),
             selection: Selection {
                 filter: filter.text.clone(),
                 exact: filter.exact,
+                requirements: filter.requirements.clone(),
+                ops: filter.ops.clone(),
+                media: filter.media.clone(),
+                skip: filter.skip.clone(),
+                partial,
                 selected: vectors.len(),
                 total: suite.vectors.len(),
                 shard: filter.shard.map(|(k, n)| format!("{k}/{n}")),
             },
-            overall: verdict::overall(&graded),
+            overall,
+            headline: verdict::headline(overall, &tally),
             counts,
             requirements,
             vectors,
             warnings,
         }
     }
+}
+
+/// The vector counts behind the headline.
+pub fn tally(vectors: &[VectorResult], total: usize, partial: bool) -> Tally {
+    let mut t = Tally {
+        selected: vectors.len(),
+        total,
+        partial,
+        ..Tally::default()
+    };
+    for v in vectors {
+        t.add(v.outcome, v.waiver.is_some());
+    }
+    t
 }

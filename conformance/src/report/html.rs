@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use super::junit::xml_escape as esc;
-use super::{overall_text, Report};
+use super::{counts_text, level_text, Report};
 use crate::checks::Outcome;
 use crate::verdict::{Overall, RequirementVerdict};
 
@@ -19,7 +19,8 @@ fn class_of(v: RequirementVerdict) -> &'static str {
     match v {
         RequirementVerdict::Pass => "ok",
         RequirementVerdict::Fail => "bad",
-        RequirementVerdict::Waived => "obs",
+        RequirementVerdict::Waived | RequirementVerdict::Observation => "obs",
+        RequirementVerdict::Incomplete => "bad",
         _ => "muted",
     }
 }
@@ -49,19 +50,19 @@ pub fn render(r: &Report) -> String {
     );
     let vclass = match r.overall {
         Overall::Conformant => "ok",
-        Overall::ConformantWithObservations => "obs",
-        Overall::NonConformant => "bad",
+        Overall::ConformantWithObservations | Overall::Partial => "obs",
+        Overall::NonConformant | Overall::Incomplete | Overall::NoVerdict => "bad",
     };
     let _ = writeln!(
         o,
         "<h1>GB 45438-2025 符合性测试报告 / conformance report</h1>"
     );
-    let _ = writeln!(
-        o,
-        "<p class=\"verdict {vclass}\">{}</p>",
-        esc(overall_text(r.overall))
-    );
-    let _ = writeln!(o, "<table>");
+    let _ = writeln!(o, "<p class=\"verdict {vclass}\">{}</p>", esc(&r.headline));
+    let _ = writeln!(o, "<h2>声明的范围 / Claimed scope</h2>\n<table>");
+    for (k, v) in r.scope_rows() {
+        let _ = writeln!(o, "<tr><th>{}</th><td>{}</td></tr>", esc(k), esc(&v));
+    }
+    let _ = writeln!(o, "</table>\n<h2>Run</h2>\n<table>");
     for (k, v) in r.provenance_rows(|t| t.to_string()) {
         let _ = writeln!(
             o,
@@ -78,20 +79,29 @@ pub fn render(r: &Report) -> String {
         }
         let _ = writeln!(o, "</ul>");
     }
-    let _ = writeln!(o, "<h2>要求 / Requirements</h2>\n<table>\n<tr><th>Id</th><th>Level</th><th>Verdict</th><th>要求（中文）</th><th>Requirement (English)</th><th>Vectors</th></tr>");
+    let _ = writeln!(o, "<h2>要求 / Requirements</h2>\n<p class=\"muted\">A failure of a 宜/可 requirement is an observation, not a failure; not-tested: no vector measured it (none exists, or the oracle could not judge it on any); confidence: of our reading of the clause (H/M/L).</p>\n<table>\n<tr><th>Id</th><th>Level</th><th>Confidence</th><th>Verdict</th><th>Vectors by outcome</th><th>要求（中文）</th><th>Requirement (English)</th><th>Vectors</th><th>Not applicable</th></tr>");
     for q in &r.requirements {
+        let applicable: Vec<&str> = q
+            .vectors
+            .iter()
+            .filter(|v| !q.not_applicable.contains(v))
+            .map(String::as_str)
+            .collect();
         let _ = writeln!(
             o,
-            "<tr><td>{}<br><span class=\"muted\">{}</span></td><td>{:?}</td><td class=\"{}\">{}</td><td lang=\"zh-CN\">{}</td><td lang=\"en\">{}{}</td><td>{}</td></tr>",
+            "<tr><td>{}<br><span class=\"muted\">{}</span></td><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td lang=\"zh-CN\">{}</td><td lang=\"en\">{}{}</td><td>{}</td><td class=\"muted\">{}</td></tr>",
             esc(&q.requirement.id),
             esc(&q.requirement.clause),
-            q.requirement.level,
+            level_text(q.requirement.level),
+            esc(&q.requirement.confidence),
             class_of(q.verdict),
             q.verdict.as_str(),
+            esc(&counts_text(&q.counts)),
             esc(&q.requirement.zh),
             esc(&q.requirement.en),
             q.requirement.evidence.as_deref().map(|e| format!("<br><span class=\"muted\">Evidence: {}</span>", esc(e))).unwrap_or_default(),
-            esc(&q.vectors.join(", "))
+            esc(&applicable.join(", ")),
+            esc(&q.not_applicable.join(", "))
         );
     }
     let _ = writeln!(o, "</table>");
@@ -99,13 +109,20 @@ pub fn render(r: &Report) -> String {
     for v in &r.vectors {
         let cls = match v.outcome {
             Outcome::Pass if !v.unexpected_pass => "ok",
-            Outcome::NotApplicable => "muted",
+            Outcome::NotApplicable | Outcome::Inconclusive => "muted",
             _ if v.waiver.is_some() && !v.unexpected_pass => "obs",
             _ => "bad",
         };
         let mut details = String::new();
         if let Some(m) = &v.message {
             let _ = write!(details, "<p>{}</p>", esc(m));
+        }
+        if !v.unmeasured.is_empty() {
+            let _ = write!(
+                details,
+                "<p>Not measured: {}</p>",
+                esc(&v.unmeasured.join(", "))
+            );
         }
         if v.outcome.is_failure() || v.unexpected_pass || v.outcome == Outcome::HarnessError {
             details.push_str("<details open><summary>expected vs actual</summary>");

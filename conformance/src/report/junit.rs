@@ -36,7 +36,8 @@ pub fn render(r: &Report) -> String {
             || v.outcome == Outcome::HarnessError
     });
     let skipped = count(&|v| {
-        v.outcome == Outcome::NotApplicable || (v.waiver.is_some() && v.outcome.is_failure())
+        matches!(v.outcome, Outcome::NotApplicable | Outcome::Inconclusive)
+            || (v.waiver.is_some() && v.outcome.is_failure())
     });
     let mut o = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
@@ -55,12 +56,27 @@ pub fn render(r: &Report) -> String {
         r.duration_s
     );
     let _ = writeln!(o, "    <properties>");
-    for (k, v) in [
+    let mut properties: Vec<(String, String)> = [
         ("overall", r.overall.as_str().to_string()),
+        ("headline", r.headline.clone()),
         ("vectors_sha256", r.suite.vectors_sha256.clone()),
         ("profile", r.profile.id.clone()),
         ("mode", r.adapter.mode.clone()),
-    ] {
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    // The claimed scope, as in every view (issue 10); here as properties with unique names
+    // ("roles-claimed", "media-claimed.read", "not-claimed", "selection").
+    for (k, v) in r.scope_rows() {
+        let mut name = k.to_lowercase().replace(' ', "-");
+        if k == "Media claimed" {
+            let op = v.split(':').next().unwrap_or_default();
+            name = format!("{name}.{op}");
+        }
+        properties.push((name, v));
+    }
+    for (k, v) in properties {
         let _ = writeln!(
             o,
             "      <property name=\"{k}\" value=\"{}\"/>",
@@ -84,6 +100,14 @@ pub fn render(r: &Report) -> String {
         );
         let inner = if v.unexpected_pass {
             "<failure message=\"unexpected pass: the waiver can be removed\" type=\"unexpected-pass\"/>".to_string()
+        } else if v.outcome == Outcome::Inconclusive {
+            format!(
+                "<skipped message=\"{}\"/>",
+                xml_escape(&format!(
+                    "inconclusive: not measured: {}",
+                    v.unmeasured.join(", ")
+                ))
+            )
         } else if v.outcome == Outcome::NotApplicable {
             format!(
                 "<skipped message=\"{}\"/>",

@@ -2,7 +2,9 @@
 
 use std::fmt::Write;
 
-use super::{overall_text, Report};
+use super::{counts_text, level_text, Report};
+use crate::checks::Outcome;
+use crate::verdict::RequirementVerdict;
 
 /// Escape text for a Markdown table cell.
 fn cell(s: &str) -> String {
@@ -13,22 +15,13 @@ fn cell(s: &str) -> String {
 pub fn render(r: &Report) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "# GB 45438-2025 conformance report\n");
-    let _ = writeln!(o, "**Verdict: {}**\n", overall_text(r.overall));
-    let _ = writeln!(o, "| | |\n|---|---|");
-    let mut rows = r.provenance_rows(|t| format!("`{t}`"));
-    rows.extend([(
-        "Selection",
-        match &r.selection.filter {
-            Some(f) => format!(
-                "{} of {} vectors (filter `{f}`{})",
-                r.selection.selected,
-                r.selection.total,
-                if r.selection.exact { ", exact" } else { "" }
-            ),
-            None => format!("all {} vectors", r.selection.total),
-        },
-    )]);
-    for (k, v) in rows {
+    let _ = writeln!(o, "**Verdict: {}**\n", cell(&r.headline));
+    let _ = writeln!(o, "## Claimed scope\n\n| | |\n|---|---|");
+    for (k, v) in r.scope_rows() {
+        let _ = writeln!(o, "| {k} | {} |", cell(&v));
+    }
+    let _ = writeln!(o, "\n## Run\n\n| | |\n|---|---|");
+    for (k, v) in r.provenance_rows(|t| format!("`{t}`")) {
         let _ = writeln!(o, "| {k} | {} |", cell(&v));
     }
     let counts: Vec<String> = r.counts.iter().map(|(k, v)| format!("{k}: {v}")).collect();
@@ -43,27 +36,69 @@ pub fn render(r: &Report) -> String {
     let _ = writeln!(o, "## Requirements\n");
     let _ = writeln!(
         o,
-        "| Id | Level | Verdict | 要求 | Requirement | Vectors |\n|---|---|---|---|---|---|"
+        "Verdicts: a failure of a 宜/可 requirement is an *observation*, not a failure; *not-tested* means no vector measured it (none exists, or the oracle could not judge it on any); confidence is that of our reading of the clause (H/M/L).\n"
+    );
+    let _ = writeln!(
+        o,
+        "| Id | Level | Confidence | Verdict | Vectors by outcome | 要求 | Requirement | Vectors | Not applicable |\n|---|---|---|---|---|---|---|---|---|"
     );
     for q in &r.requirements {
+        let applicable: Vec<&str> = q
+            .vectors
+            .iter()
+            .filter(|v| !q.not_applicable.contains(v))
+            .map(String::as_str)
+            .collect();
         let _ = writeln!(
             o,
-            "| {} | {:?} | **{}** | {} | {} | {} |",
+            "| {} | {} | {} | **{}** | {} | {} | {} | {} | {} |",
             q.requirement.id,
-            q.requirement.level,
+            level_text(q.requirement.level),
+            q.requirement.confidence,
             q.verdict.as_str(),
+            counts_text(&q.counts),
             cell(&q.requirement.zh),
             cell(&q.requirement.en),
-            q.vectors.join(", ")
+            applicable.join(", "),
+            q.not_applicable.join(", ")
         );
+    }
+    let observations: Vec<_> = r
+        .requirements
+        .iter()
+        .filter(|q| q.verdict == RequirementVerdict::Observation)
+        .collect();
+    if !observations.is_empty() {
+        let _ = writeln!(o, "\n## Observations (宜/可 requirements not met)\n");
+        for q in observations {
+            let _ = writeln!(
+                o,
+                "- {} ({}): {}",
+                q.requirement.id,
+                level_text(q.requirement.level),
+                cell(&q.requirement.en)
+            );
+        }
+    }
+    let untested: Vec<_> = r
+        .requirements
+        .iter()
+        .filter(|q| q.verdict == RequirementVerdict::NotTested && !q.vectors.is_empty())
+        .collect();
+    if !untested.is_empty() {
+        let _ = writeln!(
+            o,
+            "\n## Not tested although vectors ran (the oracle could not measure them)\n"
+        );
+        for q in untested {
+            let _ = writeln!(o, "- {}: {}", q.requirement.id, q.vectors.join(", "));
+        }
     }
     let failures: Vec<_> = r
         .vectors
         .iter()
         .filter(|v| {
-            v.outcome.is_failure()
-                || v.unexpected_pass
-                || v.outcome == crate::checks::Outcome::HarnessError
+            v.outcome.is_failure() || v.unexpected_pass || v.outcome == Outcome::HarnessError
         })
         .collect();
     if !failures.is_empty() {
@@ -110,10 +145,21 @@ pub fn render(r: &Report) -> String {
         }
         o.push('\n');
     }
+    let inconclusive: Vec<_> = r
+        .vectors
+        .iter()
+        .filter(|v| v.outcome == Outcome::Inconclusive)
+        .collect();
+    if !inconclusive.is_empty() {
+        let _ = writeln!(o, "\n## Inconclusive\n");
+        for v in inconclusive {
+            let _ = writeln!(o, "- `{}`: not measured: {}", v.id, v.unmeasured.join(", "));
+        }
+    }
     let na: Vec<_> = r
         .vectors
         .iter()
-        .filter(|v| v.outcome == crate::checks::Outcome::NotApplicable)
+        .filter(|v| v.outcome == Outcome::NotApplicable)
         .collect();
     if !na.is_empty() {
         let _ = writeln!(o, "\n## Not applicable\n");

@@ -13,8 +13,9 @@ pub use build::RunTimes;
 use crate::adapter::Limits;
 use crate::checks::Outcome;
 use crate::meta::Machine;
+use crate::scope::ClaimedScope;
 use crate::vector::Requirement;
-use crate::verdict::{Overall, RequirementVerdict};
+use crate::verdict::{Overall, RequirementCounts, RequirementVerdict};
 use crate::waivers::Waiver;
 
 pub mod build;
@@ -89,6 +90,20 @@ pub struct Selection {
     pub filter: Option<String>,
     /// Whether `--exact` was given.
     pub exact: bool,
+    /// `--requirement` ids (a vector naming any of them is selected).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub requirements: Vec<String>,
+    /// `--op` names.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ops: Vec<String>,
+    /// `--media` types.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub media: Vec<String>,
+    /// `--skip` patterns (substrings of vector ids left out).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skip: Vec<String>,
+    /// Whether this is a subset of the suite (then the overall verdict is at best `partial`).
+    pub partial: bool,
     /// Vectors run (or found not applicable).
     pub selected: usize,
     /// Vectors in the suite.
@@ -101,22 +116,26 @@ pub struct Selection {
 /// One requirement in the report: the catalogue entry with its verdict.
 ///
 /// Serialized as the catalogue's id, clause, level, testable, confidence, zh, en and evidence,
-/// then `verdict` and `vectors` (report.schema.json).
+/// then `verdict`, `counts`, `vectors` and `not_applicable` (report.schema.json).
 #[derive(Debug, Clone)]
 pub struct RequirementResult {
     /// The catalogue entry.
     pub requirement: Requirement,
     /// The verdict.
     pub verdict: RequirementVerdict,
-    /// Ids of the vectors behind the verdict (those selected).
+    /// Its vectors by outcome for this requirement.
+    pub counts: RequirementCounts,
+    /// Ids of the selected vectors that speak for it, not-applicable ones included.
     pub vectors: Vec<String>,
+    /// Ids of those among them outside the claimed scope (set apart in the views).
+    pub not_applicable: Vec<String>,
 }
 
 impl Serialize for RequirementResult {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let q = &self.requirement;
-        let mut st = s.serialize_struct("RequirementResult", 10)?;
+        let mut st = s.serialize_struct("RequirementResult", 12)?;
         st.serialize_field("id", &q.id)?;
         st.serialize_field("clause", &q.clause)?;
         st.serialize_field("level", &q.level)?;
@@ -126,7 +145,9 @@ impl Serialize for RequirementResult {
         st.serialize_field("en", &q.en)?;
         st.serialize_field("evidence", &q.evidence)?;
         st.serialize_field("verdict", &self.verdict)?;
+        st.serialize_field("counts", &self.counts)?;
         st.serialize_field("vectors", &self.vectors)?;
+        st.serialize_field("not_applicable", &self.not_applicable)?;
         st.end()
     }
 }
@@ -158,6 +179,10 @@ pub struct VectorResult {
     /// when it passed.
     #[serde(default)]
     pub blame: Vec<String>,
+    /// Requirements of the vector the oracle could not measure on this run (no pass for them
+    /// from this vector; see `checks::Evaluation::unmeasured`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unmeasured: Vec<String>,
     /// The active waiver covering this vector.
     pub waiver: Option<Waiver>,
     /// A waived vector that passes: the waiver can go.
@@ -214,10 +239,14 @@ pub struct Report {
     pub duration_s: f64,
     /// Timeouts and caps in force.
     pub limits: Limits,
+    /// What the implementation claims (`info`), and what it does not.
+    pub scope: ClaimedScope,
     /// Filter.
     pub selection: Selection,
     /// The overall verdict.
     pub overall: Overall,
+    /// The verdict in one line, both languages, as every view shows it first.
+    pub headline: String,
     /// Vectors per outcome.
     pub counts: BTreeMap<String, usize>,
     /// Every requirement of the catalogue.
@@ -244,16 +273,92 @@ pub fn write_all(report: &Report, dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// Headline of an overall verdict, in both languages.
-pub fn overall_text(o: Overall) -> &'static str {
-    match o {
-        Overall::Conformant => "符合 / conformant",
-        Overall::ConformantWithObservations => "符合（有观察项）/ conformant with observations",
-        Overall::NonConformant => "不符合 / non-conformant",
+/// A requirement level with the standard's word for it.
+pub fn level_text(l: crate::vector::Level) -> &'static str {
+    use crate::vector::Level;
+    match l {
+        Level::Mandatory => "应 mandatory",
+        Level::Recommended => "宜 recommended",
+        Level::Permitted => "可 permitted",
     }
 }
 
+/// The counts cell of the requirement table: "2 pass / 1 fail / 3 n/a / 0 waived / 1 inconclusive".
+pub fn counts_text(c: &RequirementCounts) -> String {
+    let mut s = format!(
+        "{} pass / {} fail / {} n/a / {} waived / {} inconclusive",
+        c.pass, c.fail, c.not_applicable, c.waived, c.inconclusive
+    );
+    if c.harness_error > 0 {
+        s.push_str(&format!(" / {} harness error", c.harness_error));
+    }
+    s
+}
+
 impl Report {
+    /// The claimed-scope rows every view shows before the results: roles, media per op, what
+    /// was not claimed, and the selection.
+    pub fn scope_rows(&self) -> Vec<(&'static str, String)> {
+        let mut rows = vec![(
+            "Roles claimed",
+            if self.scope.roles.is_empty() {
+                "(none)".to_string()
+            } else {
+                self.scope.roles.join(", ")
+            },
+        )];
+        rows.extend(
+            self.scope
+                .media_lines()
+                .into_iter()
+                .map(|l| ("Media claimed", l)),
+        );
+        rows.push((
+            "Not claimed",
+            if self.scope.not_claimed.is_empty() {
+                "(nothing the vectors test)".to_string()
+            } else {
+                self.scope.not_claimed.join("; ")
+            },
+        ));
+        rows.push(("Selection", self.selection_text()));
+        rows
+    }
+
+    /// "all 218 vectors" or "5 of 218 vectors (filter `png`, op read): partial run".
+    pub fn selection_text(&self) -> String {
+        let s = &self.selection;
+        if !s.partial {
+            return format!("all {} vectors", s.total);
+        }
+        let mut how = Vec::new();
+        if let Some(f) = &s.filter {
+            how.push(format!(
+                "filter {f}{}",
+                if s.exact { " (exact)" } else { "" }
+            ));
+        }
+        for (what, list) in [
+            ("requirement", &s.requirements),
+            ("op", &s.ops),
+            ("media", &s.media),
+            ("skip", &s.skip),
+        ] {
+            if !list.is_empty() {
+                how.push(format!("{what} {}", list.join(", ")));
+            }
+        }
+        if let Some(k) = &s.shard {
+            how.push(format!("shard {k}"));
+        }
+        format!(
+            "{} of {} vectors ({}): a partial run, no overall conformance statement",
+            s.selected,
+            s.total,
+            how.join("; ")
+        )
+    }
+
     /// The provenance rows every report format shows (what was run, on what, when), with
     /// `code` marking up commands and digests for the target format.
     pub fn provenance_rows(&self, code: impl Fn(&str) -> String) -> Vec<(&'static str, String)> {
