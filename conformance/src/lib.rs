@@ -27,6 +27,7 @@ pub mod meta;
 pub mod release;
 pub mod report;
 pub mod run;
+pub mod sandbox;
 pub mod schema;
 pub mod session;
 pub mod vector;

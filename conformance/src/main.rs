@@ -102,6 +102,11 @@ struct RunArgs {
     /// shards' reports with `aigc-conform merge`.
     #[arg(long, value_name = "K/N", value_parser = aigc_conformance::history::shard::parse_shard)]
     shard: Option<(usize, usize)>,
+    /// How the adapter is confined: bwrap (bubblewrap: no network, read-only system, only the
+    /// request's scratch folder writable, the vectors folder not mounted, a PID namespace),
+    /// none (process group only), or auto (bwrap when it is installed and works here).
+    #[arg(long, value_name = "MODE", default_value = "auto")]
+    isolation: aigc_conformance::sandbox::IsolationChoice,
 }
 
 #[derive(clap::Args)]
@@ -151,6 +156,7 @@ fn main() -> ExitCode {
                 quiet: a.quiet,
                 stable: a.stable,
                 shard: a.shard,
+                isolation: a.isolation,
             };
             match run::run(&opts) {
                 Ok(r) => ExitCode::from(r.exit),

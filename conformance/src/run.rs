@@ -46,6 +46,8 @@ pub struct RunOptions {
     pub stable: bool,
     /// Run only shard K of N (1-based; `history::shard`; issue 11).
     pub shard: Option<(usize, usize)>,
+    /// How the adapter is confined (`--isolation`; `crate::sandbox`).
+    pub isolation: crate::sandbox::IsolationChoice,
 }
 
 impl RunOptions {
@@ -64,6 +66,7 @@ impl RunOptions {
             timeout_s: self.timeout_s,
             process_per_request: self.process_per_request,
             vectors_given: self.vectors_given,
+            isolation: self.isolation,
         }
     }
 

@@ -44,6 +44,8 @@ pub enum Outcome {
     OutputMissing,
     /// The adapter changed files outside its scratch folder.
     WroteOutside,
+    /// Processes of the adapter were still running after its request (they were killed).
+    LeftRunning,
     /// The harness itself could not run the vector (missing input, cannot start the adapter).
     HarnessError,
 }
@@ -70,6 +72,7 @@ impl Outcome {
             Outcome::OutputTooLarge => "output-too-large",
             Outcome::OutputMissing => "output-missing",
             Outcome::WroteOutside => "wrote-outside",
+            Outcome::LeftRunning => "left-running",
             Outcome::HarnessError => "harness-error",
         }
     }
@@ -82,6 +85,7 @@ impl Outcome {
             Failure::Garbage { .. } => Outcome::Garbage,
             Failure::ProtocolViolation { .. } => Outcome::ProtocolViolation,
             Failure::OutputTooLarge { .. } => Outcome::OutputTooLarge,
+            Failure::LeftRunning { .. } => Outcome::LeftRunning,
             Failure::Spawn { .. } => Outcome::HarnessError,
         }
     }

@@ -16,7 +16,7 @@ use crate::vector::{Level, Requirement, Testable};
 use crate::verdict::{self, RequirementVerdict, VectorOutcome};
 
 /// Every outcome, to read them back from report.json by their stable names.
-const OUTCOMES: [Outcome; 11] = [
+const OUTCOMES: [Outcome; 12] = [
     Outcome::Pass,
     Outcome::Fail,
     Outcome::NotApplicable,
@@ -27,6 +27,7 @@ const OUTCOMES: [Outcome; 11] = [
     Outcome::OutputTooLarge,
     Outcome::OutputMissing,
     Outcome::WroteOutside,
+    Outcome::LeftRunning,
     Outcome::HarnessError,
 ];
 

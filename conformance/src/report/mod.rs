@@ -78,6 +78,8 @@ pub struct AdapterInfo {
     pub argument_files: Vec<HashedFile>,
     /// `process-per-request` or `persistent`.
     pub mode: String,
+    /// How its processes were confined: `bwrap`, `none` or `in-process` (`crate::sandbox`).
+    pub isolation: String,
     /// The `info` response.
     pub info: Value,
 }
@@ -280,6 +282,7 @@ impl Report {
                 ),
             ),
             ("Mode", self.adapter.mode.clone()),
+            ("Isolation", self.adapter.isolation.clone()),
             ("Suite", format!("{} ({})", self.suite.version, self.tool)),
             (
                 "Vectors",
