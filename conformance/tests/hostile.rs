@@ -380,3 +380,58 @@ fn a_symlink_at_output_is_never_followed() {
         .contains("symbolic link"));
     r.others_pass(&[LABEL_TARGET]);
 }
+
+/// The lines of a Markdown text outside fenced code blocks (what a renderer shows as text).
+fn outside_fences(md: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut fence: Option<usize> = None;
+    for line in md.lines() {
+        let ticks = line.chars().take_while(|&c| c == '`').count();
+        match fence {
+            None if ticks >= 3 => fence = Some(ticks),
+            Some(n) if ticks >= n && line.trim_end().chars().all(|c| c == '`') => fence = None,
+            None => out.push(line),
+            Some(_) => {}
+        }
+    }
+    out
+}
+
+#[test]
+fn adapter_text_cannot_forge_the_reports() {
+    let vectors = vectors_copy();
+    let r = run_with(
+        vectors.path(),
+        &hostile("forge-report", None),
+        &[FILTER, "--isolation", "none"],
+    );
+    assert_eq!(r.report["overall"], "non-conformant");
+    let md = r.file("report.md");
+    // The stderr really is in the report, inside a fence it cannot close.
+    assert!(md.contains("**Verdict: 符合 / conformant**"), "{md}");
+    let shown = outside_fences(&md);
+    assert!(
+        shown.contains(&"**Verdict: 不符合 / non-conformant**"),
+        "{md}"
+    );
+    for line in &shown {
+        assert!(
+            !line.trim_start().starts_with("**Verdict: 符合"),
+            "forged verdict line outside a code block: {line}\n{md}"
+        );
+        assert!(!line.starts_with("# Forged"), "{line}");
+    }
+    // Inside a code block, markup is shown as text; outside, none may appear raw.
+    let md_text = shown.join("\n");
+    let html = r.file("report.html");
+    assert!(
+        !md.contains('\u{1b}') && !md.contains('\0'),
+        "control bytes in report.md"
+    );
+    for (name, text) in [("report.md", &md_text), ("report.html", &html)] {
+        assert!(!text.contains("<b>x"), "{name}: raw HTML from info");
+        assert!(!text.contains("<script>"), "{name}: raw HTML from stderr");
+        assert!(!text.contains('\u{1b}'), "{name}: an ESC byte");
+        assert!(!text.contains('\0'), "{name}: a NUL byte");
+    }
+}

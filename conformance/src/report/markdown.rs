@@ -2,6 +2,7 @@
 
 use std::fmt::Write;
 
+use super::escape::{md_code, md_fence, md_inline};
 use super::{overall_text, Report};
 
 /// Escape text for a Markdown table cell.
@@ -15,7 +16,13 @@ pub fn render(r: &Report) -> String {
     let _ = writeln!(o, "# GB 45438-2025 conformance report\n");
     let _ = writeln!(o, "**Verdict: {}**\n", overall_text(r.overall));
     let _ = writeln!(o, "| | |\n|---|---|");
-    let mut rows = r.provenance_rows(|t| format!("`{t}`"));
+    let mut rows = r.provenance_rows(md_code);
+    // Rows of plain text the adapter controls (its `info` name and version) are escaped whole.
+    for (k, v) in rows.iter_mut() {
+        if *k == "Implementation" {
+            *v = md_inline(v);
+        }
+    }
     rows.extend([(
         "Selection",
         match &r.selection.filter {
@@ -36,7 +43,7 @@ pub fn render(r: &Report) -> String {
     if !r.warnings.is_empty() {
         let _ = writeln!(o, "## Warnings\n");
         for w in &r.warnings {
-            let _ = writeln!(o, "- {w}");
+            let _ = writeln!(o, "- {}", md_inline(w));
         }
         o.push('\n');
     }
@@ -74,7 +81,7 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(
             o,
             "- {} ({}, {} {})",
-            v.description,
+            md_inline(&v.description),
             v.class,
             v.op,
             v.media.as_deref().unwrap_or("sniffed")
@@ -92,21 +99,23 @@ pub fn render(r: &Report) -> String {
             let _ = writeln!(
                 o,
                 "- waived until {} by {}: {}",
-                w.expires, w.approved_by, w.reason
+                md_inline(&w.expires),
+                md_inline(&w.approved_by),
+                md_inline(&w.reason)
             );
         }
         if v.unexpected_pass {
             let _ = writeln!(o, "- **unexpected pass**: the waiver can be removed");
         }
         for f in &v.findings {
-            let _ = writeln!(o, "- {}", f);
+            let _ = writeln!(o, "- {}", md_inline(f));
         }
-        let _ = writeln!(o, "- reproduce: `{}`", v.reproduce);
+        let _ = writeln!(o, "- reproduce: {}", md_code(&v.reproduce));
         if !v.diff.is_empty() {
-            let _ = writeln!(o, "\n```diff\n{}```", v.diff);
+            let _ = writeln!(o, "\n{}", md_fence(&v.diff, "diff"));
         }
         if !v.stderr.trim().is_empty() {
-            let _ = writeln!(o, "\nstderr:\n\n```text\n{}\n```", v.stderr.trim_end());
+            let _ = writeln!(o, "\nstderr:\n\n{}", md_fence(v.stderr.trim_end(), "text"));
         }
         o.push('\n');
     }
@@ -118,7 +127,12 @@ pub fn render(r: &Report) -> String {
     if !na.is_empty() {
         let _ = writeln!(o, "\n## Not applicable\n");
         for v in na {
-            let _ = writeln!(o, "- `{}`: {}", v.id, v.message.as_deref().unwrap_or(""));
+            let _ = writeln!(
+                o,
+                "- `{}`: {}",
+                v.id,
+                md_inline(v.message.as_deref().unwrap_or(""))
+            );
         }
     }
     let _ = writeln!(

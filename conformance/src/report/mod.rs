@@ -18,6 +18,7 @@ use crate::verdict::{Overall, RequirementVerdict};
 use crate::waivers::Waiver;
 
 pub mod build;
+pub mod escape;
 pub mod html;
 pub mod json;
 pub mod junit;
