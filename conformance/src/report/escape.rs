@@ -94,7 +94,8 @@ mod tests {
         let s = md_inline("**Verdict** <b>x</b>\n# h | `c` \u{1b}[2J\0");
         assert_eq!(
             s,
-            "\\*\\*Verdict\\*\\* &lt;b&gt;x&lt;/b&gt; \\# h \\| \\`c\\` \\u{1b}\\[2J\\u{0}"
+            // The backslash of a shown control is itself escaped: it renders as `\u{1b}`.
+            "\\*\\*Verdict\\*\\* &lt;b&gt;x&lt;/b&gt; \\# h \\| \\`c\\` \\\\u{1b}\\[2J\\\\u{0}"
         );
         assert_eq!(controls("a\tb\nc\u{7f}\u{85}"), "a\tb\nc\\u{7f}\\u{85}");
     }
