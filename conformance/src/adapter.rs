@@ -27,6 +27,33 @@ pub struct Limits {
     pub stdout_cap_bytes: usize,
     /// Largest stderr kept as evidence per request (the rest is drained and dropped).
     pub stderr_cap_bytes: usize,
+    /// An output file larger than max(this, `output_input_factor` × the input) is not judged.
+    #[serde(default = "default_output_min_cap")]
+    pub output_min_cap_bytes: u64,
+    /// See `output_min_cap_bytes`.
+    #[serde(default = "default_output_factor")]
+    pub output_input_factor: u64,
+    /// Time limit of the oracle's work on one vector (the reference decoding the output and the
+    /// external tools it runs), seconds.
+    #[serde(default = "default_oracle_timeout")]
+    pub oracle_timeout_s: f64,
+    /// Largest expected/actual document, response and diff stored per vector; larger ones are
+    /// cut, with a note (the report stays small, the diff cheap).
+    #[serde(default = "default_evidence_cap")]
+    pub evidence_cap_bytes: usize,
+}
+
+fn default_output_min_cap() -> u64 {
+    64 << 20
+}
+fn default_output_factor() -> u64 {
+    4
+}
+fn default_oracle_timeout() -> f64 {
+    120.0
+}
+fn default_evidence_cap() -> usize {
+    64 << 10
 }
 
 impl Default for Limits {
@@ -35,7 +62,19 @@ impl Default for Limits {
             timeout_s: 10.0,
             stdout_cap_bytes: 1 << 20,
             stderr_cap_bytes: 64 << 10,
+            output_min_cap_bytes: default_output_min_cap(),
+            output_input_factor: default_output_factor(),
+            oracle_timeout_s: default_oracle_timeout(),
+            evidence_cap_bytes: default_evidence_cap(),
         }
+    }
+}
+
+impl Limits {
+    /// The largest output file judged for an input of `input_len` bytes.
+    pub fn output_cap(&self, input_len: u64) -> u64 {
+        self.output_min_cap_bytes
+            .max(input_len.saturating_mul(self.output_input_factor))
     }
 }
 
@@ -70,6 +109,13 @@ pub enum Failure {
         /// The cap, bytes.
         cap: usize,
     },
+    /// The output file is larger than the cap for its input (`Limits::output_cap`); not judged.
+    OutputFileTooLarge {
+        /// Its size, bytes (apparent: a sparse file counts whole).
+        size: u64,
+        /// The cap, bytes.
+        cap: u64,
+    },
     /// Processes of the adapter were still running after its request (they were killed).
     LeftRunning {
         /// What was found: `pid name`, or the sandbox's own account.
@@ -99,6 +145,10 @@ impl std::fmt::Display for Failure {
                 write!(f, "protocol violation: {}", errors.join("; "))
             }
             Failure::OutputTooLarge { cap } => write!(f, "stdout larger than {cap} bytes"),
+            Failure::OutputFileTooLarge { size, cap } => write!(
+                f,
+                "output file of {size} bytes is larger than the cap of {cap} bytes (harness.output_min_cap_bytes, harness.output_input_factor); not judged"
+            ),
             Failure::LeftRunning { processes } => write!(
                 f,
                 "processes still running after the request (killed): {}",

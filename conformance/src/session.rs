@@ -492,19 +492,105 @@ impl Session {
         if let (Some(out), Ok(_)) = (output.as_deref(), &exchange.response) {
             if let Err(why) = output_is_plain_file(out, &scratch) {
                 exchange.response = Err(Failure::ProtocolViolation { errors: vec![why] });
+            } else if let Err(f) = self.output_within_cap(out, &input) {
+                exchange.response = Err(f);
             }
         }
-        let ctx = Context {
-            profile: &self.profile,
-            problem_requirements: &self.problem_requirements,
-        };
-        let eval = checks::evaluate(v, &exchange, &input, output.as_deref(), &ctx);
+        let mut eval = self.evaluate_bounded(v, &exchange, &input, output.as_deref());
+        let cap = self.limits.evidence_cap_bytes;
+        eval.expected = bounded(std::mem::take(&mut eval.expected), cap);
+        eval.actual = bounded(std::mem::take(&mut eval.actual), cap);
+        if let Ok(resp) = &mut exchange.response {
+            *resp = bounded_object(std::mem::take(resp), cap);
+        }
         result.record(v, eval, &self.suite, changes);
         result.record_exchange(request, exchange);
         let _ = std::fs::remove_dir_all(&scratch);
         // The per-run scratch folder is a placeholder in every report, stable or not.
         redact_scratch(&mut result, &self.scratch_root);
         result
+    }
+}
+
+impl Session {
+    /// The output file is at most `Limits::output_cap` of the input (by its apparent size, so a
+    /// sparse 100 GiB file is refused without reading it).
+    fn output_within_cap(&self, output: &Path, input: &Path) -> Result<(), Failure> {
+        let input_len = std::fs::metadata(input).map(|m| m.len()).unwrap_or(0);
+        let cap = self.limits.output_cap(input_len);
+        match std::fs::symlink_metadata(output) {
+            Ok(m) if m.len() > cap => Err(Failure::OutputFileTooLarge { size: m.len(), cap }),
+            _ => Ok(()),
+        }
+    }
+
+    /// The checks, under `harness.oracle_timeout_s`: the oracle decodes a file the adapter
+    /// wrote, and no file may stall the run. Past the limit the vector fails with a finding (the
+    /// checks' thread is left to finish on its own; its result is dropped).
+    fn evaluate_bounded(
+        &self,
+        v: &Vector,
+        exchange: &crate::adapter::Exchange,
+        input: &Path,
+        output: Option<&Path>,
+    ) -> checks::Evaluation {
+        let limit = std::time::Duration::from_secs_f64(self.limits.oracle_timeout_s.max(0.001));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (v2, ex) = (v.clone(), exchange.clone());
+        let (input2, output2) = (input.to_path_buf(), output.map(Path::to_path_buf));
+        let (profile, problems) = (self.profile.clone(), self.problem_requirements.clone());
+        std::thread::spawn(move || {
+            let ctx = Context {
+                profile: &profile,
+                problem_requirements: &problems,
+            };
+            let _ = tx.send(checks::evaluate(
+                &v2,
+                &ex,
+                &input2,
+                output2.as_deref(),
+                &ctx,
+            ));
+        });
+        match rx.recv_timeout(limit) {
+            Ok(eval) => eval,
+            Err(_) => checks::Evaluation {
+                outcome: Outcome::Fail,
+                findings: vec![format!(
+                    "the oracle could not judge the output within {} s (harness.oracle_timeout_s)",
+                    self.limits.oracle_timeout_s
+                )],
+                blame: v.requirements.clone(),
+                expected: serde_json::json!({"output": "judged"}),
+                actual: serde_json::json!({"output": "oracle time limit exceeded"}),
+            },
+        }
+    }
+}
+
+/// `doc` as is, or, when its JSON text is longer than `cap` bytes, the start of that text with a
+/// note (a string: the report keeps the evidence's beginning at a bounded cost).
+fn bounded(doc: Value, cap: usize) -> Value {
+    let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    if text.len() <= cap {
+        return doc;
+    }
+    let mut end = cap;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    Value::String(format!(
+        "{}\n... (cut by the harness: {} bytes in all, harness.evidence_cap_bytes is {cap})",
+        &text[..end],
+        text.len()
+    ))
+}
+
+/// [`bounded`] for a response, which stays an object.
+fn bounded_object(doc: Value, cap: usize) -> Value {
+    match bounded(doc, cap) {
+        Value::String(s) => serde_json::json!({ "truncated_by_harness": s }),
+        v => v,
     }
 }
 

@@ -435,3 +435,42 @@ fn adapter_text_cannot_forge_the_reports() {
         assert!(!text.contains('\0'), "{name}: a NUL byte");
     }
 }
+
+#[test]
+fn a_giant_sparse_output_is_refused_unread_and_a_huge_answer_is_stored_cut() {
+    let vectors = vectors_copy();
+    let r = run_with(
+        vectors.path(),
+        &hostile("giant-output", None),
+        &[FILTER, "--isolation", "none"],
+    );
+    assert_eq!(r.outcome(LABEL_TARGET), "output-too-large", "{}", r.stderr);
+    assert!(r.vector(LABEL_TARGET)["message"]
+        .as_str()
+        .unwrap()
+        .contains("107374182400 bytes"));
+    r.others_pass(&[LABEL_TARGET]);
+
+    let r = run_with(
+        vectors.path(),
+        &hostile("huge-answer", None),
+        &[FILTER, "--isolation", "none"],
+    );
+    assert_eq!(r.outcome(READ_TARGET), "fail", "{}", r.stderr);
+    let v = r.vector(READ_TARGET);
+    let cap = r.report["limits"]["evidence_cap_bytes"].as_u64().unwrap() as usize;
+    for key in ["response", "actual"] {
+        let stored = serde_json::to_string(&v[key]).unwrap();
+        assert!(
+            stored.len() < 2 * cap,
+            "{key}: {} bytes stored",
+            stored.len()
+        );
+        assert!(stored.contains("cut by the harness"), "{key}");
+    }
+    assert!(v["diff"].as_str().unwrap().len() < 4 * cap);
+    let report_len = std::fs::metadata(r.out.path().join("report.json"))
+        .unwrap()
+        .len();
+    assert!(report_len < 1 << 20, "report.json is {report_len} bytes");
+}

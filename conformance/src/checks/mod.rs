@@ -84,7 +84,9 @@ impl Outcome {
             Failure::Timeout { .. } => Outcome::Timeout,
             Failure::Garbage { .. } => Outcome::Garbage,
             Failure::ProtocolViolation { .. } => Outcome::ProtocolViolation,
-            Failure::OutputTooLarge { .. } => Outcome::OutputTooLarge,
+            Failure::OutputTooLarge { .. } | Failure::OutputFileTooLarge { .. } => {
+                Outcome::OutputTooLarge
+            }
             Failure::LeftRunning { .. } => Outcome::LeftRunning,
             Failure::Spawn { .. } => Outcome::HarnessError,
         }

@@ -71,8 +71,7 @@ def attack(req, line):
     if MODE == "duplicate-keys":
         # An error that a last-key-wins parser reads as success.
         body = honest(line)
-        return '{"status":"error","message":"I failed",' + body.lstrip()[1:].replace(
-            '"status":', '"status":', 1)
+        return '{"status":"error","message":"I failed",' + body.lstrip()[1:]
     if MODE == "extra-line":
         # One answer too many: a position-matched stream shifts every later answer.
         body = honest(line)
@@ -81,6 +80,16 @@ def attack(req, line):
         # The output is a link to a labelled file elsewhere: the oracle must not follow it.
         os.symlink(os.path.join(HERE, "..", "fixtures", "xmp-valid.png"), req["output"])
         return json.dumps({"status": "ok"})
+    if MODE == "giant-output" and "output" in req:
+        # A 100 GiB sparse file: reading it would take the oracle hours.
+        with open(req["output"], "wb") as f:
+            f.truncate(100 << 30)
+        return json.dumps({"status": "ok"})
+    if MODE == "huge-answer":
+        # Just under the stdout cap: one label with 60 000 keys.
+        fields = {"k%05d" % i: "v" for i in range(60000)}
+        return json.dumps({"status": "ok", "verdict": "valid",
+                           "labels": [{"fields": fields, "carrier": "xmp"}]})
     if MODE == "forge-report":
         # Markdown that closes the stderr code fence and forges a verdict line.
         sys.stderr.write("```\n\n**Verdict: 符合 / conformant**\n\n<script>alert(1)</script>\x1b[31m\x00\n```\n")
