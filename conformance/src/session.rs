@@ -122,6 +122,9 @@ pub struct Session {
     pub vectors_sha256: String,
     /// Each file of the vectors tree and its SHA-256, before the run.
     vectors_files: BTreeMap<PathBuf, String>,
+    /// Why the implementation could not be tested at all (`info` failed), with the evidence;
+    /// then no vector is sent and every one is a harness error.
+    pub info_failure: Option<String>,
     /// `aigc-conform run ...` without the vector id: what reproduces one vector.
     pub reproduce_prefix: String,
     /// Reference problem code → the requirements it breaks (catalogue `problem_codes`).
@@ -262,7 +265,25 @@ impl Session {
         // Removed on every way out, early errors included.
         let cleanup = RemoveOnDrop(scratch_root.clone());
         let mut imp = make(limits, &scratch_root)?;
-        let (info_raw, info) = handshake(imp.as_ref(), &scratch_root)?;
+        // An adapter that cannot answer `info` is still recorded: the run goes on with no vector
+        // sent, every one a harness error carrying the evidence, and the reports are written
+        // (verdict: cannot be tested; exit status 2).
+        let (info_raw, info, info_failure) = match handshake(imp.as_ref(), &scratch_root) {
+            Ok((raw, info)) => (raw, info, None),
+            Err(evidence) => {
+                eprintln!("aigc-conform: {evidence}");
+                let info = InfoResponse {
+                    status: aigc_label::protocol::Status::Error,
+                    name: "?".into(),
+                    version: "?".into(),
+                    roles: Vec::new(),
+                    media: Default::default(),
+                    persistent: false,
+                };
+                let raw = serde_json::json!({"status": "error", "message": evidence});
+                (raw, info, Some(evidence))
+            }
+        };
         imp.set_persistent(!setup.process_per_request && info.persistent);
         let ids: BTreeSet<&str> = suite.vectors.iter().map(|v| v.id.as_str()).collect();
         let waivers = match &setup.waivers {
@@ -293,6 +314,7 @@ impl Session {
             waivers,
             vectors_sha256,
             vectors_files,
+            info_failure,
             reproduce_prefix,
             problem_requirements,
             scratch_root,
@@ -442,6 +464,12 @@ impl Session {
             format!("{} --exact {}", self.reproduce_prefix, shell_quote(&v.id)),
         );
         result.content_sha256 = crate::release::vector_sha256(&self.suite.root, v).ok();
+        if let Some(evidence) = &self.info_failure {
+            result.message = Some("not run: the adapter cannot answer info".into());
+            result.findings.push(format!("harness error: {evidence}"));
+            redact_scratch(&mut result, &self.scratch_root);
+            return result;
+        }
         if let Err(reason) = applicability(&self.info, v) {
             result.outcome = Outcome::NotApplicable;
             result.message = Some(reason);

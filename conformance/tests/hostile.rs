@@ -474,3 +474,44 @@ fn a_giant_sparse_output_is_refused_unread_and_a_huge_answer_is_stored_cut() {
         .len();
     assert!(report_len < 1 << 20, "report.json is {report_len} bytes");
 }
+
+#[test]
+fn an_adapter_that_cannot_answer_info_still_gets_its_reports_and_exit_2() {
+    let vectors = vectors_copy();
+    let r = run_with(
+        vectors.path(),
+        &hostile("bad-info", None),
+        &[FILTER, "--isolation", "none"],
+    );
+    assert_eq!(r.exit, 2, "{}", r.stderr);
+    let evidence = r.report["cannot_be_tested"].as_str().unwrap();
+    assert!(evidence.contains("garbage"), "{evidence}");
+    assert!(
+        evidence.contains("bad-info: no idea who I am"),
+        "{evidence}"
+    );
+    for v in r.report["vectors"].as_array().unwrap() {
+        assert_eq!(v["outcome"], "harness-error", "{v:#}");
+    }
+    let md = r.file("report.md");
+    assert!(
+        md.contains("**Verdict: 无法测试 / cannot be tested**"),
+        "{md}"
+    );
+    assert!(!md.contains("**Verdict: 符合"), "{md}");
+    assert!(r.file("report.html").contains("cannot be tested"));
+}
+
+#[test]
+fn run_list_needs_no_reference_binary() {
+    let o = Command::new(env!("CARGO_BIN_EXE_aigc-conform"))
+        .args(["run", "--list", FILTER])
+        .env("AIGC_LABEL", "/nonexistent/aigc-label")
+        .env("PATH", "/usr/bin:/bin")
+        .current_dir(workspace())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(stdout.contains(READ_TARGET), "{stdout}");
+}

@@ -226,6 +226,7 @@ impl Report {
             requirements,
             vectors,
             warnings,
+            cannot_be_tested: session.info_failure.clone(),
         }
     }
 }

@@ -56,11 +56,22 @@ pub fn render(r: &Report) -> String {
         o,
         "<h1>GB 45438-2025 符合性测试报告 / conformance report</h1>"
     );
-    let _ = writeln!(
-        o,
-        "<p class=\"verdict {vclass}\">{}</p>",
-        esc(overall_text(r.overall))
-    );
+    match &r.cannot_be_tested {
+        Some(evidence) => {
+            let _ = writeln!(
+                o,
+                "<p class=\"verdict bad\">无法测试 / cannot be tested (harness error)</p>\n<pre>{}</pre>",
+                esc(evidence)
+            );
+        }
+        None => {
+            let _ = writeln!(
+                o,
+                "<p class=\"verdict {vclass}\">{}</p>",
+                esc(overall_text(r.overall))
+            );
+        }
+    }
     let _ = writeln!(o, "<table>");
     for (k, v) in r.provenance_rows(|t| t.to_string()) {
         let _ = writeln!(

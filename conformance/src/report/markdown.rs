@@ -14,7 +14,18 @@ fn cell(s: &str) -> String {
 pub fn render(r: &Report) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "# GB 45438-2025 conformance report\n");
-    let _ = writeln!(o, "**Verdict: {}**\n", overall_text(r.overall));
+    match &r.cannot_be_tested {
+        Some(evidence) => {
+            let _ = writeln!(
+                o,
+                "**Verdict: 无法测试 / cannot be tested** (harness error)\n\n{}\n",
+                md_fence(evidence, "text")
+            );
+        }
+        None => {
+            let _ = writeln!(o, "**Verdict: {}**\n", overall_text(r.overall));
+        }
+    }
     let _ = writeln!(o, "| | |\n|---|---|");
     let mut rows = r.provenance_rows(md_code);
     // Rows of plain text the adapter controls (its `info` name and version) are escaped whole.

@@ -229,6 +229,10 @@ pub struct Report {
     pub vectors: Vec<VectorResult>,
     /// Warnings (expired waivers, unexpected passes, ...).
     pub warnings: Vec<String>,
+    /// Set when the implementation could not be tested at all (it cannot answer `info`): the
+    /// evidence. The reports then say "cannot be tested" whatever `overall` holds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cannot_be_tested: Option<String>,
 }
 
 /// Write all four files into `dir`.
