@@ -475,6 +475,44 @@ impl Drop for Worker {
     }
 }
 
+/// Starts processes from one long-lived thread. Bubblewrap's `--die-with-parent` (Linux
+/// `PR_SET_PDEATHSIG`) kills the sandbox when the *thread* that started it ends, and the
+/// harness's request threads come and go while a persistent worker must live on; this thread
+/// lives as long as the [`Adapter`], so its processes die with the adapter, never before.
+struct Spawner {
+    tx: Mutex<mpsc::Sender<SpawnJob>>,
+}
+
+type SpawnJob = (Command, mpsc::Sender<std::io::Result<Child>>);
+
+impl Spawner {
+    fn new() -> Spawner {
+        let (tx, rx) = mpsc::channel::<SpawnJob>();
+        std::thread::spawn(move || {
+            for (mut cmd, reply) in rx {
+                let _ = reply.send(cmd.spawn());
+            }
+        });
+        Spawner { tx: Mutex::new(tx) }
+    }
+
+    fn spawn(&self, cmd: Command) -> std::io::Result<Child> {
+        let (reply, answer) = mpsc::channel();
+        let sent = self
+            .tx
+            .lock()
+            .map_err(|_| std::io::Error::other("spawner lock poisoned"))
+            .and_then(|tx| {
+                tx.send((cmd, reply))
+                    .map_err(|_| std::io::Error::other("spawner thread gone"))
+            });
+        sent?;
+        answer
+            .recv()
+            .map_err(|_| std::io::Error::other("spawner thread gone"))?
+    }
+}
+
 /// An implementation under test, reachable through its adapter command.
 pub struct Adapter {
     argv: Vec<String>,
@@ -485,6 +523,8 @@ pub struct Adapter {
     scratch_root: PathBuf,
     /// How its processes are confined.
     sandbox: Sandbox,
+    /// Where its processes are started from.
+    spawner: Spawner,
 }
 
 impl Adapter {
@@ -497,6 +537,7 @@ impl Adapter {
             pool: Mutex::new(Vec::new()),
             scratch_root,
             sandbox: Sandbox::none(),
+            spawner: Spawner::new(),
         }
     }
 
@@ -595,7 +636,7 @@ impl Adapter {
                 marker,
             },
         );
-        let mut child = match { cmd }.spawn() {
+        let mut child = match self.spawner.spawn(cmd) {
             Ok(c) => c,
             Err(e) => {
                 return (
@@ -713,23 +754,20 @@ impl Adapter {
     fn spawn_worker(&self) -> Result<Worker, Failure> {
         let marker = sandbox::new_marker();
         let root = &self.scratch_root;
-        let mut child = self
-            .sandbox
-            .command(
-                &self.argv,
-                &["serve"],
-                &Launch {
-                    cwd: root,
-                    writable: root,
-                    read_only_files: &[],
-                    count_survivors: false,
-                    marker: &marker,
-                },
-            )
-            .spawn()
-            .map_err(|e| Failure::Spawn {
-                message: format!("{} serve: {e}", self.argv[0]),
-            })?;
+        let cmd = self.sandbox.command(
+            &self.argv,
+            &["serve"],
+            &Launch {
+                cwd: root,
+                writable: root,
+                read_only_files: &[],
+                count_survivors: false,
+                marker: &marker,
+            },
+        );
+        let mut child = self.spawner.spawn(cmd).map_err(|e| Failure::Spawn {
+            message: format!("{} serve: {e}", self.argv[0]),
+        })?;
         let pgid = child.id();
         let stdin = child.stdin.take().ok_or_else(|| Failure::Spawn {
             message: "no stdin".into(),

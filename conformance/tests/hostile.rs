@@ -515,3 +515,50 @@ fn run_list_needs_no_reference_binary() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(stdout.contains(READ_TARGET), "{stdout}");
 }
+
+/// `text` without the lines that carry times (the provenance's Time row, per-vector durations).
+fn without_times(text: &str) -> String {
+    text.lines()
+        .filter(|l| !l.contains("Time") && !l.contains("time=\"") && !l.contains("timestamp="))
+        .map(|l| {
+            // The Markdown "All vectors" table ends each row with the milliseconds.
+            match l.strip_suffix(" |").and_then(|r| r.rsplit_once(" | ")) {
+                Some((head, ms)) if ms.chars().all(|c| c.is_ascii_digit()) => head.to_string(),
+                _ => l.to_string(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn two_runs_of_the_reference_give_the_same_reports_apart_from_times() {
+    let vectors = workspace().join("vectors");
+    let reference = format!("{} adapter", reference_bin().display());
+    let runs: Vec<Run> = (0..2)
+        .map(|_| run_with(&vectors, &reference, &["png"]))
+        .collect();
+    for r in &runs {
+        assert_eq!(r.exit, 0, "{}", r.stderr);
+    }
+    let mut json: Vec<Value> = runs.iter().map(|r| r.report.clone()).collect();
+    for j in &mut json {
+        for k in ["started", "finished", "duration_s"] {
+            j[k] = Value::Null;
+        }
+        for v in j["vectors"].as_array_mut().unwrap() {
+            v["duration_ms"] = Value::Null;
+        }
+        // No per-run scratch folder leaks into the report.
+        let text = j.to_string();
+        assert!(
+            !text.contains("aigc-conform-"),
+            "a scratch path in the report"
+        );
+    }
+    assert_eq!(json[0], json[1]);
+    for name in ["report.md", "report.html", "junit.xml"] {
+        let (a, b) = (runs[0].file(name), runs[1].file(name));
+        assert_eq!(without_times(&a), without_times(&b), "{name}");
+    }
+}
