@@ -629,6 +629,9 @@ fn report_snapshots() {
         &adapter,
         "--jobs",
         "1",
+        // The same snapshot on a machine with and without bubblewrap.
+        "--isolation",
+        "none",
     ]);
     let mut report = r.report.clone();
     redact(&mut report, r.out.path(), vectors.path(), &script);
