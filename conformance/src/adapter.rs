@@ -981,4 +981,18 @@ mod tests {
         ));
         assert!(parse_response("label", b" {\"status\":\"ok\"}\n").is_ok());
     }
+
+    #[test]
+    fn a_name_twice_in_one_object_is_a_protocol_violation() {
+        let twice = br#"{"status":"error","message":"no","status":"ok"}"#;
+        match parse_response("label", twice) {
+            Err(Failure::ProtocolViolation { errors }) => {
+                assert!(errors[0].contains("duplicate key \"status\""), "{errors:?}")
+            }
+            other => panic!("{other:?}"),
+        }
+        // Nested objects too; the same name in sibling objects is fine.
+        assert!(no_duplicate_keys(r#"{"a":[{"k":1},{"k":2}],"b":{"c":{"d":1,"d":2}}}"#).is_err());
+        assert!(no_duplicate_keys(r#"{"a":[{"k":1},{"k":2}],"b":{"k":1}}"#).is_ok());
+    }
 }

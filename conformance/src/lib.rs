@@ -6,6 +6,7 @@
 //! - [`schema`]: the protocol's JSON Schemas and a validator for the subset they use;
 //! - [`adapter`]: running an implementation (process per request or persistent), timeouts, caps;
 //! - [`implementation`]: the implementation under test behind one trait (processes or in-process);
+//! - [`sandbox`]: containment of the implementation under test (bubblewrap, process leftovers);
 //! - [`checks`]: what a vector asserts, with the reference library as oracle;
 //! - [`verdict`]: per requirement and overall, graded by level;
 //! - [`waivers`]: approved expected failures with expiry;
