@@ -201,6 +201,25 @@ impl Sandbox {
         }
     }
 
+    /// Also make `file`'s folder readable (a program the adapter runs that its command line
+    /// does not name, e.g. the reference it wraps), unless that would show the vectors.
+    pub fn allow_program(&mut self, file: &Path) {
+        let Some(dir) = file.is_file().then(|| file.parent()).flatten() else {
+            return;
+        };
+        let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+        let shows_vectors = self
+            .hidden
+            .iter()
+            .any(|h| h.starts_with(&dir) || dir.starts_with(h));
+        if !shows_vectors
+            && dir != Path::new("/")
+            && !self.readable.iter().any(|r| dir.starts_with(r))
+        {
+            self.readable.push(dir);
+        }
+    }
+
     /// The command that runs `argv` + `extra` as `launch` says, under this sandbox, marked with
     /// `launch.marker` ([`MARKER_VAR`]), in its own process group.
     pub fn command(&self, argv: &[String], extra: &[&str], launch: &Launch) -> Command {
@@ -265,7 +284,7 @@ impl Sandbox {
         push(&["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]);
         for r in &self.readable {
             let r = r.display().to_string();
-            push(&["--ro-bind", &r, &r]);
+            push(&["--ro-bind-try", &r, &r]);
         }
         // A readable folder may contain the vectors folder (an adapter at the checkout's root):
         // an empty folder goes over it.

@@ -192,7 +192,12 @@ fn process_implementation(
     };
     let isolation = isolation.resolve()?;
     let mut adapter = Adapter::new(identity.argv.clone(), limits, scratch.to_path_buf());
-    adapter.set_sandbox(Sandbox::for_command(isolation, &identity.argv, vectors));
+    let mut sandbox = Sandbox::for_command(isolation, &identity.argv, vectors);
+    // The reference is public: an adapter may wrap it or compare with it ($AIGC_LABEL).
+    if let Some(reference) = find_reference() {
+        sandbox.allow_program(&reference);
+    }
+    adapter.set_sandbox(sandbox);
     Ok(Process { adapter, identity })
 }
 
@@ -502,6 +507,7 @@ impl Session {
                     .findings
                     .push(format!("harness error: private copy of the input: {e}"));
                 let _ = std::fs::remove_dir_all(&scratch);
+                redact_scratch(&mut result, &self.scratch_root);
                 return result;
             }
         };
