@@ -497,7 +497,7 @@ impl Session {
                 .push(format!("harness error: scratch folder: {e}"));
             return result;
         }
-        // The adapter gets its own read-only copy under a neutral name: it never learns where
+        // The adapter gets its own copy (read-only under bwrap) under a neutral name: it never learns where
         // the vectors are, and whatever it does to its copy cannot reach another vector. The
         // oracle keeps judging against the original.
         let private_input = match private_copy(&input, &scratch) {
@@ -628,7 +628,7 @@ fn bounded_object(doc: Value, cap: usize) -> Value {
     }
 }
 
-/// Copy `input` into `scratch` as `input.<ext>`, read-only.
+/// Copy `input` into `scratch` as `input.<ext>`.
 fn private_copy(input: &Path, scratch: &Path) -> Result<PathBuf, String> {
     let name = match input.extension() {
         Some(ext) => format!("input.{}", ext.to_string_lossy()),
@@ -637,11 +637,9 @@ fn private_copy(input: &Path, scratch: &Path) -> Result<PathBuf, String> {
     let to = scratch.join(name);
     std::fs::copy(input, &to)
         .map_err(|e| format!("{} -> {}: {e}", input.display(), to.display()))?;
-    let mut perms = std::fs::metadata(&to)
-        .map_err(|e| format!("{}: {e}", to.display()))?
-        .permissions();
-    perms.set_readonly(true);
-    std::fs::set_permissions(&to, perms).map_err(|e| format!("{}: {e}", to.display()))?;
+    // Read-only by mount, not by mode: under bubblewrap the copy is bound read-only over itself
+    // (per request). Its mode stays writable because adapters commonly copy the input to the
+    // output and then edit the output, and a copy keeps the source's mode.
     Ok(to)
 }
 
