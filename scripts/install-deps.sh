@@ -31,6 +31,8 @@ declare -A NEED=(
   [chromedriver]=chromium-driver
   [cjpeg]=libjpeg-turbo-progs
   [djpeg]=libjpeg-turbo-progs
+  # the harness's sandbox for adapters under test (aigc-conform run --isolation bwrap)
+  [bwrap]=bubblewrap
 )
 # files -> package (data packages without a command)
 declare -A NEED_FILES=(

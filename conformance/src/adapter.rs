@@ -8,13 +8,14 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::sandbox::{self, Isolation, Launch, Sandbox, SURVIVOR_EXIT};
 use crate::schema;
 
 /// The `harness:` section of `vectors/profile.yaml`.
@@ -26,6 +27,33 @@ pub struct Limits {
     pub stdout_cap_bytes: usize,
     /// Largest stderr kept as evidence per request (the rest is drained and dropped).
     pub stderr_cap_bytes: usize,
+    /// An output file larger than max(this, `output_input_factor` × the input) is not judged.
+    #[serde(default = "default_output_min_cap")]
+    pub output_min_cap_bytes: u64,
+    /// See `output_min_cap_bytes`.
+    #[serde(default = "default_output_factor")]
+    pub output_input_factor: u64,
+    /// Time limit of the oracle's work on one vector (the reference decoding the output and the
+    /// external tools it runs), seconds.
+    #[serde(default = "default_oracle_timeout")]
+    pub oracle_timeout_s: f64,
+    /// Largest expected/actual document, response and diff stored per vector; larger ones are
+    /// cut, with a note (the report stays small, the diff cheap).
+    #[serde(default = "default_evidence_cap")]
+    pub evidence_cap_bytes: usize,
+}
+
+fn default_output_min_cap() -> u64 {
+    64 << 20
+}
+fn default_output_factor() -> u64 {
+    4
+}
+fn default_oracle_timeout() -> f64 {
+    120.0
+}
+fn default_evidence_cap() -> usize {
+    64 << 10
 }
 
 impl Default for Limits {
@@ -34,7 +62,19 @@ impl Default for Limits {
             timeout_s: 10.0,
             stdout_cap_bytes: 1 << 20,
             stderr_cap_bytes: 64 << 10,
+            output_min_cap_bytes: default_output_min_cap(),
+            output_input_factor: default_output_factor(),
+            oracle_timeout_s: default_oracle_timeout(),
+            evidence_cap_bytes: default_evidence_cap(),
         }
+    }
+}
+
+impl Limits {
+    /// The largest output file judged for an input of `input_len` bytes.
+    pub fn output_cap(&self, input_len: u64) -> u64 {
+        self.output_min_cap_bytes
+            .max(input_len.saturating_mul(self.output_input_factor))
     }
 }
 
@@ -69,6 +109,18 @@ pub enum Failure {
         /// The cap, bytes.
         cap: usize,
     },
+    /// The output file is larger than the cap for its input (`Limits::output_cap`); not judged.
+    OutputFileTooLarge {
+        /// Its size, bytes (apparent: a sparse file counts whole).
+        size: u64,
+        /// The cap, bytes.
+        cap: u64,
+    },
+    /// Processes of the adapter were still running after its request (they were killed).
+    LeftRunning {
+        /// What was found: `pid name`, or the sandbox's own account.
+        processes: Vec<String>,
+    },
     /// The adapter could not be started at all.
     Spawn {
         /// The operating system's message.
@@ -93,6 +145,15 @@ impl std::fmt::Display for Failure {
                 write!(f, "protocol violation: {}", errors.join("; "))
             }
             Failure::OutputTooLarge { cap } => write!(f, "stdout larger than {cap} bytes"),
+            Failure::OutputFileTooLarge { size, cap } => write!(
+                f,
+                "output file of {size} bytes is larger than the cap of {cap} bytes (harness.output_min_cap_bytes, harness.output_input_factor); not judged"
+            ),
+            Failure::LeftRunning { processes } => write!(
+                f,
+                "processes still running after the request (killed): {}",
+                processes.join(", ")
+            ),
             Failure::Spawn { message } => write!(f, "cannot start the adapter: {message}"),
         }
     }
@@ -243,7 +304,72 @@ pub fn parse_response(op: &str, stdout: &[u8]) -> Result<Value, Failure> {
             detail: format!("stdout is JSON but not an object: {}", preview(stdout)),
         });
     }
+    // `{"status":"error",...,"status":"ok"}` would pass as "ok" (the last key wins): a name
+    // twice in one object is a protocol violation, whatever the values.
+    if let Err(e) = no_duplicate_keys(text) {
+        return Err(Failure::ProtocolViolation {
+            errors: vec![format!("{e} (a JSON object must not repeat a name)")],
+        });
+    }
     check_response(op, value)
+}
+
+/// `Err` naming the first object member name that occurs twice in one object of `text`
+/// (which is already known to be JSON).
+pub fn no_duplicate_keys(text: &str) -> Result<(), String> {
+    use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+    struct Walk;
+    impl<'de> DeserializeSeed<'de> for Walk {
+        type Value = ();
+        fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_any(Walk)
+        }
+    }
+    impl<'de> Visitor<'de> for Walk {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("any JSON value")
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_str<E>(self, _: &str) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_unit<E>(self) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<(), A::Error> {
+            while a.next_element_seed(Walk)?.is_some() {}
+            Ok(())
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<(), A::Error> {
+            let mut seen = std::collections::HashSet::new();
+            while let Some(k) = a.next_key::<String>()? {
+                if !seen.insert(k.clone()) {
+                    let k: String = k.chars().take(80).collect();
+                    return Err(de::Error::custom(format!("duplicate key {k:?}")));
+                }
+                a.next_value_seed(Walk)?;
+            }
+            Ok(())
+        }
+    }
+    let mut d = serde_json::Deserializer::from_str(text);
+    Walk.deserialize(&mut d).map_err(|e| {
+        let s = e.to_string();
+        // serde_json appends " at line L column C"; keep it, it locates the second occurrence.
+        s
+    })
 }
 
 /// Check a response object against the response schema of `op`.
@@ -262,6 +388,14 @@ pub fn check_response(op: &str, value: Value) -> Result<Value, Failure> {
             errors: vec![format!("no response schema for op {op:?}")],
         }),
     }
+}
+
+/// The `id` of an answer line: `None` when the line is not a JSON object, `Some(None)` when it
+/// has no string `id`.
+fn echoed_id(line: &[u8]) -> Option<Option<String>> {
+    let v: Value = serde_json::from_slice(line).ok()?;
+    let o = v.as_object()?;
+    Some(o.get("id").and_then(Value::as_str).map(str::to_string))
 }
 
 fn preview(bytes: &[u8]) -> String {
@@ -291,6 +425,10 @@ struct Worker {
     stdin: ChildStdin,
     lines: Receiver<Line>,
     stderr: Arc<Mutex<Vec<u8>>>,
+    /// The environment marker of its processes ([`sandbox::MARKER_VAR`]).
+    marker: String,
+    /// Requests sent so far (the request id is `r<n>`).
+    sent: u64,
 }
 
 enum Line {
@@ -302,7 +440,8 @@ enum Line {
 impl Worker {
     fn shutdown(mut self) {
         // Closing stdin asks a well-behaved server to exit; the group kill ends the rest.
-        drop(self.stdin);
+        let _ = self.stdin.flush();
+        self.close_stdin();
         let deadline = Instant::now() + Duration::from_millis(500);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -315,6 +454,65 @@ impl Worker {
     }
 }
 
+impl Worker {
+    /// Close its stdin (the end-of-input a `serve` loop waits for).
+    fn close_stdin(&mut self) {
+        // Replace the pipe by a closed one: ChildStdin cannot be dropped out of a Drop type.
+        if let Ok(null) = std::fs::File::open("/dev/null") {
+            let _ = std::mem::replace(
+                &mut self.stdin,
+                ChildStdin::from(std::os::fd::OwnedFd::from(null)),
+            );
+        }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        // Whatever the worker started dies with it, process group and strays alike.
+        kill_group(self.pgid);
+        sandbox::kill_survivors(&self.marker);
+    }
+}
+
+/// Starts processes from one long-lived thread. Bubblewrap's `--die-with-parent` (Linux
+/// `PR_SET_PDEATHSIG`) kills the sandbox when the *thread* that started it ends, and the
+/// harness's request threads come and go while a persistent worker must live on; this thread
+/// lives as long as the [`Adapter`], so its processes die with the adapter, never before.
+struct Spawner {
+    tx: Mutex<mpsc::Sender<SpawnJob>>,
+}
+
+type SpawnJob = (Command, mpsc::Sender<std::io::Result<Child>>);
+
+impl Spawner {
+    fn new() -> Spawner {
+        let (tx, rx) = mpsc::channel::<SpawnJob>();
+        std::thread::spawn(move || {
+            for (mut cmd, reply) in rx {
+                let _ = reply.send(cmd.spawn());
+            }
+        });
+        Spawner { tx: Mutex::new(tx) }
+    }
+
+    fn spawn(&self, cmd: Command) -> std::io::Result<Child> {
+        let (reply, answer) = mpsc::channel();
+        let sent = self
+            .tx
+            .lock()
+            .map_err(|_| std::io::Error::other("spawner lock poisoned"))
+            .and_then(|tx| {
+                tx.send((cmd, reply))
+                    .map_err(|_| std::io::Error::other("spawner thread gone"))
+            });
+        sent?;
+        answer
+            .recv()
+            .map_err(|_| std::io::Error::other("spawner thread gone"))?
+    }
+}
+
 /// An implementation under test, reachable through its adapter command.
 pub struct Adapter {
     argv: Vec<String>,
@@ -323,6 +521,10 @@ pub struct Adapter {
     pool: Mutex<Vec<Worker>>,
     /// Where persistent workers run (their cwd); per-request folders live beneath.
     scratch_root: PathBuf,
+    /// How its processes are confined.
+    sandbox: Sandbox,
+    /// Where its processes are started from.
+    spawner: Spawner,
 }
 
 impl Adapter {
@@ -334,7 +536,19 @@ impl Adapter {
             persistent: false,
             pool: Mutex::new(Vec::new()),
             scratch_root,
+            sandbox: Sandbox::none(),
+            spawner: Spawner::new(),
         }
+    }
+
+    /// Confine the adapter (before the first request).
+    pub fn set_sandbox(&mut self, sandbox: Sandbox) {
+        self.sandbox = sandbox;
+    }
+
+    /// The isolation in force.
+    pub fn isolation(&self) -> Isolation {
+        self.sandbox.isolation
     }
 
     /// Switch to persistent mode (after `info` said `persistent: true`).
@@ -361,7 +575,14 @@ impl Adapter {
         } else {
             self.request_once(request, cwd)
         };
-        let response = raw.and_then(|stdout| parse_response(op, &stdout));
+        let mut response = raw.and_then(|stdout| parse_response(op, &stdout));
+        if self.persistent {
+            // The id was checked against the request's; it is transport, not part of the answer
+            // (and kept out of the report, so that two runs give the same report).
+            if let Ok(Value::Object(o)) = &mut response {
+                o.shift_remove("id");
+            }
+        }
         Exchange {
             response,
             stderr: String::from_utf8_lossy(&stderr).into_owned(),
@@ -373,21 +594,49 @@ impl Adapter {
         Duration::from_secs_f64(self.limits.timeout_s.max(0.001))
     }
 
-    fn command(&self, extra: &[&str], cwd: &Path) -> Command {
-        let mut cmd = Command::new(&self.argv[0]);
-        cmd.args(&self.argv[1..])
-            .args(extra)
-            .current_dir(cwd)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            // Its own process group, so a timeout kills everything it started.
-            .process_group(0);
-        cmd
+    fn request_once(&self, request: &Value, cwd: &Path) -> (Result<Vec<u8>, Failure>, Vec<u8>) {
+        let marker = sandbox::new_marker();
+        let (result, stderr) = self.request_once_marked(request, cwd, &marker);
+        // Whatever is still running now was left behind by the adapter: kill it, and unless the
+        // request already failed otherwise, that is this request's outcome.
+        let strays: Vec<String> = sandbox::kill_survivors(&marker)
+            .into_iter()
+            .map(|(pid, name)| format!("pid {pid} ({name})"))
+            .collect();
+        match result {
+            Ok(_) if !strays.is_empty() => {
+                (Err(Failure::LeftRunning { processes: strays }), stderr)
+            }
+            other => (other, stderr),
+        }
     }
 
-    fn request_once(&self, request: &Value, cwd: &Path) -> (Result<Vec<u8>, Failure>, Vec<u8>) {
-        let mut child = match self.command(&[], cwd).spawn() {
+    fn request_once_marked(
+        &self,
+        request: &Value,
+        cwd: &Path,
+        marker: &str,
+    ) -> (Result<Vec<u8>, Failure>, Vec<u8>) {
+        // The request's private input copy stays read-only inside the sandbox.
+        let read_only: Vec<PathBuf> = request
+            .get("input")
+            .and_then(Value::as_str)
+            .map(PathBuf::from)
+            .filter(|p| p.starts_with(cwd) && p.is_file())
+            .into_iter()
+            .collect();
+        let cmd = self.sandbox.command(
+            &self.argv,
+            &[],
+            &Launch {
+                cwd,
+                writable: cwd,
+                read_only_files: &read_only,
+                count_survivors: true,
+                marker,
+            },
+        );
+        let mut child = match self.spawner.spawn(cmd) {
             Ok(c) => c,
             Err(e) => {
                 return (
@@ -454,6 +703,8 @@ impl Adapter {
                 Err(_) => break,
             }
         }
+        // The request is over: nothing of the adapter's group may outlive it.
+        kill_group(pgid);
         let stderr = stderr.unwrap_or_default();
         if timed_out {
             return (
@@ -473,6 +724,16 @@ impl Adapter {
         }
         match status {
             Some(Ok(s)) => {
+                if self.sandbox.isolation == Isolation::Bwrap && s.code() == Some(SURVIVOR_EXIT) {
+                    return (
+                        Err(Failure::LeftRunning {
+                            processes: vec![
+                                "processes left in the sandbox's PID namespace (see stderr)".into(),
+                            ],
+                        }),
+                        stderr,
+                    );
+                }
                 if let Some(f) = crash_of(s) {
                     return (Err(f), stderr);
                 }
@@ -491,12 +752,22 @@ impl Adapter {
     }
 
     fn spawn_worker(&self) -> Result<Worker, Failure> {
-        let mut child = self
-            .command(&["serve"], &self.scratch_root)
-            .spawn()
-            .map_err(|e| Failure::Spawn {
-                message: format!("{} serve: {e}", self.argv[0]),
-            })?;
+        let marker = sandbox::new_marker();
+        let root = &self.scratch_root;
+        let cmd = self.sandbox.command(
+            &self.argv,
+            &["serve"],
+            &Launch {
+                cwd: root,
+                writable: root,
+                read_only_files: &[],
+                count_survivors: false,
+                marker: &marker,
+            },
+        );
+        let mut child = self.spawner.spawn(cmd).map_err(|e| Failure::Spawn {
+            message: format!("{} serve: {e}", self.argv[0]),
+        })?;
         let pgid = child.id();
         let stdin = child.stdin.take().ok_or_else(|| Failure::Spawn {
             message: "no stdin".into(),
@@ -551,6 +822,8 @@ impl Adapter {
             stdin,
             lines,
             stderr,
+            marker,
+            sent: 0,
         })
     }
 
@@ -571,6 +844,14 @@ impl Adapter {
         };
         // Evidence belongs to this request only: drop what an earlier one left behind.
         let _ = take_stderr(&worker);
+        // Every request carries an id the answer must echo: answers are matched by id, not by
+        // position, so an extra line cannot shift answers onto the wrong vectors.
+        worker.sent += 1;
+        let id = format!("r{}", worker.sent);
+        let mut request = request.clone();
+        if let Some(o) = request.as_object_mut() {
+            o.insert("id".into(), Value::String(id.clone()));
+        }
         let line = format!("{request}\n");
         let sent = worker
             .stdin
@@ -579,7 +860,17 @@ impl Adapter {
         let result = match sent {
             Err(_) => Err(None),
             Ok(()) => match worker.lines.recv_timeout(self.timeout()) {
-                Ok(Line::Text(bytes)) => Ok(bytes),
+                Ok(Line::Text(bytes)) => match echoed_id(&bytes) {
+                    // Not JSON at all: the schema check reports it as garbage.
+                    None => Ok(bytes),
+                    Some(Some(got)) if got == id => Ok(bytes),
+                    Some(got) => Err(Some(Failure::ProtocolViolation {
+                        errors: vec![format!(
+                            "persistent mode: the answer carries id {} where the request's id is {id:?} (an earlier answer had an extra line, or answers are out of order)",
+                            got.map_or("none".to_string(), |g| format!("{g:?}"))
+                        )],
+                    })),
+                },
                 Ok(Line::Overflow) => Err(Some(Failure::OutputTooLarge {
                     cap: self.limits.stdout_cap_bytes,
                 })),
@@ -640,6 +931,11 @@ impl Adapter {
         }
     }
 
+    /// The isolation of this adapter.
+    pub fn sandbox(&self) -> &Sandbox {
+        &self.sandbox
+    }
+
     /// End every persistent worker.
     pub fn shutdown(&self) {
         let workers: Vec<Worker> = self
@@ -684,5 +980,19 @@ mod tests {
             Err(Failure::ProtocolViolation { .. })
         ));
         assert!(parse_response("label", b" {\"status\":\"ok\"}\n").is_ok());
+    }
+
+    #[test]
+    fn a_name_twice_in_one_object_is_a_protocol_violation() {
+        let twice = br#"{"status":"error","message":"no","status":"ok"}"#;
+        match parse_response("label", twice) {
+            Err(Failure::ProtocolViolation { errors }) => {
+                assert!(errors[0].contains("duplicate key \"status\""), "{errors:?}")
+            }
+            other => panic!("{other:?}"),
+        }
+        // Nested objects too; the same name in sibling objects is fine.
+        assert!(no_duplicate_keys(r#"{"a":[{"k":1},{"k":2}],"b":{"c":{"d":1,"d":2}}}"#).is_err());
+        assert!(no_duplicate_keys(r#"{"a":[{"k":1},{"k":2}],"b":{"k":1}}"#).is_ok());
     }
 }

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::adapter::{check_response, resolve_program, Adapter, Exchange};
+use crate::sandbox::Isolation;
 use aigc_label::Profile;
 
 /// How the report names the implementation.
@@ -46,6 +47,9 @@ pub trait Implementation: Send + Sync {
     fn identity(&self) -> Identity;
     /// End whatever runs in the background (persistent workers).
     fn shutdown(&self) {}
+    /// How its processes are confined (`crate::sandbox`); a certification run requires
+    /// [`Isolation::Bwrap`].
+    fn isolation(&self) -> Isolation;
 }
 
 /// The process variants: [`Adapter`] holds the command and the mode.
@@ -80,6 +84,10 @@ impl Implementation for Process {
     fn shutdown(&self) {
         self.adapter.shutdown();
     }
+
+    fn isolation(&self) -> Isolation {
+        self.adapter.isolation()
+    }
 }
 
 /// The reference library called in-process ([`aigc_label::protocol::answer`]).
@@ -109,6 +117,10 @@ impl Implementation for InProcess {
 
     fn mode(&self) -> &'static str {
         "in-process"
+    }
+
+    fn isolation(&self) -> Isolation {
+        Isolation::InProcess
     }
 
     fn identity(&self) -> Identity {

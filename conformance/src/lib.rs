@@ -6,6 +6,7 @@
 //! - [`schema`]: the protocol's JSON Schemas and a validator for the subset they use;
 //! - [`adapter`]: running an implementation (process per request or persistent), timeouts, caps;
 //! - [`implementation`]: the implementation under test behind one trait (processes or in-process);
+//! - [`sandbox`]: containment of the implementation under test (bubblewrap, process leftovers);
 //! - [`checks`]: what a vector asserts, with the reference library as oracle;
 //! - [`scope`]: the claimed scope (`info`), checked against the profile's media names;
 //! - [`verdict`]: per requirement and overall, graded by level;
@@ -28,6 +29,7 @@ pub mod meta;
 pub mod release;
 pub mod report;
 pub mod run;
+pub mod sandbox;
 pub mod schema;
 pub mod scope;
 pub mod session;

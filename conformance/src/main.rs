@@ -120,6 +120,11 @@ struct RunArgs {
     /// Leave out vectors whose id contains PATTERN (repeatable).
     #[arg(long = "skip", value_name = "PATTERN")]
     skip: Vec<String>,
+    /// How the adapter is confined: bwrap (bubblewrap: no network, read-only system, only the
+    /// request's scratch folder writable, the vectors folder not mounted, a PID namespace),
+    /// none (process group only), or auto (bwrap when it is installed and works here).
+    #[arg(long, value_name = "MODE", default_value = "auto")]
+    isolation: aigc_conformance::sandbox::IsolationChoice,
 }
 
 #[derive(clap::Args)]
@@ -173,6 +178,7 @@ fn main() -> ExitCode {
                 ops: a.ops,
                 media: a.media,
                 skip: a.skip,
+                isolation: a.isolation,
             };
             match run::run(&opts) {
                 Ok(r) => ExitCode::from(r.exit),

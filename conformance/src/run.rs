@@ -57,6 +57,8 @@ pub struct RunOptions {
     pub media: Vec<String>,
     /// `--skip PATTERN` (repeatable): leave out vectors whose id contains it.
     pub skip: Vec<String>,
+    /// How the adapter is confined (`--isolation`; `crate::sandbox`).
+    pub isolation: crate::sandbox::IsolationChoice,
 }
 
 impl RunOptions {
@@ -79,6 +81,7 @@ impl RunOptions {
             timeout_s: self.timeout_s,
             process_per_request: self.process_per_request,
             vectors_given: self.vectors_given,
+            isolation: self.isolation,
         }
     }
 

@@ -19,12 +19,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
-use crate::adapter::{split_command, Adapter, Limits};
+use crate::adapter::{split_command, Adapter, Failure, Limits};
 use crate::checks::{self, Context, Outcome};
 use crate::implementation::{absolutize, find_reference, shell_quote, Identity};
 use crate::implementation::{Implementation, Process};
 use crate::meta;
 use crate::report::VectorResult;
+use crate::sandbox::{Isolation, IsolationChoice, Sandbox};
 use crate::vector::{Op, Suite, Vector};
 use crate::waivers::Waivers;
 use aigc_label::protocol::{
@@ -187,6 +188,14 @@ pub struct Session {
     pub info: InfoResponse,
     /// Active waivers.
     pub waivers: Waivers,
+    /// SHA-256 of the vectors tree taken before the adapter ran (`vector::tree_sha256`); the
+    /// report records this one, and the tree is checked against it after the run.
+    pub vectors_sha256: String,
+    /// Each file of the vectors tree and its SHA-256, before the run.
+    vectors_files: BTreeMap<PathBuf, String>,
+    /// Why the implementation could not be tested at all (`info` failed), with the evidence;
+    /// then no vector is sent and every one is a harness error.
+    pub info_failure: Option<String>,
     /// `aigc-conform run ...` without the vector id: what reproduces one vector.
     pub reproduce_prefix: String,
     /// Reference problem code → the requirements it breaks (catalogue `problem_codes`).
@@ -208,6 +217,8 @@ pub struct Setup {
     pub process_per_request: bool,
     /// Whether the vectors folder was given (then the reproduce command repeats it).
     pub vectors_given: bool,
+    /// How the adapter is confined (`--isolation`).
+    pub isolation: IsolationChoice,
 }
 
 /// Load the suite (refusing one that does not lint-load).
@@ -228,6 +239,8 @@ fn process_implementation(
     adapter: Option<&str>,
     limits: Limits,
     scratch: &Path,
+    vectors: &Path,
+    isolation: IsolationChoice,
 ) -> Result<Process, String> {
     let identity = match adapter {
         Some(cmd) => Identity {
@@ -248,7 +261,14 @@ fn process_implementation(
             }
         }
     };
-    let adapter = Adapter::new(identity.argv.clone(), limits, scratch.to_path_buf());
+    let isolation = isolation.resolve()?;
+    let mut adapter = Adapter::new(identity.argv.clone(), limits, scratch.to_path_buf());
+    let mut sandbox = Sandbox::for_command(isolation, &identity.argv, vectors);
+    // The reference is public: an adapter may wrap it or compare with it ($AIGC_LABEL).
+    if let Some(reference) = find_reference() {
+        sandbox.allow_program(&reference);
+    }
+    adapter.set_sandbox(sandbox);
     Ok(Process { adapter, identity })
 }
 
@@ -282,7 +302,13 @@ impl Session {
     /// own adapter process), ask `info`, load the waivers.
     pub fn prepare(vectors: &Path, setup: &Setup) -> Result<Session, String> {
         Session::prepare_with(vectors, setup, |limits, scratch| {
-            let p = process_implementation(setup.adapter.as_deref(), limits, scratch)?;
+            let p = process_implementation(
+                setup.adapter.as_deref(),
+                limits,
+                scratch,
+                vectors,
+                setup.isolation,
+            )?;
             Ok(Box::new(p))
         })
     }
@@ -296,6 +322,9 @@ impl Session {
         setup: &Setup,
         make: impl FnOnce(Limits, &Path) -> Result<Box<dyn Implementation>, String>,
     ) -> Result<Session, String> {
+        // Before the implementation runs at all (it answers `info` below).
+        let vectors_files = file_digests(vectors);
+        let vectors_sha256 = tree_digest(&vectors_files);
         let suite = load_suite(vectors)?;
         let profile = Profile::load(&vectors.join("profile.yaml"))?;
         let mut limits: Limits = profile.section("harness").unwrap_or_default();
@@ -312,7 +341,25 @@ impl Session {
         // Removed on every way out, early errors included.
         let cleanup = RemoveOnDrop(scratch_root.clone());
         let mut imp = make(limits, &scratch_root)?;
-        let (info_raw, info) = handshake(imp.as_ref(), &scratch_root)?;
+        // An adapter that cannot answer `info` is still recorded: the run goes on with no vector
+        // sent, every one a harness error carrying the evidence, and the reports are written
+        // (verdict: cannot be tested; exit status 2).
+        let (info_raw, info, info_failure) = match handshake(imp.as_ref(), &scratch_root) {
+            Ok((raw, info)) => (raw, info, None),
+            Err(evidence) => {
+                eprintln!("aigc-conform: {evidence}");
+                let info = InfoResponse {
+                    status: aigc_label::protocol::Status::Error,
+                    name: "?".into(),
+                    version: "?".into(),
+                    roles: Vec::new(),
+                    media: Default::default(),
+                    persistent: false,
+                };
+                let raw = serde_json::json!({"status": "error", "message": evidence});
+                (raw, info, Some(evidence))
+            }
+        };
         imp.set_persistent(!setup.process_per_request && info.persistent);
         let ids: BTreeSet<&str> = suite.vectors.iter().map(|v| v.id.as_str()).collect();
         let waivers = match &setup.waivers {
@@ -341,6 +388,9 @@ impl Session {
             info_raw,
             info,
             waivers,
+            vectors_sha256,
+            vectors_files,
+            info_failure,
             reproduce_prefix,
             problem_requirements,
             scratch_root,
@@ -389,7 +439,52 @@ impl Session {
             .map(|mut r| std::mem::take(&mut *r))
             .unwrap_or_default();
         results.sort_by_key(|(i, _)| *i);
-        results.into_iter().map(|(_, r)| r).collect()
+        let mut results: Vec<VectorResult> = results.into_iter().map(|(_, r)| r).collect();
+        if let Err(changed) = self.check_vectors_unchanged() {
+            // The tree the run was judged on is not the tree it started with: no pass of this
+            // run can be trusted (which request did it is unknown with parallel jobs), so every
+            // pass becomes a harness error (exit status 2); failures stand.
+            let text = format!(
+                "harness error: the vectors tree changed during the run ({changed}); the report records the tree as it was before the run"
+            );
+            eprintln!("aigc-conform: {text}");
+            for r in &mut results {
+                r.findings.insert(0, text.clone());
+                if r.outcome == Outcome::Pass {
+                    r.outcome = Outcome::HarnessError;
+                    r.message = Some(text.clone());
+                }
+            }
+        }
+        results
+    }
+
+    /// Compare the vectors tree with its state before the run; `Err` names every file created,
+    /// modified or deleted.
+    pub fn check_vectors_unchanged(&self) -> Result<(), String> {
+        let now = file_digests(&self.vectors_dir);
+        let mut changed = Vec::new();
+        for (p, h) in &now {
+            match self.vectors_files.get(p) {
+                None => changed.push(format!("created {}", p.display())),
+                Some(old) if old != h => changed.push(format!("modified {}", p.display())),
+                _ => {}
+            }
+        }
+        for p in self.vectors_files.keys().filter(|p| !now.contains_key(*p)) {
+            changed.push(format!("deleted {}", p.display()));
+        }
+        if changed.is_empty() {
+            Ok(())
+        } else {
+            Err(changed.join(", "))
+        }
+    }
+
+    /// How the implementation's processes are confined (the certification run requires
+    /// [`Isolation::Bwrap`]).
+    pub fn isolation(&self) -> Isolation {
+        self.implementation.isolation()
     }
 
     /// The per-run scratch folder (each request gets a folder beneath it).
@@ -445,6 +540,12 @@ impl Session {
             format!("{} --exact {}", self.reproduce_prefix, shell_quote(&v.id)),
         );
         result.content_sha256 = crate::release::vector_sha256(&self.suite.root, v).ok();
+        if let Some(evidence) = &self.info_failure {
+            result.message = Some("not run: the adapter cannot answer info".into());
+            result.findings.push(format!("harness error: {evidence}"));
+            redact_scratch(&mut result, &self.scratch_root);
+            return result;
+        }
         if let Err(reason) = applicability(&self.info, v) {
             result.outcome = Outcome::NotApplicable;
             result.message = Some(reason);
@@ -467,6 +568,20 @@ impl Session {
                 .push(format!("harness error: scratch folder: {e}"));
             return result;
         }
+        // The adapter gets its own copy (read-only under bwrap) under a neutral name: it never learns where
+        // the vectors are, and whatever it does to its copy cannot reach another vector. The
+        // oracle keeps judging against the original.
+        let private_input = match private_copy(&input, &scratch) {
+            Ok(p) => p,
+            Err(e) => {
+                result
+                    .findings
+                    .push(format!("harness error: private copy of the input: {e}"));
+                let _ = std::fs::remove_dir_all(&scratch);
+                redact_scratch(&mut result, &self.scratch_root);
+                return result;
+            }
+        };
         let output = (v.op != Op::Read).then(|| {
             let ext = input
                 .extension()
@@ -474,21 +589,211 @@ impl Session {
                 .unwrap_or_default();
             scratch.join(format!("output{ext}"))
         });
-        let request = Session::request_for(v, &input, output.as_deref());
+        let request = Session::request_for(v, &private_input, output.as_deref());
         let watched = input.parent().unwrap_or(Path::new("/")).to_path_buf();
         let before = snapshot(&watched);
-        let exchange = self.implementation.request(&request, &scratch);
+        let mut exchange = self.implementation.request(&request, &scratch);
         let changes = snapshot_changes(&before, &snapshot(&watched));
-        let ctx = Context {
-            profile: &self.profile,
-            problem_requirements: &self.problem_requirements,
-        };
-        let eval = checks::evaluate(v, &exchange, &input, output.as_deref(), &ctx);
+        if let (Some(out), Ok(_)) = (output.as_deref(), &exchange.response) {
+            if let Err(why) = output_is_plain_file(out, &scratch) {
+                exchange.response = Err(Failure::ProtocolViolation { errors: vec![why] });
+            } else if let Err(f) = self.output_within_cap(out, &input) {
+                exchange.response = Err(f);
+            }
+        }
+        let mut eval = self.evaluate_bounded(v, &exchange, &input, output.as_deref());
+        let cap = self.limits.evidence_cap_bytes;
+        eval.expected = bounded(std::mem::take(&mut eval.expected), cap);
+        eval.actual = bounded(std::mem::take(&mut eval.actual), cap);
+        if let Ok(resp) = &mut exchange.response {
+            *resp = bounded_object(std::mem::take(resp), cap);
+        }
         result.record(v, eval, &self.suite, changes);
         result.record_exchange(request, exchange);
         let _ = std::fs::remove_dir_all(&scratch);
+        // The per-run scratch folder is a placeholder in every report, stable or not.
+        redact_scratch(&mut result, &self.scratch_root);
         result
     }
+}
+
+impl Session {
+    /// The output file is at most `Limits::output_cap` of the input (by its apparent size, so a
+    /// sparse 100 GiB file is refused without reading it).
+    fn output_within_cap(&self, output: &Path, input: &Path) -> Result<(), Failure> {
+        let input_len = std::fs::metadata(input).map(|m| m.len()).unwrap_or(0);
+        let cap = self.limits.output_cap(input_len);
+        match std::fs::symlink_metadata(output) {
+            Ok(m) if m.len() > cap => Err(Failure::OutputFileTooLarge { size: m.len(), cap }),
+            _ => Ok(()),
+        }
+    }
+
+    /// The checks, under `harness.oracle_timeout_s`: the oracle decodes a file the adapter
+    /// wrote, and no file may stall the run. Past the limit the vector fails with a finding (the
+    /// checks' thread is left to finish on its own; its result is dropped).
+    fn evaluate_bounded(
+        &self,
+        v: &Vector,
+        exchange: &crate::adapter::Exchange,
+        input: &Path,
+        output: Option<&Path>,
+    ) -> checks::Evaluation {
+        let limit = std::time::Duration::from_secs_f64(self.limits.oracle_timeout_s.max(0.001));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (v2, ex) = (v.clone(), exchange.clone());
+        let (input2, output2) = (input.to_path_buf(), output.map(Path::to_path_buf));
+        let (profile, problems) = (self.profile.clone(), self.problem_requirements.clone());
+        std::thread::spawn(move || {
+            let ctx = Context {
+                profile: &profile,
+                problem_requirements: &problems,
+            };
+            let _ = tx.send(checks::evaluate(
+                &v2,
+                &ex,
+                &input2,
+                output2.as_deref(),
+                &ctx,
+            ));
+        });
+        match rx.recv_timeout(limit) {
+            Ok(eval) => eval,
+            Err(_) => checks::Evaluation {
+                outcome: Outcome::Fail,
+                findings: vec![format!(
+                    "the oracle could not judge the output within {} s (harness.oracle_timeout_s)",
+                    self.limits.oracle_timeout_s
+                )],
+                blame: v.requirements.clone(),
+                unmeasured: Vec::new(),
+                expected: serde_json::json!({"output": "judged"}),
+                actual: serde_json::json!({"output": "oracle time limit exceeded"}),
+            },
+        }
+    }
+}
+
+/// `doc` as is, or, when its JSON text is longer than `cap` bytes, the start of that text with a
+/// note (a string: the report keeps the evidence's beginning at a bounded cost).
+fn bounded(doc: Value, cap: usize) -> Value {
+    let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    if text.len() <= cap {
+        return doc;
+    }
+    let mut end = cap;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    Value::String(format!(
+        "{}\n... (cut by the harness: {} bytes in all, harness.evidence_cap_bytes is {cap})",
+        &text[..end],
+        text.len()
+    ))
+}
+
+/// [`bounded`] for a response, which stays an object.
+fn bounded_object(doc: Value, cap: usize) -> Value {
+    match bounded(doc, cap) {
+        Value::String(s) => serde_json::json!({ "truncated_by_harness": s }),
+        v => v,
+    }
+}
+
+/// Copy `input` into `scratch` as `input.<ext>`.
+fn private_copy(input: &Path, scratch: &Path) -> Result<PathBuf, String> {
+    let name = match input.extension() {
+        Some(ext) => format!("input.{}", ext.to_string_lossy()),
+        None => "input".to_string(),
+    };
+    let to = scratch.join(name);
+    std::fs::copy(input, &to)
+        .map_err(|e| format!("{} -> {}: {e}", input.display(), to.display()))?;
+    // Read-only by mount, not by mode: under bubblewrap the copy is bound read-only over itself
+    // (per request). Its mode stays writable because adapters commonly copy the input to the
+    // output and then edit the output, and a copy keeps the source's mode.
+    Ok(to)
+}
+
+/// `output` must be a regular file directly inside the scratch folder, which must still be a
+/// real folder: looked at without following symbolic links, so that a link placed at `output`
+/// (to a vector, to `/etc/passwd`) is never read by the oracle.
+pub fn output_is_plain_file(output: &Path, scratch: &Path) -> Result<(), String> {
+    match std::fs::symlink_metadata(scratch) {
+        Ok(m) if m.file_type().is_dir() => {}
+        _ => return Err("the scratch folder was replaced (no longer a plain folder)".into()),
+    }
+    match std::fs::symlink_metadata(output) {
+        // Missing: the checks report output-missing.
+        Err(_) => Ok(()),
+        Ok(m) if m.file_type().is_file() => Ok(()),
+        Ok(m) if m.file_type().is_symlink() => {
+            let target = std::fs::read_link(output)
+                .map(|t| t.display().to_string())
+                .unwrap_or_default();
+            Err(format!(
+                "output is a symbolic link (to {target}), not a regular file in the scratch folder"
+            ))
+        }
+        Ok(_) => Err("output is not a regular file (a folder, FIFO, socket or device)".into()),
+    }
+}
+
+/// Replace the per-run scratch folder by [`SCRATCH`](crate::report::stable::SCRATCH) in every
+/// string of a vector result.
+fn redact_scratch(r: &mut VectorResult, scratch_root: &Path) {
+    let prefix = scratch_root.display().to_string();
+    let fix = |s: &mut String| {
+        if s.contains(&prefix) {
+            *s = s.replace(&prefix, crate::report::stable::SCRATCH);
+        }
+    };
+    fn walk(v: &mut Value, fix: &dyn Fn(&mut String)) {
+        match v {
+            Value::String(s) => fix(s),
+            Value::Array(a) => a.iter_mut().for_each(|x| walk(x, fix)),
+            Value::Object(o) => o.values_mut().for_each(|x| walk(x, fix)),
+            _ => {}
+        }
+    }
+    if let Some(m) = &mut r.message {
+        fix(m);
+    }
+    r.findings.iter_mut().for_each(&fix);
+    fix(&mut r.diff);
+    fix(&mut r.stderr);
+    walk(&mut r.expected, &fix);
+    walk(&mut r.actual, &fix);
+    walk(&mut r.request, &fix);
+    if let Some(resp) = &mut r.response {
+        walk(resp, &fix);
+    }
+}
+
+/// Each file of the vectors tree (relative path) and the hex SHA-256 of its bytes.
+fn file_digests(root: &Path) -> BTreeMap<PathBuf, String> {
+    use sha2::{Digest, Sha256};
+    crate::vector::all_files(root)
+        .into_iter()
+        .map(|rel| {
+            let bytes = std::fs::read(root.join(&rel)).unwrap_or_default();
+            let h = crate::vector::hex(&Sha256::digest(&bytes));
+            (rel, h)
+        })
+        .collect()
+}
+
+/// The tree digest of [`crate::vector::tree_sha256`], from per-file digests.
+fn tree_digest(files: &BTreeMap<PathBuf, String>) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for (rel, digest) in files {
+        h.update(rel.to_string_lossy().as_bytes());
+        h.update([0]);
+        h.update(digest.as_bytes());
+        h.update(b"\n");
+    }
+    crate::vector::hex(&h.finalize())
 }
 
 fn reproduce_prefix(vectors: &Path, setup: &Setup, reference: bool) -> String {

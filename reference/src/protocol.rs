@@ -33,6 +33,10 @@ pub const VERSION: u32 = 1;
 pub struct Request {
     /// Always [`VERSION`].
     pub protocol: u32,
+    /// Request id (persistent mode): the answer must carry the same `id`, so that answers are
+    /// matched to requests by id, never by position.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     /// The operation (`op`) with its arguments.
     #[serde(flatten)]
     pub body: RequestBody,
@@ -43,6 +47,7 @@ impl Request {
     pub fn new(body: RequestBody) -> Request {
         Request {
             protocol: VERSION,
+            id: None,
             body,
         }
     }
@@ -286,7 +291,17 @@ pub fn answer_text(text: &str, profile: &Profile) -> Value {
 }
 
 /// The reference's answer to one request (a JSON object), by the reference library itself.
+/// The request's `id`, when it has one, is echoed in the answer (persistent mode).
 pub fn answer(request: Value, profile: &Profile) -> Value {
+    let id = request.get("id").filter(|i| i.is_string()).cloned();
+    let mut response = answer_unmarked(request, profile);
+    if let (Some(id), Some(o)) = (id, response.as_object_mut()) {
+        o.insert("id".into(), id);
+    }
+    response
+}
+
+fn answer_unmarked(request: Value, profile: &Profile) -> Value {
     if request.get("protocol").and_then(Value::as_u64) != Some(u64::from(VERSION)) {
         return error("unsupported protocol version (this adapter speaks protocol 1)");
     }

@@ -179,6 +179,18 @@ OPS = {"info": op_info, "read": op_read, "label": op_label}
 
 
 def answer(line):
+    """The response to one request line; the request's id (persistent mode) is echoed."""
+    response = respond(line)
+    try:
+        req_id = json.loads(line).get("id")
+    except Exception:
+        req_id = None
+    if isinstance(req_id, str):
+        response["id"] = req_id
+    return response
+
+
+def respond(line):
     try:
         req = json.loads(line)
         op = OPS.get(req.get("op"))

@@ -47,6 +47,8 @@ pub enum Outcome {
     OutputMissing,
     /// The adapter changed files outside its scratch folder.
     WroteOutside,
+    /// Processes of the adapter were still running after its request (they were killed).
+    LeftRunning,
     /// The harness itself could not run the vector (missing input, cannot start the adapter).
     HarnessError,
 }
@@ -74,6 +76,7 @@ impl Outcome {
             Outcome::OutputTooLarge => "output-too-large",
             Outcome::OutputMissing => "output-missing",
             Outcome::WroteOutside => "wrote-outside",
+            Outcome::LeftRunning => "left-running",
             Outcome::HarnessError => "harness-error",
         }
     }
@@ -85,7 +88,10 @@ impl Outcome {
             Failure::Timeout { .. } => Outcome::Timeout,
             Failure::Garbage { .. } => Outcome::Garbage,
             Failure::ProtocolViolation { .. } => Outcome::ProtocolViolation,
-            Failure::OutputTooLarge { .. } => Outcome::OutputTooLarge,
+            Failure::OutputTooLarge { .. } | Failure::OutputFileTooLarge { .. } => {
+                Outcome::OutputTooLarge
+            }
+            Failure::LeftRunning { .. } => Outcome::LeftRunning,
             Failure::Spawn { .. } => Outcome::HarnessError,
         }
     }

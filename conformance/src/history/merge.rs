@@ -16,7 +16,7 @@ use crate::vector::{Level, Requirement, Testable};
 use crate::verdict::{self, RequirementVerdict, VectorOutcome};
 
 /// Every outcome, to read them back from report.json by their stable names.
-const OUTCOMES: [Outcome; 12] = [
+const OUTCOMES: [Outcome; 13] = [
     Outcome::Pass,
     Outcome::Inconclusive,
     Outcome::Fail,
@@ -28,6 +28,7 @@ const OUTCOMES: [Outcome; 12] = [
     Outcome::OutputTooLarge,
     Outcome::OutputMissing,
     Outcome::WroteOutside,
+    Outcome::LeftRunning,
     Outcome::HarnessError,
 ];
 

@@ -14,7 +14,7 @@ use crate::checks::{self, Evaluation, Outcome};
 use crate::meta;
 use crate::scope::ClaimedScope;
 use crate::session::{Filter, Session};
-use crate::vector::{tree_sha256, Requirement, Suite, Vector};
+use crate::vector::{Requirement, Suite, Vector};
 use crate::verdict::{self, RequirementCounts, RunFacts, Tally, VectorOutcome};
 use crate::waivers::Waiver;
 
@@ -178,6 +178,7 @@ fn adapter_info(session: &Session) -> AdapterInfo {
         executable: executable.map(|p| p.display().to_string()),
         argument_files,
         mode: session.implementation.mode().into(),
+        isolation: session.isolation().as_str().into(),
         info: session.info_raw.clone(),
     }
 }
@@ -228,7 +229,8 @@ impl Report {
             suite: SuiteInfo {
                 version: env!("CARGO_PKG_VERSION").into(),
                 root: root.display().to_string(),
-                vectors_sha256: tree_sha256(root),
+                // Taken before the adapter ran: the tree the run was judged on.
+                vectors_sha256: session.vectors_sha256.clone(),
                 files: crate::vector::all_files(root).len(),
                 vector_count: suite.vectors.len(),
                 release: crate::release::load_release(root).ok(),
@@ -262,6 +264,7 @@ impl Report {
             requirements,
             vectors,
             warnings,
+            cannot_be_tested: session.info_failure.clone(),
         }
     }
 }

@@ -57,7 +57,18 @@ pub fn render(r: &Report) -> String {
         o,
         "<h1>GB 45438-2025 符合性测试报告 / conformance report</h1>"
     );
-    let _ = writeln!(o, "<p class=\"verdict {vclass}\">{}</p>", esc(&r.headline));
+    match &r.cannot_be_tested {
+        Some(evidence) => {
+            let _ = writeln!(
+                o,
+                "<p class=\"verdict bad\">无法测试 / cannot be tested (harness error)</p>\n<pre>{}</pre>",
+                esc(evidence)
+            );
+        }
+        None => {
+            let _ = writeln!(o, "<p class=\"verdict {vclass}\">{}</p>", esc(&r.headline));
+        }
+    }
     let _ = writeln!(o, "<h2>声明的范围 / Claimed scope</h2>\n<table>");
     for (k, v) in r.scope_rows() {
         let _ = writeln!(o, "<tr><th>{}</th><td>{}</td></tr>", esc(k), esc(&v));

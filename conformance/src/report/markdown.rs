@@ -2,6 +2,7 @@
 
 use std::fmt::Write;
 
+use super::escape::{md_code, md_fence, md_inline};
 use super::{counts_text, level_text, Report};
 use crate::checks::Outcome;
 use crate::verdict::RequirementVerdict;
@@ -15,21 +16,40 @@ fn cell(s: &str) -> String {
 pub fn render(r: &Report) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "# GB 45438-2025 conformance report\n");
-    let _ = writeln!(o, "**Verdict: {}**\n", cell(&r.headline));
+    match &r.cannot_be_tested {
+        Some(evidence) => {
+            let _ = writeln!(
+                o,
+                "**Verdict: 无法测试 / cannot be tested** (harness error)\n\n{}\n",
+                md_fence(evidence, "text")
+            );
+        }
+        None => {
+            let _ = writeln!(o, "**Verdict: {}**\n", md_inline(&r.headline));
+        }
+    }
+    // The claimed scope repeats what the adapter's `info` answered: escaped whole.
     let _ = writeln!(o, "## Claimed scope\n\n| | |\n|---|---|");
     for (k, v) in r.scope_rows() {
-        let _ = writeln!(o, "| {k} | {} |", cell(&v));
+        let _ = writeln!(o, "| {k} | {} |", md_inline(&v));
     }
     let _ = writeln!(o, "\n## Run\n\n| | |\n|---|---|");
-    for (k, v) in r.provenance_rows(|t| format!("`{t}`")) {
-        let _ = writeln!(o, "| {k} | {} |", cell(&v));
+    for (k, v) in r.provenance_rows(md_code) {
+        // Rows of plain text the adapter controls (its `info` name and version) are escaped
+        // whole (md_inline also escapes `|`); the others hold code spans and our own text.
+        let v = if k == "Implementation" {
+            md_inline(&v)
+        } else {
+            cell(&v)
+        };
+        let _ = writeln!(o, "| {k} | {v} |");
     }
     let counts: Vec<String> = r.counts.iter().map(|(k, v)| format!("{k}: {v}")).collect();
     let _ = writeln!(o, "\nVectors by outcome: {}\n", counts.join(", "));
     if !r.warnings.is_empty() {
         let _ = writeln!(o, "## Warnings\n");
         for w in &r.warnings {
-            let _ = writeln!(o, "- {w}");
+            let _ = writeln!(o, "- {}", md_inline(w));
         }
         o.push('\n');
     }
@@ -109,7 +129,7 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(
             o,
             "- {} ({}, {} {})",
-            v.description,
+            md_inline(&v.description),
             v.class,
             v.op,
             v.media.as_deref().unwrap_or("sniffed")
@@ -127,21 +147,23 @@ pub fn render(r: &Report) -> String {
             let _ = writeln!(
                 o,
                 "- waived until {} by {}: {}",
-                w.expires, w.approved_by, w.reason
+                md_inline(&w.expires),
+                md_inline(&w.approved_by),
+                md_inline(&w.reason)
             );
         }
         if v.unexpected_pass {
             let _ = writeln!(o, "- **unexpected pass**: the waiver can be removed");
         }
         for f in &v.findings {
-            let _ = writeln!(o, "- {}", f);
+            let _ = writeln!(o, "- {}", md_inline(f));
         }
-        let _ = writeln!(o, "- reproduce: `{}`", v.reproduce);
+        let _ = writeln!(o, "- reproduce: {}", md_code(&v.reproduce));
         if !v.diff.is_empty() {
-            let _ = writeln!(o, "\n```diff\n{}```", v.diff);
+            let _ = writeln!(o, "\n{}", md_fence(&v.diff, "diff"));
         }
         if !v.stderr.trim().is_empty() {
-            let _ = writeln!(o, "\nstderr:\n\n```text\n{}\n```", v.stderr.trim_end());
+            let _ = writeln!(o, "\nstderr:\n\n{}", md_fence(v.stderr.trim_end(), "text"));
         }
         o.push('\n');
     }
@@ -164,7 +186,12 @@ pub fn render(r: &Report) -> String {
     if !na.is_empty() {
         let _ = writeln!(o, "\n## Not applicable\n");
         for v in na {
-            let _ = writeln!(o, "- `{}`: {}", v.id, v.message.as_deref().unwrap_or(""));
+            let _ = writeln!(
+                o,
+                "- `{}`: {}",
+                v.id,
+                md_inline(v.message.as_deref().unwrap_or(""))
+            );
         }
     }
     let _ = writeln!(

@@ -19,6 +19,7 @@ use crate::verdict::{Overall, RequirementCounts, RequirementVerdict};
 use crate::waivers::Waiver;
 
 pub mod build;
+pub mod escape;
 pub mod html;
 pub mod json;
 pub mod junit;
@@ -79,6 +80,8 @@ pub struct AdapterInfo {
     pub argument_files: Vec<HashedFile>,
     /// `process-per-request` or `persistent`.
     pub mode: String,
+    /// How its processes were confined: `bwrap`, `none` or `in-process` (`crate::sandbox`).
+    pub isolation: String,
     /// The `info` response.
     pub info: Value,
 }
@@ -255,6 +258,10 @@ pub struct Report {
     pub vectors: Vec<VectorResult>,
     /// Warnings (expired waivers, unexpected passes, ...).
     pub warnings: Vec<String>,
+    /// Set when the implementation could not be tested at all (it cannot answer `info`): the
+    /// evidence. The reports then say "cannot be tested" whatever `overall` holds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cannot_be_tested: Option<String>,
 }
 
 /// Write all four files into `dir`.
@@ -385,6 +392,7 @@ impl Report {
                 ),
             ),
             ("Mode", self.adapter.mode.clone()),
+            ("Isolation", self.adapter.isolation.clone()),
             ("Suite", format!("{} ({})", self.suite.version, self.tool)),
             (
                 "Vectors",

@@ -13,6 +13,7 @@ import sys
 import time
 
 MODE = sys.argv[1]
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
 PERSISTENT = "persistent" in sys.argv[2:]
 READ_TARGET = "implicit-png-read-xmp-valid"
 LABEL_TARGET = "implicit-png-label-plain"
@@ -42,24 +43,40 @@ def answer(req):
         if MODE == "huge":
             return "x" * (2 << 20)
     if vid == LABEL_TARGET:
-        here = os.path.dirname(req["input"])
+        # The input is a private copy (the harness never says where the vectors are): a labelled
+        # file comes from this adapter's own folder (a copy of vectors/implicit/png/xmp-valid.png).
+        labelled = os.path.join(FIXTURES, "xmp-valid.png")
         if MODE == "wrong-label":
             # A labelled file, but with another label than the one requested.
-            shutil.copyfile(os.path.join(here, "xmp-valid.png"), req["output"])
+            shutil.copyfile(labelled, req["output"])
             return json.dumps({"status": "ok"})
         if MODE == "missing-output":
             return json.dumps({"status": "ok"})
         if MODE == "writes-outside":
-            with open(os.path.join(here, "stray-output.png"), "wb") as f:
+            # The folder to litter is the next argument (the test names a vectors folder).
+            with open(os.path.join(sys.argv[2], "stray-output.png"), "wb") as f:
                 f.write(b"not allowed here")
-            shutil.copyfile(os.path.join(here, "xmp-valid.png"), req["output"])
+            shutil.copyfile(labelled, req["output"])
             return json.dumps({"status": "ok"})
     return json.dumps({"status": "error", "message": "broken test adapter (%s)" % MODE})
 
 
+def with_id(req, text):
+    """Echo the request id (persistent mode) into a JSON object answer."""
+    try:
+        obj = json.loads(text)
+    except ValueError:
+        return text
+    if isinstance(obj, dict) and isinstance(req.get("id"), str):
+        obj["id"] = req["id"]
+        return json.dumps(obj)
+    return text
+
+
 if "serve" in sys.argv[2:]:
     for line in sys.stdin:
-        sys.stdout.write(answer(json.loads(line)) + "\n")
+        req = json.loads(line)
+        sys.stdout.write(with_id(req, answer(req)) + "\n")
         sys.stdout.flush()
 else:
     sys.stdout.write(answer(json.loads(sys.stdin.read())) + "\n")
