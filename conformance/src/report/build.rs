@@ -224,6 +224,7 @@ impl Report {
             requirements,
             vectors,
             warnings,
+            certification: None,
         }
     }
 }
