@@ -31,6 +31,7 @@ declare -A NEED=(
   [chromedriver]=chromium-driver
   [cjpeg]=libjpeg-turbo-progs
   [djpeg]=libjpeg-turbo-progs
+  [bwrap]=bubblewrap      # `aigc-conform run --official` requires the sandbox (issue 10)
 )
 # files -> package (data packages without a command)
 declare -A NEED_FILES=(
