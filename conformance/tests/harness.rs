@@ -652,7 +652,8 @@ fn report_snapshots() {
         .lines()
         .map(|l| {
             // Durations and core counts vary.
-            if l.starts_with("| Time") || l.starts_with("| Machine") || l.starts_with("| Report id") {
+            if l.starts_with("| Time") || l.starts_with("| Machine") || l.starts_with("| Report id")
+            {
                 l.split('|').take(2).collect::<Vec<_>>().join("|") + "| [redacted] |"
             } else if l.starts_with("| implicit-") || l.starts_with("| platform-") {
                 let cells: Vec<&str> = l.split('|').collect();

@@ -181,8 +181,9 @@ fn same_seed_same_bytes_other_seed_other_inputs() {
     assert!(names_a.is_disjoint(&names_b), "ids are fresh too");
 }
 
-/// Run only the official instances of `seed` against the reference in-process; the outcomes.
-fn reference_on_instances(seed: u64) -> Vec<(String, String, String)> {
+/// Run only the official instances of `seed` against the reference in-process; per instance
+/// (id, outcome, description and findings, SHA-256 of the input file the request named).
+fn reference_on_instances(seed: u64) -> Vec<(String, String, String, String)> {
     let p = profile();
     let setup = Setup::default();
     let mut session = Session::prepare_with(&vectors(), &setup, |_, _| {
@@ -213,18 +214,34 @@ fn reference_on_instances(seed: u64) -> Vec<(String, String, String)> {
                 r.id.clone(),
                 r.outcome.as_str().to_string(),
                 format!("{}: {}", r.description, r.findings.join("; ")),
+                r.request["input"]
+                    .as_str()
+                    .and_then(|p| aigc_conformance::meta::file_sha256(Path::new(p)))
+                    .unwrap_or_default(),
             )
         })
         .collect()
 }
 
 #[test]
-fn reference_is_conformant_on_two_seeds() {
+fn reference_is_conformant_on_two_seeds_with_different_inputs() {
+    let mut sent: Vec<BTreeSet<String>> = Vec::new();
     for seed in [1u64, 987_654_321] {
         let results = reference_on_instances(seed);
-        let failed: Vec<_> = results.iter().filter(|(_, o, _)| o != "pass").collect();
+        let failed: Vec<_> = results.iter().filter(|(_, o, _, _)| o != "pass").collect();
         assert!(failed.is_empty(), "seed {seed}: {failed:#?}");
+        let digests: BTreeSet<String> = results.iter().map(|r| r.3.clone()).collect();
+        assert!(
+            digests.iter().all(|d| d.len() == 64),
+            "every input was hashed"
+        );
+        assert!(digests.len() > 100, "{} distinct inputs", digests.len());
+        sent.push(digests);
     }
+    assert!(
+        sent[0].is_disjoint(&sent[1]),
+        "the two seeds sent no common input"
+    );
 }
 
 #[test]
