@@ -16,16 +16,20 @@
 //! - [`report`]: the report built from the results, and its JSON, Markdown, HTML and JUnit writers;
 //! - [`run`]: the `run` subcommand, tying it together;
 //! - [`release`]: the vector release and per-vector content hashes;
-//! - [`history`]: diff, impact, the results store and board, shard merging.
+//! - [`history`]: diff, impact, the results store and board, shard merging;
+//! - [`official`]: fresh seeded vector instances for official runs (issue 10.4);
+//! - [`certify`]: the certification record, SM2 keys, signed reports and `verify` (issue 10.6).
 #![forbid(unsafe_code)]
 
 pub mod adapter;
+pub mod certify;
 pub mod checks;
 pub mod history;
 pub mod implementation;
 pub mod lint;
 pub mod mapping;
 pub mod meta;
+pub mod official;
 pub mod release;
 pub mod report;
 pub mod run;

@@ -28,7 +28,10 @@ Examples:
   aigc-conform impact --vectors vectors reports/*   which stored verdicts a new vector release may change
   aigc-conform archive --db results.sqlite reports/x   file a report into the results store
   aigc-conform query --db results.sqlite --requirement GB-6.1-a
-  aigc-conform board --db results.sqlite --out site    the results board (static HTML)";
+  aigc-conform board --db results.sqlite --out site    the results board (static HTML)
+  aigc-conform keygen --out keys                    an SM2 key pair for signing reports
+  aigc-conform run --official --adapter ./x --sign-key keys/report-signing.key --operator NAME --lab NAME --out cert
+  aigc-conform verify cert --key keys/report-signing.pub --vectors vectors   check a signed report offline";
 
 #[derive(Parser)]
 #[command(name = "aigc-conform", version, about = "Conformance suite for GB 45438-2025 AI-generated content labels", after_help = EXAMPLES)]
@@ -45,6 +48,11 @@ enum Command {
     Lint(LintArgs),
     /// Write spec-mapping.md (every requirement, its vectors, how it is tested).
     Mapping(MappingArgs),
+    /// Make an SM2 key pair for signing reports (report-signing.key / report-signing.pub).
+    Keygen(KeygenArgs),
+    /// Check a signed report offline: signature, every report file, and (with --vectors) the
+    /// vectors it was made with.
+    Verify(VerifyArgs),
     // history (issue 11): diff, impact, archive, query, board, merge, release.
     #[command(flatten)]
     History(aigc_conformance::history::cli::HistoryCommand),
@@ -125,7 +133,118 @@ struct RunArgs {
     /// none (process group only), or auto (bwrap when it is installed and works here).
     #[arg(long, value_name = "MODE", default_value = "auto")]
     isolation: aigc_conformance::sandbox::IsolationChoice,
+    #[command(flatten)]
+    certify: CertifyArgs,
 }
+
+// ---- Certification (issue 10.4 / 10.6): run flags, keygen, verify ----
+
+#[derive(clap::Args)]
+struct CertifyArgs {
+    /// Official run: fresh, seeded instances of the implicit read vectors with opaque ids
+    /// (needs bubblewrap); the seed is recorded in the report.
+    #[arg(long, help_heading = "Certification")]
+    official: bool,
+    /// Seed of the official instances (default: random from the OS; reproduces a run).
+    #[arg(long, value_name = "N", help_heading = "Certification")]
+    seed: Option<u64>,
+    /// Sign the written report (manifest.json + report.sig) with this SM2 private key.
+    #[arg(long, value_name = "KEY", help_heading = "Certification")]
+    sign_key: Option<PathBuf>,
+    /// Who ran the suite (recorded; required with --sign-key).
+    #[arg(long, value_name = "NAME", help_heading = "Certification")]
+    operator: Option<String>,
+    /// The laboratory (recorded; required with --sign-key).
+    #[arg(long, value_name = "NAME", help_heading = "Certification")]
+    lab: Option<String>,
+    /// Keep the official instances in DIR (default: the run's scratch folder, removed).
+    #[arg(long, value_name = "DIR", help_heading = "Certification")]
+    keep_instances: Option<PathBuf>,
+}
+
+impl CertifyArgs {
+    fn options(self) -> run::CertifyOptions {
+        run::CertifyOptions {
+            official: self.official,
+            seed: self.seed,
+            sign_key: self.sign_key,
+            operator: self.operator,
+            lab: self.lab,
+            keep_instances: self.keep_instances,
+        }
+    }
+}
+
+#[derive(clap::Args)]
+struct KeygenArgs {
+    /// Folder for report-signing.key (private, mode 0600) and report-signing.pub.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+}
+
+#[derive(clap::Args)]
+struct VerifyArgs {
+    /// The report folder (report.json, ..., manifest.json, report.sig).
+    report_dir: PathBuf,
+    /// The signer's public key (PEM); without it, the key inside report.sig is used.
+    #[arg(long, value_name = "PUB")]
+    key: Option<PathBuf>,
+    /// The vectors folder: check every file and vector against the report (official
+    /// instances are regenerated from the recorded seed).
+    #[arg(long, value_name = "DIR")]
+    vectors: Option<PathBuf>,
+}
+
+fn keygen(a: KeygenArgs) -> ExitCode {
+    match aigc_conformance::certify::keys::keygen(&a.out) {
+        Ok((private, public)) => {
+            eprintln!(
+                "wrote {} (keep it secret) and {} (publish it)",
+                private.display(),
+                public.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("aigc-conform keygen: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn verify(a: VerifyArgs) -> ExitCode {
+    match aigc_conformance::certify::verify::verify(
+        &a.report_dir,
+        a.key.as_deref(),
+        a.vectors.as_deref(),
+    ) {
+        Ok(v) => {
+            for n in &v.notes {
+                eprintln!("ok: {n}");
+            }
+            for p in &v.problems {
+                eprintln!("FAILED: {p}");
+            }
+            if v.ok() {
+                println!("verify: {} verifies", a.report_dir.display());
+                ExitCode::SUCCESS
+            } else {
+                println!(
+                    "verify: {} does NOT verify ({} problems)",
+                    a.report_dir.display(),
+                    v.problems.len()
+                );
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            eprintln!("aigc-conform verify: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+// ---- end of the certification block ----
 
 #[derive(clap::Args)]
 struct LintArgs {
@@ -146,6 +265,8 @@ fn default_vectors() -> PathBuf {
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::History(c) => aigc_conformance::history::cli::dispatch(c, default_vectors()),
+        Command::Keygen(a) => keygen(a),
+        Command::Verify(a) => verify(a),
         Command::Run(a) => {
             let vectors_given = a.vectors.is_some();
             let vectors = a.vectors.unwrap_or_else(default_vectors);
@@ -179,6 +300,7 @@ fn main() -> ExitCode {
                 media: a.media,
                 skip: a.skip,
                 isolation: a.isolation,
+                certify: a.certify.options(),
             };
             match run::run(&opts) {
                 Ok(r) => ExitCode::from(r.exit),

@@ -59,7 +59,111 @@ pub struct RunOptions {
     pub skip: Vec<String>,
     /// How the adapter is confined (`--isolation`; `crate::sandbox`).
     pub isolation: crate::sandbox::IsolationChoice,
+    /// Certification options (issue 10.4/10.6): official mode, seed, signing, operator, lab.
+    pub certify: CertifyOptions,
 }
+
+// ---- Certification (issue 10.4 / 10.6): official runs and signed reports ----
+
+/// The certification flags of `run` (`--official`, `--seed`, `--sign-key`, `--operator`,
+/// `--lab`, `--keep-instances`).
+#[derive(Debug, Clone, Default)]
+pub struct CertifyOptions {
+    /// Fresh seeded instances instead of the golden implicit read vectors.
+    pub official: bool,
+    /// The seed (random when absent; only with `official`).
+    pub seed: Option<u64>,
+    /// Sign the written report with this SM2 private key (PKCS#8 PEM).
+    pub sign_key: Option<PathBuf>,
+    /// Who ran the suite.
+    pub operator: Option<String>,
+    /// The laboratory.
+    pub lab: Option<String>,
+    /// Write the official instances here (kept after the run) instead of the scratch folder.
+    pub keep_instances: Option<PathBuf>,
+}
+
+impl CertifyOptions {
+    /// Refuse combinations that cannot give an honest record.
+    fn check(&self, stable: bool, out: Option<&PathBuf>) -> Result<(), String> {
+        if self.seed.is_some() && !self.official {
+            return Err("--seed is for official runs: add --official".into());
+        }
+        if stable && (self.official || self.sign_key.is_some()) {
+            return Err(
+                "--stable reports are repository artefacts: they cannot be official or signed"
+                    .into(),
+            );
+        }
+        if self.sign_key.is_some() {
+            if out.is_none() {
+                return Err(
+                    "--sign-key needs --out: a signature covers written report files".into(),
+                );
+            }
+            if self.operator.as_deref().unwrap_or("").trim().is_empty()
+                || self.lab.as_deref().unwrap_or("").trim().is_empty()
+            {
+                return Err(
+                    "a signed report must name who ran it: give --operator NAME and --lab NAME"
+                        .into(),
+                );
+            }
+        }
+        if self.official {
+            crate::official::official_requires_isolation()?;
+        }
+        Ok(())
+    }
+}
+
+/// Official mode: replace the instantiated vectors of the prepared session by fresh instances.
+fn instantiate_official(
+    session: &mut Session,
+    c: &CertifyOptions,
+) -> Result<Option<crate::official::Scope>, String> {
+    if !c.official {
+        return Ok(None);
+    }
+    let seed = c.seed.unwrap_or_else(crate::official::rng::fresh_seed);
+    let dir = c
+        .keep_instances
+        .clone()
+        .unwrap_or_else(|| session.scratch_root().join("official-inputs"));
+    let profile = session.profile.clone();
+    let scope = crate::official::instantiate(&mut session.suite, &profile, seed, &dir)?;
+    eprintln!(
+        "official run: seed {seed}, {} fresh instances replace {} golden read vectors ({} kept)",
+        scope.instances, scope.golden_replaced, scope.golden_kept
+    );
+    Ok(Some(scope))
+}
+
+/// The certification record of a (non-stable) run.
+fn certification(
+    session: &Session,
+    c: &CertifyOptions,
+    scope: Option<crate::official::Scope>,
+) -> crate::certify::Certification {
+    use crate::certify::{self, Mode};
+    crate::certify::Certification {
+        report_id: certify::new_report_id(),
+        mode: if c.official {
+            Mode::Official
+        } else {
+            Mode::Practice
+        },
+        seed: scope.as_ref().map(|s| s.seed),
+        scope,
+        operator: c.operator.clone(),
+        lab: c.lab.clone(),
+        executables: certify::adapter_files(&session.implementation.identity().argv),
+        tools: certify::tool_versions(),
+        isolation: session.isolation().as_str().into(),
+    }
+}
+
+// ---- end of the certification block ----
 
 impl RunOptions {
     fn filter(&self) -> Filter {
@@ -81,7 +185,12 @@ impl RunOptions {
             timeout_s: self.timeout_s,
             process_per_request: self.process_per_request,
             vectors_given: self.vectors_given,
-            isolation: self.isolation,
+            // An official run is never unconfined: bwrap, or a clear refusal (sandbox::resolve).
+            isolation: if self.certify.official {
+                crate::sandbox::IsolationChoice::Bwrap
+            } else {
+                self.isolation
+            },
         }
     }
 
@@ -145,8 +254,14 @@ pub fn run(opts: &RunOptions) -> Result<RunResult, String> {
     if opts.list {
         return list(opts);
     }
+    opts.certify.check(opts.stable, opts.out.as_ref())?;
+    if opts.certify.official && opts.isolation == crate::sandbox::IsolationChoice::None {
+        return Err("--official runs the adapter under bubblewrap: drop --isolation none".into());
+    }
     let started = meta::now_secs();
-    let session = Arc::new(Session::prepare(&opts.vectors, &opts.setup())?);
+    let mut session = Session::prepare(&opts.vectors, &opts.setup())?;
+    let official_scope = instantiate_official(&mut session, &opts.certify)?;
+    let session = Arc::new(session);
     // Honest scope (issue 10): media names from the profile's one list, a non-empty selection.
     let names = MediaNames::of(&session.profile)?;
     scope::check_info(&session.info, &names)?;
@@ -156,7 +271,17 @@ pub fn run(opts: &RunOptions) -> Result<RunResult, String> {
     if selected.is_empty() {
         return Err(filter.nothing_selected(&session.suite));
     }
-    let results = session.execute(&selected, &opts.libtest_arguments());
+    let mut results = session.execute(&selected, &opts.libtest_arguments());
+    if let Some(s) = &official_scope {
+        // What reproduces one instance: the same seed.
+        for r in &mut results {
+            r.reproduce = r.reproduce.replacen(
+                "aigc-conform run",
+                &format!("aigc-conform run --official --seed {}", s.seed),
+                1,
+            );
+        }
+    }
     let times = RunTimes {
         started,
         finished: meta::now_secs(),
@@ -166,10 +291,21 @@ pub fn run(opts: &RunOptions) -> Result<RunResult, String> {
         let executable = report.adapter.executable.clone();
         let r = Redaction::new(session.scratch_root(), &opts.vectors, executable.as_deref());
         report.make_stable(&r);
+    } else {
+        report.certification = Some(certification(&session, &opts.certify, official_scope));
     }
     if let Some(dir) = &opts.out {
         crate::report::write_all(&report, dir)?;
         eprintln!("reports written to {}", dir.display());
+        if let Some(key) = &opts.certify.sign_key {
+            crate::certify::sign::sign_report(dir, &opts.vectors, key)?;
+            eprintln!(
+                "signed: {} and {} (check with `aigc-conform verify {}`)",
+                dir.join(crate::certify::sign::MANIFEST).display(),
+                dir.join(crate::certify::sign::SIGNATURE).display(),
+                dir.display()
+            );
+        }
     }
     println!("{}", summary(&report));
     let harness_error = report

@@ -265,6 +265,7 @@ impl Report {
             vectors,
             warnings,
             cannot_be_tested: session.info_failure.clone(),
+            certification: None,
         }
     }
 }

@@ -262,6 +262,11 @@ pub struct Report {
     /// evidence. The reports then say "cannot be tested" whatever `overall` holds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cannot_be_tested: Option<String>,
+    // ---- Certification (issue 10.4/10.6; `certify`): report id, mode, seed, operator, lab,
+    // executables, tool versions. Absent from --stable reports.
+    /// The certification record.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certification: Option<crate::certify::Certification>,
 }
 
 /// Write all four files into `dir`.
@@ -377,7 +382,7 @@ impl Report {
                 .unwrap_or("?")
                 .to_string()
         };
-        vec![
+        let mut rows = vec![
             (
                 "Implementation",
                 format!("{} {}", info("name"), info("version")),
@@ -425,6 +430,27 @@ impl Report {
                     self.started, self.finished, self.duration_s
                 ),
             ),
-        ]
+        ];
+        // Certification rows (issue 10.6), first: what makes this report identifiable.
+        if let Some(c) = &self.certification {
+            let mode = match (&c.mode, c.seed) {
+                (crate::certify::Mode::Official, Some(seed)) => format!(
+                    "official (seed {seed}; {} fresh instances)",
+                    c.scope.as_ref().map_or(0, |s| s.instances)
+                ),
+                (crate::certify::Mode::Official, None) => "official".into(),
+                (crate::certify::Mode::Practice, _) => "practice (golden vectors)".into(),
+            };
+            let unset = || "(not given)".to_string();
+            let certification_rows = vec![
+                ("Report id", code(&c.report_id)),
+                ("Run mode", mode),
+                ("Operator", c.operator.clone().unwrap_or_else(unset)),
+                ("Lab", c.lab.clone().unwrap_or_else(unset)),
+                ("Isolation", c.isolation.clone()),
+            ];
+            rows.splice(0..0, certification_rows);
+        }
+        rows
     }
 }
