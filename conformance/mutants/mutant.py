@@ -393,7 +393,47 @@ def long_first_rhythm(req, out):
     os.remove(tones)
 
 
+def soxi(path, flag):
+    return subprocess.run(["soxi", flag, path], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def voice_or_reference(append):
+    """A generator whose voice prompt is made by `append(req, out)` (sox, same rate, channels and
+    16-bit samples as the input, so the original stays bit-exact before the prompt); rhythm
+    requests are done right by the reference."""
+    def make(req, out):
+        if req["explicit"].get("kind") != "voice":
+            mark_with(lambda r: {})(req, out)
+            return
+        append(req, out)
+    return make
+
+
+def append_white_noise(req, out):
+    # 4.7 s of white noise where the spoken prompt should be: GB-5.3-a (no voice label),
+    # 5.3-b (no spoken wording) and 5.3-e (no speech to time) broken.
+    rate, chans = soxi(req["input"], "-r"), soxi(req["input"], "-c")
+    noise = out + ".noise.wav"
+    subprocess.run(["sox", "-R", "-D", "-n", "-r", rate, "-c", chans, "-b", "16", noise, "synth", "4.7", "whitenoise", "vol", "0.3"], check=True)
+    subprocess.run(["sox", "-D", req["input"], noise, out], check=True)
+    os.remove(noise)
+
+
+def append_fast_voice(req, out):
+    # The bundled spoken prompt at 2.5x its tempo (pitch kept): about 340 字/min, GB-5.3-e broken.
+    rate, chans = soxi(req["input"], "-r"), soxi(req["input"], "-c")
+    voice = out + ".fast.wav"
+    prompt = os.path.join(ROOT, "reference/assets/audio/voice-prompt-zh.wav")
+    subprocess.run(["sox", "-D", prompt, "-r", rate, "-c", chans, "-b", "16", voice, "tempo", "-s", "2.5", "pad", "0.3", "0"], check=True)
+    subprocess.run(["sox", "-D", req["input"], voice, out], check=True)
+    os.remove(voice)
+
+
 EXPLICIT = {
+    "explicit-voice-white-noise": ("GB-5.3-a", {"label": ["audio/wav"]}, explicit_label(voice_or_reference(append_white_noise)), ["GB-5.3-b", "GB-5.3-e"],
+                                   "appends 4.7 s of white noise when asked for a voice prompt (collateral GB-5.3-b: no wording is spoken; GB-5.3-e: no speech to time)"),
+    "explicit-voice-2-5x": ("GB-5.3-e", {"label": ["audio/wav"]}, explicit_label(voice_or_reference(append_fast_voice)), [],
+                            "speaks the voice prompt at 2.5x the normal tempo"),
     "explicit-image-too-small": ("GB-5.2-e", {"label": ["image/png"]}, explicit_label(imagick_text(0.03)), [],
                                  "draws the image label at 3 % of the shortest side"),
     "explicit-image-centre": ("GB-5.2-c", {"label": ["image/png"]}, explicit_label(mark_with(lambda r: {"--position": "center"})), [],
