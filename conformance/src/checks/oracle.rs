@@ -294,8 +294,9 @@ fn check_explicit(
 }
 
 /// The requirement an `expect.output.explicit` key is about, per modality (`text`, `image`,
-/// `audio`, `video`); `None`: the key does not apply to the modality.
-fn explicit_key_requirement(key: &str, modality: &str) -> Option<&'static str> {
+/// `audio`, `video`); `None`: the oracle does not compare that key for the modality (lint
+/// rejects it, [`crate::lint`]).
+pub fn explicit_key_requirement(key: &str, modality: &str) -> Option<&'static str> {
     use aigc_label::explicit::requirements::*;
     // 5.1 a) and 5.4 a) have no verdict of their own in the reference (it judges the prompt's
     // wording, place and size); the ids are checked against the catalogue by a test below.
