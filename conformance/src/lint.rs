@@ -111,8 +111,7 @@ pub fn lint(suite: &Suite, load_errors: Vec<LoadError>) -> Lint {
             l.errors
                 .push(at("label vector without request.fields".into()));
         }
-        l.errors
-            .extend(check_explicit_keys(v).into_iter().map(|m| at(m)));
+        l.errors.extend(check_explicit_keys(v).into_iter().map(&at));
         if v.op == Op::Read && v.expect.output.is_some() {
             l.errors
                 .push(at("expect.output applies to label/propagate vectors".into()));
