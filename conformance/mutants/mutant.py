@@ -282,6 +282,27 @@ def note1_handler(req):
     return {"status": "ok"}
 
 
+def label_fields(change):
+    """A generator mutant over every format: the fields as asked (with Annex E note 1 applied),
+    then `change(fields)`, written verbatim by the reference's embed."""
+    def handler(req):
+        resp = ref_adapter(req)  # otherwise correct: what the reference refuses is refused
+        if req.get("explicit") or resp.get("status") != "ok":
+            return resp
+        fields = with_note1(req["fields"])
+        change(fields)
+        args = ["embed", req["input"], "-o", req["output"], "--force", "--allow-invalid", "--allow-empty", "--fields", json.dumps(fields)]
+        r = ref(*args, check=False)
+        if r.returncode != 0:
+            return {"status": "rejected", "message": r.stderr.strip()}
+        return {"status": "ok"}
+    return handler
+
+
+def set_field(key, value):
+    return label_fields(lambda f: f.update({key: value}))
+
+
 # name: (requirement broken, roles, media per op (None: the reference's), handler, collateral, what)
 MUTANTS = {
     "read-accepts-bad-label-value": ("E-c", {"read": None}, read_then(accept_bad_label_value), [],
@@ -296,8 +317,20 @@ MUTANTS = {
                            "takes JSON with a Label key from any field, whatever its name"),
     "read-ignores-signatures": ("PG-202511A-sig", {"read": None}, read_then(trust_signatures), [],
                                 "reports every SecurityData signature as verified without checking it"),
-    "label-writes-label-4": ("E-c", {"label": IMAGE}, label_with(lambda f: dict(f, Label="4"), allow_invalid=True), [],
-                             "writes Label \"4\" whatever was asked"),
+    "label-writes-label-4": ("E-c", {"label": ALL_READ}, label_with(lambda f: dict(f, Label="4"), allow_invalid=True), [],
+                             "writes Label \"4\" whatever was asked, on every format"),
+    "label-empty-producer": ("E-d", {"label": ALL_READ}, set_field("ContentProducer", ""), [],
+                             "leaves ContentProducer empty, on every format"),
+    "label-empty-produce-id": ("E-e", {"label": ALL_READ}, set_field("ProduceID", ""), [],
+                               "leaves ProduceID empty, on every format"),
+    "label-fills-reserved1": ("E-f", {"label": ALL_READ}, set_field("ReservedCode1", "not-asked-for"), [],
+                              "writes its own text into ReservedCode1, on every format"),
+    "label-empty-propagator": ("E-g", {"label": ALL_READ}, set_field("ContentPropagator", ""), [],
+                               "leaves ContentPropagator empty at first write, on every format"),
+    "label-empty-propagate-id": ("E-h", {"label": ALL_READ}, set_field("PropagateID", ""), [],
+                                 "leaves PropagateID empty at first write, on every format"),
+    "label-fills-reserved2": ("E-i", {"label": ALL_READ}, set_field("ReservedCode2", "not-asked-for"), [],
+                              "writes its own text into ReservedCode2, on every format"),
     "label-appends-second-label": ("GB-6.1-c", {"label": IMAGE}, label_with(after=keep_old_and_append), [],
                                    "keeps the old label and appends the new one"),
     "label-wrong-namespace": ("PG-20259A-carrier", {"label": IMAGE},
@@ -406,6 +439,40 @@ def ffmpeg_centre_text(req, out):
                     "-c:a", "copy", out], check=True)
 
 
+def ffmpeg_text(text=None, size="h*0.08", where="x=w-tw-12:y=h-th-12", enable=None):
+    """ffmpeg drawtext on a dark plate: `text` instead of the requested wording, the font size,
+    the place, and from when (`enable`, an ffmpeg expression) when given."""
+    def make(req, out):
+        font = subprocess.run(["fc-match", "-f", "%{file}", "Noto Sans CJK SC"], capture_output=True, text=True).stdout
+        t = (text or req["explicit"].get("text") or "AI生成").replace("'", "")
+        vf = (f"drawtext=fontfile={font}:text='{t}':fontsize={size}:fontcolor=white:box=1:"
+              f"boxcolor=black@0.7:boxborderw=8:{where}" + (f":enable='{enable}'" if enable else ""))
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", req["input"], "-vf", vf, "-c:v", "libx264", "-pix_fmt", "yuv420p",
+                        "-c:a", "copy", out], check=True)
+    return make
+
+
+def no_visible_label(req, out):
+    # Writes the implicit label only: the visible label is missing altogether.
+    shutil.copy(req["input"], out)
+
+
+def text_buried(req, out):
+    # The prompt inside the first paragraph's sentence, not as a prompt line of its own.
+    text = open(req["input"], encoding="utf-8").read()
+    prompt = req["explicit"].get("text") or "本内容由人工智能生成"
+    lines = text.split("\n")
+    start = 0
+    if lines and lines[0].strip() == "---":
+        start = next((i + 1 for i in range(1, len(lines)) if lines[i].strip() == "---"), 0)
+    for i in range(start, len(lines)):
+        if lines[i].strip() and not lines[i].startswith("#"):
+            mid = len(lines[i]) // 2
+            lines[i] = lines[i][:mid] + f"（{prompt}）" + lines[i][mid:]
+            break
+    open(out, "w", encoding="utf-8").write("\n".join(lines))
+
+
 def soxi(path, flag):
     return subprocess.run(["soxi", flag, path], capture_output=True, text=True, check=True).stdout.strip()
 
@@ -443,6 +510,20 @@ def append_fast_voice(req, out):
 
 
 EXPLICIT = {
+    "explicit-video-wording": ("GB-5.4-b", {"label": ["video/mp4"]}, explicit_label(ffmpeg_text(text="AI创作")), [],
+                               "writes 'AI创作' (no generation element) on videos"),
+    "explicit-video-late": ("GB-5.4-c", {"label": ["video/mp4"]}, explicit_label(ffmpeg_text(enable="gte(t,0.5)")), ["GB-5.4-g"],
+                            "shows the video label from 0.5 s, not from the first frame (collateral GB-5.4-g: the 2 s are counted from the first frame)"),
+    "explicit-video-small": ("GB-5.4-f", {"label": ["video/mp4"]}, explicit_label(ffmpeg_text(size="h*0.04")), [],
+                             "draws the video label at about 4 % of the shortest side"),
+    "explicit-text-buried": ("GB-5.1-c", {"label": ["text/markdown"]}, explicit_label(text_buried), [],
+                             "puts the prompt inside a paragraph's sentence instead of at the start, middle or end"),
+    "explicit-text-none": ("GB-5.1-a", {"label": ["text/markdown"]}, explicit_label(no_visible_label), ["GB-5.1-b", "GB-5.1-c"],
+                           "adds no text prompt (collateral GB-5.1-b/c: no wording and no place can be found for a prompt that is not there)"),
+    "explicit-image-none": ("GB-5.2-a", {"label": ["image/png"]}, explicit_label(no_visible_label), ["GB-5.2-b", "GB-5.2-c", "GB-5.2-e"],
+                            "adds no image label (collateral GB-5.2-b/c/e: no wording, position or height of a label that is not there)"),
+    "explicit-video-none": ("GB-5.4-a", {"label": ["video/mp4"]}, explicit_label(no_visible_label), ["GB-5.4-b", "GB-5.4-c", "GB-5.4-e", "GB-5.4-f", "GB-5.4-g"],
+                            "adds no video label (collateral GB-5.4-b/c/e/f/g: every measurement of a label that is not there fails)"),
     "explicit-voice-white-noise": ("GB-5.3-a", {"label": ["audio/wav"]}, explicit_label(voice_or_reference(append_white_noise)), ["GB-5.3-b", "GB-5.3-e"],
                                    "appends 4.7 s of white noise when asked for a voice prompt (collateral GB-5.3-b: no wording is spoken; GB-5.3-e: no speech to time)"),
     "explicit-voice-2-5x": ("GB-5.3-e", {"label": ["audio/wav"]}, explicit_label(voice_or_reference(append_fast_voice)), [],
