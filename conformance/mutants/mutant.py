@@ -290,7 +290,7 @@ def label_fields(change):
         if req.get("explicit") or resp.get("status") != "ok":
             return resp
         fields = with_note1(req["fields"])
-        change(fields)
+        change(fields, req["fields"])
         args = ["embed", req["input"], "-o", req["output"], "--force", "--allow-invalid", "--allow-empty", "--fields", json.dumps(fields)]
         r = ref(*args, check=False)
         if r.returncode != 0:
@@ -299,8 +299,14 @@ def label_fields(change):
     return handler
 
 
-def set_field(key, value):
-    return label_fields(lambda f: f.update({key: value}))
+def set_field(key, value, only_if_asked=False):
+    """`key` written as `value`; with `only_if_asked`, only where the request gave the key a
+    value (so an empty propagation element is still filled by Annex E note 1: that is E-note1's
+    mutant, not this one)."""
+    def change(fields, asked):
+        if not only_if_asked or asked.get(key):
+            fields[key] = value
+    return label_fields(change)
 
 
 # name: (requirement broken, roles, media per op (None: the reference's), handler, collateral, what)
@@ -325,10 +331,10 @@ MUTANTS = {
                                "leaves ProduceID empty, on every format"),
     "label-fills-reserved1": ("E-f", {"label": ALL_READ}, set_field("ReservedCode1", "not-asked-for"), [],
                               "writes its own text into ReservedCode1, on every format"),
-    "label-empty-propagator": ("E-g", {"label": ALL_READ}, set_field("ContentPropagator", ""), [],
-                               "leaves ContentPropagator empty at first write, on every format"),
-    "label-empty-propagate-id": ("E-h", {"label": ALL_READ}, set_field("PropagateID", ""), [],
-                                 "leaves PropagateID empty at first write, on every format"),
+    "label-empty-propagator": ("E-g", {"label": ALL_READ}, set_field("ContentPropagator", "", only_if_asked=True), ["E-note1"],
+                               "drops the ContentPropagator it was given, on every format (collateral E-note1: writer-explicit-propagator-kept checks that given propagation elements are kept at first write)"),
+    "label-empty-propagate-id": ("E-h", {"label": ALL_READ}, set_field("PropagateID", "", only_if_asked=True), ["E-note1"],
+                                 "drops the PropagateID it was given, on every format (collateral E-note1: writer-explicit-propagator-kept checks that given propagation elements are kept at first write)"),
     "label-fills-reserved2": ("E-i", {"label": ALL_READ}, set_field("ReservedCode2", "not-asked-for"), [],
                               "writes its own text into ReservedCode2, on every format"),
     "label-appends-second-label": ("GB-6.1-c", {"label": IMAGE}, label_with(after=keep_old_and_append), [],
