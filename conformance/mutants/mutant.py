@@ -445,11 +445,11 @@ def ffmpeg_centre_text(req, out):
                     "-c:a", "copy", out], check=True)
 
 
-def ffmpeg_text(text=None, size="h*0.08", where="x=w-tw-12:y=h-th-12", enable=None):
+def ffmpeg_text(text=None, size="h*0.08", where="x=w-tw-12:y=h-th-12", enable=None, style="Regular"):
     """ffmpeg drawtext on a dark plate: `text` instead of the requested wording, the font size,
     the place, and from when (`enable`, an ffmpeg expression) when given."""
     def make(req, out):
-        font = subprocess.run(["fc-match", "-f", "%{file}", "Noto Sans CJK SC"], capture_output=True, text=True).stdout
+        font = subprocess.run(["fc-match", "-f", "%{file}", f"Noto Sans CJK SC:style={style}"], capture_output=True, text=True).stdout
         t = (text or req["explicit"].get("text") or "AI生成").replace("'", "")
         vf = (f"drawtext=fontfile={font}:text='{t}':fontsize={size}:fontcolor=white:box=1:"
               f"boxcolor=black@0.7:boxborderw=8:{where}" + (f":enable='{enable}'" if enable else ""))
@@ -520,14 +520,14 @@ EXPLICIT = {
                                "writes 'AI创作' (no generation element) on videos"),
     "explicit-video-late": ("GB-5.4-c", {"label": ["video/mp4"]}, explicit_label(ffmpeg_text(enable="gte(t,0.5)")), ["GB-5.4-g"],
                             "shows the video label from 0.5 s, not from the first frame (collateral GB-5.4-g: the 2 s are counted from the first frame)"),
-    "explicit-video-small": ("GB-5.4-f", {"label": ["video/mp4"]}, explicit_label(ffmpeg_text(size="h*0.04")), [],
+    "explicit-video-small": ("GB-5.4-f", {"label": ["video/mp4"]}, explicit_label(ffmpeg_text(size="min(w\,h)*0.046")), [],
                              "draws the video label at about 4 % of the shortest side"),
-    "explicit-text-buried": ("GB-5.1-c", {"label": ["text/markdown"]}, explicit_label(text_buried), [],
-                             "puts the prompt inside a paragraph's sentence instead of at the start, middle or end"),
+    "explicit-text-buried": ("GB-5.1-c", {"label": ["text/markdown"]}, explicit_label(text_buried), ["GB-5.1-a", "GB-5.1-b"],
+                             "puts the prompt inside a paragraph's sentence instead of at the start, middle or end (collateral GB-5.1-a/b: the reference counts only a line of its own as a prompt, so no prompt and no prompt wording is found)"),
     "explicit-text-none": ("GB-5.1-a", {"label": ["text/markdown"]}, explicit_label(no_visible_label), ["GB-5.1-b", "GB-5.1-c"],
                            "adds no text prompt (collateral GB-5.1-b/c: no wording and no place can be found for a prompt that is not there)"),
-    "explicit-image-none": ("GB-5.2-a", {"label": ["image/png"]}, explicit_label(no_visible_label), ["GB-5.2-b", "GB-5.2-c", "GB-5.2-e"],
-                            "adds no image label (collateral GB-5.2-b/c/e: no wording, position or height of a label that is not there)"),
+    "explicit-image-none": ("GB-5.2-a", {"label": ["image/png"]}, explicit_label(no_visible_label), ["GB-5.2-c", "GB-5.2-e"],
+                            "adds no image label (collateral GB-5.2-c/e: no position or height of a label that is not there; the wording, read by OCR, is not judged without a text region)"),
     "explicit-video-none": ("GB-5.4-a", {"label": ["video/mp4"]}, explicit_label(no_visible_label), ["GB-5.4-b", "GB-5.4-c", "GB-5.4-e", "GB-5.4-f", "GB-5.4-g"],
                             "adds no video label (collateral GB-5.4-b/c/e/f/g: every measurement of a label that is not there fails)"),
     "explicit-voice-white-noise": ("GB-5.3-a", {"label": ["audio/wav"]}, explicit_label(voice_or_reference(append_white_noise)), ["GB-5.3-b", "GB-5.3-e"],
