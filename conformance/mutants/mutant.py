@@ -495,6 +495,17 @@ def voice_or_reference(append):
     return make
 
 
+def rhythm_or_reference(make_rhythm):
+    """A generator whose rhythm label is made by `make_rhythm(req, out)`; voice prompts are
+    done right by the reference."""
+    def make(req, out):
+        if req["explicit"].get("kind") == "voice":
+            mark_with(lambda r: {})(req, out)
+            return
+        make_rhythm(req, out)
+    return make
+
+
 def append_white_noise(req, out):
     # 4.7 s of white noise where the spoken prompt should be: GB-5.3-a (no voice label),
     # 5.3-b (no spoken wording) and 5.3-e (no speech to time) broken.
@@ -542,8 +553,8 @@ EXPLICIT = {
                                "writes 'AI创作' (no generation element) on images"),
     "explicit-text-wording": ("GB-5.1-b", {"label": ["text/markdown"]}, explicit_label(mark_with(lambda r: {"--text": "【提示】本内容由AI创作"})), ["GB-5.1-c"],
                               "writes a text prompt without 生成/合成 (collateral GB-5.1-c: only a conforming prompt counts as placed at the start, middle or end)"),
-    "explicit-rhythm-long-first": ("GB-5.3-c", {"label": ["audio/wav"]}, explicit_label(long_first_rhythm), [],
-                                   "plays 长短短短 instead of 短长短短"),
+    "explicit-rhythm-long-first": ("GB-5.3-c", {"label": ["audio/wav"]}, explicit_label(rhythm_or_reference(long_first_rhythm)), ["GB-5.3-a"],
+                                   "plays 长短短短 instead of 短长短短 (voice prompts are done right; collateral GB-5.3-a: a wrong rhythm is neither of the two audio labels 5.3 a allows)"),
     "explicit-video-1-5s": ("GB-5.4-g", {"label": ["video/mp4"]}, explicit_label(mark_with(lambda r: {"--duration": "1.5"})), [],
                             "shows the video label for 1.5 s"),
     "explicit-video-centre": ("GB-5.4-e", {"label": ["video/mp4"]}, explicit_label(ffmpeg_centre_text), [],
