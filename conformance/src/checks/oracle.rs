@@ -134,7 +134,13 @@ fn compare_fields(l: &mut Ledger, v: &Vector, want: &Map<String, Value>, report:
         .collect();
     if &got != want && !report.labels.is_empty() {
         for (k, w) in want.iter().filter(|(k, w)| got.get(*k) != Some(w)) {
-            let candidates = blame::field_candidates(v.op, k, v.expect.notice);
+            // A key missing from the label's JSON is Annex E b) (all seven keys); a wrong
+            // value is the element's own requirement.
+            let candidates = if got_all.contains_key(k.as_str()) {
+                blame::field_candidates(v.op, k, v.expect.notice)
+            } else {
+                vec![ids::E_B]
+            };
             l.find(Finding::new(
                 format!(
                     "output field {k}: expected {w}, got {}",
