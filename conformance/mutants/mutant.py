@@ -282,6 +282,33 @@ def note1_handler(req):
     return {"status": "ok"}
 
 
+def label_fields(change):
+    """A generator mutant over every format: the fields as asked (with Annex E note 1 applied),
+    then `change(fields)`, written verbatim by the reference's embed."""
+    def handler(req):
+        resp = ref_adapter(req)  # otherwise correct: what the reference refuses is refused
+        if req.get("explicit") or resp.get("status") != "ok":
+            return resp
+        fields = with_note1(req["fields"])
+        change(fields, req["fields"])
+        args = ["embed", req["input"], "-o", req["output"], "--force", "--allow-invalid", "--allow-empty", "--fields", json.dumps(fields)]
+        r = ref(*args, check=False)
+        if r.returncode != 0:
+            return {"status": "rejected", "message": r.stderr.strip()}
+        return {"status": "ok"}
+    return handler
+
+
+def set_field(key, value, only_if_asked=False):
+    """`key` written as `value`; with `only_if_asked`, only where the request gave the key a
+    value (so an empty propagation element is still filled by Annex E note 1: that is E-note1's
+    mutant, not this one)."""
+    def change(fields, asked):
+        if not only_if_asked or asked.get(key):
+            fields[key] = value
+    return label_fields(change)
+
+
 # name: (requirement broken, roles, media per op (None: the reference's), handler, collateral, what)
 MUTANTS = {
     "read-accepts-bad-label-value": ("E-c", {"read": None}, read_then(accept_bad_label_value), [],
@@ -296,13 +323,28 @@ MUTANTS = {
                            "takes JSON with a Label key from any field, whatever its name"),
     "read-ignores-signatures": ("PG-202511A-sig", {"read": None}, read_then(trust_signatures), [],
                                 "reports every SecurityData signature as verified without checking it"),
-    "label-writes-label-4": ("E-c", {"label": IMAGE}, label_with(lambda f: dict(f, Label="4"), allow_invalid=True), [],
-                             "writes Label \"4\" whatever was asked"),
+    "label-writes-label-4": ("E-c", {"label": ALL_READ}, label_with(lambda f: dict(f, Label="4"), allow_invalid=True), [],
+                             "writes Label \"4\" whatever was asked, on every format"),
+    "label-empty-producer": ("E-d", {"label": ALL_READ}, set_field("ContentProducer", ""), [],
+                             "leaves ContentProducer empty, on every format"),
+    "label-empty-produce-id": ("E-e", {"label": ALL_READ}, set_field("ProduceID", ""), [],
+                               "leaves ProduceID empty, on every format"),
+    "label-fills-reserved1": ("E-f", {"label": ALL_READ}, set_field("ReservedCode1", "not-asked-for"), [],
+                              "writes its own text into ReservedCode1, on every format"),
+    "label-empty-propagator": ("E-g", {"label": ALL_READ}, set_field("ContentPropagator", "", only_if_asked=True), ["E-note1"],
+                               "drops the ContentPropagator it was given, on every format (collateral E-note1: writer-explicit-propagator-kept checks that given propagation elements are kept at first write)"),
+    "label-empty-propagate-id": ("E-h", {"label": ALL_READ}, set_field("PropagateID", "", only_if_asked=True), ["E-note1"],
+                                 "drops the PropagateID it was given, on every format (collateral E-note1: writer-explicit-propagator-kept checks that given propagation elements are kept at first write)"),
+    "label-fills-reserved2": ("E-i", {"label": ALL_READ}, set_field("ReservedCode2", "not-asked-for"), [],
+                              "writes its own text into ReservedCode2, on every format"),
     "label-appends-second-label": ("GB-6.1-c", {"label": IMAGE}, label_with(after=keep_old_and_append), [],
                                    "keeps the old label and appends the new one"),
     "label-wrong-namespace": ("PG-20259A-carrier", {"label": IMAGE},
                               label_with(after=lambda r: png_replace_in_xmp(r["output"], "http://www.tc260.org.cn/ns/AIGC/1.0/", "http://ns.adobe.com/xap/1.0/tc/")), [],
                               "binds the TC260 prefix to a wrong namespace URI"),
+    "label-drops-reserved2-key": ("E-b", {"label": IMAGE},
+                                  label_with(after=lambda r: png_replace_in_xmp(r["output"], ",&quot;ReservedCode2&quot;:&quot;&quot;", "")), [],
+                                  "leaves the ReservedCode2 key out of the JSON (Annex E b: all seven keys)"),
     "label-alters-payload": ("GB-6.1-a", {"label": IMAGE}, label_with(after=lambda r: png_flip_pixel(r["output"])), [],
                              "changes a pixel while writing the label"),
     "label-ignores-note1": ("E-note1", {"label": IMAGE}, note1_handler, [],
@@ -393,7 +435,119 @@ def long_first_rhythm(req, out):
     os.remove(tones)
 
 
+def ffmpeg_centre_text(req, out):
+    # ffmpeg draws the requested wording, 8 % of the height, white on a dark plate, in the
+    # centre of every frame: only the position (GB-5.4-e) is wrong. The plate keeps the text
+    # readable over the busy centre of the test pattern (the reference's own centre rendering
+    # was misread by OCR there, which charged GB-5.4-b as well).
+    font = subprocess.run(["fc-match", "-f", "%{file}", "Noto Sans CJK SC"], capture_output=True, text=True).stdout
+    text = (req["explicit"].get("text") or "AI生成").replace("'", "")
+    vf = (f"drawtext=fontfile={font}:text='{text}':fontsize=h*0.08:fontcolor=white:box=1:"
+          "boxcolor=black@0.7:boxborderw=8:x=(w-tw)/2:y=(h-th)/2")
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", req["input"], "-vf", vf, "-c:v", "libx264", "-pix_fmt", "yuv420p",
+                    "-c:a", "copy", out], check=True)
+
+
+def ffmpeg_text(text=None, size="h*0.08", where="x=w-tw-12:y=h-th-12", enable=None, style="Regular"):
+    """ffmpeg drawtext on a dark plate: `text` instead of the requested wording, the font size,
+    the place, and from when (`enable`, an ffmpeg expression) when given."""
+    def make(req, out):
+        font = subprocess.run(["fc-match", "-f", "%{file}", f"Noto Sans CJK SC:style={style}"], capture_output=True, text=True).stdout
+        t = (text or req["explicit"].get("text") or "AI生成").replace("'", "")
+        vf = (f"drawtext=fontfile={font}:text='{t}':fontsize={size}:fontcolor=white:box=1:"
+              f"boxcolor=black@0.7:boxborderw=8:{where}" + (f":enable='{enable}'" if enable else ""))
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", req["input"], "-vf", vf, "-c:v", "libx264", "-pix_fmt", "yuv420p",
+                        "-c:a", "copy", out], check=True)
+    return make
+
+
+def no_visible_label(req, out):
+    # Writes the implicit label only: the visible label is missing altogether.
+    shutil.copy(req["input"], out)
+
+
+def text_buried(req, out):
+    # The prompt inside the first paragraph's sentence, not as a prompt line of its own.
+    text = open(req["input"], encoding="utf-8").read()
+    prompt = req["explicit"].get("text") or "本内容由人工智能生成"
+    lines = text.split("\n")
+    start = 0
+    if lines and lines[0].strip() == "---":
+        start = next((i + 1 for i in range(1, len(lines)) if lines[i].strip() == "---"), 0)
+    for i in range(start, len(lines)):
+        if lines[i].strip() and not lines[i].startswith("#"):
+            mid = len(lines[i]) // 2
+            lines[i] = lines[i][:mid] + f"（{prompt}）" + lines[i][mid:]
+            break
+    open(out, "w", encoding="utf-8").write("\n".join(lines))
+
+
+def soxi(path, flag):
+    return subprocess.run(["soxi", flag, path], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def voice_or_reference(append):
+    """A generator whose voice prompt is made by `append(req, out)` (sox, same rate, channels and
+    16-bit samples as the input, so the original stays bit-exact before the prompt); rhythm
+    requests are done right by the reference."""
+    def make(req, out):
+        if req["explicit"].get("kind") != "voice":
+            mark_with(lambda r: {})(req, out)
+            return
+        append(req, out)
+    return make
+
+
+def rhythm_or_reference(make_rhythm):
+    """A generator whose rhythm label is made by `make_rhythm(req, out)`; voice prompts are
+    done right by the reference."""
+    def make(req, out):
+        if req["explicit"].get("kind") == "voice":
+            mark_with(lambda r: {})(req, out)
+            return
+        make_rhythm(req, out)
+    return make
+
+
+def append_white_noise(req, out):
+    # 4.7 s of white noise where the spoken prompt should be: GB-5.3-a (no voice label),
+    # 5.3-b (no spoken wording) and 5.3-e (no speech to time) broken.
+    rate, chans = soxi(req["input"], "-r"), soxi(req["input"], "-c")
+    noise = out + ".noise.wav"
+    subprocess.run(["sox", "-R", "-D", "-n", "-r", rate, "-c", chans, "-b", "16", noise, "synth", "4.7", "whitenoise", "vol", "0.3"], check=True)
+    subprocess.run(["sox", "-D", req["input"], noise, out], check=True)
+    os.remove(noise)
+
+
+def append_fast_voice(req, out):
+    # The bundled spoken prompt at 2.5x its tempo (pitch kept): about 340 字/min, GB-5.3-e broken.
+    rate, chans = soxi(req["input"], "-r"), soxi(req["input"], "-c")
+    voice = out + ".fast.wav"
+    prompt = os.path.join(ROOT, "reference/assets/audio/voice-prompt-zh.wav")
+    subprocess.run(["sox", "-D", prompt, "-r", rate, "-c", chans, "-b", "16", voice, "tempo", "-s", "2.5", "pad", "0.3", "0"], check=True)
+    subprocess.run(["sox", "-D", req["input"], voice, out], check=True)
+    os.remove(voice)
+
+
 EXPLICIT = {
+    "explicit-video-wording": ("GB-5.4-b", {"label": ["video/mp4"]}, explicit_label(ffmpeg_text(text="AI创作")), [],
+                               "writes 'AI创作' (no generation element) on videos"),
+    "explicit-video-late": ("GB-5.4-c", {"label": ["video/mp4"]}, explicit_label(ffmpeg_text(enable="gte(t,0.5)")), ["GB-5.4-g"],
+                            "shows the video label from 0.5 s, not from the first frame (collateral GB-5.4-g: the 2 s are counted from the first frame)"),
+    "explicit-video-small": ("GB-5.4-f", {"label": ["video/mp4"]}, explicit_label(ffmpeg_text(size="min(w\,h)*0.046")), [],
+                             "draws the video label at about 4 % of the shortest side"),
+    "explicit-text-buried": ("GB-5.1-c", {"label": ["text/markdown"]}, explicit_label(text_buried), ["GB-5.1-a", "GB-5.1-b"],
+                             "puts the prompt inside a paragraph's sentence instead of at the start, middle or end (collateral GB-5.1-a/b: the reference counts only a line of its own as a prompt, so no prompt and no prompt wording is found)"),
+    "explicit-text-none": ("GB-5.1-a", {"label": ["text/markdown"]}, explicit_label(no_visible_label), ["GB-5.1-b", "GB-5.1-c"],
+                           "adds no text prompt (collateral GB-5.1-b/c: no wording and no place can be found for a prompt that is not there)"),
+    "explicit-image-none": ("GB-5.2-a", {"label": ["image/png"]}, explicit_label(no_visible_label), ["GB-5.2-c", "GB-5.2-e"],
+                            "adds no image label (collateral GB-5.2-c/e: no position or height of a label that is not there; the wording, read by OCR, is not judged without a text region)"),
+    "explicit-video-none": ("GB-5.4-a", {"label": ["video/mp4"]}, explicit_label(no_visible_label), ["GB-5.4-b", "GB-5.4-c", "GB-5.4-e", "GB-5.4-f", "GB-5.4-g"],
+                            "adds no video label (collateral GB-5.4-b/c/e/f/g: every measurement of a label that is not there fails)"),
+    "explicit-voice-white-noise": ("GB-5.3-a", {"label": ["audio/wav"]}, explicit_label(voice_or_reference(append_white_noise)), ["GB-5.3-b", "GB-5.3-e"],
+                                   "appends 4.7 s of white noise when asked for a voice prompt (collateral GB-5.3-b: no wording is spoken; GB-5.3-e: no speech to time)"),
+    "explicit-voice-2-5x": ("GB-5.3-e", {"label": ["audio/wav"]}, explicit_label(voice_or_reference(append_fast_voice)), [],
+                            "speaks the voice prompt at 2.5x the normal tempo"),
     "explicit-image-too-small": ("GB-5.2-e", {"label": ["image/png"]}, explicit_label(imagick_text(0.03)), [],
                                  "draws the image label at 3 % of the shortest side"),
     "explicit-image-centre": ("GB-5.2-c", {"label": ["image/png"]}, explicit_label(mark_with(lambda r: {"--position": "center"})), [],
@@ -402,12 +556,12 @@ EXPLICIT = {
                                "writes 'AI创作' (no generation element) on images"),
     "explicit-text-wording": ("GB-5.1-b", {"label": ["text/markdown"]}, explicit_label(mark_with(lambda r: {"--text": "【提示】本内容由AI创作"})), ["GB-5.1-c"],
                               "writes a text prompt without 生成/合成 (collateral GB-5.1-c: only a conforming prompt counts as placed at the start, middle or end)"),
-    "explicit-rhythm-long-first": ("GB-5.3-c", {"label": ["audio/wav"]}, explicit_label(long_first_rhythm), [],
-                                   "plays 长短短短 instead of 短长短短"),
+    "explicit-rhythm-long-first": ("GB-5.3-c", {"label": ["audio/wav"]}, explicit_label(rhythm_or_reference(long_first_rhythm)), ["GB-5.3-a"],
+                                   "plays 长短短短 instead of 短长短短 (voice prompts are done right; collateral GB-5.3-a: a wrong rhythm is neither of the two audio labels 5.3 a allows)"),
     "explicit-video-1-5s": ("GB-5.4-g", {"label": ["video/mp4"]}, explicit_label(mark_with(lambda r: {"--duration": "1.5"})), [],
                             "shows the video label for 1.5 s"),
-    "explicit-video-centre": ("GB-5.4-e", {"label": ["video/mp4"]}, explicit_label(mark_with(lambda r: {"--position": "center"})), ["GB-5.4-b"],
-                              "puts the video label in the centre of the frame (collateral GB-5.4-b: OCR misreads the label over the busy centre of the test pattern, a known detector weakness)"),
+    "explicit-video-centre": ("GB-5.4-e", {"label": ["video/mp4"]}, explicit_label(ffmpeg_centre_text), [],
+                              "puts the video label (ffmpeg drawtext on a dark plate) in the centre of the frame"),
 }
 MUTANTS.update(EXPLICIT)
 

@@ -7,9 +7,10 @@
 //!   ffmpeg's decoder, every frame; HEIF through libheif's `heif-convert`);
 //! - audio and video: the compressed packets of every stream, as ffmpeg's demuxer delivers them
 //!   (`-c copy -f framemd5`), so a re-encode is caught even when it decodes to the same picture;
-//! - PDF: every page rendered by poppler (`pdftoppm`) at low resolution;
+//! - PDF: every page's content streams and what they draw (resources, fonts, images), resolved
+//!   through qpdf's JSON, without the metadata a label may touch;
 //! - OOXML: every part of the package except the metadata parts a label may touch;
-//! - Markdown: the text after the front matter.
+//! - Markdown: the text after the front matter, and the front matter's keys other than `AIGC`.
 //!
 //! The harness uses this to check `payload_unchanged` for any implementation's output; the
 //! external tools are the ones `scripts/install-deps.sh` installs.
@@ -194,14 +195,146 @@ fn heif_pixels(path: &Path) -> Result<String, PayloadError> {
     result
 }
 
+/// PDF: every page, in order, with everything it draws: the page dictionary and, resolved
+/// through every reference, its content streams, resources, fonts and images (stream data as
+/// qpdf decodes it, so a rewritten or recompressed file compares equal, a changed operator or
+/// pixel does not). Left out: `/Parent` (the page tree's shape), `/Metadata` (XMP streams, where
+/// a label may go) and the document information dictionary (the trailer's `/Info`, which a
+/// writer updates: `/ModDate`, `/Producer`, the `/AIGC` key).
 fn pdf_pages(path: &Path) -> Result<String, PayloadError> {
     let out = run(
-        Command::new("pdftoppm")
-            .args(["-r", "24", "-gray"])
+        Command::new("qpdf")
+            .args(["--json", "--json-stream-data=inline"])
             .arg(path),
-        "pdftoppm (poppler-utils)",
+        "qpdf",
     )?;
-    Ok(hex(&out))
+    let doc: serde_json::Value =
+        serde_json::from_slice(&out).map_err(|e| file_error(path)(&format!("qpdf JSON: {e}")))?;
+    let objects = doc["qpdf"][1]
+        .as_object()
+        .ok_or_else(|| file_error(path)(&"qpdf JSON without objects"))?;
+    let mut walk = PdfWalk {
+        objects,
+        seen: std::collections::HashMap::new(),
+        budget: 1_000_000,
+    };
+    let root = walk.resolve(&objects["trailer"]["value"]["/Root"]);
+    let mut pages = Vec::new();
+    walk.pages(&root["/Pages"], 0, &mut pages);
+    if pages.is_empty() {
+        return Err(file_error(path)(&"no pages found"));
+    }
+    let mut text = String::new();
+    for page in &pages {
+        text.push_str(&walk.canonical(page, 0));
+        text.push('\n');
+    }
+    if walk.budget == 0 {
+        return Err(file_error(path)(&"too many PDF objects to compare"));
+    }
+    Ok(hex(text.as_bytes()))
+}
+
+/// A walk over qpdf's JSON (v2) objects from the page tree.
+struct PdfWalk<'a> {
+    objects: &'a serde_json::Map<String, serde_json::Value>,
+    /// Object reference → the order in which it was first written (shared objects once).
+    seen: std::collections::HashMap<String, usize>,
+    /// Values left to visit (hostile files: bounded work).
+    budget: usize,
+}
+
+impl PdfWalk<'_> {
+    /// qpdf writes an indirect reference as the string "N G R" (strings are "u:"/"b:" prefixed).
+    fn is_ref(v: &serde_json::Value) -> Option<&str> {
+        let s = v.as_str()?;
+        let mut it = s.split(' ');
+        let ok = it.next()?.parse::<u64>().is_ok()
+            && it.next()?.parse::<u64>().is_ok()
+            && it.next()? == "R"
+            && it.next().is_none();
+        ok.then_some(s)
+    }
+
+    fn object(&self, r: &str) -> Option<&serde_json::Value> {
+        self.objects.get(&format!("obj:{r}"))
+    }
+
+    /// The value behind a reference (a stream's dictionary for a stream), or the value itself.
+    fn resolve(&self, v: &serde_json::Value) -> serde_json::Value {
+        match Self::is_ref(v).and_then(|r| self.object(r)) {
+            Some(o) if o.get("stream").is_some() => o["stream"]["dict"].clone(),
+            Some(o) => o["value"].clone(),
+            None => v.clone(),
+        }
+    }
+
+    /// The leaves of the page tree, in order (depth-bounded, each node once).
+    fn pages(&mut self, node: &serde_json::Value, depth: usize, out: &mut Vec<serde_json::Value>) {
+        if depth > 64 || self.budget == 0 {
+            return;
+        }
+        self.budget -= 1;
+        let n = self.resolve(node);
+        match n.get("/Kids").and_then(|k| k.as_array()) {
+            Some(kids) => {
+                for k in kids.clone() {
+                    self.pages(&k, depth + 1, out);
+                }
+            }
+            None if n.get("/Type").and_then(|t| t.as_str()) == Some("/Page") => out.push(n),
+            None => {}
+        }
+    }
+
+    fn canonical(&mut self, v: &serde_json::Value, depth: usize) -> String {
+        use serde_json::Value;
+        if depth > 256 || self.budget == 0 {
+            return "…".into();
+        }
+        self.budget -= 1;
+        if let Some(r) = Self::is_ref(v) {
+            if let Some(n) = self.seen.get(r) {
+                return format!("#{n}");
+            }
+            let n = self.seen.len();
+            self.seen.insert(r.to_string(), n);
+            let Some(o) = self.object(r).cloned() else {
+                return "null".into();
+            };
+            return match o.get("stream") {
+                Some(st) => {
+                    let dict = self.canonical(&st["dict"], depth + 1);
+                    let data = st["data"].as_str().unwrap_or("");
+                    format!("stream{dict}{}", hex(data.as_bytes()))
+                }
+                None => self.canonical(&o["value"], depth + 1),
+            };
+        }
+        match v {
+            Value::Object(m) => {
+                let mut keys: Vec<&String> = m
+                    .keys()
+                    .filter(|k| !matches!(k.as_str(), "/Parent" | "/Metadata"))
+                    .collect();
+                keys.sort();
+                let mut s = String::from("<<");
+                for k in keys {
+                    s.push_str(k);
+                    s.push(' ');
+                    s.push_str(&self.canonical(&m[k], depth + 1));
+                    s.push(' ');
+                }
+                s.push_str(">>");
+                s
+            }
+            Value::Array(a) => {
+                let parts: Vec<String> = a.iter().map(|x| self.canonical(x, depth + 1)).collect();
+                format!("[{}]", parts.join(" "))
+            }
+            other => other.to_string(),
+        }
+    }
 }
 
 fn package_parts(path: &Path, metadata_parts: &[&str]) -> Result<String, PayloadError> {
@@ -226,14 +359,19 @@ fn package_parts(path: &Path, metadata_parts: &[&str]) -> Result<String, Payload
     Ok(hex(parts.join("\n").as_bytes()))
 }
 
+/// Markdown: the body after the front matter, and the front matter's keys other than `AIGC`
+/// (parsed as YAML, keys sorted: a writer may re-serialise the YAML, but must not drop or
+/// change a user's `title:`).
 fn text_body(path: &Path) -> Result<String, PayloadError> {
     let bytes = crate::io::read_regular_file(path, crate::limits::MAX_TEXT_BYTES, "a text")
         .map_err(|e| file_error(path)(&e))?;
     let text = String::from_utf8(bytes).map_err(|e| file_error(path)(&e))?;
-    Ok(hex(crate::implicit::markdown::body_after_front_matter(
-        &text,
-    )
-    .as_bytes()))
+    let body = crate::implicit::markdown::body_after_front_matter(&text);
+    let rest = crate::implicit::markdown::front_matter_without_aigc(&text)
+        // No front matter and front matter with only AIGC are the same thing to a reader.
+        .filter(|fm| fm != "{}" && fm != "null")
+        .unwrap_or_default();
+    Ok(format!("{}+{}", hex(body.as_bytes()), hex(rest.as_bytes())))
 }
 
 #[cfg(test)]

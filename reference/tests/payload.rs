@@ -27,6 +27,7 @@ fn labels_written_by_other_tools_do_not_change_the_payload() {
         ("plain.wav", "craft-aigc-chunk.wav", "wav"),
         ("plain.avi", "craft-list-info.avi", "avi"),
         ("plain.pdf", "exiftool-info.pdf", "pdf"),
+        ("plain.pdf", "exiftool-xmp.pdf", "pdf"),
         ("plain.docx", "python-custom.docx", "ooxml"),
         ("plain.md", "md-dialect-b.md", "markdown"),
     ] {
@@ -104,4 +105,158 @@ fn every_registered_format_has_a_modality_and_a_payload_method() {
     for id in ["isobmff", "matroska", "heic", "docx"] {
         assert!(fingerprint(&v("plain.mp4"), id).is_err(), "{id}");
     }
+}
+
+fn differs(a: &Path, b: &Path, format: &str) -> bool {
+    let fa = fingerprint(a, format).unwrap_or_else(|e| panic!("{}: {e}", a.display()));
+    let fb = fingerprint(b, format).unwrap_or_else(|e| panic!("{}: {e}", b.display()));
+    fa != fb
+}
+
+fn tool(cmd: &mut std::process::Command) {
+    let out = cmd
+        .output()
+        .expect("the tool runs (scripts/install-deps.sh installs it)");
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The smallest changes of content, one per format family, are seen: one pixel, one byte of
+/// one packet, one PDF content operator and one page key, one OOXML part, one Markdown
+/// front-matter key other than AIGC. And what is not content stays out: a recompressed PDF,
+/// a re-serialised front matter, a changed AIGC key.
+#[test]
+fn one_pixel_one_packet_one_key_changes_are_seen() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+
+    // Image: one pixel.
+    let mut img = image::open(v("plain.png")).unwrap().to_rgba8();
+    let p = img.get_pixel_mut(0, 0);
+    p.0[0] ^= 1;
+    img.save(d.join("pixel.png")).unwrap();
+    assert!(
+        differs(&v("plain.png"), &d.join("pixel.png"), "png"),
+        "one pixel"
+    );
+
+    // Audio/video: one byte of one packet (inside mdat; the container is untouched).
+    let mut mp4 = std::fs::read(v("plain.mp4")).unwrap();
+    let at = mp4.windows(4).position(|w| w == b"mdat").expect("mdat") + 64;
+    mp4[at] ^= 0x01;
+    std::fs::write(d.join("packet.mp4"), &mp4).unwrap();
+    assert!(
+        differs(&v("plain.mp4"), &d.join("packet.mp4"), "mp4"),
+        "one packet byte"
+    );
+    let mut wav = std::fs::read(v("plain.wav")).unwrap();
+    let n = wav.len();
+    wav[n - 2] ^= 0x01;
+    std::fs::write(d.join("sample.wav"), &wav).unwrap();
+    assert!(
+        differs(&v("plain.wav"), &d.join("sample.wav"), "wav"),
+        "one sample"
+    );
+
+    // PDF: QDF (uncompressed, editable), then one content-stream operand, one page key.
+    let qdf = d.join("q.pdf");
+    tool(
+        std::process::Command::new("qpdf")
+            .args(["--qdf", "--object-streams=disable"])
+            .arg(v("plain.pdf"))
+            .arg(&qdf),
+    );
+    assert!(
+        !differs(&v("plain.pdf"), &qdf, "pdf"),
+        "a QDF rewrite is the same content"
+    );
+    let text = std::fs::read(&qdf).unwrap();
+    let stream = text
+        .windows(7)
+        .position(|w| w == b"stream\n")
+        .expect("a stream")
+        + 7;
+    let digit = stream
+        + text[stream..]
+            .iter()
+            .position(u8::is_ascii_digit)
+            .expect("a number in the content stream");
+    let mut op = text.clone();
+    op[digit] = if op[digit] == b'9' {
+        b'8'
+    } else {
+        op[digit] + 1
+    };
+    std::fs::write(d.join("op.pdf"), &op).unwrap();
+    assert!(
+        differs(&qdf, &d.join("op.pdf"), "pdf"),
+        "one content operand"
+    );
+    let page =
+        String::from_utf8_lossy(&text).replacen("/Type /Page\n", "/Rotate 90\n  /Type /Page\n", 1);
+    assert_ne!(page.as_bytes(), &text[..], "the page dictionary was found");
+    std::fs::write(d.join("rot-raw.pdf"), page.as_bytes()).unwrap();
+    tool(
+        std::process::Command::new("fix-qdf")
+            .arg(d.join("rot-raw.pdf"))
+            .stdout(std::fs::File::create(d.join("rot.pdf")).unwrap()),
+    );
+    assert!(differs(&qdf, &d.join("rot.pdf"), "pdf"), "one page key");
+
+    // OOXML: one part's byte.
+    tool(std::process::Command::new("python3").args([
+        "-c",
+        "import sys, zipfile\n\
+         src, dst = zipfile.ZipFile(sys.argv[1]), zipfile.ZipFile(sys.argv[2], 'w', zipfile.ZIP_DEFLATED)\n\
+         for i in src.infolist():\n\
+         \x20   data = src.read(i)\n\
+         \x20   if i.filename == 'word/document.xml':\n\
+         \x20       data = data.replace(b'</w:t>', b'.</w:t>', 1)\n\
+         \x20   dst.writestr(i, data)\n\
+         dst.close()",
+    ])
+    .arg(v("plain.docx"))
+    .arg(d.join("part.docx")));
+    assert!(
+        differs(&v("plain.docx"), &d.join("part.docx"), "ooxml"),
+        "one part"
+    );
+
+    // Markdown: a user's key, and what a label may change.
+    let md = |name: &str, text: &str| {
+        let p = d.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    let base = md(
+        "a.md",
+        "---\ntitle: 我的文章\ntags: [a, b]\n---\n# T\n\ntext\n",
+    );
+    let labelled = md(
+        "b.md",
+        "---\ntitle: \"我的文章\"\ntags:\n  - a\n  - b\nAIGC:\n  Label: \"1\"\n---\n# T\n\ntext\n",
+    );
+    let untitled = md(
+        "c.md",
+        "---\ntags: [a, b]\nAIGC:\n  Label: \"1\"\n---\n# T\n\ntext\n",
+    );
+    let retitled = md(
+        "d.md",
+        "---\ntitle: 他的文章\ntags: [a, b]\n---\n# T\n\ntext\n",
+    );
+    let only_aigc = md("e.md", "---\nAIGC:\n  Label: \"1\"\n---\n# T\n\ntext\n");
+    let plain = md("f.md", "# T\n\ntext\n");
+    assert!(
+        !differs(&base, &labelled, "markdown"),
+        "re-serialised YAML and an AIGC key"
+    );
+    assert!(differs(&base, &untitled, "markdown"), "a deleted title:");
+    assert!(differs(&base, &retitled, "markdown"), "a changed title:");
+    assert!(
+        !differs(&plain, &only_aigc, "markdown"),
+        "front matter holding only AIGC"
+    );
 }

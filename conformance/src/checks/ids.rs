@@ -36,8 +36,12 @@ pub const CAC_10_2: &str = "CAC-10-2";
 /// TC260-PG-202511A: the security data in the reserved fields verifies.
 pub const PG_202511A_SIG: &str = "PG-202511A-sig";
 
+/// Annex E b): the JSON string with all seven keys (a key left out is this, not its element).
+pub const E_B: &str = "E-b";
+
 /// Every id above (lint walks this list).
 pub const ALL: &[&str] = &[
+    E_B,
     GB_5_3_C,
     GB_6_1_A,
     GB_6_1_C,

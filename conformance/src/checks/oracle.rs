@@ -134,7 +134,13 @@ fn compare_fields(l: &mut Ledger, v: &Vector, want: &Map<String, Value>, report:
         .collect();
     if &got != want && !report.labels.is_empty() {
         for (k, w) in want.iter().filter(|(k, w)| got.get(*k) != Some(w)) {
-            let candidates = blame::field_candidates(v.op, k, v.expect.notice);
+            // A key missing from the label's JSON is Annex E b) (all seven keys); a wrong
+            // value is the element's own requirement.
+            let candidates = if got_all.contains_key(k.as_str()) {
+                blame::field_candidates(v.op, k, v.expect.notice)
+            } else {
+                vec![ids::E_B]
+            };
             l.find(Finding::new(
                 format!(
                     "output field {k}: expected {w}, got {}",
@@ -189,6 +195,19 @@ fn to_json(x: impl serde::Serialize) -> Value {
     serde_json::to_value(x).unwrap_or(Value::Null)
 }
 
+/// The spoken prompt's text for the checker: `expect.output.explicit.voice_text`, else the text
+/// the request asked the implementation to speak (`request.explicit.text` with `kind: voice`).
+/// There is no packaged Mandarin speech recogniser, so the words are the request's; the audio
+/// is measured for speech (voicing, pitch movement, syllable-rate modulation) and its rate.
+fn voice_text<'a>(v: &'a Vector, want: &'a ExpectExplicit) -> Option<&'a str> {
+    want.voice_text.as_deref().or_else(|| {
+        let e = v.request.get("explicit")?;
+        (e.get("kind")?.as_str()? == "voice")
+            .then(|| e.get("text")?.as_str())
+            .flatten()
+    })
+}
+
 /// `expect.output.explicit`: the reference measures the output's explicit label against the
 /// input (`aigc_label::explicit::check_file`, what `aigc-label check --original` prints) and
 /// judges every chapter-5 requirement the vector names; each one that fails is a finding charged
@@ -206,7 +225,7 @@ fn check_explicit(
     ctx: &Context,
 ) {
     use aigc_label::explicit::Outcome as Judged;
-    let voice = want.voice_text.as_deref();
+    let voice = voice_text(v, want);
     let judged: Vec<&String> = v
         .requirements
         .iter()
@@ -220,8 +239,8 @@ fn check_explicit(
         .insert("explicit".into(), Value::Object(expected));
     let checked =
         aigc_label::explicit::check_file(output, Some(input), voice, true, None, ctx.profile);
-    let (measurements, verdicts) = match checked {
-        Ok((_, measurements, verdicts)) => (measurements, verdicts),
+    let (modality, measurements, verdicts) = match checked {
+        Ok((modality, measurements, verdicts)) => (modality, measurements, verdicts),
         Err(err) => {
             l.find(Finding::new(
                 format!("explicit label: the reference cannot measure the output: {err}"),
@@ -274,7 +293,222 @@ fn check_explicit(
             ),
         ));
     }
+    let modality = match modality {
+        aigc_label::media::Modality::Text => "text",
+        aigc_label::media::Modality::Image => "image",
+        aigc_label::media::Modality::Audio => "audio",
+        aigc_label::media::Modality::Video => "video",
+    };
+    compare_explicit_keys(l, v, want, (modality, &measurements), &verdicts, &judged);
     l.actual.insert("explicit".into(), Value::Object(got));
     l.actual
         .insert("explicit_measurements".into(), measurements);
+}
+
+/// The requirement an `expect.output.explicit` key is about, per modality (`text`, `image`,
+/// `audio`, `video`); `None`: the oracle does not compare that key for the modality (lint
+/// rejects it, [`crate::lint`]).
+pub fn explicit_key_requirement(key: &str, modality: &str) -> Option<&'static str> {
+    use aigc_label::explicit::requirements::*;
+    // 5.1 a) and 5.4 a) have no verdict of their own in the reference (it judges the prompt's
+    // wording, place and size); the ids are checked against the catalogue by a test below.
+    const GB_5_1_A: &str = "GB-5.1-a";
+    const GB_5_4_A: &str = "GB-5.4-a";
+    Some(match (key, modality) {
+        ("present", "text") => GB_5_1_A,
+        ("present", "image") => GB_5_2_A,
+        ("present", "audio") => GB_5_3_A,
+        ("present", "video") => GB_5_4_A,
+        ("wording", "text") => GB_5_1_B,
+        ("wording", "image") => GB_5_2_B,
+        ("wording", "audio") => GB_5_3_B,
+        ("wording", "video") => GB_5_4_B,
+        ("place" | "line", "text") => GB_5_1_C,
+        ("place", "audio") => GB_5_3_D,
+        ("position", "image") => GB_5_2_C,
+        ("position", "video") => GB_5_4_E,
+        ("min_height_ratio" | "text_height_px" | "height_ok", "image") => GB_5_2_E,
+        ("min_height_ratio" | "text_height_px" | "height_ok", "video") => GB_5_4_F,
+        ("first_shown_s" | "start_ok", "video") => GB_5_4_C,
+        ("min_shown_from_start_s" | "shown_from_start_s" | "duration_ok", "video") => GB_5_4_G,
+        ("audio_label", "audio") => GB_5_3_A,
+        ("pattern", "audio") => GB_5_3_C,
+        ("speech_rate_chars_per_min" | "speech_rate_ok", "audio") => GB_5_3_E,
+        _ => return None,
+    })
+}
+
+/// Whether the measurement `m` (the `check --json` measurements of one modality) shows what
+/// `expect.output.explicit.KEY` says, and the measured value. `None`: nothing was measured
+/// (e.g. no OCR), which is not a failure of the implementation.
+fn explicit_key_holds(
+    key: &str,
+    want: &Value,
+    modality: &str,
+    m: &Value,
+    outcome_of: &dyn Fn(&str) -> Option<&'static str>,
+) -> Option<(bool, Value)> {
+    let verdict_is = |r: &str, pass: bool| -> Option<(bool, Value)> {
+        let o = outcome_of(r)?;
+        (o != "unknown").then(|| (o == if pass { "pass" } else { "fail" }, json!(o)))
+    };
+    let num = |x: &Value| x.as_f64();
+    // A video's visual measurements (size, position) are those of its label frames.
+    let visual = if modality == "video" { &m["visual"] } else { m };
+    match key {
+        "present" => {
+            let present = match modality {
+                "text" => m["candidates"].as_array().is_some_and(|c| !c.is_empty()),
+                "image" => !m["ink"].is_null(),
+                "audio" => !m["rhythm"].is_null() || !m["voice"].is_null(),
+                _ => m["frames_shown"].as_u64().unwrap_or(0) > 0,
+            };
+            Some((Some(present) == want.as_bool(), json!(present)))
+        }
+        "wording" => {
+            let r = explicit_key_requirement(key, modality)?;
+            match want.as_str()? {
+                "conforms" => verdict_is(r, true),
+                _ => verdict_is(r, false),
+            }
+        }
+        "place" => {
+            let got = match modality {
+                "text" => m["candidates"][0]["place"].clone(),
+                _ if !m["rhythm"].is_null() => m["rhythm"][1].clone(),
+                _ => m["inserted"]["place"].clone(),
+            };
+            if got.is_null() {
+                return Some((false, got));
+            }
+            Some((want == "any" || &got == want, got))
+        }
+        "line" => {
+            let got = m["candidates"][0]["line"].clone();
+            Some((&got == want, got))
+        }
+        "position" => {
+            let edge = visual["in_edge_band"].clone();
+            let corner = visual["in_corner"].clone();
+            let ok = match want.as_str()? {
+                "edge" => edge == true,
+                "corner" => corner == true,
+                "not-edge" => edge == false,
+                _ => false,
+            };
+            Some((ok, json!({"in_edge_band": edge, "in_corner": corner})))
+        }
+        "text_height_px" => {
+            let h = visual["text_height_px"].clone();
+            Some((&h == want, h))
+        }
+        "min_height_ratio" => {
+            let got = visual["height_ratio"].clone();
+            let ok = matches!((num(&got), num(want)), (Some(g), Some(w)) if g + 1e-9 >= w);
+            Some((ok, got))
+        }
+        "audio_label" => {
+            let (rhythm, voice) = (!m["rhythm"].is_null(), !m["voice"].is_null());
+            let ok = match want.as_str()? {
+                "rhythm" => rhythm,
+                "voice" => voice,
+                _ => rhythm || voice,
+            };
+            Some((ok, json!({"rhythm": rhythm, "voice": voice})))
+        }
+        "pattern" => {
+            // The pattern of the group that is the label, else of the first group.
+            let got = if m["rhythm"].is_null() {
+                m["groups"][0]["pattern"].clone()
+            } else {
+                m["rhythm"][0]["pattern"].clone()
+            };
+            let ok = match (got.as_str(), want.as_str()) {
+                (Some(g), Some(w)) => g.contains(w),
+                _ => false,
+            };
+            Some((ok, got))
+        }
+        "speech_rate_chars_per_min" => {
+            let got = m["voice"]["chars_per_min"].clone();
+            let ok = match (num(&got), num(&want[0]), num(&want[1])) {
+                (Some(r), Some(lo), Some(hi)) => r >= lo && r <= hi,
+                _ => false,
+            };
+            Some((ok, got))
+        }
+        "first_shown_s" | "shown_from_start_s" => {
+            let frame = 1.0 / m["fps"].as_f64().unwrap_or(25.0);
+            let got = m[key].clone();
+            let ok = matches!((num(&got), num(want)), (Some(g), Some(w)) if (g - w).abs() <= frame + 1e-9);
+            Some((ok, got))
+        }
+        "min_shown_from_start_s" => {
+            let got = m["shown_from_start_s"].clone();
+            let ok = matches!((num(&got), num(want)), (Some(g), Some(w)) if g + 1e-9 >= w);
+            Some((ok, got))
+        }
+        "height_ok" | "speech_rate_ok" | "start_ok" | "duration_ok" => {
+            verdict_is(explicit_key_requirement(key, modality)?, want.as_bool()?)
+        }
+        _ => None,
+    }
+}
+
+/// Keys of `expect.output.explicit` that steer the check rather than describe the output.
+pub const EXPLICIT_STEERING_KEYS: &[&str] = &["voice_text"];
+
+/// Every other key of `expect.output.explicit` is compared with the measurement; a mismatch is
+/// a finding charged to the key's requirement (once: a requirement the vector names and whose
+/// own verdict already failed is not charged again).
+fn compare_explicit_keys(
+    l: &mut Ledger,
+    v: &Vector,
+    want: &ExpectExplicit,
+    (modality, m): (&str, &Value),
+    verdicts: &[aigc_label::explicit::Finding],
+    judged: &[&String],
+) {
+    use aigc_label::explicit::Outcome as Judged;
+    let outcome_of = |r: &str| -> Option<&'static str> {
+        verdicts
+            .iter()
+            .find(|f| f.requirement == r)
+            .map(|f| match f.outcome {
+                Judged::Pass => "pass",
+                Judged::Fail => "fail",
+                Judged::Unknown => "unknown",
+            })
+    };
+    let Ok(Value::Object(keys)) = serde_json::to_value(want) else {
+        return;
+    };
+    let (mut exp, mut act) = (Map::new(), Map::new());
+    for (key, w) in keys
+        .iter()
+        .filter(|(k, _)| !EXPLICIT_STEERING_KEYS.contains(&k.as_str()))
+    {
+        let requirement = explicit_key_requirement(key, modality);
+        exp.insert(key.clone(), w.clone());
+        let Some((ok, got)) = explicit_key_holds(key, w, modality, m, &outcome_of) else {
+            act.insert(key.clone(), json!("not measured"));
+            continue;
+        };
+        act.insert(key.clone(), got.clone());
+        if ok {
+            continue;
+        }
+        let already = requirement.is_some_and(|r| {
+            judged.iter().any(|j| j.as_str() == r) && outcome_of(r) == Some("fail")
+        });
+        if !already {
+            l.find(Finding::new(
+                format!("explicit label: expected {key} {w}, measured {got}"),
+                blame::of(v, &format!("output.explicit.{key}"), requirement.as_slice()),
+            ));
+        }
+    }
+    l.expected
+        .insert("explicit_keys".into(), Value::Object(exp));
+    l.actual.insert("explicit_keys".into(), Value::Object(act));
 }

@@ -364,6 +364,215 @@ fn is_short_long_short_short(w: &[Burst], p: &ExplicitProfile) -> bool {
             .all(|s| (s - mean).abs() <= p.audio.rhythm_short_tolerance * mean)
 }
 
+/// How speech-like a stretch of audio is: the voicing/spectral measure that tells a spoken
+/// prompt from noise, steady tones or a melody (there is no packaged Mandarin speech recogniser,
+/// so the words themselves are not heard; see [`Voice::declared_text`]).
+///
+/// The audio is low-passed and decimated to about 8 kHz, then cut into 40 ms frames every 10 ms.
+/// A frame is *active* when it is within 35 dB of the loudest frame, and *voiced* when its
+/// normalised autocorrelation has a peak of at least [`VOICING_MIN`] at a lag of 2.5–14.3 ms
+/// (a pitch of 70–400 Hz, the range of human voices). Speech is: enough voiced frames, a pitch
+/// that moves (intonation and, in Mandarin, lexical tones; a tone or a rhythm label is one
+/// steady pitch), pitch that glides rather than stepping between held notes (a melody), and an
+/// energy envelope modulated at the syllable rate (2–8 Hz).
+#[derive(Debug, Clone, Serialize)]
+pub struct SpeechMeasure {
+    /// Frames loud enough to judge.
+    pub active_frames: usize,
+    /// Voiced frames / active frames.
+    pub voiced_fraction: f64,
+    /// Spread of the pitch over voiced frames: interquartile range of log2(f0), in octaves.
+    pub pitch_spread_octaves: f64,
+    /// Share of consecutive voiced frames whose pitch is within 0.5 % of the previous one
+    /// (held notes; speech glides).
+    pub held_pitch_fraction: f64,
+    /// Share of the envelope's modulation energy (0.5–16 Hz) that lies at 2–8 Hz.
+    pub syllable_modulation: f64,
+    /// Median pitch of the voiced frames, Hz.
+    pub median_pitch_hz: f64,
+    /// First voiced frame to last voiced frame, seconds from the segment's start.
+    pub span_s: (f64, f64),
+    /// The verdict of the measure.
+    pub is_speech: bool,
+}
+
+/// Normalised autocorrelation a frame needs to count as voiced.
+pub const VOICING_MIN: f64 = 0.5;
+/// Voiced frames / active frames, at least (espeak-ng and natural Mandarin: 0.5–0.9; noise < 0.05).
+const SPEECH_MIN_VOICED: f64 = 0.3;
+/// Pitch spread, at least (steady tones and 短长短短: about 0; speech: 0.1 octave and more).
+const SPEECH_MIN_PITCH_SPREAD: f64 = 0.05;
+/// Held-pitch share, at most. Measured (unit tests, 16/44.1/48 kHz): the bundled espeak-ng
+/// prompt 0.60-0.62, a synthesised arpeggio of held notes 0.76-0.90, steady tones and the
+/// rhythm 0.96-1.0. A limit of this measure: music whose pitch glides (vibrato, portamento)
+/// is not told from speech by it.
+const SPEECH_MAX_HELD: f64 = 0.7;
+/// Syllable-rate share of the modulation energy, at least.
+const SPEECH_MIN_MODULATION: f64 = 0.25;
+/// At least this many voiced frames (0.3 s) before anything counts as speech.
+const SPEECH_MIN_VOICED_FRAMES: usize = 30;
+
+/// Measure how speech-like `seg` (mono, `rate` Hz) is.
+pub fn speech_measure(seg: &[f32], rate: u32) -> SpeechMeasure {
+    // Decimate to about 8 kHz with a boxcar average (enough low-pass for pitch up to 400 Hz).
+    let k = (rate as usize / 8000).max(1);
+    let sr = rate as f64 / k as f64;
+    let x: Vec<f64> = seg
+        .chunks(k)
+        .map(|c| c.iter().map(|s| *s as f64).sum::<f64>() / c.len() as f64)
+        .collect();
+    let hop = ((0.010 * sr) as usize).max(1);
+    let win = ((0.040 * sr) as usize).max(2);
+    let min_lag = ((sr / 400.0).floor() as usize).max(1);
+    let max_lag = (sr / 70.0).ceil() as usize;
+    let n_frames = x.len().saturating_sub(win + max_lag) / hop;
+    let energy: Vec<f64> = (0..n_frames)
+        .map(|f| {
+            let w = &x[f * hop..f * hop + win];
+            w.iter().map(|v| v * v).sum::<f64>() / win as f64
+        })
+        .collect();
+    let peak = energy.iter().copied().fold(0.0, f64::max);
+    let floor = peak * 10f64.powf(-35.0 / 10.0);
+    // Per frame: Some(pitch) when voiced.
+    let mut pitches: Vec<Option<f64>> = Vec::with_capacity(n_frames);
+    let mut active = 0usize;
+    for (f, e) in energy.iter().enumerate() {
+        if peak <= 0.0 || *e < floor {
+            pitches.push(None);
+            continue;
+        }
+        active += 1;
+        let a = &x[f * hop..f * hop + win];
+        let ea: f64 = a.iter().map(|v| v * v).sum();
+        let r: Vec<f64> = (min_lag..=max_lag)
+            .map(|lag| {
+                let b = &x[f * hop + lag..f * hop + lag + win];
+                let eb: f64 = b.iter().map(|v| v * v).sum();
+                let dot: f64 = a.iter().zip(b).map(|(p, q)| p * q).sum();
+                if ea > 0.0 && eb > 0.0 {
+                    dot / (ea * eb).sqrt()
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let best = r.iter().copied().fold(f64::MIN, f64::max);
+        if best < VOICING_MIN {
+            pitches.push(None);
+            continue;
+        }
+        // The shortest lag close to the best peak (avoids picking a multiple of the period),
+        // refined by a parabola through its neighbours.
+        let i = (1..r.len().saturating_sub(1))
+            .find(|&i| r[i] >= 0.9 * best && r[i] >= r[i - 1] && r[i] >= r[i + 1])
+            .unwrap_or_else(|| r.iter().position(|v| *v == best).unwrap_or(0));
+        let shift = if i > 0 && i + 1 < r.len() {
+            let (l, c, rr) = (r[i - 1], r[i], r[i + 1]);
+            let d = l - 2.0 * c + rr;
+            if d.abs() > 1e-12 {
+                (0.5 * (l - rr) / d).clamp(-0.5, 0.5)
+            } else {
+                0.0
+            }
+        } else {
+            0.0
+        };
+        let lag = (min_lag + i) as f64 + shift;
+        pitches.push(Some(sr / lag));
+    }
+    let voiced: Vec<f64> = pitches.iter().flatten().copied().collect();
+    let voiced_fraction = if active > 0 {
+        voiced.len() as f64 / active as f64
+    } else {
+        0.0
+    };
+    let mut logs: Vec<f64> = voiced.iter().map(|p| p.log2()).collect();
+    logs.sort_by(|a, b| a.total_cmp(b));
+    let q = |p: f64| logs.get(((logs.len() as f64 - 1.0) * p) as usize).copied();
+    let pitch_spread_octaves = match (q(0.25), q(0.75)) {
+        (Some(a), Some(b)) => b - a,
+        _ => 0.0,
+    };
+    let median_pitch_hz = q(0.5).map(f64::exp2).unwrap_or(0.0);
+    let pairs: Vec<(f64, f64)> = pitches
+        .windows(2)
+        .filter_map(|w| Some((w[0]?, w[1]?)))
+        .collect();
+    let held_pitch_fraction = if pairs.is_empty() {
+        0.0
+    } else {
+        pairs
+            .iter()
+            .filter(|(a, b)| (a - b).abs() <= 0.005 * a)
+            .count() as f64
+            / pairs.len() as f64
+    };
+    let syllable_modulation = modulation_share(&energy, 1.0 / 0.010);
+    let first = pitches.iter().position(Option::is_some);
+    let last = pitches.iter().rposition(Option::is_some);
+    let span_s = match (first, last) {
+        (Some(a), Some(b)) => ((a * hop) as f64 / sr, ((b * hop) + win) as f64 / sr),
+        _ => (0.0, 0.0),
+    };
+    let is_speech = voiced.len() >= SPEECH_MIN_VOICED_FRAMES
+        && voiced_fraction >= SPEECH_MIN_VOICED
+        && pitch_spread_octaves >= SPEECH_MIN_PITCH_SPREAD
+        && held_pitch_fraction <= SPEECH_MAX_HELD
+        && syllable_modulation >= SPEECH_MIN_MODULATION;
+    SpeechMeasure {
+        active_frames: active,
+        voiced_fraction,
+        pitch_spread_octaves,
+        held_pitch_fraction,
+        syllable_modulation,
+        median_pitch_hz,
+        span_s,
+        is_speech,
+    }
+}
+
+/// Share of the modulation energy of a frame-energy envelope (sampled at `fs` Hz) between 0.5
+/// and 16 Hz that lies at 2–8 Hz (a direct DFT: envelopes are short, a few hundred frames).
+fn modulation_share(energy: &[f64], fs: f64) -> f64 {
+    let n = energy.len();
+    if n < 8 {
+        return 0.0;
+    }
+    // Amplitude envelope in dB above the floor, mean removed.
+    let db: Vec<f64> = energy
+        .iter()
+        .map(|e| 10.0 * (e.max(1e-12)).log10())
+        .collect();
+    let max = db.iter().copied().fold(f64::MIN, f64::max);
+    let clipped: Vec<f64> = db.iter().map(|d| d.max(max - 40.0)).collect();
+    let mean = clipped.iter().sum::<f64>() / n as f64;
+    let y: Vec<f64> = clipped.iter().map(|d| d - mean).collect();
+    let (mut band, mut total) = (0.0, 0.0);
+    for k in 1..n / 2 {
+        let f = k as f64 * fs / n as f64;
+        if !(0.5..=16.0).contains(&f) {
+            continue;
+        }
+        let w = 2.0 * std::f64::consts::PI * k as f64 / n as f64;
+        let (mut re, mut im) = (0.0, 0.0);
+        for (t, v) in y.iter().enumerate() {
+            re += v * (w * t as f64).cos();
+            im -= v * (w * t as f64).sin();
+        }
+        let p = re * re + im * im;
+        total += p;
+        if (2.0..=8.0).contains(&f) {
+            band += p;
+        }
+    }
+    if total > 0.0 {
+        band / total
+    } else {
+        0.0
+    }
+}
+
 /// An inserted segment found by comparing with the original.
 #[derive(Debug, Clone, Serialize)]
 pub struct Inserted {
@@ -377,14 +586,18 @@ pub struct Inserted {
     pub place: Place,
 }
 
-/// The measured voice prompt.
+/// The measured voice prompt: an inserted segment that [`speech_measure`] finds to be speech.
 #[derive(Debug, Clone, Serialize)]
 pub struct Voice {
-    /// The prompt's text, as declared by the caller (no speech recognition here).
+    /// The prompt's text, as declared by the caller (the vector's request): no speech
+    /// recognition here, so the words are taken from the request, and what the audio shows is
+    /// that speech is there and how long it lasts.
     pub declared_text: Option<String>,
     /// Characters of the declared text counted for the rate (Hanzi and Latin letters).
     pub chars: Option<usize>,
-    /// Characters per minute over the audible span.
+    /// Seconds from the first to the last voiced frame of the segment.
+    pub spoken_s: f64,
+    /// Characters per minute over the spoken span.
     pub chars_per_min: Option<f64>,
     /// The wording verdict on the declared text.
     pub wording: Option<Wording>,
@@ -405,7 +618,9 @@ pub struct AudioMeasure {
     pub rhythm: Option<(Group, Place)>,
     /// The segment inserted relative to the original.
     pub inserted: Option<Inserted>,
-    /// The voice prompt measurement, if the inserted segment is not a rhythm label.
+    /// The speech measure of the inserted segment, if it is not a rhythm label.
+    pub speech: Option<SpeechMeasure>,
+    /// The voice prompt measurement, if the inserted segment is speech.
     pub voice: Option<Voice>,
     /// Whether an original was compared.
     pub compared_with_original: bool,
@@ -448,6 +663,7 @@ pub fn measure(
         .iter()
         .find(|g| g.is_rhythm_label)
         .map(|g| (g.clone(), place_of(g.start_s, g.end_s, total, tol)));
+    let inserted_span_frames = inserted;
     let inserted = inserted.map(|(s, e)| {
         let seg = &mono[s..e];
         let (a0, a1) = audible(seg, pcm.rate);
@@ -460,20 +676,23 @@ pub fn measure(
             place: place_of(start_s, end_s, total, tol),
         }
     });
-    let voice = match (&inserted, &rhythm) {
-        (Some(ins), None) => {
-            let chars = voice_text.map(|t| t.chars().filter(|c| c.is_alphanumeric()).count());
-            Some(Voice {
-                declared_text: voice_text.map(str::to_string),
-                chars,
-                chars_per_min: chars
-                    .filter(|_| ins.audible_s > 0.0)
-                    .map(|n| n as f64 / ins.audible_s * 60.0),
-                wording: voice_text.map(|t| wording::judge(t, p)),
-            })
-        }
+    let speech = match (&inserted_span_frames, &rhythm) {
+        (Some((s, e)), None) => Some(speech_measure(&mono[*s..*e], pcm.rate)),
         _ => None,
     };
+    let voice = speech.as_ref().filter(|m| m.is_speech).map(|sp| {
+        let chars = voice_text.map(|t| t.chars().filter(|c| c.is_alphanumeric()).count());
+        let spoken_s = sp.span_s.1 - sp.span_s.0;
+        Voice {
+            declared_text: voice_text.map(str::to_string),
+            chars,
+            spoken_s,
+            chars_per_min: chars
+                .filter(|_| spoken_s > 0.0)
+                .map(|n| n as f64 / spoken_s * 60.0),
+            wording: voice_text.map(|t| wording::judge(t, p)),
+        }
+    });
     AudioMeasure {
         duration_s: total,
         rate: pcm.rate,
@@ -481,6 +700,7 @@ pub fn measure(
         groups: gs,
         rhythm,
         inserted,
+        speech,
         voice,
         compared_with_original: original.is_some(),
     }
@@ -597,9 +817,9 @@ pub fn judge(m: &AudioMeasure, p: &ExplicitProfile) -> Vec<Finding> {
                 req::GB_5_3_E,
                 r >= lo && r <= hi,
                 format!(
-                    "{} characters in {:.2} s = {r:.0} 字/min; normal {lo:.0}-{hi:.0}",
+                    "{} characters in {:.2} s of speech = {r:.0} 字/min; normal {lo:.0}-{hi:.0}",
                     v.chars.unwrap_or(0),
-                    ins.audible_s
+                    v.spoken_s
                 ),
             ),
             None => Finding::unknown(
@@ -607,6 +827,45 @@ pub fn judge(m: &AudioMeasure, p: &ExplicitProfile) -> Vec<Finding> {
                 "the rate needs the prompt's text (--voice-text)",
             ),
         });
+        return f;
+    }
+    if let (Some(ins), Some(sp)) = (&m.inserted, &m.speech) {
+        // Something was inserted, it is no 短长短短 and no speech: noise, a tone, music.
+        let what = format!(
+            "the {:.2} s inserted at {:.2} s is not speech (voiced {:.0} % of active frames, \
+             pitch spread {:.2} octave, held pitch {:.0} %, syllable-rate modulation {:.0} %)",
+            ins.duration_s,
+            ins.start_s,
+            sp.voiced_fraction * 100.0,
+            sp.pitch_spread_octaves,
+            sp.held_pitch_fraction * 100.0,
+            sp.syllable_modulation * 100.0
+        );
+        f.push(Finding::judge(
+            req::GB_5_3_A,
+            false,
+            format!("no rhythm and no voice label: {what}"),
+        ));
+        f.push(Finding::judge(
+            req::GB_5_3_B,
+            false,
+            format!("no spoken prompt: {what}"),
+        ));
+        f.push(Finding::judge(
+            req::GB_5_3_E,
+            false,
+            format!("no speech to time: {what}"),
+        ));
+        if !m.groups.is_empty() {
+            f.push(Finding::judge(
+                req::GB_5_3_C,
+                false,
+                format!(
+                    "tone bursts found but no 短长短短: patterns {}",
+                    patterns.join(", ")
+                ),
+            ));
+        }
         return f;
     }
     if !m.groups.is_empty() {
@@ -886,6 +1145,95 @@ mod tests {
             assert!(g.pattern.starts_with("短长短短"), "{}", g.pattern);
             assert_eq!(at, place);
         }
+    }
+
+    /// Deterministic white noise (xorshift), amplitude `a`.
+    fn noise(secs: f32, rate: u32, a: f32) -> Vec<f32> {
+        let mut st = 0x2545F4914F6CDD1Du64;
+        (0..(secs * rate as f32) as usize)
+            .map(|_| {
+                st ^= st << 13;
+                st ^= st >> 7;
+                st ^= st << 17;
+                a * ((st >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0)
+            })
+            .collect()
+    }
+
+    /// A melody of held notes with harmonics (C major arpeggio, 250 ms each, short decays).
+    fn melody(secs: f32, rate: u32) -> Vec<f32> {
+        let notes = [261.6f32, 329.6, 392.0, 523.3, 392.0, 329.6];
+        let n = (secs * rate as f32) as usize;
+        let note_len = rate as usize / 4;
+        (0..n)
+            .map(|i| {
+                let f = notes[(i / note_len) % notes.len()];
+                let t = i as f32 / rate as f32;
+                let k = (i % note_len) as f32 / note_len as f32;
+                let env = (1.0 - k).max(0.0).powf(0.5);
+                let w = 2.0 * std::f32::consts::PI * f * t;
+                0.3 * env * (w.sin() + 0.5 * (2.0 * w).sin() + 0.25 * (3.0 * w).sin())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn speech_is_told_from_noise_tones_and_music() {
+        for rate in [16000u32, 44100, 48000] {
+            let speech = voice_prompt(rate).unwrap();
+            let m = speech_measure(&speech, rate);
+            assert!(m.is_speech, "{rate} Hz espeak-ng prompt: {m:?}");
+            let spoken = m.span_s.1 - m.span_s.0;
+            assert!((4.0..=4.5).contains(&spoken), "{spoken}");
+
+            let steady: Vec<f32> = (0..rate as usize * 3)
+                .map(|i| 0.5 * (2.0 * std::f32::consts::PI * 800.0 * i as f32 / rate as f32).sin())
+                .collect();
+            let others = [
+                ("white noise", noise(4.7, rate, 0.5)),
+                ("quiet white noise", noise(4.7, rate, 0.02)),
+                ("800 Hz tone", steady),
+                ("rhythm", rhythm(rate)),
+                ("melody", melody(4.0, rate)),
+            ];
+            for (name, x) in others {
+                let m = speech_measure(&x, rate);
+                assert!(!m.is_speech, "{rate} Hz {name} taken for speech: {m:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn inserted_noise_is_no_voice_label() {
+        let base = tone_pcm(3.0, 16000);
+        let (out, _) = insert(&base, &noise(4.7, 16000, 0.3), Place::End);
+        let m = measure(&out, Some(&base), Some(wording::VOICE_PROMPT_TEXT), &p());
+        assert!(m.voice.is_none());
+        let f = judge(&m, &p());
+        for r in [req::GB_5_3_A, req::GB_5_3_B, req::GB_5_3_E] {
+            let got = f.iter().find(|x| x.requirement == r).map(|x| x.outcome);
+            assert_eq!(got, Some(Outcome::Fail), "{r}: {f:?}");
+        }
+    }
+
+    #[test]
+    fn a_fast_voice_fails_the_speech_rate() {
+        // Every other sample dropped twice over: 4x faster, an octave-and-more higher.
+        let base = tone_pcm(3.0, 16000);
+        let v = voice_prompt(16000).unwrap();
+        let fast: Vec<f32> = v.iter().step_by(2).copied().collect();
+        let (out, _) = insert(&base, &fast, Place::End);
+        let m = measure(&out, Some(&base), Some(wording::VOICE_PROMPT_TEXT), &p());
+        let rate = m
+            .voice
+            .as_ref()
+            .expect("still speech")
+            .chars_per_min
+            .unwrap();
+        assert!(rate > 200.0, "{rate}");
+        let f = judge(&m, &p());
+        let e = f.iter().find(|x| x.requirement == req::GB_5_3_E).unwrap();
+        assert_eq!(e.outcome, Outcome::Fail);
     }
 
     #[test]

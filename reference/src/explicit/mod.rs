@@ -419,11 +419,16 @@ pub fn mark_path(
         _ => wording::DEFAULT_VISUAL_PROMPT,
     };
     let prompt = req.text.as_deref().unwrap_or(default_text);
-    if modality == Modality::Audio && req.text.is_some() {
-        return Err(ExplicitError::Refused(
-            "a prompt text does not apply to audio: the rhythm and the voice prompt are bundled"
-                .into(),
-        ));
+    // Audio: the rhythm has no text, and the reference speaks only its bundled prompt; a
+    // request may name that prompt's text (the vectors do, so the checker knows the words).
+    let bundled_voice = req.kind.as_deref() == Some("voice")
+        && req.text.as_deref() == Some(wording::VOICE_PROMPT_TEXT);
+    if modality == Modality::Audio && req.text.is_some() && !bundled_voice {
+        return Err(ExplicitError::Refused(format!(
+            "a prompt text does not apply to audio: the rhythm is bundled, and the only voice \
+             prompt is the bundled {:?}",
+            wording::VOICE_PROMPT_TEXT
+        )));
     }
     if !wording::judge(prompt, &p).conforms && !req.allow_nonconforming {
         return Err(ExplicitError::Refused(format!(

@@ -78,6 +78,48 @@ pub(crate) fn body_after_front_matter(text: &str) -> &str {
     }
 }
 
+/// The front matter's YAML with the top-level `AIGC` key removed, canonical (keys sorted), as
+/// JSON text: what else a label must not change (a user's `title:`). `None` without front
+/// matter; the raw YAML text when it is not valid YAML (then compared as text).
+#[cfg(feature = "explicit")]
+pub(crate) fn front_matter_without_aigc(text: &str) -> Option<String> {
+    let t = text.trim_start_matches('\u{feff}');
+    let rest = t
+        .strip_prefix("---\n")
+        .or_else(|| t.strip_prefix("---\r\n"))?;
+    let yaml = &rest[..rest.find("\n---")? + 1];
+    match serde_saphyr::from_str_with_options::<Value>(yaml, yaml_options()) {
+        Ok(mut v) => {
+            if let Some(m) = v.as_object_mut() {
+                m.remove("AIGC");
+            }
+            Some(canonical_json(&v))
+        }
+        Err(_) => Some(yaml.to_string()),
+    }
+}
+
+/// JSON text with object keys sorted at every level.
+#[cfg(feature = "explicit")]
+fn canonical_json(v: &Value) -> String {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            let parts: Vec<String> = keys
+                .iter()
+                .map(|k| format!("{}:{}", Value::String((*k).clone()), canonical_json(&m[*k])))
+                .collect();
+            format!("{{{}}}", parts.join(","))
+        }
+        Value::Array(a) => format!(
+            "[{}]",
+            a.iter().map(canonical_json).collect::<Vec<_>>().join(",")
+        ),
+        other => other.to_string(),
+    }
+}
+
 fn line_at(buf: &[u8], pos: usize) -> (usize, usize) {
     match buf[pos..].iter().position(|b| *b == b'\n') {
         Some(i) => (pos + i, pos + i + 1),
