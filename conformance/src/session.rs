@@ -12,7 +12,7 @@
 
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -119,7 +119,7 @@ pub struct Session {
     /// `aigc-conform run ...` without the vector id: what reproduces one vector.
     pub reproduce_prefix: String,
     /// Reference problem code → the requirements it breaks (catalogue `problem_codes`).
-    problem_requirements: HashMap<String, Vec<String>>,
+    charges: checks::blame::Charges,
     scratch_root: PathBuf,
     _cleanup: RemoveOnDrop,
 }
@@ -252,15 +252,7 @@ impl Session {
             eprintln!("warning: {w}");
         }
         let reproduce_prefix = reproduce_prefix(vectors, setup, imp.identity().reference);
-        let mut problem_requirements: HashMap<String, Vec<String>> = HashMap::new();
-        for r in &suite.requirements {
-            for code in &r.problem_codes {
-                problem_requirements
-                    .entry(code.clone())
-                    .or_default()
-                    .push(r.id.clone());
-            }
-        }
+        let charges = checks::blame::Charges::from_catalogue(&suite.requirements);
         Ok(Session {
             vectors_dir: vectors.to_path_buf(),
             suite,
@@ -271,7 +263,7 @@ impl Session {
             info,
             waivers,
             reproduce_prefix,
-            problem_requirements,
+            charges,
             scratch_root,
             _cleanup: cleanup,
         })
@@ -410,7 +402,7 @@ impl Session {
         let changes = snapshot_changes(&before, &snapshot(&watched));
         let ctx = Context {
             profile: &self.profile,
-            problem_requirements: &self.problem_requirements,
+            charges: &self.charges,
         };
         let eval = checks::evaluate(v, &exchange, &input, output.as_deref(), &ctx);
         result.record(v, eval, &self.suite, changes);

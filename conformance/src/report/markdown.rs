@@ -14,6 +14,9 @@ pub fn render(r: &Report) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "# GB 45438-2025 conformance report\n");
     let _ = writeln!(o, "**Verdict: {}**\n", overall_text(r.overall));
+    if let Some(line) = super::suite_line(r) {
+        let _ = writeln!(o, "{line}\n");
+    }
     let _ = writeln!(o, "| | |\n|---|---|");
     let mut rows = r.provenance_rows(|t| format!("`{t}`"));
     rows.extend([(
