@@ -61,6 +61,9 @@ pub fn render(r: &Report) -> String {
         "<p class=\"verdict {vclass}\">{}</p>",
         esc(overall_text(r.overall))
     );
+    if let Some(line) = super::suite_line(r) {
+        let _ = writeln!(o, "<p class=\"suite\">{}</p>", esc(&line));
+    }
     let _ = writeln!(o, "<table>");
     for (k, v) in r.provenance_rows(|t| t.to_string()) {
         let _ = writeln!(
