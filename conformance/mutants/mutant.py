@@ -286,8 +286,10 @@ def note1_handler(req):
 MUTANTS = {
     "read-accepts-bad-label-value": ("E-c", {"read": None}, read_then(accept_bad_label_value), [],
                                      "reports Label \"4\", \"0\", \"AIGC\" or a number as valid"),
-    "read-ignores-conflicts": ("GB-6.1-c", {"read": None}, read_then(no_conflict), [],
-                               "reports two different labels in one file as valid"),
+    "read-ignores-conflicts": ("GB-6.1-c", {"read": None}, read_then(no_conflict), ["PG-202510A-carrier"],
+                               "reports two different labels in one file as valid (collateral PG-202510A-carrier: "
+                               "fmt-read-craft-both-different-wav is a trap of the audio guide's own carrier, its "
+                               "top-level AIGC chunk disagreeing with the LIST/INFO variant)"),
     # A label the reference reads as invalid is never conformant (issue 19): accepting it breaks
     # the mandatory clause the problem is charged to (vectors/requirements.yaml problem_codes)
     # as well as the guide requirement.
