@@ -313,15 +313,22 @@ def set_field(key, value, only_if_asked=False):
 MUTANTS = {
     "read-accepts-bad-label-value": ("E-c", {"read": None}, read_then(accept_bad_label_value), [],
                                      "reports Label \"4\", \"0\", \"AIGC\" or a number as valid"),
-    "read-ignores-conflicts": ("GB-6.1-c", {"read": None}, read_then(no_conflict), [],
-                               "reports two different labels in one file as valid"),
-    "read-prefix-bound-xmp": ("PG-20259A-carrier", {"read": None}, read_then(prefix_bound), [],
+    "read-ignores-conflicts": ("GB-6.1-c", {"read": None}, read_then(no_conflict), ["PG-202510A-carrier"],
+                               "reports two different labels in one file as valid (collateral PG-202510A-carrier: "
+                               "fmt-read-craft-both-different-wav is a trap of the audio guide's own carrier, its "
+                               "top-level AIGC chunk disagreeing with the LIST/INFO variant)"),
+    # A label the reference reads as invalid is never conformant (issue 19): accepting it breaks
+    # the mandatory clause the problem is charged to (vectors/requirements.yaml problem_codes)
+    # as well as the guide requirement.
+    "read-prefix-bound-xmp": ("GB-6.1-b", {"read": None}, read_then(prefix_bound), ["PG-20259A-carrier"],
                               "trusts the TC260 prefix, ignoring the namespace URI"),
     "read-strict-charset": ("E-j", {"read": None}, read_then(strict_charset), [],
                             "treats the 'mainly' rule of Annex E j) as mandatory"),
-    "read-json-anywhere": ("E-a", {"read": None}, json_anywhere, [],
-                           "takes JSON with a Label key from any field, whatever its name"),
-    "read-ignores-signatures": ("PG-202511A-sig", {"read": None}, read_then(trust_signatures), [],
+    "read-json-anywhere": ("E-a", {"read": None}, json_anywhere, ["GB-6.1-a", "PG-20258A-carrier"],
+                           "takes JSON with a Label key from any field, whatever its name (collateral GB-6.1-a and "
+                           "PG-20258A-carrier: it also takes a YAML block in a Markdown body for front matter, "
+                           "fmt-read-md-not-at-head-md)"),
+    "read-ignores-signatures": ("CAC-10-2", {"read": None}, read_then(trust_signatures), ["PG-202511A-sig"],
                                 "reports every SecurityData signature as verified without checking it"),
     "label-writes-label-4": ("E-c", {"label": ALL_READ}, label_with(lambda f: dict(f, Label="4"), allow_invalid=True), [],
                              "writes Label \"4\" whatever was asked, on every format"),
@@ -339,8 +346,8 @@ MUTANTS = {
                               "writes its own text into ReservedCode2, on every format"),
     "label-appends-second-label": ("GB-6.1-c", {"label": IMAGE}, label_with(after=keep_old_and_append), [],
                                    "keeps the old label and appends the new one"),
-    "label-wrong-namespace": ("PG-20259A-carrier", {"label": IMAGE},
-                              label_with(after=lambda r: png_replace_in_xmp(r["output"], "http://www.tc260.org.cn/ns/AIGC/1.0/", "http://ns.adobe.com/xap/1.0/tc/")), [],
+    "label-wrong-namespace": ("GB-6.1-b", {"label": IMAGE},
+                              label_with(after=lambda r: png_replace_in_xmp(r["output"], "http://www.tc260.org.cn/ns/AIGC/1.0/", "http://ns.adobe.com/xap/1.0/tc/")), ["PG-20259A-carrier"],
                               "binds the TC260 prefix to a wrong namespace URI"),
     "label-drops-reserved2-key": ("E-b", {"label": IMAGE},
                                   label_with(after=lambda r: png_replace_in_xmp(r["output"], ",&quot;ReservedCode2&quot;:&quot;&quot;", "")), [],

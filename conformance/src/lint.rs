@@ -9,7 +9,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::vector::{LoadError, Op, Suite, Testable, VectorClass};
+use crate::checks::blame::{self, Charges};
+use crate::vector::{Kind, LoadError, Op, Suite, Testable, Vector, VectorClass, Verdict};
+use aigc_label::{ProblemCode, Profile};
 
 /// Findings of a lint.
 #[derive(Debug, Default)]
@@ -129,7 +131,20 @@ pub fn lint(suite: &Suite, load_errors: Vec<LoadError>) -> Lint {
             .filter(|v| v.requirements.contains(&r.id))
             .map(|v| v.class)
             .collect();
-        if r.testable == Testable::Machine {
+        if r.kind == Kind::Suite {
+            // A suite requirement is about how an implementation behaves (damaged files, grading),
+            // not about a label being right or wrong: any vector will do.
+            if r.testable == Testable::Machine && classes.is_empty() {
+                l.warnings.push(err(
+                    &req_file,
+                    r.line,
+                    format!(
+                        "{}: machine-testable suite requirement without a vector",
+                        r.id
+                    ),
+                ));
+            }
+        } else if r.testable == Testable::Machine {
             let pos = classes.contains(&VectorClass::Positive);
             let neg = classes.contains(&VectorClass::Negative);
             if !pos || !neg {
@@ -146,6 +161,12 @@ pub fn lint(suite: &Suite, load_errors: Vec<LoadError>) -> Lint {
             }
         }
     }
+    let profile = Profile::load(&suite.root.join("profile.yaml")).unwrap_or_else(|e| {
+        l.errors
+            .push(err(Path::new("profile.yaml"), 0, format!("profile: {e}")));
+        Profile::builtin()
+    });
+    l.errors.extend(check_one_rule(suite, &profile));
     l.errors
         .extend(check_code_ids(suite, crate::checks::ids::ALL));
     l.errors.extend(check_reference_ids(
@@ -153,6 +174,83 @@ pub fn lint(suite: &Suite, load_errors: Vec<LoadError>) -> Lint {
         aigc_label::explicit::requirements::ALL,
     ));
     l
+}
+
+/// The one rule of issue 19, as lint errors: every problem code the reference can report has a
+/// mandatory clause among the requirements listing it (so an error is never only an
+/// observation), the catalogue names no unknown code, a read vector that expects a label to be
+/// rejected (`invalid`, `conflict`, `unlabeled`) names a mandatory clause, and a vector's
+/// `profile_choice` names known codes or profile keys and agrees with the profile's grading.
+pub fn check_one_rule(suite: &Suite, profile: &Profile) -> Vec<LoadError> {
+    let req_file = Path::new("requirements.yaml");
+    let mut errors = Vec::new();
+    let charges = Charges::from_catalogue(&suite.requirements);
+    for r in &suite.requirements {
+        for code in &r.problem_codes {
+            if blame::problem_code(code).is_none() {
+                errors.push(err(
+                    req_file,
+                    r.line,
+                    format!(
+                        "{}: problem code {code} is not a reference problem code",
+                        r.id
+                    ),
+                ));
+            }
+        }
+    }
+    for code in ProblemCode::ALL {
+        if charges.mandatory_homes(code.as_str()).is_empty() {
+            errors.push(err(
+                req_file,
+                0,
+                format!(
+                    "problem code {code} is listed by no mandatory requirement: graded error, it would make an output invalid that no clause judges non-conformant"
+                ),
+            ));
+        }
+    }
+    for v in &suite.vectors {
+        errors.extend(check_vector_rule(v, &charges, profile));
+    }
+    errors
+}
+
+fn check_vector_rule(v: &Vector, charges: &Charges, profile: &Profile) -> Vec<LoadError> {
+    let at = |m: String| err(&v.manifest, v.line, format!("{}: {m}", v.id));
+    let mut errors = Vec::new();
+    for name in &v.profile_choice {
+        let known = blame::problem_code(name).is_some()
+            || profile.section::<serde_json::Value>(name).is_ok();
+        if !known {
+            errors.push(at(format!(
+                "profile_choice {name} is neither a problem code nor a key of the profile"
+            )));
+        }
+    }
+    if v.op == Op::Read {
+        if let (Some(choice), Some(written)) =
+            (blame::profile_verdict(v, profile), v.expect.verdict)
+        {
+            if choice != written {
+                errors.push(at(format!(
+                    "expect.verdict {written:?} disagrees with the profile's grading of {} ({choice:?})",
+                    v.profile_choice.join(", ")
+                )));
+            }
+        }
+        let rejects = matches!(
+            v.expect.verdict,
+            Some(Verdict::Invalid | Verdict::Conflict | Verdict::Unlabeled)
+        );
+        if rejects && !v.requirements.iter().any(|r| charges.is_binding(r)) {
+            errors.push(at(format!(
+                "expects {:?} but names no mandatory clause: a reader that accepts it would only be an observation (issue 19)",
+                v.expect.verdict.unwrap_or(Verdict::Invalid)
+            )));
+        }
+    }
+    errors
 }
 
 /// `expect.output.explicit` keys the oracle would not compare for the vector's media (so the

@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use crate::vector::{Level, Suite, Testable, VectorClass};
+use crate::vector::{Kind, Level, Requirement, Suite, Testable, VectorClass};
+use aigc_label::Profile;
 
 /// The whole Markdown document.
 pub fn render(suite: &Suite) -> String {
@@ -64,36 +65,83 @@ pub fn render(suite: &Suite) -> String {
         suite.vectors.len(),
         suite.manifests.len()
     );
-    let _ = writeln!(
-        o,
-        "| Requirement | Level | Conf. | Tested | Positive | Negative | Boundary | Robustness |"
-    );
-    let _ = writeln!(o, "|---|---|---|---|---|---|---|---|");
-    for r in &suite.requirements {
-        let c = by_req.get(r.id.as_str());
-        let n = |k: &str| c.and_then(|c| c.get(k)).map(|v| v.len()).unwrap_or(0);
-        let tested = match (r.retired, r.testable) {
-            (true, _) => "retired",
-            (_, Testable::Procedural) => "procedural",
-            _ if n("positive") > 0 && n("negative") > 0 => "machine",
-            _ => "machine (GAP)",
-        };
+    // Profile choices behind each requirement's vectors (issue 18): vector ids per requirement.
+    let mut choices: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for v in suite
+        .vectors
+        .iter()
+        .filter(|v| !v.profile_choice.is_empty())
+    {
+        for r in &v.requirements {
+            choices.entry(r.as_str()).or_default().push(v.id.as_str());
+        }
+    }
+    let table = |o: &mut String, reqs: &[&Requirement]| {
         let _ = writeln!(
             o,
-            "| [{}](#{}) | {} | {} | {} | {} | {} | {} | {} |",
-            r.id,
-            anchor(&r.id),
-            level(r.level),
-            r.confidence,
-            tested,
-            n("positive"),
-            n("negative"),
-            n("boundary"),
-            n("robustness")
+            "| Requirement | Level | Conf. | Tested | Evidence | Positive | Negative | Boundary | Robustness |"
         );
-    }
+        let _ = writeln!(o, "|---|---|---|---|---|---|---|---|---|");
+        for r in reqs {
+            let c = by_req.get(r.id.as_str());
+            let n = |k: &str| c.and_then(|c| c.get(k)).map(|v| v.len()).unwrap_or(0);
+            let tested = match (r.retired, r.testable) {
+                (true, _) => "retired",
+                (_, Testable::Procedural) => "procedural",
+                _ if r.kind == Kind::Suite && c.is_some() => "machine",
+                _ if n("positive") > 0 && n("negative") > 0 => "machine",
+                _ => "machine (GAP)",
+            };
+            let evidence = match (r.kind, r.testable, choices.get(r.id.as_str())) {
+                (Kind::Suite, _, _) => "suite requirement".to_string(),
+                (_, Testable::Procedural, _) => "an auditor's evidence".to_string(),
+                (_, _, Some(v)) => {
+                    format!("measurement; {} vector(s) on a profile choice", v.len())
+                }
+                _ => "measurement".to_string(),
+            };
+            let _ = writeln!(
+                o,
+                "| [{}](#{}) | {} | {} | {} | {} | {} | {} | {} | {} |",
+                r.id,
+                anchor(&r.id),
+                level(r.level),
+                r.confidence,
+                tested,
+                evidence,
+                n("positive"),
+                n("negative"),
+                n("boundary"),
+                n("robustness")
+            );
+        }
+    };
+    let standard: Vec<&Requirement> = suite
+        .requirements
+        .iter()
+        .filter(|r| r.kind == Kind::Standard)
+        .collect();
+    let own: Vec<&Requirement> = suite
+        .requirements
+        .iter()
+        .filter(|r| r.kind == Kind::Suite)
+        .collect();
+    table(&mut o, &standard);
     let _ = writeln!(o);
-    for r in &suite.requirements {
+    if !own.is_empty() {
+        let _ = writeln!(
+            o,
+            "### Suite requirements (beyond GB 45438 and the Measures)\n\n\
+             What this suite expects of implementations although no clause of GB 45438, the Measures \
+             or a practice guide says it (`kind: suite` in `vectors/requirements.yaml`). Reports show \
+             them on their own line; a failure is never counted as non-conformance to a clause.\n"
+        );
+        table(&mut o, &own);
+        let _ = writeln!(o);
+    }
+    let profile =
+        Profile::load(&suite.root.join("profile.yaml")).unwrap_or_else(|_| Profile::builtin());
+    for r in standard.iter().chain(own.iter()) {
         let _ = writeln!(o, "## {}\n", r.id);
         let _ = writeln!(o, "- Clause: {}", r.clause);
         let _ = writeln!(
@@ -114,11 +162,37 @@ pub fn render(suite: &Suite) -> String {
         if let Some(ev) = &r.evidence {
             let _ = writeln!(o, "- Evidence an auditor asks for: {ev}");
         }
-        if !r.problem_codes.is_empty() {
+        if r.kind == Kind::Suite {
             let _ = writeln!(
                 o,
-                "- Reference problem codes counted against it: {}",
-                r.problem_codes.join(", ")
+                "- Kind: suite requirement (not a clause of GB 45438 or the Measures; never counted as non-conformance)"
+            );
+        }
+        if !r.problem_codes.is_empty() {
+            let graded: Vec<String> = r
+                .problem_codes
+                .iter()
+                .map(|c| match crate::checks::blame::problem_code(c) {
+                    Some(code) => format!("{c} ({})", severity(profile.severity(code))),
+                    None => c.clone(),
+                })
+                .collect();
+            let _ = writeln!(
+                o,
+                "- Reference problem codes counted against it (graded by the profile; an error is charged here, a lower grade only to non-mandatory requirements): {}",
+                graded.join(", ")
+            );
+        }
+        if let Some(ids) = choices.get(r.id.as_str()) {
+            let list: Vec<String> = ids
+                .iter()
+                .filter_map(|i| suite.vectors.iter().find(|v| v.id == *i))
+                .map(|v| format!("`{}` ({})", v.id, v.profile_choice.join(", ")))
+                .collect();
+            let _ = writeln!(
+                o,
+                "- Profile choices (expectations that rest on `vectors/profile.yaml`, not the text): {}",
+                list.join(", ")
             );
         }
         if r.retired {
@@ -146,6 +220,14 @@ fn level(l: Level) -> &'static str {
         Level::Mandatory => "mandatory",
         Level::Recommended => "recommended",
         Level::Permitted => "permitted",
+    }
+}
+
+fn severity(s: aigc_label::Severity) -> &'static str {
+    match s {
+        aigc_label::Severity::Error => "error",
+        aigc_label::Severity::Warning => "warning",
+        aigc_label::Severity::Info => "info",
     }
 }
 

@@ -12,7 +12,7 @@
 
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -199,7 +199,7 @@ pub struct Session {
     /// `aigc-conform run ...` without the vector id: what reproduces one vector.
     pub reproduce_prefix: String,
     /// Reference problem code → the requirements it breaks (catalogue `problem_codes`).
-    problem_requirements: HashMap<String, Vec<String>>,
+    charges: checks::blame::Charges,
     scratch_root: PathBuf,
     _cleanup: RemoveOnDrop,
 }
@@ -370,15 +370,7 @@ impl Session {
             eprintln!("warning: {w}");
         }
         let reproduce_prefix = reproduce_prefix(vectors, setup, imp.identity().reference);
-        let mut problem_requirements: HashMap<String, Vec<String>> = HashMap::new();
-        for r in &suite.requirements {
-            for code in &r.problem_codes {
-                problem_requirements
-                    .entry(code.clone())
-                    .or_default()
-                    .push(r.id.clone());
-            }
-        }
+        let charges = checks::blame::Charges::from_catalogue(&suite.requirements);
         Ok(Session {
             vectors_dir: vectors.to_path_buf(),
             suite,
@@ -392,7 +384,7 @@ impl Session {
             vectors_files,
             info_failure,
             reproduce_prefix,
-            problem_requirements,
+            charges,
             scratch_root,
             _cleanup: cleanup,
         })
@@ -643,11 +635,11 @@ impl Session {
         let (tx, rx) = std::sync::mpsc::channel();
         let (v2, ex) = (v.clone(), exchange.clone());
         let (input2, output2) = (input.to_path_buf(), output.map(Path::to_path_buf));
-        let (profile, problems) = (self.profile.clone(), self.problem_requirements.clone());
+        let (profile, charges) = (self.profile.clone(), self.charges.clone());
         std::thread::spawn(move || {
             let ctx = Context {
                 profile: &profile,
-                problem_requirements: &problems,
+                charges: &charges,
             };
             let _ = tx.send(checks::evaluate(
                 &v2,

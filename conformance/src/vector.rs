@@ -258,6 +258,13 @@ pub struct Vector {
     /// Expectations.
     #[serde(default)]
     pub expect: Expect,
+    /// Problem codes of the profile whose grading this vector's expectation rests on (issue 18:
+    /// a golden expectation that is a profile choice, not the standard's text). The expected
+    /// read verdict follows the profile in force: `valid` as written while every code is graded
+    /// below `error`, `invalid` (`conflict` for conflicting-labels) once one is an error; a
+    /// stricter reader is charged only to the vector's non-mandatory requirements.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub profile_choice: Vec<String>,
     /// Optional attribution overrides: check name (e.g. `output.fields.ContentPropagator`) →
     /// the requirement ids a failure of that check is counted against (see checks::blame).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
@@ -311,12 +318,36 @@ pub enum Testable {
     Procedural,
 }
 
+/// Whose requirement it is: a clause of GB 45438 / the Measures / the TC260 guides, or an
+/// expectation of this suite beyond them (issue 19).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// A clause of the standard, the Measures or a practice guide.
+    #[default]
+    Standard,
+    /// What the suite expects beyond them (readers report damaged files as errors, grading as
+    /// the profile grades, ...): shown on its own line of the report, never counted as
+    /// non-conformance to a clause.
+    Suite,
+}
+
+impl Kind {
+    /// True for [`Kind::Standard`] (the default, left out of serialised requirements).
+    pub fn is_standard(&self) -> bool {
+        *self == Kind::Standard
+    }
+}
+
 /// One entry of `requirements.yaml`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Requirement {
     /// Stable id.
     pub id: String,
+    /// A clause (`standard`, the default) or a suite requirement (`suite`).
+    #[serde(default, skip_serializing_if = "Kind::is_standard")]
+    pub kind: Kind,
     /// Clause reference.
     pub clause: String,
     /// Level.

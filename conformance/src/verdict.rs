@@ -362,6 +362,7 @@ mod tests {
             retired: false,
             note: None,
             problem_codes: Vec::new(),
+            kind: Default::default(),
             line: 0,
         }
     }

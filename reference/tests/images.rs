@@ -589,13 +589,14 @@ fn xmp_and_user_comment_identical_is_a_duplicate_different_is_a_conflict() {
     );
     let r = read(&same);
     assert_eq!(r.labels.len(), 2, "{r:#?}");
-    assert_eq!(r.verdict, Verdict::Valid, "{r:#?}");
+    // 6.1 c) keeps only one copy: the profile grades identical copies an error (issue 18).
+    assert_eq!(r.verdict, Verdict::Invalid, "{r:#?}");
     let dup = r
         .problems
         .iter()
         .find(|p| p.code == ProblemCode::DuplicateLabel)
         .expect("duplicate-label");
-    assert_eq!(dup.severity, Severity::Warning);
+    assert_eq!(dup.severity, Severity::Error);
 
     let other = label("2", "Other");
     let diff = dir.path().join("diff.jpg");

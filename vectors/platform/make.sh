@@ -34,5 +34,5 @@ $FF -i plain.mp4 -c copy -metadata "AIGC=$J" -movflags use_metadata_tags produce
 printf '# Notes\n\nSome text.\n' > plain.md
 printf '本内容由AI生成\n\n# Notes\n\nSome text.\n' > explicit-only.md
 { printf -- '---\nAIGC:\n'; printf '%s' "$J" | python3 -c 'import json,sys; [print(f"  {k}: \"{v}\"") for k,v in json.load(sys.stdin).items()]'; printf -- '---\n# Notes\n\nSome text.\n'; } > producer.md
-python3 $T/make_docs.py "$J" >/dev/null && rm -f md-dialect-*.md plain.docx python-custom.docx
+python3 $T/make_docs.py "$J" >/dev/null && rm -f md-dialect-*.md md-not-at-head.md plain.docx python-custom.docx
 cp plain.pdf producer.pdf && exiftool -config "$CFG" -q -overwrite_original "-PDF:AIGC=$J" producer.pdf

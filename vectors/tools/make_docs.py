@@ -126,6 +126,10 @@ def markdown():
             "  ReservedCode1: ''\n  ContentPropagator: Minimax Agent AI\n  PropagateID: '00000000000000000000000000000000'\n"
             "  ReservedCode2: ''\n---\n" + body
         )
+    # (d) the text guide's YAML block, but after the first paragraph instead of at the file head
+    # (PG-20258A §6.5 puts front matter at the head): not front matter, so no label.
+    with open("md-not-at-head.md", "w", encoding="utf-8") as f:
+        f.write(body + "\n---\nAIGC:\n" + "".join(f"  {k}: '{v}'\n" for k, v in LABEL.items()) + "---\n")
 
 
 pdf()

@@ -103,7 +103,8 @@ def op_read(req):
         verdict = "unlabeled"
     elif len({json.dumps(f or t, sort_keys=True) for _c, (f, _o), t in judged}) > 1:
         verdict = "conflict"
-    elif all(ok for _c, (_f, ok), _t in judged):
+    elif len(judged) == 1 and judged[0][1][1]:
+        # 6.1 c) keeps only one copy: identical copies are invalid (profile duplicate-label).
         verdict = "valid"
     else:
         verdict = "invalid"

@@ -128,7 +128,8 @@ def op_read(req):
         verdict = "unlabeled"
     elif any((j[0] or j[2]) != (judged[0][0] or judged[0][2]) for j in judged):
         verdict = "conflict"
-    elif all(j[1] for j in judged):
+    elif len(judged) == 1 and judged[0][1]:
+        # 6.1 c) keeps only one copy: identical copies are invalid (profile duplicate-label).
         verdict = "valid"
     else:
         verdict = "invalid"

@@ -36,12 +36,18 @@ pub const CAC_10_2: &str = "CAC-10-2";
 /// TC260-PG-202511A: the security data in the reserved fields verifies.
 pub const PG_202511A_SIG: &str = "PG-202511A-sig";
 
-/// Annex E b): the JSON string with all seven keys (a key left out is this, not its element).
+/// Annex E b): the value's JSON format.
 pub const E_B: &str = "E-b";
+/// 6.1 b): the label follows Annex E (the mandatory home of every problem the profile grades
+/// as an error that no Annex E item names).
+pub const GB_6_1_B: &str = "GB-6.1-b";
+/// Suite requirement: a stricter reader than the profile is an observation.
+pub const SUITE_PROFILE_READING: &str = "SUITE-profile-reading";
+/// Suite requirement: damaged files are answered with an error, never "unlabeled" or a crash.
+pub const SUITE_DAMAGED_INPUT: &str = "SUITE-damaged-input";
 
 /// Every id above (lint walks this list).
 pub const ALL: &[&str] = &[
-    E_B,
     GB_5_3_C,
     GB_6_1_A,
     GB_6_1_C,
@@ -58,6 +64,10 @@ pub const ALL: &[&str] = &[
     CAC_6_P2,
     CAC_10_2,
     PG_202511A_SIG,
+    E_B,
+    GB_6_1_B,
+    SUITE_PROFILE_READING,
+    SUITE_DAMAGED_INPUT,
 ];
 
 /// Prefix of the chapter-5 (explicit label) requirements the output's explicit check judges.

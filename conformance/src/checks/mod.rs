@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 use std::path::Path;
 
 use crate::adapter::{Exchange, Failure};
-use crate::vector::{Op, Vector};
+use crate::vector::{Op, Vector, Verdict};
 use aigc_label::protocol::{Head, PropagateResponse, ReadResponse};
 use aigc_label::Profile;
 
@@ -119,8 +119,9 @@ pub struct Evaluation {
 pub struct Context<'a> {
     /// The interpretation profile the oracle reads with.
     pub profile: &'a Profile,
-    /// Reference problem code → the requirements it breaks (from `problem_codes` in the catalogue).
-    pub problem_requirements: &'a std::collections::HashMap<String, Vec<String>>,
+    /// Reference problem code → the requirements it is charged to, by the profile's grade
+    /// (from `problem_codes` in the catalogue; [`blame::Charges`]).
+    pub charges: &'a blame::Charges,
 }
 
 /// What the checks write: an expected and an actual document of the same shape (one key per
@@ -197,7 +198,7 @@ pub fn evaluate(
     let mut outcome = Outcome::Pass;
     if handled {
         match v.op {
-            Op::Read => check_read(&mut l, v, response),
+            Op::Read => check_read(&mut l, v, response, ctx),
             Op::Label | Op::Propagate => {
                 // A wrong notice decides the vector; what the platform then wrote follows from
                 // that decision and is not charged a second time.
@@ -300,18 +301,40 @@ fn check_written(l: &mut Ledger, v: &Vector, input: &Path, out: &Path, ctx: &Con
 }
 
 /// `expect.verdict` and `expect.labels` of a read vector.
-fn check_read(l: &mut Ledger, v: &Vector, response: &Value) {
+fn check_read(l: &mut Ledger, v: &Vector, response: &Value, ctx: &Context) {
     let typed: Option<ReadResponse> = serde_json::from_value(response.clone()).ok();
-    if let Some(want) = v.expect.verdict {
-        let want = serde_json::to_value(want).unwrap_or(Value::Null);
-        let got = typed
-            .as_ref()
-            .and_then(|r| serde_json::to_value(r.verdict).ok())
+    // A verdict that rests on a profile choice follows the profile in force (issue 18).
+    let choice = blame::profile_verdict(v, ctx.profile);
+    if let Some(want) = choice.or(v.expect.verdict) {
+        let got_verdict = typed.as_ref().map(|r| r.verdict);
+        let want_json = serde_json::to_value(want).unwrap_or(Value::Null);
+        let got = got_verdict
+            .and_then(|g| serde_json::to_value(g).ok())
             .unwrap_or(Value::Null);
-        let text = format!("verdict: expected {want}, got {got}");
-        l.compare("verdict", want, got, || {
-            Finding::new(text, blame::of(v, "verdict", &[]))
-        });
+        let mut text = format!("verdict: expected {want_json}, got {got}");
+        let stricter = choice == Some(Verdict::Valid) && got_verdict == Some(Verdict::Invalid);
+        let blamed = if stricter {
+            // The profile grades the problem below error: a stricter reader is an observation,
+            // charged at the level the same profile entry gives it (issue 19).
+            text.push_str(&format!(
+                " (a profile choice: vectors/profile.yaml grades {} below error)",
+                v.profile_choice.join(", ")
+            ));
+            let lower: Vec<String> = v
+                .requirements
+                .iter()
+                .filter(|r| !ctx.charges.is_binding(r))
+                .cloned()
+                .collect();
+            if lower.is_empty() {
+                vec![ids::SUITE_PROFILE_READING.to_string()]
+            } else {
+                lower
+            }
+        } else {
+            blame::of(v, "verdict", &[])
+        };
+        l.compare("verdict", want_json, got, || Finding::new(text, blamed));
     }
     if let Some(want) = &v.expect.labels {
         let got: Vec<Map<String, Value>> = typed

@@ -85,7 +85,10 @@ pub fn check_output(
 }
 
 /// `output.verdict`: a wrong verdict is charged to the requirements whose problem codes the
-/// reference found in the output.
+/// reference found in the output, at the level the profile grades each code
+/// ([`blame::Charges`]). The one rule (issue 19): an output the reference reads as `invalid`,
+/// `conflict` or `unlabeled` is never conformant, so such a failure is always charged to a
+/// mandatory clause (6.1 a/b/c, Annex E) as well as to any guide requirement.
 fn compare_verdict(
     l: &mut Ledger,
     v: &Vector,
@@ -94,30 +97,70 @@ fn compare_verdict(
     report: &ReadReport,
     ctx: &Context,
 ) {
-    let mut candidates: Vec<&str> = Vec::new();
+    let mut candidates: Vec<String> = Vec::new();
     for lab in &report.labels {
         for p in lab.problems.iter().chain(report.problems.iter()) {
             if p.severity == aigc_label::Severity::Error {
-                let ids = ctx.problem_requirements.get(p.code.as_str());
-                candidates.extend(ids.into_iter().flatten().map(String::as_str));
+                candidates.extend(ctx.charges.charge(p.code.as_str(), p.severity));
             }
         }
     }
     if report.labels.is_empty() {
-        candidates.push(ids::GB_6_1_A);
+        candidates.push(ids::GB_6_1_A.into());
     }
     // With more labels than asked, the verdict follows from the extra label (6.1 c), whatever
     // that label holds.
     if e.label_count.is_some_and(|n| report.labels.len() > n) {
-        candidates = vec![ids::GB_6_1_C];
+        candidates = vec![ids::GB_6_1_C.into()];
     }
     candidates.sort();
     candidates.dedup();
+    // Not narrowed to the vector's own requirements: the problem breaks the mandatory clause
+    // AND the guide requirement that list it, whichever of them the vector names (a label
+    // vector of 6.1 a/b that gets a wrong-namespace label fails the image guide too).
+    let overridden = ["output.verdict", "output"]
+        .iter()
+        .any(|k| v.blame.contains_key(*k));
+    let mut blamed = if overridden || candidates.is_empty() {
+        let refs: Vec<&str> = candidates.iter().map(String::as_str).collect();
+        blame::of(v, "output.verdict", &refs)
+    } else {
+        candidates.clone()
+    };
+    if want == Verdict::Valid && report.verdict != Verdict::Valid {
+        must_be_binding(&mut blamed, &candidates, report.verdict, ctx);
+    }
     let (want, got) = (to_json(want), to_json(report.verdict));
     let text = format!("output verdict: expected {want}, got {got}");
-    l.compare("verdict", want, got, || {
-        Finding::new(text, blame::of(v, "output.verdict", &candidates))
-    });
+    l.compare("verdict", want, got, || Finding::new(text, blamed));
+}
+
+/// Make sure a failure whose output the reference reads as `got` (not valid) is charged to a
+/// mandatory clause: narrowing to the vector's own requirements (a guide carrier, say) must not
+/// turn an unreadable label into an observation. Adds the mandatory ones among `candidates`, or
+/// the clause the verdict itself breaks.
+fn must_be_binding(blamed: &mut Vec<String>, candidates: &[String], got: Verdict, ctx: &Context) {
+    if blamed.iter().any(|r| ctx.charges.is_binding(r)) {
+        return;
+    }
+    let mut add: Vec<String> = candidates
+        .iter()
+        .filter(|r| ctx.charges.is_binding(r))
+        .cloned()
+        .collect();
+    if add.is_empty() {
+        add.push(
+            match got {
+                Verdict::Unlabeled => ids::GB_6_1_A,
+                Verdict::Conflict => ids::GB_6_1_C,
+                _ => ids::GB_6_1_B,
+            }
+            .into(),
+        );
+    }
+    blamed.extend(add);
+    blamed.sort();
+    blamed.dedup();
 }
 
 /// `output.fields`: only the keys the vector names are compared (values the adapter chose

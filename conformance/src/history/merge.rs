@@ -206,6 +206,7 @@ pub fn merge(shards: &[StoredReport]) -> Result<Value, String> {
             retired,
             note: None,
             problem_codes: Vec::new(),
+            kind: serde_json::from_value(r["kind"].clone()).unwrap_or_default(),
             line: 0,
         };
         let mut mine = Vec::new();
@@ -241,7 +242,7 @@ pub fn merge(shards: &[StoredReport]) -> Result<Value, String> {
             mine.push(v["id"].clone());
         }
         let verdict = verdict::requirement_verdict(&req, has_vectors, &outcomes);
-        graded.push((level, verdict));
+        graded.push((crate::report::build::graded_level(&req), verdict));
         let mut row = r.clone();
         row["verdict"] = json!(verdict.as_str());
         row["counts"] = json!(verdict::RequirementCounts::of(&outcomes));

@@ -122,6 +122,8 @@ fn instance(
         input: file,
         request: Default::default(),
         expect: planned.expect,
+        // The template already derives the verdict from the profile's grades (templates.rs).
+        profile_choice: Vec::new(),
         blame: Default::default(),
         // Absolute: `Vector::input_path` joins it to the suite root, which keeps it as is.
         manifest: dir.join("official-instances.yaml"),

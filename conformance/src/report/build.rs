@@ -102,6 +102,15 @@ impl VectorResult {
     }
 }
 
+/// The level a requirement's verdict is graded at in the overall verdict: its own, except that
+/// a suite requirement (`kind: suite`) never makes an implementation non-conformant.
+pub fn graded_level(req: &Requirement) -> crate::vector::Level {
+    match req.kind {
+        crate::vector::Kind::Suite => crate::vector::Level::Recommended,
+        crate::vector::Kind::Standard => req.level,
+    }
+}
+
 /// The verdict of one requirement from the vectors that speak for it.
 fn grade(req: &Requirement, suite: &Suite, vectors: &[VectorResult]) -> RequirementResult {
     // A requirement with no vector of its own still gets a verdict when a failure is charged
@@ -198,9 +207,11 @@ impl Report {
             .iter()
             .map(|req| grade(req, suite, &vectors))
             .collect();
+        // A suite requirement (kind: suite) is never a non-conformance to a clause: its failure
+        // counts as an observation at most (issue 19).
         let graded: Vec<_> = requirements
             .iter()
-            .map(|r| (r.requirement.level, r.verdict))
+            .map(|r| (graded_level(&r.requirement), r.verdict))
             .collect();
         let partial = filter.is_subset() || vectors.len() < suite.vectors.len();
         let tally = tally(&vectors, suite.vectors.len(), partial);

@@ -69,6 +69,9 @@ pub fn render(r: &Report) -> String {
             let _ = writeln!(o, "<p class=\"verdict {vclass}\">{}</p>", esc(&r.headline));
         }
     }
+    if let Some(line) = super::suite_line(r) {
+        let _ = writeln!(o, "<p class=\"suite\">{}</p>", esc(&line));
+    }
     let _ = writeln!(o, "<h2>声明的范围 / Claimed scope</h2>\n<table>");
     for (k, v) in r.scope_rows() {
         let _ = writeln!(o, "<tr><th>{}</th><td>{}</td></tr>", esc(k), esc(&v));

@@ -28,6 +28,9 @@ pub fn render(r: &Report) -> String {
             let _ = writeln!(o, "**Verdict: {}**\n", md_inline(&r.headline));
         }
     }
+    if let Some(line) = super::suite_line(r) {
+        let _ = writeln!(o, "{line}\n");
+    }
     // The claimed scope repeats what the adapter's `info` answered: escaped whole.
     let _ = writeln!(o, "## Claimed scope\n\n| | |\n|---|---|");
     for (k, v) in r.scope_rows() {

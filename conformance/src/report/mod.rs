@@ -138,9 +138,12 @@ impl Serialize for RequirementResult {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let q = &self.requirement;
-        let mut st = s.serialize_struct("RequirementResult", 12)?;
+        let mut st = s.serialize_struct("RequirementResult", 13)?;
         st.serialize_field("id", &q.id)?;
         st.serialize_field("clause", &q.clause)?;
+        if q.kind == crate::vector::Kind::Suite {
+            st.serialize_field("kind", &q.kind)?;
+        }
         st.serialize_field("level", &q.level)?;
         st.serialize_field("testable", &q.testable)?;
         st.serialize_field("confidence", &q.confidence)?;
@@ -293,6 +296,24 @@ pub fn level_text(l: crate::vector::Level) -> &'static str {
         Level::Recommended => "宜 recommended",
         Level::Permitted => "可 permitted",
     }
+}
+
+/// The report's line for the suite's own requirements (`kind: suite`, issue 19): what this
+/// suite expects beyond GB 45438 and the Measures, never counted in the overall verdict's
+/// non-conformance. None when the catalogue has none.
+pub fn suite_line(r: &Report) -> Option<String> {
+    let suite: Vec<String> = r
+        .requirements
+        .iter()
+        .filter(|q| q.requirement.kind == crate::vector::Kind::Suite)
+        .map(|q| format!("{} {}", q.requirement.id, q.verdict.as_str()))
+        .collect();
+    (!suite.is_empty()).then(|| {
+        format!(
+            "套件要求（GB 45438之外，不计入符合性）/ Suite requirements (beyond GB 45438 and the Measures, not counted as non-conformance): {}",
+            suite.join(", ")
+        )
+    })
 }
 
 /// The counts cell of the requirement table: "2 pass / 1 fail / 3 n/a / 0 waived / 1 inconclusive".

@@ -12,7 +12,7 @@ use super::one_label::{self, Layout, Role, Unit, UnitWriter};
 use super::{xmp, Format, Found};
 use crate::error::{CodecError, Result};
 use crate::io::{Input, Output};
-use crate::label::ProblemCode;
+use crate::label::{CarrierKind, ProblemCode};
 use crate::limits;
 use crate::media::{Modality, PayloadMethod};
 
@@ -294,11 +294,18 @@ impl Format for Png {
                     }
                 }
                 Text::Aigc { keyword, text } => {
+                    // The image guide's Annex B alternative: a text chunk AIGC holding the
+                    // WRAPPED value {"AIGC":{...}}, like EXIF UserComment (digest 3.8, corrected
+                    // 2026-12-02). A guide carrier, so no nonstandard-carrier note; the bare
+                    // form (real Doubao) stays readable with bare-in-unnamed-carrier.
                     let kind = String::from_utf8_lossy(&chunk.kind).into_owned();
-                    let mut f = Found::named(format!("png/{kind}/{keyword}"), chunk.offset, text).note(
-                        ProblemCode::NonstandardCarrier,
-                        format!("PNG {kind} chunk with keyword {keyword} (image guide Annex B alternative); the standard carrier is XMP in iTXt"),
-                    );
+                    let mut f = Found {
+                        carrier: format!("png/{kind}/{keyword}"),
+                        kind: CarrierKind::Unnamed,
+                        text,
+                        offset: chunk.offset,
+                        notes: Vec::new(),
+                    };
                     if keyword != "AIGC" {
                         f = f.note(
                             ProblemCode::KeyCase,

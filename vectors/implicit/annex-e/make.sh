@@ -88,7 +88,10 @@ packet raw-quotes.png "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF $RDF><rdf:
 packet cdata.png "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF $RDF><rdf:Description rdf:about=\"\" xmlns:TC260=\"$NS\"><TC260:AIGC><![CDATA[$J]]></TC260:AIGC></rdf:Description></rdf:RDF></x:xmpmeta>"
 # One XMP property per field, Label "AIGC" (TrustPic sample generator #38).
 packet per-field-properties.png "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF $RDF><rdf:Description rdf:about=\"\" xmlns:AIGC=\"$NS\"><AIGC:Label>AIGC</AIGC:Label><AIGC:ContentProducer>$P</AIGC:ContentProducer><AIGC:ProduceID>$ID</AIGC:ProduceID></rdf:Description></rdf:RDF></x:xmpmeta>"
-# PNG text chunks with keyword AIGC (image guide Annex B; Doubao other exports #3).
+# PNG text chunks with keyword AIGC (image guide Annex B; Doubao other exports #3). The guide's
+# Annex B form is the wrapped value, as Annex E b) prints it (digest 3.8, corrected 2026-12-02);
+# the bare form is Doubao's deviation.
+python3 $T/craft.py png-text "$base" text-chunk-wrapped.png AIGC "{\"AIGC\": $J}"
 python3 $T/craft.py png-text "$base" text-chunk-bare.png AIGC "$J"
 python3 $T/craft.py png-ztxt "$base" ztxt-chunk-wrapped.png AIGC "{\"AIGC\":$J}"
 python3 $T/craft.py png-itxt "$base" itxt-chunk-bare.png AIGC "$J"

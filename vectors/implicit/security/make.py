@@ -296,7 +296,10 @@ def main():
             else:
                 write_png(os.path.join(HERE, name), value, base)
             out += [f"  - id: security-{cid}",
-                    "    requirements: [PG-202511A-sig]",
+                    # A label the reference reads as invalid (a signature that does not verify)
+                    # is charged to a mandatory clause too (issue 19): Measures Art. 10 ¶2.
+                    "    requirements: [PG-202511A-sig, CAC-10-2]" if verdict == "invalid"
+                    else "    requirements: [PG-202511A-sig]",
                     f"    class: {cls}",
                     f"    bug_class: {bug}",
                     f'    provenance: "{WRITERS[ext]}; signatures by gmssl 3.2.2 / OpenSSL; make.py"',
