@@ -212,7 +212,19 @@ fn a_rewritten_manifest_is_a_harness_error_naming_the_file_and_the_report_keeps_
     // The request that did it is caught by the watch of its input's folder; every pass of the
     // run is void.
     assert_eq!(r.outcome(READ_TARGET), "wrote-outside");
-    assert_eq!(r.outcome("implicit-png-read-unlabeled"), "harness-error");
+    // Another vector of the same folder that ran at the same moment (--jobs 2) sees the write
+    // too; either way, nothing of this run passes.
+    for v in r.report["vectors"].as_array().unwrap() {
+        assert!(
+            matches!(
+                v["outcome"].as_str(),
+                Some("harness-error" | "wrote-outside")
+            ),
+            "{}: {} in a run whose vectors changed",
+            v["id"],
+            v["outcome"]
+        );
+    }
 }
 
 #[test]

@@ -214,9 +214,13 @@ fn reference_on_instances(seed: u64) -> Vec<(String, String, String, String)> {
                 r.id.clone(),
                 r.outcome.as_str().to_string(),
                 format!("{}: {}", r.description, r.findings.join("; ")),
-                r.request["input"]
-                    .as_str()
-                    .and_then(|p| aigc_conformance::meta::file_sha256(Path::new(p)))
+                // The request names the private copy (removed after the request, issue 16):
+                // hash the instance the generator wrote, named by its opaque id.
+                std::fs::read_dir(dir.path())
+                    .unwrap()
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .find(|p| p.file_stem().and_then(|s| s.to_str()) == Some(r.id.as_str()))
+                    .and_then(|p| aigc_conformance::meta::file_sha256(&p))
                     .unwrap_or_default(),
             )
         })

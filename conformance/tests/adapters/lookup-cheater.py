@@ -99,8 +99,13 @@ def main():
     table = load_table()
     if "serve" in sys.argv[1:]:
         # Persistent mode (PROTOCOL.md): one request per line, one answer per line.
+        # Each answer echoes its request's id (protocol v1, persistent mode).
         for line in sys.stdin:
-            sys.stdout.write(json.dumps(answer(json.loads(line), table)) + "\n")
+            req = json.loads(line)
+            response = answer(req, table)
+            if "id" in req:
+                response["id"] = req["id"]
+            sys.stdout.write(json.dumps(response) + "\n")
             sys.stdout.flush()
         return
     req = json.loads(sys.stdin.read())
