@@ -140,12 +140,10 @@ fn lookup_cheater_passes_practice_and_fails_official() {
         let id = v["id"].as_str().unwrap();
         if id.starts_with("official-") {
             assert_eq!(v["request"]["vector"], id);
+            // The adapter sees only its private copy, under a neutral name (issue 16).
             let input = v["request"]["input"].as_str().unwrap();
-            assert!(Path::new(input)
-                .file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with(id));
+            let name = Path::new(input).file_name().unwrap().to_string_lossy();
+            assert!(name.starts_with("input."), "{input}");
         }
     }
 }
