@@ -43,7 +43,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the vectors against an adapter and write the reports.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Validate every manifest and requirements.yaml.
     Lint(LintArgs),
     /// Write spec-mapping.md (every requirement, its vectors, how it is tested).
