@@ -170,6 +170,38 @@ impl Drop for RemoveOnDrop {
     }
 }
 
+/// Remove the scratch folders (`aigc-conform-PID-MS`) that a killed run left in `temp`: only
+/// real folders (never through a symlink), only when process PID is gone (`/proc/PID` absent;
+/// without /proc nothing is removed, and a reused PID keeps its folder until a later run). A
+/// SIGKILLed harness cannot clean up after itself, so the next run does it (issue 16).
+fn remove_stale_scratch(temp: &Path) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(temp) else {
+        return;
+    };
+    for entry in entries.flatten().take(100_000) {
+        let name = entry.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix("aigc-conform-")) else {
+            continue;
+        };
+        let Some((pid, ms)) = rest.split_once('-') else {
+            continue;
+        };
+        if pid.is_empty()
+            || ms.is_empty()
+            || !pid.bytes().chain(ms.bytes()).all(|b| b.is_ascii_digit())
+        {
+            continue;
+        }
+        let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
+        if is_dir && !Path::new("/proc").join(pid).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
 /// Everything a run needs, ready before the first vector.
 pub struct Session {
     /// The vectors folder.
@@ -331,6 +363,7 @@ impl Session {
         if let Some(t) = setup.timeout_s {
             limits.timeout_s = t;
         }
+        remove_stale_scratch(&std::env::temp_dir());
         let scratch_root = std::env::temp_dir().join(format!(
             "aigc-conform-{}-{}",
             std::process::id(),

@@ -133,7 +133,7 @@ fn a_changed_expectation_shows_in_diff_and_impact_with_requirement_and_vendors()
     );
     // Two vendors' stored reports on release 1.0.0.
     let before = run_into(&old_ref, &["--vectors", vectors, "implicit-png"]);
-    assert_eq!(before["suite"]["release"], "1.0.0");
+    assert_eq!(before["suite"]["release"], current_release().as_str());
     assert!(
         before["vectors"][0]["content_sha256"]
             .as_str()
@@ -214,7 +214,7 @@ fn a_changed_expectation_shows_in_diff_and_impact_with_requirement_and_vendors()
         ["aigc-label (reference) 0.1.0", "python-stdlib-example 0.1"]
     );
     for i in impacts.as_array().unwrap() {
-        assert_eq!(i["from_release"], "1.0.0");
+        assert_eq!(i["from_release"], current_release().as_str());
         assert_eq!(i["to_release"], "2.0.0");
         assert_eq!(
             i["vectors_changed"],
@@ -383,7 +383,7 @@ fn three_implementations_archived_give_a_board_matching_the_store() {
     let rows: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(rows.as_array().unwrap().len(), 1, "{stdout}");
     assert_eq!(rows[0]["implementation"], "python-stdlib-example");
-    assert_eq!(rows[0]["vector_release"], "1.0.0");
+    assert_eq!(rows[0]["vector_release"], current_release().as_str());
     let py: Value =
         serde_json::from_str(&std::fs::read_to_string(dir("python").join("report.json")).unwrap())
             .unwrap();
@@ -495,4 +495,12 @@ fn three_implementations_archived_give_a_board_matching_the_store() {
     assert!(site
         .join(format!("reports/{}/report.sig", reference.id))
         .is_file());
+}
+
+/// The vector release the checkout is on (vectors/RELEASE), which every fresh report names.
+fn current_release() -> String {
+    std::fs::read_to_string(workspace().join("vectors/RELEASE"))
+        .unwrap()
+        .trim()
+        .to_string()
 }

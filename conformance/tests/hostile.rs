@@ -584,3 +584,80 @@ fn two_runs_of_the_reference_give_the_same_reports_apart_from_times() {
         assert_eq!(without_times(&a), without_times(&b), "{name}");
     }
 }
+
+#[test]
+fn a_killed_run_leaves_its_scratch_folder_and_the_next_run_removes_it() {
+    use std::time::{Duration, Instant};
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let vectors = workspace().join("vectors");
+    let scratch_folders = || -> Vec<PathBuf> {
+        std::fs::read_dir(tmp.path())
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("aigc-conform-"))
+            })
+            .collect()
+    };
+    // The attack: the harness is SIGKILLed while an adapter that never answers holds it in
+    // `info` (its scratch folder exists by then).
+    let mut child = Command::new(env!("CARGO_BIN_EXE_aigc-conform"))
+        .args(["run", "-q", "--timeout", "120", "--out"])
+        .arg(out.path())
+        .arg("--vectors")
+        .arg(&vectors)
+        .args(["--adapter", "sleep 60", FILTER])
+        .env("TMPDIR", tmp.path())
+        .current_dir(workspace())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let left = loop {
+        let found = scratch_folders();
+        if !found.is_empty() {
+            break found;
+        }
+        // A safety net, not a measurement.
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "no scratch folder"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(left.iter().all(|p| p.is_dir()), "{left:?}");
+    // A folder of a live run (this test's own pid) must survive the cleanup.
+    let live = tmp
+        .path()
+        .join(format!("aigc-conform-{}-1", std::process::id()));
+    std::fs::create_dir(&live).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_aigc-conform"))
+        .args(["run", "-q", "--timeout", "120", "--out"])
+        .arg(out.path())
+        .arg("--vectors")
+        .arg(&vectors)
+        .arg("--adapter")
+        .arg(format!("{} adapter", reference_bin().display()))
+        .args(["--exact", READ_TARGET])
+        .env("TMPDIR", tmp.path())
+        .env("AIGC_LABEL", reference_bin())
+        .current_dir(workspace())
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    for p in &left {
+        assert!(!p.exists(), "{} was left behind", p.display());
+    }
+    assert!(live.is_dir(), "a live run's folder was removed");
+}

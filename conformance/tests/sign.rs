@@ -144,6 +144,14 @@ fn a_fresh_signed_report_verifies_offline_with_its_vectors() {
         "{md}"
     );
 
+    // The manifest names every file of the vectors folder (each one is checked by verify).
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(s.report.join("manifest.json")).unwrap())
+            .unwrap();
+    let listed = manifest["vector_files"].as_object().map_or(0, |m| m.len());
+    assert!(listed > 100, "manifest.json lists {listed} vector files");
+    assert!(manifest["vector_files"]["profile.yaml"].is_string());
+
     let pubkey = s.keys.join("report-signing.pub");
     let v = verify(&s.report, Some(&pubkey), Some(&s.vectors)).unwrap();
     assert!(v.ok(), "{:?}", v.problems);

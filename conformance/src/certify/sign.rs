@@ -48,11 +48,12 @@ pub fn report_files(dir: &Path) -> Result<Vec<String>, String> {
 
 /// SHA-256 of every file of the vectors folder, by path relative to it.
 pub fn vector_file_hashes(vectors: &Path) -> Map<String, Value> {
+    // `all_files` gives paths relative to `vectors`.
     crate::vector::all_files(vectors)
         .into_iter()
-        .filter_map(|p| {
-            let rel = p.strip_prefix(vectors).ok()?.to_string_lossy().into_owned();
-            Some((rel, Value::String(crate::meta::file_sha256(&p)?)))
+        .filter_map(|rel| {
+            let sha = crate::meta::file_sha256(&vectors.join(&rel))?;
+            Some((rel.to_string_lossy().into_owned(), Value::String(sha)))
         })
         .collect()
 }
