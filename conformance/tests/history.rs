@@ -174,7 +174,7 @@ fn a_changed_expectation_shows_in_diff_and_impact_with_requirement_and_vendors()
         conform(&["diff", old_ref.to_str().unwrap(), new_ref.to_str().unwrap()]);
     assert_eq!(code, 1, "{stdout}{stderr}");
     assert!(
-        stdout.contains("@ 1.0.0") && stdout.contains("@ 2.0.0"),
+        stdout.contains(&format!("@ {}", current_release())) && stdout.contains("@ 2.0.0"),
         "{stdout}"
     );
     let changed: Vec<&str> = stdout
