@@ -882,6 +882,14 @@ impl Adapter {
         };
         match result {
             Ok(bytes) => {
+                // A process that escaped the worker during this request (a daemon in its own
+                // session, a double fork) is this request's outcome, found right after its
+                // answer; the worker itself may go on serving.
+                let strays: Vec<String> =
+                    sandbox::kill_escaped(&worker.marker, worker.pgid, self.sandbox.isolation)
+                        .into_iter()
+                        .map(|(pid, name)| format!("pid {pid} ({name})"))
+                        .collect();
                 // Best effort: stderr written just before the answer may still be in flight
                 // (it is then dropped at the start of the next request, never misattributed).
                 let stderr = take_stderr(&worker);
@@ -895,7 +903,11 @@ impl Adapter {
                     kill_group(worker.pgid);
                     worker.shutdown();
                 }
-                (Ok(bytes), stderr)
+                if strays.is_empty() {
+                    (Ok(bytes), stderr)
+                } else {
+                    (Err(Failure::LeftRunning { processes: strays }), stderr)
+                }
             }
             Err(failure) => {
                 // The worker is unusable: end it and learn how it ended.

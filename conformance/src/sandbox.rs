@@ -354,6 +354,104 @@ pub fn kill_survivors(marker: &str) -> Vec<(u32, String)> {
     found
 }
 
+/// The ids of a process that tell where it belongs (from `/proc/PID/stat`).
+#[derive(Debug, Clone, Copy)]
+struct Ids {
+    ppid: u32,
+    session: u32,
+    /// Start time (clock ticks after boot): tells the earliest of siblings.
+    start: u64,
+}
+
+fn ids(pid: u32) -> Option<Ids> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // `pid (comm) state ppid pgrp session ... starttime(22nd)`; comm may hold spaces and ')'.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    Some(Ids {
+        ppid: f.get(1)?.parse().ok()?,
+        session: f.get(3)?.parse().ok()?,
+        start: f.get(19)?.parse().ok()?,
+    })
+}
+
+/// The processes of a persistent worker that escaped it: marked with `marker`, and either not
+/// descended from the adapter's own process any more (a double fork: reparented to init, or
+/// to the sandbox's init under bubblewrap) or in another session (`setsid`). Helpers the adapter
+/// keeps as its children in its session (a `-stay_open` ExifTool) are not counted. `worker` is
+/// the process the harness started (the adapter itself, or bubblewrap, whose init's eldest
+/// child is the adapter). Empty while the adapter cannot be found.
+pub fn escaped(marker: &str, worker: u32, isolation: Isolation) -> Vec<(u32, String)> {
+    let marked: std::collections::HashMap<u32, (String, Ids)> = survivors(marker)
+        .into_iter()
+        .filter_map(|(pid, name)| Some((pid, (name, ids(pid)?))))
+        .collect();
+    let children_of = |parent: u32| -> Vec<u32> {
+        marked
+            .iter()
+            .filter(|(_, (_, i))| i.ppid == parent)
+            .map(|(pid, _)| *pid)
+            .collect()
+    };
+    let root = match isolation {
+        Isolation::Bwrap => {
+            let Some(init) = children_of(worker).into_iter().min() else {
+                return Vec::new();
+            };
+            match children_of(init)
+                .into_iter()
+                .min_by_key(|p| (marked[p].1.start, *p))
+            {
+                Some(adapter) => adapter,
+                None => return Vec::new(),
+            }
+        }
+        Isolation::None | Isolation::InProcess => worker,
+    };
+    let Some((_, root_ids)) = marked.get(&root) else {
+        return Vec::new();
+    };
+    // The adapter's ancestors (bubblewrap and its init) are the harness's, not leftovers.
+    let mut ancestors = std::collections::HashSet::new();
+    let mut at = root_ids.ppid;
+    while let Some((_, i)) = marked.get(&at) {
+        if !ancestors.insert(at) {
+            break;
+        }
+        at = i.ppid;
+    }
+    let descends_from_root = |pid: u32| -> bool {
+        let mut at = pid;
+        for _ in 0..marked.len() + 1 {
+            if at == root {
+                return true;
+            }
+            match marked.get(&at) {
+                Some((_, i)) => at = i.ppid,
+                None => return false,
+            }
+        }
+        false
+    };
+    let mut found: Vec<(u32, String)> = marked
+        .iter()
+        .filter(|(pid, _)| **pid != root && !ancestors.contains(*pid))
+        .filter(|(pid, (_, i))| !descends_from_root(**pid) || i.session != root_ids.session)
+        .map(|(pid, (name, _))| (*pid, name.clone()))
+        .collect();
+    found.sort();
+    found
+}
+
+/// Kill what [`escaped`] finds; returns it.
+pub fn kill_escaped(marker: &str, worker: u32, isolation: Isolation) -> Vec<(u32, String)> {
+    let found = escaped(marker, worker, isolation);
+    for (pid, _) in &found {
+        kill_pid(*pid);
+    }
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -655,8 +655,13 @@ impl Session {
     }
 
     /// The checks, under `harness.oracle_timeout_s`: the oracle decodes a file the adapter
-    /// wrote, and no file may stall the run. Past the limit the vector fails with a finding (the
-    /// checks' thread is left to finish on its own; its result is dropped).
+    /// wrote, and no file may stall the run. The limit is enforced where the time goes: every
+    /// external tool the reference starts for the checks (ffmpeg, tesseract, qpdf...) runs under
+    /// it ([`aigc_label::tool::with_deadline`]) and is killed, with its process group, when it
+    /// is reached; the check then fails naming the tool, the file and the limit. The checks' own
+    /// thread stays as a safety net for work that is not a tool (the reference's own decoding):
+    /// waited for a grace period past the limit, after which the vector fails and the thread
+    /// is left to finish on its own (its result is dropped).
     fn evaluate_bounded(
         &self,
         v: &Vector,
@@ -665,6 +670,9 @@ impl Session {
         output: Option<&Path>,
     ) -> checks::Evaluation {
         let limit = std::time::Duration::from_secs_f64(self.limits.oracle_timeout_s.max(0.001));
+        let deadline = aigc_label::tool::Deadline::after(limit, "harness.oracle_timeout_s");
+        // Past the tools' deadline, a killed tool's error needs a moment to come back.
+        let safety_net = limit + ORACLE_GRACE;
         let (tx, rx) = std::sync::mpsc::channel();
         let (v2, ex) = (v.clone(), exchange.clone());
         let (input2, output2) = (input.to_path_buf(), output.map(Path::to_path_buf));
@@ -674,15 +682,12 @@ impl Session {
                 profile: &profile,
                 charges: &charges,
             };
-            let _ = tx.send(checks::evaluate(
-                &v2,
-                &ex,
-                &input2,
-                output2.as_deref(),
-                &ctx,
-            ));
+            let eval = aigc_label::tool::with_deadline(deadline, || {
+                checks::evaluate(&v2, &ex, &input2, output2.as_deref(), &ctx)
+            });
+            let _ = tx.send(eval);
         });
-        match rx.recv_timeout(limit) {
+        match rx.recv_timeout(safety_net) {
             Ok(eval) => eval,
             Err(_) => checks::Evaluation {
                 outcome: Outcome::Fail,
@@ -698,6 +703,10 @@ impl Session {
         }
     }
 }
+
+/// How long past `harness.oracle_timeout_s` the checks' thread is waited for: the external
+/// tools are stopped at the limit itself, and their error takes a moment to come back.
+const ORACLE_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// `doc` as is, or, when its JSON text is longer than `cap` bytes, the start of that text with a
 /// note (a string: the report keeps the evidence's beginning at a bounded cost).

@@ -325,6 +325,37 @@ fn a_daemon_left_behind_is_its_own_outcome_and_does_not_outlive_the_request() {
 }
 
 #[test]
+fn a_daemon_left_by_a_persistent_worker_is_charged_to_the_request_after_which_it_appeared() {
+    let vectors = vectors_copy();
+    for (i, isolation) in ["none", "bwrap"].into_iter().enumerate() {
+        if isolation == "bwrap" && !bwrap_or_skip("persistent daemon under bwrap") {
+            continue;
+        }
+        // A duration no other process on the machine uses: the daemon's fingerprint.
+        let seconds = format!("{}.{}{i}", 7000 + std::process::id() % 1000, 29);
+        let r = run_with(
+            vectors.path(),
+            &hostile("daemon", Some(&seconds)),
+            &[FILTER, "--jobs", "1", "--isolation", isolation],
+        );
+        assert_eq!(r.report["adapter"]["mode"], "persistent", "{isolation}");
+        for target in [READ_TARGET, LABEL_TARGET] {
+            assert_eq!(
+                r.outcome(target),
+                "left-running",
+                "{isolation}: {}",
+                r.stderr
+            );
+            let message = r.vector(target)["message"].as_str().unwrap_or_default();
+            assert!(message.contains("pid "), "{isolation}: {message}");
+        }
+        // Only the requests that left a daemon: the worker's own processes are not leftovers.
+        r.others_pass(&[READ_TARGET, LABEL_TARGET]);
+        assert_eq!(sleeping(&seconds), 0, "{isolation}: the daemon survived");
+    }
+}
+
+#[test]
 fn duplicate_keys_are_a_protocol_violation() {
     let vectors = vectors_copy();
     for mode in [&["--process-per-request"][..], &[][..]] {
@@ -660,4 +691,88 @@ fn a_killed_run_leaves_its_scratch_folder_and_the_next_run_removes_it() {
         assert!(!p.exists(), "{} was left behind", p.display());
     }
     assert!(live.is_dir(), "a live run's folder was removed");
+}
+
+/// Processes whose command line contains `needle` (the marker of a test's tools).
+fn with_marker(needle: &str) -> Vec<String> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| {
+            let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
+            let text = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            text.contains(needle).then_some(text)
+        })
+        .collect()
+}
+
+#[test]
+fn an_oracle_tool_that_hangs_is_stopped_at_the_limit_and_nothing_it_started_survives() {
+    let vectors = vectors_copy();
+    // A short oracle limit for this run (the check's tool never ends by itself).
+    let profile = vectors.path().join("profile.yaml");
+    let text = std::fs::read_to_string(&profile).unwrap();
+    assert!(text.contains("oracle_timeout_s: 120"));
+    std::fs::write(
+        &profile,
+        text.replace("oracle_timeout_s: 120", "oracle_timeout_s: 3"),
+    )
+    .unwrap();
+    // An ffmpeg that hangs, with a child of its own: both carry the marker in their argv.
+    let marker = format!("{}.{}", 7000 + std::process::id() % 1000, 41);
+    let shims = tempfile::tempdir().unwrap();
+    let ffmpeg = shims.path().join("ffmpeg");
+    std::fs::write(
+        &ffmpeg,
+        // Only the oracle's packet comparison hangs; any other use (version probes) is real.
+        format!(
+            "#!/bin/sh\ncase \"$*\" in *framemd5*) sleep {marker} & exec sleep {marker} ;; esac\nexec {} \"$@\"\n",
+            aigc_conformance::adapter::resolve_program("ffmpeg")
+                .expect("ffmpeg is installed")
+                .display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&ffmpeg, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        shims.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = tempfile::tempdir().unwrap();
+    // The reference labels an MP4 without ffmpeg; the oracle compares its packets with ffmpeg.
+    let target = "fmt-label-plain-mp4";
+    let o = Command::new(env!("CARGO_BIN_EXE_aigc-conform"))
+        .args(["run", "-q", "--out", out.path().to_str().unwrap()])
+        .args(["--vectors", vectors.path().to_str().unwrap()])
+        .args(["--timeout", "120", "--isolation", "none", target])
+        .env("AIGC_LABEL", reference_bin())
+        .env("PATH", &path)
+        .current_dir(workspace())
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_str(
+        &std::fs::read_to_string(out.path().join("report.json"))
+            .unwrap_or_else(|e| panic!("no report ({e}): {}", String::from_utf8_lossy(&o.stderr))),
+    )
+    .unwrap();
+    let v = report["vectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["id"] == target)
+        .expect("the target vector ran");
+    let findings = v["findings"].to_string();
+    assert_eq!(v["outcome"], "fail", "{v:#}");
+    assert!(
+        findings.contains("ffmpeg on ")
+            && findings.contains("harness.oracle_timeout_s")
+            && findings.contains("process group killed"),
+        "the finding names the tool, the file and the limit: {findings}"
+    );
+    let left = with_marker(&marker);
+    assert!(
+        left.is_empty(),
+        "the hung tool's processes survived: {left:?}"
+    );
 }

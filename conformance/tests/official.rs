@@ -312,3 +312,81 @@ fn official_requires_bwrap_on_path() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("bwrap") && err.contains("bubblewrap"), "{err}");
 }
+
+/// The rows of `png` with a pixel darker than the middle between the lightest and the darkest
+/// pixel: the drawn prompt's ink height, measured here on the pixels (not by the reference).
+fn ink_height(png: &[u8]) -> (u32, u32) {
+    let img = image::load_from_memory(png).unwrap().to_luma8();
+    let (lo, hi) = img
+        .pixels()
+        .fold((255u8, 0u8), |(lo, hi), p| (lo.min(p.0[0]), hi.max(p.0[0])));
+    let mid = (lo as u32 + hi as u32) / 2;
+    let rows: Vec<u32> = (0..img.height())
+        .filter(|&y| (0..img.width()).any(|x| (img.get_pixel(x, y).0[0] as u32) < mid))
+        .collect();
+    let short = img.width().min(img.height());
+    (rows.last().unwrap() - rows.first().unwrap() + 1, short)
+}
+
+#[test]
+fn near_threshold_prompts_are_seeded_on_both_sides_of_the_profiles_floor() {
+    let profile = profile();
+    let floor = profile.document()["explicit"]["image"]["min_text_height_ratio"]
+        .as_f64()
+        .unwrap();
+    let mut by_seed = Vec::new();
+    for seed in [21u64, 22] {
+        let dir = tempfile::tempdir().unwrap();
+        let (vs, templates) = official::generate(&profile, seed, dir.path()).unwrap();
+        assert!(templates
+            .iter()
+            .any(|t| t == "threshold/image-height-below-floor"));
+        let mut inputs = BTreeMap::new();
+        for (family, below) in [
+            ("official:threshold-image-height-below-floor", true),
+            ("official:threshold-image-height-above-floor", false),
+        ] {
+            let v: Vec<_> = vs
+                .iter()
+                .filter(|v| v.bug_class.as_deref() == Some(family))
+                .collect();
+            assert_eq!(v.len(), 1, "{family}");
+            let v = v[0];
+            assert_eq!(v.op, aigc_conformance::vector::Op::Label);
+            assert_eq!(v.requirements, vec!["GB-5.2-e".to_string()]);
+            // The expectation is the profile's floor, whatever was drawn.
+            let want = v.expect.output.as_ref().unwrap().explicit.as_ref().unwrap();
+            assert_eq!(want.min_height_ratio, Some(floor));
+            let bytes = std::fs::read(dir.path().join(&v.input)).unwrap();
+            let (ink, short) = ink_height(&bytes);
+            let ratio = ink as f64 / short as f64;
+            assert_eq!(
+                ratio < floor,
+                below,
+                "{family}: drawn {ink} rows of {short}"
+            );
+            // Near the floor: within 0.35 percentage points of it.
+            assert!((ratio - floor).abs() < 0.0035, "{family}: {ratio}");
+            inputs.insert(family, aigc_conformance::meta::sha256(&bytes));
+        }
+        // Same seed, same bytes.
+        let again = tempfile::tempdir().unwrap();
+        let (vs2, _) = official::generate(&profile, seed, again.path()).unwrap();
+        for v in vs2.iter().filter(|v| {
+            v.bug_class
+                .as_deref()
+                .is_some_and(|b| b.starts_with("official:threshold-"))
+        }) {
+            let bytes = std::fs::read(again.path().join(&v.input)).unwrap();
+            let family = v.bug_class.as_deref().unwrap();
+            assert_eq!(inputs[family], aigc_conformance::meta::sha256(&bytes));
+        }
+        by_seed.push(inputs);
+    }
+    for family in by_seed[0].keys() {
+        assert_ne!(
+            by_seed[0][family], by_seed[1][family],
+            "{family}: another seed draws another instance"
+        );
+    }
+}

@@ -272,3 +272,38 @@ fn signing_needs_operator_lab_and_out() {
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("--operator") || out.contains("--out"), "{out}");
 }
+
+#[test]
+fn an_archived_signed_run_restored_from_the_store_still_verifies() {
+    let s = signed();
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("results.sqlite");
+    let (code, out) = conform(&[
+        "archive",
+        "--db",
+        db.to_str().unwrap(),
+        s.report.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let conn = aigc_conformance::history::store::open(&db).unwrap();
+    let entries = aigc_conformance::history::store::query(&conn, &Default::default()).unwrap();
+    assert_eq!(entries.len(), 1);
+    let files = aigc_conformance::history::store::files(&conn, entries[0].id).unwrap();
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    assert!(names.contains(&"manifest.json"), "{names:?}");
+    assert!(names.contains(&"report.sig"), "{names:?}");
+    // Every file the signed manifest lists is kept, byte for byte: the restored folder verifies.
+    let restored = tmp.path().join("restored");
+    std::fs::create_dir(&restored).unwrap();
+    for (name, content) in &files {
+        assert_eq!(
+            &std::fs::read(s.report.join(name)).unwrap(),
+            content,
+            "{name} changed in the store"
+        );
+        std::fs::write(restored.join(name), content).unwrap();
+    }
+    let pubkey = s.keys.join("report-signing.pub");
+    let v = verify(&restored, Some(&pubkey), Some(&s.vectors)).unwrap();
+    assert!(v.ok(), "{:?}", v.problems);
+}

@@ -16,6 +16,7 @@
 //! - [`protocol`]: the conformance adapter protocol's requests and responses, as types;
 //! - [`security`]: SecurityData in the reserved fields (TC260-PG-202511A): SM2 verify and sign;
 //! - [`explicit`]: the perceivable prompt per modality (chapter 5): renderers and measuring detectors;
+//! - [`tool`]: external tools (ffmpeg, tesseract, qpdf...) under the caller's time limit, bounded;
 //! - [`io`] and [`limits`]: bounded streaming I/O and atomic writes shared by all formats;
 //! - `fuzzing` (feature `fuzzing`): the invariants the fuzz targets and the fuzz smoke test check.
 #![forbid(unsafe_code)]
@@ -39,6 +40,8 @@ pub mod profile;
 pub mod protocol;
 pub mod provider_code;
 pub mod security;
+#[cfg(feature = "explicit")]
+pub mod tool;
 
 // The entry points, for callers that need no more (a platform reading labels, the bindings).
 pub use error::CodecError;

@@ -13,14 +13,15 @@
 //! - Markdown: the text after the front matter, and the front matter's keys other than `AIGC`.
 //!
 //! The harness uses this to check `payload_unchanged` for any implementation's output; the
-//! external tools are the ones `scripts/install-deps.sh` installs.
+//! external tools are the ones `scripts/install-deps.sh` installs, run through
+//! [`crate::tool::Tool`] (bounded output; stopped at the caller's deadline).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use crate::implicit::format_by_name;
 use crate::media::PayloadMethod;
+use crate::tool::Tool;
 
 /// A payload fingerprint and how it was taken.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,7 +48,7 @@ pub enum PayloadError {
     Tool {
         /// The tool, with the package that installs it.
         tool: &'static str,
-        /// What went wrong.
+        /// What went wrong, naming the tool.
         what: String,
     },
 }
@@ -59,7 +60,8 @@ impl std::fmt::Display for PayloadError {
                 write!(f, "no payload comparison is defined for format {id}")
             }
             PayloadError::File { path, what } => write!(f, "{}: {what}", path.display()),
-            PayloadError::Tool { tool, what } => write!(f, "{tool}{what}"),
+            // `what` names the tool (and the file and the limit, see `crate::tool`).
+            PayloadError::Tool { what, .. } => f.write_str(what),
         }
     }
 }
@@ -137,29 +139,45 @@ fn pixels_image_crate(path: &Path) -> Result<String, PayloadError> {
     Ok(hex(&bytes))
 }
 
-fn run(cmd: &mut Command, tool: &'static str) -> Result<Vec<u8>, PayloadError> {
-    let out = cmd.output().map_err(|e| PayloadError::Tool {
-        tool,
-        what: format!(": cannot run it: {e} (scripts/install-deps.sh installs it)"),
-    })?;
-    if !out.status.success() {
-        return Err(PayloadError::Tool {
-            tool,
-            what: format!(" failed: {}", String::from_utf8_lossy(&out.stderr).trim()),
-        });
-    }
-    Ok(out.stdout)
+/// Run a tool on `path` under the caller's deadline ([`crate::tool::with_deadline`]), with its
+/// stdout bounded by `cap`.
+fn run(tool: Tool, path: &Path, cap: usize) -> Result<Vec<u8>, PayloadError> {
+    let program = tool_name(&tool);
+    tool.file(path)
+        .stdout_cap(cap)
+        .run()
+        .map_err(|e| PayloadError::Tool {
+            tool: program,
+            what: e.to_string(),
+        })
 }
+
+/// The tool's name for [`PayloadError::Tool`] (the three this module runs).
+fn tool_name(tool: &Tool) -> &'static str {
+    match tool.program() {
+        "ffmpeg" => "ffmpeg",
+        "qpdf" => "qpdf",
+        _ => "heif-convert (libheif-examples)",
+    }
+}
+
+/// ffmpeg's framemd5 listing: one line of about 80 bytes per packet, and an output file is at
+/// most a few hundred MB (the harness's output cap): 64 MiB is far above any honest file.
+const FRAMEMD5_CAP: usize = 64 << 20;
+
+/// qpdf's JSON with inline (decoded) stream data: larger than the PDF itself, parsed whole.
+const QPDF_JSON_CAP: usize = 256 << 20;
 
 fn ffmpeg(path: &Path, args: &[&str]) -> Result<String, PayloadError> {
     let out = run(
-        Command::new("ffmpeg")
+        Tool::new("ffmpeg")
             .args(["-v", "error", "-nostdin", "-i"])
             .arg(path)
             .args(["-map", "0"])
             .args(args)
             .arg("-"),
-        "ffmpeg",
+        path,
+        FRAMEMD5_CAP,
     )?;
     // framemd5 lines: keep the per-packet fields (stream, dts, pts, duration, size, md5) only.
     // The `#` header (codec extradata, which for Vorbis/Opus embeds the comment header) and the
@@ -187,8 +205,9 @@ fn heif_pixels(path: &Path) -> Result<String, PayloadError> {
     std::fs::create_dir_all(&dir).map_err(|e| file_error(&dir)(&e))?;
     let png = dir.join("primary.png");
     let result = run(
-        Command::new("heif-convert").arg(path).arg(&png),
-        "heif-convert (libheif-examples)",
+        Tool::new("heif-convert").arg(path).arg(&png),
+        path,
+        crate::tool::STDERR_CAP,
     )
     .and_then(|_| pixels_image_crate(&png));
     let _ = std::fs::remove_dir_all(&dir);
@@ -203,10 +222,11 @@ fn heif_pixels(path: &Path) -> Result<String, PayloadError> {
 /// writer updates: `/ModDate`, `/Producer`, the `/AIGC` key).
 fn pdf_pages(path: &Path) -> Result<String, PayloadError> {
     let out = run(
-        Command::new("qpdf")
+        Tool::new("qpdf")
             .args(["--json", "--json-stream-data=inline"])
             .arg(path),
-        "qpdf",
+        path,
+        QPDF_JSON_CAP,
     )?;
     let doc: serde_json::Value =
         serde_json::from_slice(&out).map_err(|e| file_error(path)(&format!("qpdf JSON: {e}")))?;

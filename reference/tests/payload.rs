@@ -260,3 +260,63 @@ fn one_pixel_one_packet_one_key_changes_are_seen() {
         "front matter holding only AIGC"
     );
 }
+
+/// Processes whose command line contains `needle`.
+fn with_marker(needle: &str) -> Vec<String> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| {
+            let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
+            let text = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            text.contains(needle).then_some(text)
+        })
+        .collect()
+}
+
+#[test]
+fn a_tool_past_the_callers_deadline_is_killed_with_everything_it_started() {
+    use aigc_label::tool::{with_deadline, Deadline, Tool};
+    use std::time::Duration;
+    // A tool that never ends, with a child and a grandchild: the marker is in their argv.
+    let marker = format!("{}.{}", 7000 + std::process::id() % 1000, 53);
+    let script = format!("sleep {marker} & sh -c 'sleep {marker}' & sleep {marker}; wait");
+    let input = v("plain.mp4");
+    // A generous limit: the test asserts what happens at it, never how soon it comes.
+    let deadline = Deadline::after(Duration::from_secs(2), "test.limit_s");
+    let err = with_deadline(deadline, || {
+        Tool::new("sh")
+            .args(["-c", &script])
+            .file(&input)
+            .run()
+            .unwrap_err()
+    });
+    assert!(err.is_timeout(), "{err}");
+    let message = err.to_string();
+    assert!(
+        message.contains("sh on ")
+            && message.contains("plain.mp4")
+            && message.contains("2 s (test.limit_s)"),
+        "the error names the tool, the file and the limit: {message}"
+    );
+    let left = with_marker(&marker);
+    assert!(left.is_empty(), "processes survived the deadline: {left:?}");
+    // Outside the closure no deadline is in force, and a quick tool runs as before.
+    assert!(aigc_label::tool::current_deadline().is_none());
+    let out = Tool::new("sh").args(["-c", "echo ok"]).run().unwrap();
+    assert_eq!(out, b"ok\n");
+}
+
+#[test]
+fn a_fingerprint_under_a_deadline_already_past_is_an_error_naming_ffmpeg() {
+    use aigc_label::tool::{with_deadline, Deadline};
+    use std::time::Duration;
+    let err = with_deadline(Deadline::after(Duration::ZERO, "test.limit_s"), || {
+        fingerprint(&v("plain.mp4"), "mp4").unwrap_err()
+    });
+    let message = err.to_string();
+    assert!(
+        message.contains("ffmpeg on ") && message.contains("test.limit_s"),
+        "{message}"
+    );
+}

@@ -36,8 +36,8 @@ pub enum HistoryCommand {
         #[arg(long)]
         json: bool,
     },
-    /// File a report folder (report.json, its other files, a signature file when present) into
-    /// the results store.
+    /// File a report folder (report.json, its other files, the signed manifest.json and the
+    /// signature file when present) into the results store.
     Archive {
         /// The results store (SQLite; created when missing).
         #[arg(long, value_name = "FILE", default_value = "results.sqlite")]

@@ -119,8 +119,40 @@ pub struct Archived {
     pub signature: String,
 }
 
-/// File the report in `report_dir` (report.json, the other report files, the signature file
-/// when there is one) into the store.
+/// The files of a report folder kept in the store besides the signature file: the report
+/// files, and for a certified run its signed manifest (`manifest.json`, conformance/src/certify)
+/// with every report file it lists, so that an archived run can be restored and verified
+/// (`aigc-conform verify`) with nothing missing. Names are plain file names (a manifest naming
+/// `../x` is refused, as `verify` refuses it).
+fn kept_files(dir: &Path) -> Result<Vec<String>, String> {
+    let mut names: Vec<String> = REPORT_FILES.iter().map(|n| n.to_string()).collect();
+    let manifest = dir.join(crate::certify::sign::MANIFEST);
+    if manifest.is_file() {
+        let text = std::fs::read_to_string(&manifest)
+            .map_err(|e| format!("{}: {e}", manifest.display()))?;
+        let doc: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| format!("{}: not JSON: {e}", manifest.display()))?;
+        if let Some(listed) = doc.get("files").and_then(serde_json::Value::as_object) {
+            for name in listed.keys() {
+                let plain = Path::new(name).file_name().and_then(|n| n.to_str()) == Some(name);
+                if !plain {
+                    return Err(format!(
+                        "{}: file name {name:?} is not a plain name",
+                        manifest.display()
+                    ));
+                }
+                if !names.contains(name) {
+                    names.push(name.clone());
+                }
+            }
+        }
+        names.push(crate::certify::sign::MANIFEST.to_string());
+    }
+    Ok(names)
+}
+
+/// File the report in `report_dir` (report.json, the other report files, the signed manifest
+/// and the signature file when there are) into the store.
 pub fn archive(conn: &mut Connection, report_dir: &Path) -> Result<Archived, String> {
     let r = StoredReport::load(report_dir)?;
     if let Some(k) = r.shard() {
@@ -149,13 +181,11 @@ pub fn archive(conn: &mut Connection, report_dir: &Path) -> Result<Archived, Str
         });
     }
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
-    for name in REPORT_FILES {
-        let p = r.dir().join(name);
+    for name in kept_files(r.dir())? {
+        let p = r.dir().join(&name);
         if p.is_file() {
-            files.push((
-                name.to_string(),
-                std::fs::read(&p).map_err(|e| format!("{}: {e}", p.display()))?,
-            ));
+            let content = std::fs::read(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+            files.push((name, content));
         }
     }
     if let Some(sig) = r.signature_file() {

@@ -25,6 +25,7 @@ pub mod carriers;
 pub mod code;
 pub mod rng;
 pub mod templates;
+pub mod threshold;
 
 use rng::Rng;
 use templates::{Carrier, Family, CARRIERS};
@@ -88,6 +89,16 @@ pub fn generate(
             }
         }
     }
+    // Near-threshold explicit labels (threshold.rs): after the implicit families, so that their
+    // instances stay what they were for a seed.
+    for side in threshold::SIDES {
+        templates.push(format!("threshold/{}", side.name()));
+        let mut rng = master.fork();
+        let id = format!("official-{:016x}", master.next_u64());
+        vectors.push(threshold_instance(
+            &mut rng, &id, side, profile, &dir, seed,
+        )?);
+    }
     // Opaque ids, in an order that says nothing about the template.
     master.shuffle(&mut vectors);
     Ok((vectors, templates))
@@ -131,6 +142,41 @@ fn instance(
     })
 }
 
+fn threshold_instance(
+    rng: &mut Rng,
+    id: &str,
+    side: threshold::Side,
+    profile: &Profile,
+    dir: &Path,
+    seed: u64,
+) -> Result<Vector, String> {
+    let fields = templates::valid_fields(rng);
+    let planned = threshold::plan(rng, side, &fields, profile)?;
+    let file = format!("{id}.png");
+    let path = dir.join(&file);
+    std::fs::write(&path, &planned.bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(Vector {
+        id: id.to_string(),
+        requirements: vec!["GB-5.2-e".into()],
+        class: planned.class,
+        bug_class: Some(format!("official:threshold-{}", side.name())),
+        provenance: format!(
+            "aigc-conform official generator (seed {seed}, template threshold/{})",
+            side.name()
+        ),
+        description: planned.description,
+        op: Op::Label,
+        media: Some("image/png".into()),
+        input: file,
+        request: planned.request,
+        expect: planned.expect,
+        profile_choice: Vec::new(),
+        blame: Default::default(),
+        manifest: dir.join("official-instances.yaml"),
+        line: 0,
+    })
+}
+
 /// Replace the instantiated golden vectors of `suite` by fresh instances (written into `dir`),
 /// keeping every other vector; returns the scope to record.
 pub fn instantiate(
@@ -150,7 +196,7 @@ pub fn instantiate(
         instances: instances.len(),
         golden_replaced: before - kept,
         golden_kept: kept,
-        kept: "golden: explicit labels, platform, label and propagate ops, security (SM2 signatures), \
+        kept: "golden: explicit labels (besides the near-threshold image instances), platform, label and propagate ops, security (SM2 signatures), \
                robustness, and the implicit read vectors of formats the generator does not craft \
                (WebP, GIF, TIFF, HEIC, FLAC, Ogg, M4A, MP4/MOV, MKV/WebM, FLV, AVI, DOCX)"
             .into(),

@@ -292,7 +292,7 @@ fn random_id(rng: &mut Rng) -> String {
 pub type Fields = Vec<(String, Value)>;
 
 /// A fresh well-formed label.
-fn valid_fields(rng: &mut Rng) -> Fields {
+pub(crate) fn valid_fields(rng: &mut Rng) -> Fields {
     let label = rng.pick(&["1", "2", "3"]).to_string();
     let producer = if rng.below(6) == 0 {
         // Annex E d): a name is allowed instead of the code.

@@ -16,7 +16,6 @@
 
 use serde::{Deserialize, Serialize};
 use std::path::Path;
-use std::process::Command;
 
 pub use crate::media::Modality;
 use crate::profile::Profile;
@@ -263,30 +262,26 @@ impl From<String> for Fallback {
 /// Result of the explicit tier.
 pub type Result<T> = std::result::Result<T, ExplicitError>;
 
-/// Run an external tool; a missing tool gives an error that says which package installs it.
+/// Run an external tool under the caller's deadline ([`crate::tool::with_deadline`]) with
+/// bounded output; a missing tool gives an error that says which package installs it. The file
+/// named in errors is the first argument that names an existing file (every caller passes the
+/// file the tool works on as a path).
 pub(crate) fn run_tool(program: &str, args: &[&std::ffi::OsStr]) -> Result<Vec<u8>> {
-    let out = Command::new(program)
-        .args(args)
-        .output()
-        .map_err(|e| ExplicitError::Tool(missing_tool(program, &e)))?;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        let tail: String = err.lines().rev().take(3).collect::<Vec<_>>().join(" | ");
-        return Err(ExplicitError::Tool(format!(
-            "{program} failed ({}): {tail}",
-            out.status
-        )));
+    let file = args
+        .iter()
+        .map(Path::new)
+        .find(|p| p.is_file())
+        .map(Path::to_path_buf);
+    let mut tool = crate::tool::Tool::new(program).args(args);
+    if let Some(f) = &file {
+        tool = tool.file(f);
     }
-    Ok(out.stdout)
+    tool.run().map_err(|e| ExplicitError::Tool(e.to_string()))
 }
 
 /// The message for a tool that could not be started.
 pub(crate) fn missing_tool(program: &str, e: &std::io::Error) -> String {
-    let package = match program {
-        "tesseract" => "tesseract-ocr and tesseract-ocr-chi-sim",
-        "ffmpeg" | "ffprobe" => "ffmpeg",
-        other => other,
-    };
+    let package = crate::tool::package_of(program);
     if e.kind() == std::io::ErrorKind::NotFound {
         format!("{program} not found: install {package} (Debian: apt-get install {package})")
     } else {

@@ -63,10 +63,19 @@ def attack(req, line):
             f.write("written by the implementation under test\n")
         return None
     if MODE == "daemon":
-        # A daemon in its own session that outlives the request (ARG: a marker for `sleep`).
-        subprocess.Popen(["setsid", "sleep", ARG], stdin=subprocess.DEVNULL,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                         start_new_session=True)
+        # A classic daemon that outlives the request (ARG: a marker for `sleep`): fork, a new
+        # session, fork again, and the middle process exits, so the daemon is no child of the
+        # adapter. The middle process is waited for: the daemon exists before the answer.
+        pid = os.fork()
+        if pid == 0:
+            os.setsid()
+            if os.fork() == 0:
+                null = os.open(os.devnull, os.O_RDWR)
+                for fd in (0, 1, 2):
+                    os.dup2(null, fd)
+                os.execvp("sleep", ["sleep", ARG])
+            os._exit(0)
+        os.waitpid(pid, 0)
         return None
     if MODE == "duplicate-keys":
         # An error that a last-key-wins parser reads as success.

@@ -16,7 +16,7 @@ use crate::explicit::Result;
 use serde::Serialize;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use super::image::{self as img, Anchor, Method, Overlay, Plane, VisualMeasure};
 
@@ -289,10 +289,11 @@ fn is_y4m(path: &Path) -> bool {
         && &head == b"YUV4MPEG2"
 }
 
-/// A Y4M stream of any video file: the file itself, or ffmpeg decoding it on a pipe.
+/// A Y4M stream of any video file: the file itself, or ffmpeg decoding it on a pipe (under the
+/// caller's deadline, [`crate::tool::with_deadline`]).
 enum Source {
     File(std::fs::File),
-    Ffmpeg(Child, ChildStdout),
+    Ffmpeg(crate::tool::Streaming),
 }
 
 impl Source {
@@ -302,7 +303,7 @@ impl Source {
                 .map(Source::File)
                 .map_err(|e| format!("{}: {e}", path.display()).into());
         }
-        let mut child = Command::new("ffmpeg")
+        crate::tool::Tool::new("ffmpeg")
             .args(["-v", "error", "-nostdin", "-i"])
             .arg(path)
             .args([
@@ -314,26 +315,27 @@ impl Source {
                 "yuv420p",
                 "-",
             ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| super::missing_tool("ffmpeg", &e))?;
-        let out = child.stdout.take().ok_or("ffmpeg: no stdout")?;
-        Ok(Source::Ffmpeg(child, out))
+            .file(path)
+            .stream()
+            .map(Source::Ffmpeg)
+            .map_err(|e| super::ExplicitError::Tool(e.to_string()))
     }
 
     fn reader(&mut self) -> Box<dyn Read + '_> {
         match self {
             Source::File(f) => Box::new(f),
-            Source::Ffmpeg(_, o) => Box::new(o),
+            Source::Ffmpeg(s) => Box::new(s.stdout()),
         }
     }
 
-    fn finish(self) {
-        if let Source::Ffmpeg(mut c, o) = self {
-            drop(o);
-            let _ = c.kill();
-            let _ = c.wait();
+    /// Stop the decoder; `Err` when the deadline stopped it first (the frames read are then
+    /// incomplete and no measurement may be made of them).
+    fn finish(self) -> Result<()> {
+        match self {
+            Source::File(_) => Ok(()),
+            Source::Ffmpeg(s) => s
+                .finish()
+                .map_err(|e| super::ExplicitError::Tool(e.to_string())),
         }
     }
 }
@@ -478,12 +480,13 @@ pub fn mark_file(
         ratio,
         duration_s,
     );
-    src.finish();
+    let decoded = src.finish();
     let status = enc.wait_with_output().map_err(|e| e.to_string())?;
     let cleanup = || {
         let _ = std::fs::remove_file(&tmp);
     };
-    let (n, o, h) = match marked {
+    // A decoder stopped by the deadline gave too few frames: the output would be cut short.
+    let (n, o, h) = match decoded.and(marked) {
         Ok(r) => r,
         Err(e) => {
             cleanup();
@@ -624,10 +627,10 @@ pub fn measure_file(
         }
         Ok(m)
     })();
-    src.finish();
-    if let Some(o) = orig {
-        o.finish();
-    }
+    let stopped = src.finish();
+    let stopped_original = orig.map(Source::finish).unwrap_or(Ok(()));
+    stopped?;
+    stopped_original?;
     result
 }
 
