@@ -38,32 +38,27 @@ embed_rows() {
         -c:v libx264 -preset ultrafast -qp 4 -pix_fmt yuv420p -movflags +faststart "$D/large.mp4"
   fi
 
-  # embed_ms: `embed --no-sync` (atomic rename, no fsync: the same durability as `cat a > b`);
-  # sync_ms: the default `embed`, which also fsyncs the output before the rename.
-  printf '%-10s %9s %9s %9s %7s %9s %9s %9s\n' file size_MB cat_ms embed_ms ratio sync_ms exif_ms peak_KiB
-  for f in small.png small.mp4 large.png large.mp4; do
-    [ -f "$D/$f" ] || continue
+  # embed --no-sync (atomic rename, no fsync: the same durability as `cat a > b`) against cat,
+  # whole process each, alternating per repetition (scripts/bench_embed.py says how); the sync
+  # column is the default `embed`, which also fsyncs before the rename (disk, not CPU: one run
+  # each for information); exif_ms is ExifTool writing the same field.
+  local small=() large=()
+  for f in small.png small.mp4; do [ -f "$D/$f" ] && small+=("$D/$f"); done
+  for f in large.png large.mp4; do [ -f "$D/$f" ] && large+=("$D/$f"); done
+  echo "== embed --no-sync vs cat a > b (ms; r_min = ratio of the minima, r_med = median of the per-repetition ratios; target <= 1.15, peak <= 16384 KiB)"
+  python3 scripts/bench_embed.py "$BIN" "$D" "${BENCH_REPS_SMALL:-40}" "${small[@]}" | sed 's/^/  /'
+  if [ ${#large[@]} -gt 0 ]; then
+    python3 scripts/bench_embed.py "$BIN" "$D" "${BENCH_REPS_LARGE:-7}" "${large[@]}" | tail -n +2 | sed 's/^/  /'
+  fi
+  echo "== for information: default embed (fsync), ExifTool on the small files (ms, mean)"
+  for f in small.png small.mp4; do
     ext=${f##*.}
-    size=$(python3 -c "import os; print(f'{os.path.getsize(\"$D/$f\")/1e6:.1f}')")
-    runs=20; [ "${f#large}" != "$f" ] && runs=5
-    # Every command writes a fresh file (--prepare removes the outputs): replacing an existing file
-    # makes ext4 flush it (auto_da_alloc), which would measure the disk instead of the copy.
-    hyperfine -N -w 2 -r $runs --export-json "$D/h.json" \
-      --prepare "rm -f $D/out-cat.$ext $D/out-ours.$ext $D/out-sync.$ext" \
-      "sh -c 'cat $D/$f > $D/out-cat.$ext'" \
-      "$BIN embed $D/$f -o $D/out-ours.$ext --no-sync $FLAGS" \
+    hyperfine -N -w 1 -r 5 --export-json "$D/h2.json" \
+      --prepare "cp $D/$f $D/out-exif.$ext" \
+      "exiftool -config $CFG -q -overwrite_original -XMP-TC260:AIGC=x $D/out-exif.$ext" >/dev/null 2>&1
+    hyperfine -N -w 1 -r 5 --export-json "$D/h4.json" --prepare "rm -f $D/out-sync.$ext" \
       "$BIN embed $D/$f -o $D/out-sync.$ext $FLAGS" >/dev/null 2>&1
-    read -r cat_ms our_ms sync_ms < <(ms "$D/h.json")
-    exif_ms=-
-    if [ "${f#large}" = "$f" ] || [ -n "${BENCH_EXIFTOOL_LARGE:-}" ]; then
-      hyperfine -N -w 1 -r 5 --export-json "$D/h2.json" \
-        --prepare "cp $D/$f $D/out-exif.$ext" \
-        "exiftool -config $CFG -q -overwrite_original -XMP-TC260:AIGC=x $D/out-exif.$ext" >/dev/null 2>&1
-      exif_ms=$(ms "$D/h2.json")
-    fi
-    peak=$(peak_kib "$BIN" embed "$D/$f" -o "$D/out-ours.$ext" --force $FLAGS)
-    ratio=$(python3 -c "print(f'{$our_ms/$cat_ms:.2f}')")
-    printf '%-10s %9s %9s %9s %7s %9s %9s %9s\n' "$f" "$size" "$cat_ms" "$our_ms" "$ratio" "$sync_ms" "$exif_ms" "$peak"
+    echo "  $f: embed with fsync $(ms "$D/h4.json") ms, exiftool $(ms "$D/h2.json") ms"
   done
 
   # The copy path of the unchanged ranges (src/copy.rs): copy_file_range where the file system
@@ -76,6 +71,53 @@ embed_rows() {
   esac
 }
 embed_rows
+
+# ---- optional: reflinks on a loop-mounted XFS (reflink=1) -------------------------------------
+# A multi-GB WAV (the audio does not move: the label is appended after `data`) embedded on a file
+# system that shares extents, against cat. Needs root, a free loop device and mkfs.xfs (xfsprogs,
+# installed here if missing); skipped with a line saying why otherwise. BENCH_REFLINK_GB (3)
+# sets the size; BENCH_REFLINK=0 skips it.
+reflink_row() {
+  local gb=${BENCH_REFLINK_GB:-3}
+  if [ "${BENCH_REFLINK:-1}" = 0 ] || [ -n "${BENCH_QUICK:-}" ]; then
+    echo "== reflink row skipped (BENCH_REFLINK=0 or BENCH_QUICK)"; return
+  fi
+  if [ "$(id -u)" != 0 ]; then echo "== reflink row skipped: needs root (loop mount)"; return; fi
+  command -v mkfs.xfs >/dev/null || apt-get install -y -qq xfsprogs >/dev/null 2>&1 || true
+  if ! command -v mkfs.xfs >/dev/null; then echo "== reflink row skipped: no mkfs.xfs (xfsprogs)"; return; fi
+  local img=$D/xfs.img mnt=$D/xfs
+  mkdir -p "$mnt"
+  truncate -s "$((2 * gb + 2))G" "$img"
+  if ! mkfs.xfs -q -f -m reflink=1 "$img" || ! mount -o loop "$img" "$mnt" 2>/dev/null; then
+    rm -f "$img"; echo "== reflink row skipped: cannot make or loop-mount an XFS image here"; return
+  fi
+  # shellcheck disable=SC2064
+  trap "umount '$mnt' 2>/dev/null; rm -f '$img'" EXIT
+  python3 - "$mnt/big.wav" "$gb" <<'PY'
+import struct, sys
+path, gb = sys.argv[1], int(sys.argv[2])
+n = gb << 30
+fmt = struct.pack("<HHIIHH", 1, 2, 48000, 48000 * 4, 4, 16)
+with open(path, "wb") as f:
+    f.write(b"RIFF" + struct.pack("<I", 4 + 8 + len(fmt) + 8 + n) + b"WAVE")
+    f.write(b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", n))
+    block = bytes(range(256)) * 4096  # 1 MiB of real (non-hole) audio bytes
+    for _ in range(n >> 20):
+        f.write(block)
+PY
+  sync
+  echo "== reflinks: embed --no-sync vs cat on XFS (reflink=1, loop image), ${gb} GiB WAV"
+  python3 scripts/bench_embed.py "$BIN" "$mnt" "${BENCH_REPS_REFLINK:-3}" "$mnt/big.wav" | sed 's/^/  /'
+  local before after
+  before=$(df --output=used -B1M "$mnt" | tail -1)
+  "$BIN" embed "$mnt/big.wav" -o "$mnt/out.wav" --no-sync $FLAGS >/dev/null
+  sync
+  after=$(df --output=used -B1M "$mnt" | tail -1)
+  echo "  space taken by embed's ${gb} GiB output: $((after - before)) MiB (shared extents); label: $("$BIN" read "$mnt/out.wav" | head -c 60)"
+  umount "$mnt"; rm -f "$img"; rmdir "$mnt" 2>/dev/null || true
+  trap - EXIT
+}
+reflink_row
 
 # ---- read, whole process, small labelled file ------------------------------------------
 cp "$D/small.png" "$D/read.png"
