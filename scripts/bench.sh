@@ -18,7 +18,7 @@
 #   peak RSS of embed (/usr/bin/time): ~7.2 MiB. The small files miss 1.15x by process start-up:
 #   `aigc-label --version` alone is 1.24 ms against cat's 0.96 ms, `read` 1.73 ms, `embed` 2.13
 #   ms (profile YAML parse, CLI, atomic write), not by the copy.
-#   After the PNG copy_tail change (commit 2 after 5b59efe; same output bytes, checked with cmp;
+#   After the PNG copy_tail change (commit 63159c0; same output bytes, checked with cmp;
 #   3813 header preads + 2 copy_file_range instead of 481 preads + 479 writes of 256 KiB), 18:58:
 #   large.png     124.8    5  301.12  544.32  251.53  365.85  0.84  0.58  149.49  100.17
 #   large.mp4     174.5    5  189.63  350.82  296.96  313.64  1.57  0.94  102.32   90.26
