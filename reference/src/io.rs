@@ -10,6 +10,7 @@ use std::fs::File;
 use std::io::{self, BufWriter, Cursor, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
+use crate::copy::pread;
 use crate::error::{CodecError, Result};
 
 /// A file (or an in-memory buffer, for tests and fuzzing) being read by a container module.
@@ -67,17 +68,6 @@ impl PositionedReader {
         out[..n].copy_from_slice(&self.buf[..n]);
         Ok(n)
     }
-}
-
-#[cfg(unix)]
-fn pread(file: &File, buf: &mut [u8], pos: u64) -> io::Result<usize> {
-    std::os::unix::fs::FileExt::read_at(file, buf, pos)
-}
-
-#[cfg(not(unix))]
-fn pread(mut file: &File, buf: &mut [u8], pos: u64) -> io::Result<usize> {
-    file.seek(SeekFrom::Start(pos))?;
-    file.read(buf)
 }
 
 impl Input {
