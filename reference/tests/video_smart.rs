@@ -268,3 +268,90 @@ fn unsupported_codec_open_gop_and_whole_video_labels_fall_back_to_full() {
     assert_eq!(r["mode"], "full", "{r}");
     assert!(r["reason"].as_str().unwrap().contains("every frame"), "{r}");
 }
+
+/// Per stream of `file`: index, type, codec, language, attachment file name and the MD5 of
+/// its extradata (an attachment's data is its extradata).
+fn streams(file: &Path) -> Vec<String> {
+    let out = run(Command::new("ffprobe")
+        .args(["-v", "error", "-show_data_hash", "md5", "-show_entries"])
+        .arg("stream=index,codec_type,codec_name,extradata_hash:stream_tags=language,filename")
+        .args(["-of", "csv=p=0"])
+        .arg(file));
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// `input` with the subtitles of `srt` added (as `subtitle_codec`, language `chi`), copying the
+/// rest; `extra` adds more output options (attachments).
+fn with_subtitles(dir: &Scratch, input: &Path, name: &str, codec: &str, extra: &[&str]) -> PathBuf {
+    let srt = dir.path("subs.srt");
+    std::fs::write(
+        &srt,
+        "1\n00:00:00,500 --> 00:00:01,500\n标注 one\n\n\
+         2\n00:00:03,000 --> 00:00:04,000\nafter the label\n\n",
+    )
+    .unwrap();
+    let p = dir.path(name);
+    run(Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-i"])
+        .arg(input)
+        .arg("-i")
+        .arg(&srt)
+        .args(["-map", "0", "-map", "1", "-c", "copy", "-c:s", codec])
+        .args(["-metadata:s:s:0", "language=chi"])
+        .args(extra)
+        .arg(&p));
+    p
+}
+
+/// Smart rendering copies the subtitle streams (MP4 `mov_text`; Matroska ASS, with a font
+/// attachment) packet for packet, with their language, and the attachment byte for byte.
+#[test]
+fn subtitles_and_attachments_are_copied() {
+    let dir = Scratch::new("subtitles");
+    let x264 = ["-c:v", "libx264", "-preset", "veryfast"];
+    let mp4 = make_input(&dir, "plain.mp4", &x264, &["-c:a", "aac"]);
+    let mp4 = with_subtitles(&dir, &mp4, "subs.mp4", "mov_text", &[]);
+    let mkv = make_input(&dir, "plain.mkv", &x264, &["-c:a", "flac"]);
+    let font = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/fonts/label-cjk-subset.otf");
+    let font = font.to_str().unwrap();
+    let mkv = with_subtitles(
+        &dir,
+        &mkv,
+        "subs.mkv",
+        "ass",
+        &["-attach", font, "-metadata:s:t", "mimetype=font/otf"],
+    );
+    for (input, output, kinds) in [
+        (&mp4, dir.path("subs-out.mp4"), "video audio subtitle"),
+        (
+            &mkv,
+            dir.path("subs-out.mkv"),
+            "video audio subtitle attachment",
+        ),
+    ] {
+        assert_smart(input, &output);
+        let (sin, sout) = (packets(input, "s:0"), packets(&output, "s:0"));
+        // Two cues (MP4 adds empty samples for the gaps between them).
+        assert!(sin.len() >= 2, "{sin:?}");
+        assert_eq!(sin, sout, "subtitle packets of {}", output.display());
+        // Every stream but the re-encoded video, with its language and data.
+        let (a, b) = (streams(input), streams(&output));
+        let types: Vec<&str> = b.iter().filter_map(|s| s.split(',').nth(2)).collect();
+        assert_eq!(types.join(" "), kinds, "{b:?}");
+        assert_eq!(a.len(), b.len(), "{a:?} vs {b:?}");
+        // (Not the extradata of MP4 `mov_text`: the muxer writes its own `tx3g` sample
+        // description; the samples themselves are compared above.)
+        let row = |r: &str| match r.contains(",mov_text,") {
+            true => r.split(',').filter(|f| !f.starts_with("MD5:")).collect(),
+            false => r.to_string(),
+        };
+        for (x, y) in a.iter().zip(&b).skip(1) {
+            assert_eq!(row(x), row(y), "stream of {}", output.display());
+        }
+        assert!(b[2].contains("chi"), "{b:?}");
+    }
+}

@@ -760,6 +760,8 @@ fn decode_scan(
         (f.mcux, f.mcuy)
     };
     let total = ux * uy;
+    // Unit `u` is at (mx, my), counted along (no division per unit).
+    let (mut mx, mut my) = (0usize, 0usize);
     for u in 0..total {
         if restart_interval > 0 && units == restart_interval {
             r.restart(next_rst)?;
@@ -778,7 +780,6 @@ fn decode_scan(
             }
             None => false,
         };
-        let (mx, my) = (u % ux, u / ux);
         let mut longest = 0u32;
         for (si, &(ci, dc, ac)) in tables.iter().enumerate() {
             let comp = &mut f.comps[ci];
@@ -832,7 +833,15 @@ fn decode_scan(
                     } else if ah == 0 {
                         decode_ac_first(&mut r, block, ac.expect("AC"), ss, se, al, &mut eobrun)?
                     } else {
-                        decode_ac_refine(&mut r, block, ac.expect("AC"), ss, se, al, &mut eobrun)?
+                        let had = *nonzero;
+                        decode_ac_refine(
+                            &mut r,
+                            block,
+                            had,
+                            ac.expect("AC"),
+                            (ss, se, al),
+                            &mut eobrun,
+                        )?
                     };
                     *nonzero |= last;
                     if keep {
@@ -849,6 +858,11 @@ fn decode_scan(
             }
         }
         units += 1;
+        mx += 1;
+        if mx == ux {
+            mx = 0;
+            my += 1;
+        }
     }
     if r.overran() {
         return bad(r.pos, "entropy-coded data ends before the scan does");
@@ -989,32 +1003,57 @@ fn decode_ac_first(
     Ok(nonzero)
 }
 
+/// One block of an AC refinement scan. `had` is the block's non-zero mask before the scan (bit
+/// `k` for zig-zag index `k`): a block inside an end-of-band run only refines the coefficients
+/// already non-zero, one correction bit each, so only those are visited (most blocks of a
+/// photo's high-frequency bands are in such runs and have few).
 fn decode_ac_refine(
     r: &mut BitReader<'_>,
     block: &mut Block,
+    had: u64,
     ac: &DecodeTable,
-    ss: usize,
-    se: usize,
-    al: u32,
+    (ss, se, al): (usize, usize, u32),
     eobrun: &mut u32,
 ) -> Result<u64, JpegError> {
     let p1: i16 = 1 << al;
-    let mut nonzero = 0u64;
     let m1: i16 = -p1;
-    let refine = |r: &mut BitReader<'_>, c: &mut i16| {
-        if r.bit() && (*c & p1) == 0 {
-            *c = if *c >= 0 {
-                c.wrapping_add(p1)
-            } else {
-                c.wrapping_add(m1)
-            };
+    // Read one correction bit for each coefficient of `mask` (already non-zero), in zig-zag
+    // order: a set bit adds `p1` to its magnitude unless that bit is already set.
+    // The bits are read 16 at a time (one read per coefficient was a fifth of the time).
+    let refine = |r: &mut BitReader<'_>, block: &mut Block, mut mask: u64| {
+        let mut left = mask.count_ones();
+        while left > 0 {
+            let n = left.min(16);
+            left -= n;
+            let bits = r.bits(n);
+            for i in (0..n).rev() {
+                let z = mask.trailing_zeros() as usize;
+                mask &= mask - 1;
+                let c = &mut block[ZIGZAG[z]];
+                if (bits >> i) & 1 == 1 && (*c & p1) == 0 {
+                    *c = if *c >= 0 {
+                        c.wrapping_add(p1)
+                    } else {
+                        c.wrapping_add(m1)
+                    };
+                }
+            }
         }
     };
+    // Bits `from..=se` (empty when `from > se`).
+    let band = |from: usize| -> u64 {
+        if from > se {
+            0
+        } else {
+            (u64::MAX << from) & (u64::MAX >> (63 - se))
+        }
+    };
+    let mut nonzero = 0u64;
     let mut k = ss;
     if *eobrun == 0 {
         while k <= se {
             let rs = r.decode(ac)?;
-            let (mut run, s) = ((rs >> 4) as i32, rs & 15);
+            let (run, s) = ((rs >> 4) as u32, rs & 15);
             let mut value = 0i16;
             if s != 0 {
                 if s != 1 {
@@ -1024,40 +1063,36 @@ fn decode_ac_refine(
             } else if run != 15 {
                 *eobrun = 1 << run;
                 if run > 0 {
-                    *eobrun += r.bits(run as u32);
+                    *eobrun += r.bits(run);
                 }
                 break;
             }
-            while k <= se {
-                let c = &mut block[ZIGZAG[k]];
-                if *c != 0 {
-                    refine(r, c);
-                } else {
-                    run -= 1;
-                    if run < 0 {
-                        break;
-                    }
-                }
-                k += 1;
+            // Skip `run` zero coefficients, refining the non-zero ones met on the way; the
+            // new coefficient (or, for ZRL, the 16th zero) is at the next zero after them.
+            let nz = had | nonzero;
+            let mut zeros = !nz & band(k);
+            for _ in 0..run {
+                zeros &= zeros.wrapping_sub(1);
             }
-            if value != 0 {
-                if k > se {
+            if zeros == 0 {
+                // Fewer zeros left than the run: every non-zero coefficient up to `se`.
+                refine(r, block, nz & band(k));
+                if value != 0 {
                     return bad(r.pos, "refinement runs past the end of the band");
                 }
-                block[ZIGZAG[k]] = value;
-                nonzero |= 1 << k;
+                break;
             }
-            k += 1;
+            let at = zeros.trailing_zeros() as usize;
+            refine(r, block, nz & band(k) & !band(at));
+            if value != 0 {
+                block[ZIGZAG[at]] = value;
+                nonzero |= 1 << at;
+            }
+            k = at + 1;
         }
     }
     if *eobrun > 0 {
-        while k <= se {
-            let c = &mut block[ZIGZAG[k]];
-            if *c != 0 {
-                refine(r, c);
-            }
-            k += 1;
-        }
+        refine(r, block, (had | nonzero) & band(k));
         *eobrun -= 1;
     }
     Ok(nonzero)
