@@ -45,9 +45,9 @@ def main():
             detail = " ".join(g["pattern"] for g in m.get("groups", []))[:120]
         elif m.get("speech"):
             s = m["speech"]
-            detail = "voiced %.2f spread %.3f held %.2f mod %.2f" % (
+            detail = "voiced %.2f spread %.3f held %.2f glide %.2f jump %.2f mod %.2f" % (
                 s["voiced_fraction"], s["pitch_spread_octaves"], s["held_pitch_fraction"],
-                s["syllable_modulation"])
+                s.get("glide_fraction", -1), s.get("jump_fraction", -1), s["syllable_modulation"])
         if got != c["expect"]:
             wrong.append((c["name"], c["params"], detail))
         elif verbose:

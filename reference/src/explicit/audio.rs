@@ -693,6 +693,12 @@ pub struct SpeechMeasure {
     /// Share of consecutive voiced frames whose pitch is within 0.5 % of the previous one
     /// (held notes; speech glides).
     pub held_pitch_fraction: f64,
+    /// Share of consecutive voiced frames whose pitch moves by 0.5-3 % (speech glides; held
+    /// notes and tones do not move, noise and chords jump).
+    pub glide_fraction: f64,
+    /// Share of consecutive voiced frames whose pitch jumps by more than 3 % (note changes,
+    /// noise, the several pitches of a chord).
+    pub jump_fraction: f64,
     /// Share of the envelope's modulation energy (0.5–16 Hz) that lies at 2–8 Hz.
     pub syllable_modulation: f64,
     /// Median pitch of the voiced frames, Hz.
@@ -703,17 +709,33 @@ pub struct SpeechMeasure {
     pub is_speech: bool,
 }
 
+/// Pitch steps between consecutive 10 ms frames: up to this share is a held pitch ...
+const HELD_STEP: f64 = 0.005;
+/// ... up to this share a glide; more is a jump.
+const GLIDE_STEP: f64 = 0.03;
 /// Normalised autocorrelation a frame needs to count as voiced.
 pub const VOICING_MIN: f64 = 0.5;
 /// Voiced frames / active frames, at least (espeak-ng and natural Mandarin: 0.5–0.9; noise < 0.05).
 const SPEECH_MIN_VOICED: f64 = 0.3;
-/// Pitch spread, at least (steady tones and 短长短短: about 0; speech: 0.1 octave and more).
-const SPEECH_MIN_PITCH_SPREAD: f64 = 0.05;
-/// Held-pitch share, at most. Measured (unit tests, 16/44.1/48 kHz): the bundled espeak-ng
-/// prompt 0.60-0.62, a synthesised arpeggio of held notes 0.76-0.90, steady tones and the
-/// rhythm 0.96-1.0. A limit of this measure: music whose pitch glides (vibrato, portamento)
-/// is not told from speech by it.
-const SPEECH_MAX_HELD: f64 = 0.7;
+// Measured on the calibration set (calibration/rhythm, scripts/calibrate-rhythm.sh: espeak-ng
+// Mandarin at 130-190 words/min, pitch 20-90, and English, against noise, tones, a chord, a
+// plucked and a vibrato melody, 16-48 kHz) and the unit tests below:
+//                 speech       melodies     chord        tones   pink noise
+//   spread (oct)  0.033-0.19   0.10-0.24    1.36-1.50    0       0.23-0.30
+//   held          0.49-0.77    0.86-0.90    0.76-0.78    1.0     0.08-0.11
+//   glide         0.19-0.49    0.03-0.07    0.07-0.11    0       0.29-0.32
+//   jump          0.02-0.07    0.03-0.11    0.12-0.18    0       0.60
+// Glide (a pitch that moves continuously) is the widest margin; the others back it up.
+/// Pitch spread, at least (steady tones and 短长短短: 0) ...
+const SPEECH_MIN_PITCH_SPREAD: f64 = 0.02;
+/// ... and at most (one voice's intonation; a chord's notes read as pitches octaves apart).
+const SPEECH_MAX_PITCH_SPREAD: f64 = 1.0;
+/// Held-pitch share, at most (melodies of held notes, tones).
+const SPEECH_MAX_HELD: f64 = 0.82;
+/// Gliding share, at least.
+const SPEECH_MIN_GLIDE: f64 = 0.14;
+/// Jumping share, at most (noise, chords).
+const SPEECH_MAX_JUMP: f64 = 0.3;
 /// Syllable-rate share of the modulation energy, at least.
 const SPEECH_MIN_MODULATION: f64 = 0.25;
 /// At least this many voiced frames (0.3 s) before anything counts as speech.
@@ -811,10 +833,23 @@ pub fn speech_measure(seg: &[f32], rate: u32) -> SpeechMeasure {
     } else {
         pairs
             .iter()
-            .filter(|(a, b)| (a - b).abs() <= 0.005 * a)
+            .filter(|(a, b)| (a - b).abs() <= HELD_STEP * a)
             .count() as f64
             / pairs.len() as f64
     };
+    let share = |keep: &dyn Fn(f64) -> bool| {
+        if pairs.is_empty() {
+            0.0
+        } else {
+            pairs
+                .iter()
+                .filter(|(a, b)| keep((a - b).abs() / a))
+                .count() as f64
+                / pairs.len() as f64
+        }
+    };
+    let glide_fraction = share(&|d| d > HELD_STEP && d <= GLIDE_STEP);
+    let jump_fraction = share(&|d| d > GLIDE_STEP);
     let syllable_modulation = modulation_share(&energy, 1.0 / 0.010);
     let first = pitches.iter().position(Option::is_some);
     let last = pitches.iter().rposition(Option::is_some);
@@ -825,13 +860,18 @@ pub fn speech_measure(seg: &[f32], rate: u32) -> SpeechMeasure {
     let is_speech = voiced.len() >= SPEECH_MIN_VOICED_FRAMES
         && voiced_fraction >= SPEECH_MIN_VOICED
         && pitch_spread_octaves >= SPEECH_MIN_PITCH_SPREAD
+        && pitch_spread_octaves <= SPEECH_MAX_PITCH_SPREAD
         && held_pitch_fraction <= SPEECH_MAX_HELD
+        && glide_fraction >= SPEECH_MIN_GLIDE
+        && jump_fraction <= SPEECH_MAX_JUMP
         && syllable_modulation >= SPEECH_MIN_MODULATION;
     SpeechMeasure {
         active_frames: active,
         voiced_fraction,
         pitch_spread_octaves,
         held_pitch_fraction,
+        glide_fraction,
+        jump_fraction,
         syllable_modulation,
         median_pitch_hz,
         span_s,
