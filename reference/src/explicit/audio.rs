@@ -859,8 +859,7 @@ pub fn speech_measure(seg: &[f32], rate: u32) -> SpeechMeasure {
     };
     let is_speech = voiced.len() >= SPEECH_MIN_VOICED_FRAMES
         && voiced_fraction >= SPEECH_MIN_VOICED
-        && pitch_spread_octaves >= SPEECH_MIN_PITCH_SPREAD
-        && pitch_spread_octaves <= SPEECH_MAX_PITCH_SPREAD
+        && (SPEECH_MIN_PITCH_SPREAD..=SPEECH_MAX_PITCH_SPREAD).contains(&pitch_spread_octaves)
         && held_pitch_fraction <= SPEECH_MAX_HELD
         && glide_fraction >= SPEECH_MIN_GLIDE
         && jump_fraction <= SPEECH_MAX_JUMP
