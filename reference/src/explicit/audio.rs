@@ -195,8 +195,9 @@ pub struct Burst {
     pub duration_ms: f64,
     /// Frequency of the component (median of the interpolated spectral peak over the burst), Hz.
     pub freq_hz: f64,
-    /// Whether the burst is one steady tone (at least 80 % of its frames within ±1.5 % or a
-    /// third of a spectral bin of that frequency): Morse elements are tones, the harmonics of
+    /// Whether the burst is one steady tone (at least 80 % of its frames within ±1.5 % or half
+    /// a spectral bin of that frequency: a partial of the music underneath, within the main lobe,
+    /// makes the peak wobble by a few Hz): Morse elements are tones, the harmonics of
     /// speech glide. Only tonal bursts are reported by [`bursts`].
     pub tonal: bool,
     /// Peak level of the component, dB relative to full scale (a 0 dBFS sine is about 0).
@@ -206,8 +207,9 @@ pub struct Burst {
 /// Analysis rate the audio is decimated to before the spectral analysis: tones up to about
 /// 5 kHz stay in band (the standard fixes no frequency; 300-3000 Hz is what labels use).
 const ANALYSIS_RATE: u32 = 11025;
-/// Lowest frequency searched for tones (below: drums, hum and bass).
-const TONE_MIN_HZ: f64 = 150.0;
+/// Lowest frequency searched for tones. Below it are drums, hum, bass and the fundamental of
+/// voices (80-250 Hz), whose flat stretches can mimic a rhythm; labels use 300 Hz and up.
+const TONE_MIN_HZ: f64 = 250.0;
 /// Spectral frame: 25 ms Hann window (two bins of 40 Hz: tones 100 Hz apart stay apart) every
 /// 5 ms (the edges of a 50 ms unit are placed within a few ms).
 const SPEC_WIN_S: f64 = 0.025;
@@ -523,7 +525,7 @@ pub fn bursts(mono: &[f32], rate: u32) -> Vec<Burst> {
             let mut fs: Vec<f64> = pts.iter().map(|p| p.1).collect();
             fs.sort_by(|x, y| x.total_cmp(y));
             let freq = fs[fs.len() / 2];
-            let tol = (0.015 * freq).max(bin_hz / 3.0);
+            let tol = (0.015 * freq).max(bin_hz / 2.0);
             let steady = fs.iter().filter(|f| (*f - freq).abs() <= tol).count();
             if steady * 5 < fs.len() * 4 {
                 continue;
