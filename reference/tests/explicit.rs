@@ -290,6 +290,66 @@ fn rhythm_survives_mp3_coding_and_noise() {
     }
 }
 
+/// The smoke subset of the audio calibration set (calibration/rhythm/make.py: python3,
+/// espeak-ng, sox and ffmpeg, no code of ours): 短长短短 at 300-3000 Hz and 50-300 ms units over a
+/// chord with a beat, speech and noise at -6 dB (one as MP3 64 kbit/s), and wrong rhythms, a
+/// metronome and a bed alone over the same beds. The full set: scripts/calibrate-rhythm.sh.
+#[test]
+fn rhythm_calibration_subset_made_by_other_tools() {
+    need("python3", "--version", "python3");
+    need("espeak-ng", "--version", "espeak-ng");
+    need("sox", "--version", "sox");
+    need("ffmpeg", "-version", "ffmpeg");
+    let p = profile();
+    let dir = tempfile::tempdir().unwrap();
+    run(Command::new("python3")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../calibration/rhythm/make.py"))
+        .arg("--out")
+        .arg(dir.path())
+        .args(["--subset", "smoke"]));
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("manifest.json")).unwrap()).unwrap();
+    let cases = manifest["cases"].as_array().unwrap();
+    assert!(cases.len() >= 8, "{manifest}");
+    let (mut conforming, mut negative) = (0, 0);
+    for c in cases {
+        let file = dir.path().join(c["file"].as_str().unwrap());
+        let expect = c["expect"].as_bool().unwrap();
+        let m = audio::measure_file(&file, None, None, &p).unwrap();
+        let verdict = outcome(&audio::judge(&m, &p), "GB-5.3-a");
+        let patterns: Vec<&str> = m.groups.iter().map(|g| g.pattern.as_str()).collect();
+        assert_eq!(
+            m.rhythm.is_some(),
+            expect,
+            "{}: {} (groups {patterns:?})",
+            c["name"],
+            c["params"]
+        );
+        assert_eq!(verdict == Outcome::Pass, expect, "{}", c["name"]);
+        if expect {
+            conforming += 1;
+            let want = c["params"]["place"].as_str().unwrap();
+            let (g, at) = m.rhythm.as_ref().unwrap();
+            let at = match at {
+                Place::Start => "start",
+                Place::Middle => "middle",
+                Place::End => "end",
+            };
+            assert_eq!(at, want, "{}", c["name"]);
+            // The tone frequency is measured within 2 % of the generator's.
+            let f = c["params"]["freq_hz"].as_f64().unwrap();
+            assert!(
+                (g.bursts[0].freq_hz - f).abs() <= 0.02 * f,
+                "{}: {g:?}",
+                c["name"]
+            );
+        } else {
+            negative += 1;
+        }
+    }
+    assert!(conforming >= 4 && negative >= 4, "{conforming} {negative}");
+}
+
 #[test]
 fn rhythm_vectors_long_short_short_short_and_single_beep_fail() {
     need("ffmpeg", "-version", "ffmpeg");

@@ -93,7 +93,7 @@ pub fn render(r: &Report) -> String {
         }
         let _ = writeln!(o, "</ul>");
     }
-    let _ = writeln!(o, "<h2>要求 / Requirements</h2>\n<p class=\"muted\">A failure of a 宜/可 requirement is an observation, not a failure; not-tested: no vector measured it (none exists, or the oracle could not judge it on any); confidence: of our reading of the clause (H/M/L).</p>\n<table>\n<tr><th>Id</th><th>Level</th><th>Confidence</th><th>Verdict</th><th>Vectors by outcome</th><th>要求（中文）</th><th>Requirement (English)</th><th>Vectors</th><th>Not applicable</th></tr>");
+    let _ = writeln!(o, "<h2>要求 / Requirements</h2>\n<p class=\"muted\">A failure of a 宜/可 requirement is an observation, not a failure; not-tested: no vector measured it (none exists, or the oracle could not judge it on any); confidence: of our reading of the clause (H/M/L).</p>\n<p class=\"muted\">{}</p>\n<table>\n<tr><th>Id</th><th>Level</th><th>Confidence</th><th>Verdict</th><th>Vectors by outcome</th><th>要求（中文）</th><th>Requirement (English)</th><th>Vectors</th><th>Not applicable</th></tr>", super::VOICE_METHOD_NOTE);
     for q in &r.requirements {
         let applicable: Vec<&str> = q
             .vectors

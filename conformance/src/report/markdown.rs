@@ -61,6 +61,7 @@ pub fn render(r: &Report) -> String {
         o,
         "Verdicts: a failure of a 宜/可 requirement is an *observation*, not a failure; *not-tested* means no vector measured it (none exists, or the oracle could not judge it on any); confidence is that of our reading of the clause (H/M/L).\n"
     );
+    let _ = writeln!(o, "{}\n", super::VOICE_METHOD_NOTE);
     let _ = writeln!(
         o,
         "| Id | Level | Confidence | Verdict | Vectors by outcome | 要求 | Requirement | Vectors | Not applicable |\n|---|---|---|---|---|---|---|---|---|"

@@ -475,3 +475,7 @@ impl Report {
         rows
     }
 }
+
+/// The method note on voice prompts (5.3 b, e), printed under the requirements of every
+/// report: what the suite measures of a spoken prompt, and that it does not recognise words.
+pub const VOICE_METHOD_NOTE: &str = "Method (5.3 voice prompts): the spoken wording is not recognised, since no speech-recognition model for Mandarin can be installed offline from the package registries; the suite measures only that the inserted audio is speech (voicing, pitch movement, syllable-rate modulation) and its speech rate against the declared prompt text, whose wording is judged as text.";

@@ -3,6 +3,12 @@
 //! in anyone's audio, classifies them short/long with the profile's ratios, and measures an
 //! inserted voice prompt (position, duration, speech rate) against the unlabelled original.
 //!
+//! The rhythm detector assumes no tone frequency, unit length or loudness (the standard fixes
+//! none): it follows narrowband spectral peaks that switch on and off above their bin's usual
+//! level, so a label over speech, music or noise is found as long as the tones are the stronger
+//! thing at their own frequency. Its calibration set, made by other software, is
+//! `calibration/rhythm/` (`scripts/calibrate-rhythm.sh`).
+//!
 //! Decoding: WAV is read natively (hound). Other formats (MP3, AAC/M4A, FLAC, Ogg) are decoded
 //! by the `ffmpeg` command to 32-bit float WAV. Why ffmpeg rather than symphonia: the video
 //! path needs ffmpeg anyway (H.264), it is the tool the vectors are made with, and the machine
@@ -180,113 +186,365 @@ pub fn envelope(mono: &[f32], rate: u32) -> Vec<f32> {
         .collect()
 }
 
-/// One tone burst.
+/// One tone burst: a stretch of one steady narrowband component.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Burst {
     /// Start in seconds.
     pub start_s: f64,
     /// Duration in milliseconds.
     pub duration_ms: f64,
-    /// Pitch estimate from zero crossings (median over the burst's frames), in Hz.
+    /// Frequency of the component (median of the interpolated spectral peak over the burst), Hz.
     pub freq_hz: f64,
-    /// Whether the burst is one steady tone (most frames within ±15 % of that pitch): Morse
-    /// elements are tones, speech syllables are not.
+    /// Whether the burst is one steady tone (at least 80 % of its frames within ±1.5 % or half
+    /// a spectral bin of that frequency: a partial of the music underneath, within the main lobe,
+    /// makes the peak wobble by a few Hz): Morse elements are tones, the harmonics of
+    /// speech glide. Only tonal bursts are reported by [`bursts`].
     pub tonal: bool,
+    /// Peak level of the component, dB relative to full scale (a 0 dBFS sine is about 0).
+    pub level_db: f64,
 }
 
-/// Bursts of sound: 10 ms frames above a threshold set per 5 s block from a 10 s context: the
-/// midpoint (in dB) between the noise floor (10th percentile) and the peak (the loudest frame
-/// after a 3-frame median, so a click does not count), and no more than 20 dB below that peak
-/// (quiet content between loud tones is not a burst). A block whose peak is less than 12 dB
-/// over its floor has no bursts (steady sound or silence). Local statistics keep a one-second
-/// label in ten minutes of audio visible. Gaps under 30 ms are folded into the burst (lossy
-/// coding splits tones), runs under 30 ms dropped (clicks).
-pub fn bursts(mono: &[f32], rate: u32) -> Vec<Burst> {
-    let env = envelope(mono, rate);
-    let hop = ((FRAME_S * rate as f64) as usize).max(1);
-    if env.is_empty() {
-        return Vec::new();
+/// Analysis rate the audio is decimated to before the spectral analysis: tones up to about
+/// 5 kHz stay in band (the standard fixes no frequency; 300-3000 Hz is what labels use).
+const ANALYSIS_RATE: u32 = 11025;
+/// Lowest frequency searched for tones. Below it are drums, hum, bass and the fundamental of
+/// voices (80-250 Hz), whose flat stretches can mimic a rhythm; labels use 300 Hz and up.
+const TONE_MIN_HZ: f64 = 250.0;
+/// Spectral frame: 25 ms Hann window (two bins of 40 Hz: tones 100 Hz apart stay apart) every
+/// 5 ms (the edges of a 50 ms unit are placed within a few ms).
+const SPEC_WIN_S: f64 = 0.025;
+const SPEC_HOP_S: f64 = 0.005;
+/// A spectral peak is a tone candidate when it stands this far above its bin's usual level
+/// (the 20th percentile over about 20 s around it: steady partials of a chord, hum or a noise
+/// floor are the usual level, a tone switched on is not; a Rayleigh-distributed noise bin
+/// exceeds its 20th percentile by 15 dB in 0.1 % of frames).
+const TONE_MIN_EXCESS_DB: f32 = 15.0;
+/// ... and this far above the median of its own frame's spectrum (a narrow peak, not a
+/// broadband click or a drum hit) ...
+const TONE_MIN_PROMINENCE_DB: f32 = 12.0;
+/// ... and no more than this below the frame's strongest peak (the side lobes of a Hann
+/// window are 31 dB down: a tone's side lobes are not tones).
+const TONE_MAX_BELOW_FRAME_PEAK_DB: f32 = 30.0;
+/// Frames per block of floor statistics, and the context on each side of a block.
+const FLOOR_BLOCK_FRAMES: usize = 2000;
+const FLOOR_CONTEXT_FRAMES: usize = 1000;
+/// A burst is the part of a track within this many dB of its peak (the half-amplitude point of
+/// a windowed onset is the onset itself, so durations come out unbiased).
+const BURST_EDGE_DB: f32 = 6.0;
+
+/// Low-pass (windowed sinc, Blackman) and decimate by an integer factor to about
+/// [`ANALYSIS_RATE`]; returns the samples and their rate.
+fn decimate(mono: &[f32], rate: u32) -> (Vec<f32>, f64) {
+    let k = (rate / ANALYSIS_RATE).max(1) as usize;
+    if k == 1 {
+        return (mono.to_vec(), rate as f64);
     }
-    let db: Vec<f32> = env.iter().map(|e| 20.0 * (e.max(1e-7)).log10()).collect();
-    const BLOCK: usize = 500;
-    let thresholds: Vec<f32> = (0..db.len().div_ceil(BLOCK))
-        .map(|b| {
-            let lo = (b * BLOCK).saturating_sub(BLOCK / 2);
-            let hi = ((b + 1) * BLOCK + BLOCK / 2).min(db.len());
-            let ctx = &db[lo..hi];
-            let mut sorted = ctx.to_vec();
-            sorted.sort_by(|a, b| a.total_cmp(b));
-            let floor = sorted[sorted.len() / 10];
-            let peak = ctx
-                .windows(3)
-                .map(|w| {
-                    let mut m = [w[0], w[1], w[2]];
-                    m.sort_by(|a, b| a.total_cmp(b));
-                    m[1]
-                })
-                .fold(f32::MIN, f32::max);
-            if peak - floor < 12.0 {
-                f32::INFINITY
+    let half = 8 * k;
+    let cutoff = 0.45 / k as f64; // cycles per input sample
+    let taps: Vec<f32> = (0..=2 * half)
+        .map(|i| {
+            let n = i as f64 - half as f64;
+            let sinc = if n == 0.0 {
+                2.0 * cutoff
             } else {
-                (floor + 0.5 * (peak - floor)).max(peak - 20.0)
-            }
+                (2.0 * std::f64::consts::PI * cutoff * n).sin() / (std::f64::consts::PI * n)
+            };
+            let w = 0.42 - 0.5 * (std::f64::consts::PI * i as f64 / half as f64).cos()
+                + 0.08 * (2.0 * std::f64::consts::PI * i as f64 / half as f64).cos();
+            (sinc * w) as f32
         })
         .collect();
-    let mut runs: Vec<(usize, usize)> = Vec::new();
-    let mut start = None;
-    for (i, d) in db.iter().enumerate() {
-        match (start, *d >= thresholds[i / BLOCK]) {
-            (None, true) => start = Some(i),
-            (Some(s), false) => {
-                runs.push((s, i));
-                start = None;
+    let out = (0..mono.len() / k)
+        .map(|j| {
+            let c = j * k;
+            let mut acc = 0.0f32;
+            for (i, t) in taps.iter().enumerate() {
+                if let Some(x) = (c + i).checked_sub(half).and_then(|p| mono.get(p)) {
+                    acc += t * x;
+                }
             }
-            _ => {}
-        }
-    }
-    if let Some(s) = start {
-        runs.push((s, db.len()));
-    }
-    let mut merged: Vec<(usize, usize)> = Vec::new();
-    for r in runs {
-        match merged.last_mut() {
-            Some(last) if r.0 - last.1 < 3 => last.1 = r.1,
-            _ => merged.push(r),
-        }
-    }
-    merged
-        .into_iter()
-        .filter(|(s, e)| e - s >= 3)
-        .map(|(s, e)| {
-            // Zero crossings per frame, skipping the first and last frame (fades).
-            let mut f: Vec<f64> = (s + 1..e.saturating_sub(1).max(s + 1))
-                .filter_map(|i| mono.get(i * hop..((i + 1) * hop).min(mono.len())))
-                .filter(|c| c.len() > 1)
-                .map(|c| {
-                    let z = c
-                        .windows(2)
-                        .filter(|w| (w[0] >= 0.0) != (w[1] >= 0.0))
-                        .count();
-                    z as f64 * rate as f64 / (2.0 * c.len() as f64)
-                })
-                .collect();
-            f.sort_by(|a, b| a.total_cmp(b));
-            let freq_hz = f.get(f.len() / 2).copied().unwrap_or(0.0);
-            let steady = f
-                .iter()
-                .filter(|x| (*x - freq_hz).abs() <= 0.15 * freq_hz)
-                .count();
-            Burst {
-                start_s: s as f64 * FRAME_S,
-                duration_ms: (e - s) as f64 * FRAME_S * 1000.0,
-                freq_hz,
-                tonal: freq_hz > 0.0 && steady * 5 >= f.len() * 4,
-            }
+            acc
         })
-        .collect()
+        .collect();
+    (out, rate as f64 / k as f64)
 }
 
-/// A group of bursts separated by at most the profile's gap, classified short/long.
+/// In-place iterative radix-2 FFT (`re.len()` a power of two).
+fn fft(re: &mut [f32], im: &mut [f32]) {
+    let n = re.len();
+    let mut j = 0;
+    for i in 1..n {
+        let mut bit = n >> 1;
+        while j & bit != 0 {
+            j ^= bit;
+            bit >>= 1;
+        }
+        j |= bit;
+        if i < j {
+            re.swap(i, j);
+            im.swap(i, j);
+        }
+    }
+    let mut len = 2;
+    while len <= n {
+        let ang = -2.0 * std::f64::consts::PI / len as f64;
+        for start in (0..n).step_by(len) {
+            for k in 0..len / 2 {
+                let (s, c) = (ang * k as f64).sin_cos();
+                let (wr, wi) = (c as f32, s as f32);
+                let (a, b) = (start + k, start + k + len / 2);
+                let tr = re[b] * wr - im[b] * wi;
+                let ti = re[b] * wi + im[b] * wr;
+                re[b] = re[a] - tr;
+                im[b] = im[a] - ti;
+                re[a] += tr;
+                im[a] += ti;
+            }
+        }
+        len <<= 1;
+    }
+}
+
+/// A candidate tone in one spectral frame.
+#[derive(Debug, Clone, Copy)]
+struct Peak {
+    freq: f64,
+    db: f32,
+}
+
+/// The spectral frames of the decimated signal: bins of `[lo, hi)` in dB (re full-scale sine).
+struct Spectra {
+    sr: f64,
+    win: usize,
+    hop: usize,
+    nfft: usize,
+    lo: usize,
+    hi: usize,
+    window: Vec<f32>,
+    norm_db: f32,
+}
+
+impl Spectra {
+    fn new(sr: f64) -> Self {
+        let win = ((SPEC_WIN_S * sr) as usize).max(16);
+        let nfft = win.next_power_of_two();
+        let hop = ((SPEC_HOP_S * sr) as usize).max(1);
+        let window: Vec<f32> = (0..win)
+            .map(|i| 0.5 - 0.5 * (2.0 * std::f32::consts::PI * i as f32 / win as f32).cos())
+            .collect();
+        // A full-scale sine gives |X| = sum(window) / 2 at its bin.
+        let norm_db = 20.0 * (window.iter().sum::<f32>() / 2.0).log10();
+        let bin_hz = sr / nfft as f64;
+        let lo = ((TONE_MIN_HZ / bin_hz).floor() as usize).max(2);
+        let hi = ((0.45 * sr / bin_hz) as usize).min(nfft / 2 - 1);
+        Spectra {
+            sr,
+            win,
+            hop,
+            nfft,
+            lo,
+            hi: hi.max(lo + 3),
+            window,
+            norm_db,
+        }
+    }
+
+    fn frames(&self, len: usize) -> usize {
+        if len < self.win {
+            0
+        } else {
+            (len - self.win) / self.hop + 1
+        }
+    }
+
+    fn bin_hz(&self) -> f64 {
+        self.sr / self.nfft as f64
+    }
+
+    /// Frame `t`'s levels, bins `lo - 1 ..= hi` (one extra each side for peak tests).
+    fn frame(&self, x: &[f32], t: usize) -> Vec<f32> {
+        let mut re = vec![0.0f32; self.nfft];
+        let mut im = vec![0.0f32; self.nfft];
+        for (i, (r, w)) in re.iter_mut().zip(&self.window).enumerate() {
+            *r = x[t * self.hop + i] * w;
+        }
+        fft(&mut re, &mut im);
+        (self.lo - 1..=self.hi)
+            .map(|k| 10.0 * (re[k] * re[k] + im[k] * im[k]).max(1e-20).log10() - self.norm_db)
+            .collect()
+    }
+}
+
+/// Per frame, the narrowband peaks that stand out of their bin's usual level.
+fn tone_peaks(x: &[f32], s: &Spectra) -> Vec<Vec<Peak>> {
+    let n = s.frames(x.len());
+    let nb = s.hi - s.lo + 2;
+    let mut out: Vec<Vec<Peak>> = Vec::with_capacity(n);
+    let mut block = 0;
+    while block * FLOOR_BLOCK_FRAMES < n {
+        let b0 = block * FLOOR_BLOCK_FRAMES;
+        let b1 = (b0 + FLOOR_BLOCK_FRAMES).min(n);
+        let c0 = b0.saturating_sub(FLOOR_CONTEXT_FRAMES);
+        let c1 = (b1 + FLOOR_CONTEXT_FRAMES).min(n);
+        let spec: Vec<Vec<f32>> = (c0..c1).map(|t| s.frame(x, t)).collect();
+        // The usual level of each bin: its 20th percentile over the context.
+        let floor: Vec<f32> = (0..nb)
+            .map(|k| {
+                let mut col: Vec<f32> = spec.iter().map(|f| f[k]).collect();
+                col.sort_by(|a, b| a.total_cmp(b));
+                col[col.len() / 5]
+            })
+            .collect();
+        for f in &spec[b0 - c0..b1 - c0] {
+            let mut band = f[1..nb - 1].to_vec();
+            band.sort_by(|a, b| a.total_cmp(b));
+            let median = band[band.len() / 2];
+            let top = band[band.len() - 1];
+            let mut peaks = Vec::new();
+            for k in 1..nb - 1 {
+                let d = f[k];
+                if d >= f[k - 1]
+                    && d > f[k + 1]
+                    && d - floor[k] >= TONE_MIN_EXCESS_DB
+                    && d - median >= TONE_MIN_PROMINENCE_DB
+                    && top - d <= TONE_MAX_BELOW_FRAME_PEAK_DB
+                {
+                    // Parabolic interpolation of the peak on the dB scale.
+                    let (a, c) = (f[k - 1], f[k + 1]);
+                    let den = a - 2.0 * d + c;
+                    let shift = if den.abs() > 1e-6 {
+                        (0.5 * (a - c) / den).clamp(-0.5, 0.5)
+                    } else {
+                        0.0
+                    };
+                    let bin = (s.lo - 1 + k) as f64 + shift as f64;
+                    peaks.push(Peak {
+                        freq: bin * s.bin_hz(),
+                        db: d - 0.25 * (a - c) * shift,
+                    });
+                }
+            }
+            out.push(peaks);
+        }
+        block += 1;
+    }
+    out
+}
+
+/// A narrowband component followed from frame to frame.
+struct Track {
+    /// (frame, frequency, level) per frame.
+    points: Vec<(usize, f64, f32)>,
+}
+
+/// Link the peaks of consecutive frames into tracks: a peak continues the nearest open track
+/// within 1.5 bins that was seen in one of the two previous frames.
+fn tracks(peaks: &[Vec<Peak>], bin_hz: f64) -> Vec<Track> {
+    let mut open: Vec<Track> = Vec::new();
+    let mut done: Vec<Track> = Vec::new();
+    for (t, ps) in peaks.iter().enumerate() {
+        let mut order: Vec<&Peak> = ps.iter().collect();
+        order.sort_by(|a, b| b.db.total_cmp(&a.db));
+        let mut extended = vec![false; open.len()];
+        let mut fresh = Vec::new();
+        for p in order {
+            let best = open
+                .iter()
+                .enumerate()
+                .filter(|(i, tr)| {
+                    let last = tr.points[tr.points.len() - 1];
+                    !extended[*i] && (p.freq - last.1).abs() <= 1.5 * bin_hz
+                })
+                .min_by(|a, b| {
+                    let fa = a.1.points[a.1.points.len() - 1].1;
+                    let fb = b.1.points[b.1.points.len() - 1].1;
+                    (p.freq - fa).abs().total_cmp(&(p.freq - fb).abs())
+                })
+                .map(|(i, _)| i);
+            match best {
+                Some(i) => {
+                    extended[i] = true;
+                    open[i].points.push((t, p.freq, p.db));
+                }
+                None => fresh.push(Track {
+                    points: vec![(t, p.freq, p.db)],
+                }),
+            }
+        }
+        let (keep, closed): (Vec<Track>, Vec<Track>) = open
+            .into_iter()
+            .partition(|tr| tr.points[tr.points.len() - 1].0 + 2 >= t);
+        done.extend(closed);
+        open = keep;
+        open.extend(fresh);
+    }
+    done.extend(open);
+    done
+}
+
+/// Tone bursts: steady narrowband components switched on and off, found by spectral peak
+/// tracking so that they stand out of whatever sounds underneath (speech, music, noise) as
+/// long as the tone is the stronger thing in its own frequency bin.
+///
+/// The audio is decimated to about 11 kHz and cut into 25 ms Hann frames every 5 ms. A
+/// spectral peak is a candidate when it is 15 dB over its bin's usual level (20th percentile
+/// over about 20 s), 12 dB over the median of its frame and within 30 dB of the frame's
+/// strongest peak. Candidates are linked into tracks; a burst is a stretch of a track within
+/// 6 dB of its peak (gaps under 15 ms closed), at least 30 ms long (clicks and transients are
+/// shorter), whose frequency is steady (see [`Burst::tonal`]). Nothing here assumes a tone
+/// frequency or a unit length: the standard fixes neither.
+pub fn bursts(mono: &[f32], rate: u32) -> Vec<Burst> {
+    let (x, sr) = decimate(mono, rate);
+    let s = Spectra::new(sr);
+    let peaks = tone_peaks(&x, &s);
+    let bin_hz = s.bin_hz();
+    let frame_s = s.hop as f64 / sr;
+    let centre_s = |t: usize| (t * s.hop) as f64 / sr + s.win as f64 / (2.0 * sr);
+    let mut out = Vec::new();
+    for tr in tracks(&peaks, bin_hz) {
+        if tr.points.len() < 4 {
+            continue;
+        }
+        let top = tr.points.iter().map(|p| p.2).fold(f32::MIN, f32::max);
+        // Runs of frames within BURST_EDGE_DB of the peak (a frame missing from the track
+        // counts as below), joined across gaps of up to 2 frames.
+        let mut runs: Vec<(usize, usize)> = Vec::new();
+        for p in tr.points.iter().filter(|p| p.2 >= top - BURST_EDGE_DB) {
+            match runs.last_mut() {
+                Some(r) if p.0 <= r.1 + 3 => r.1 = p.0,
+                _ => runs.push((p.0, p.0)),
+            }
+        }
+        for (a, b) in runs {
+            let n = b - a + 1;
+            if (n as f64) * frame_s < 0.030 {
+                continue;
+            }
+            let pts: Vec<&(usize, f64, f32)> =
+                tr.points.iter().filter(|p| p.0 >= a && p.0 <= b).collect();
+            let mut fs: Vec<f64> = pts.iter().map(|p| p.1).collect();
+            fs.sort_by(|x, y| x.total_cmp(y));
+            let freq = fs[fs.len() / 2];
+            let tol = (0.015 * freq).max(bin_hz / 2.0);
+            let steady = fs.iter().filter(|f| (*f - freq).abs() <= tol).count();
+            if steady * 5 < fs.len() * 4 {
+                continue;
+            }
+            let level = pts.iter().map(|p| p.2).fold(f32::MIN, f32::max);
+            out.push(Burst {
+                start_s: centre_s(a) - frame_s / 2.0,
+                duration_ms: n as f64 * frame_s * 1000.0,
+                freq_hz: freq,
+                tonal: true,
+                level_db: level as f64,
+            });
+        }
+    }
+    out.sort_by(|a, b| a.start_s.total_cmp(&b.start_s));
+    out
+}
+
+/// A group of bursts of one pitch separated by at most the profile's gap, classified short/long.
 #[derive(Debug, Clone, Serialize)]
 pub struct Group {
     /// The bursts.
@@ -301,24 +559,57 @@ pub struct Group {
     pub end_s: f64,
 }
 
-/// Split bursts into groups and judge each against 短长短短.
+/// Bursts of one pitch (within this share of the first burst's frequency) belong together.
+const SAME_PITCH: f64 = 0.03;
+/// Bursts this much weaker than the loudest of their group are something else at that pitch
+/// (a harmonic of the speech or music underneath), not elements of the label.
+const GROUP_LEVEL_SPAN_DB: f64 = 10.0;
+
+/// Split bursts into groups of one pitch whose consecutive bursts are at most the profile's gap
+/// apart, and judge each against 短长短短.
 pub fn groups(bursts: &[Burst], p: &ExplicitProfile) -> Vec<Group> {
-    let mut out: Vec<Vec<Burst>> = Vec::new();
-    for b in bursts {
-        match out.last_mut() {
-            Some(g) => {
-                let last = g[g.len() - 1];
-                let gap = b.start_s - (last.start_s + last.duration_ms / 1000.0);
-                if gap <= p.audio.rhythm_max_gap_s {
-                    g.push(*b);
-                } else {
-                    out.push(vec![*b]);
-                }
-            }
-            None => out.push(vec![*b]),
+    // Pitch clusters: bursts sorted by frequency, chained while within SAME_PITCH.
+    let mut by_freq: Vec<Burst> = bursts.to_vec();
+    by_freq.sort_by(|a, b| a.freq_hz.total_cmp(&b.freq_hz));
+    let mut clusters: Vec<Vec<Burst>> = Vec::new();
+    for b in by_freq {
+        match clusters.last_mut() {
+            Some(c) if b.freq_hz - c[0].freq_hz <= SAME_PITCH * c[0].freq_hz => c.push(b),
+            _ => clusters.push(vec![b]),
         }
     }
-    out.into_iter()
+    let split = |mut bs: Vec<Burst>| -> Vec<Vec<Burst>> {
+        bs.sort_by(|a, b| a.start_s.total_cmp(&b.start_s));
+        let mut out: Vec<Vec<Burst>> = Vec::new();
+        for b in bs {
+            match out.last_mut() {
+                Some(g) => {
+                    let last = g[g.len() - 1];
+                    let gap = b.start_s - (last.start_s + last.duration_ms / 1000.0);
+                    if gap <= p.audio.rhythm_max_gap_s {
+                        g.push(b);
+                    } else {
+                        out.push(vec![b]);
+                    }
+                }
+                None => out.push(vec![b]),
+            }
+        }
+        out
+    };
+    let mut raw: Vec<Vec<Burst>> = Vec::new();
+    for c in clusters {
+        for g in split(c) {
+            let loudest = g.iter().map(|b| b.level_db).fold(f64::MIN, f64::max);
+            let strong: Vec<Burst> = g
+                .into_iter()
+                .filter(|b| b.level_db >= loudest - GROUP_LEVEL_SPAN_DB)
+                .collect();
+            raw.extend(split(strong));
+        }
+    }
+    raw.sort_by(|a, b| a[0].start_s.total_cmp(&b[0].start_s));
+    raw.into_iter()
         .map(|g| {
             let shortest = g.iter().map(|b| b.duration_ms).fold(f64::MAX, f64::min);
             let pattern = g
@@ -344,24 +635,42 @@ pub fn groups(bursts: &[Burst], p: &ExplicitProfile) -> Vec<Group> {
         .collect()
 }
 
-/// 短长短短: four steady tones of one pitch (±15 %), the second at least
-/// `rhythm_long_to_short_min` times the longest of the other three, and those three within
-/// `rhythm_short_tolerance` of their mean.
+/// The four elements of one rhythm label have one frequency: within this share of their median
+/// (or [`SAME_FREQ_MIN_HZ`]), as one oscillator makes them; harmonics of speech or music that
+/// cross a frequency now and then do not hold it so closely.
+const SAME_FREQ: f64 = 0.01;
+const SAME_FREQ_MIN_HZ: f64 = 3.0;
+/// ... and one level, within this many dB.
+const SAME_LEVEL_DB: f64 = 6.0;
+
+/// 短长短短: four steady tones of one frequency and level, the second at least
+/// `rhythm_long_to_short_min` times the longest of the other three, those three within
+/// `rhythm_short_tolerance` of their mean, and no pause between them longer than
+/// `rhythm_max_gap_to_short` times that mean.
 fn is_short_long_short_short(w: &[Burst], p: &ExplicitProfile) -> bool {
-    let pitch = w[0].freq_hz;
-    if !w
-        .iter()
-        .all(|b| b.tonal && (b.freq_hz - pitch).abs() <= 0.15 * pitch)
-    {
+    let mut fs: Vec<f64> = w.iter().map(|b| b.freq_hz).collect();
+    fs.sort_by(|a, b| a.total_cmp(b));
+    let median = 0.5 * (fs[1] + fs[2]);
+    if fs[3] - fs[0] > (SAME_FREQ * median).max(SAME_FREQ_MIN_HZ) || !w.iter().all(|b| b.tonal) {
+        return false;
+    }
+    let loud = w.iter().map(|b| b.level_db).fold(f64::MIN, f64::max);
+    let soft = w.iter().map(|b| b.level_db).fold(f64::MAX, f64::min);
+    if loud - soft > SAME_LEVEL_DB {
         return false;
     }
     let shorts = [w[0].duration_ms, w[2].duration_ms, w[3].duration_ms];
     let mean = shorts.iter().sum::<f64>() / 3.0;
     let longest_short = shorts.iter().copied().fold(0.0, f64::max);
+    let longest_gap_ms = w
+        .windows(2)
+        .map(|ab| (ab[1].start_s - ab[0].start_s) * 1000.0 - ab[0].duration_ms)
+        .fold(0.0, f64::max);
     w[1].duration_ms >= p.audio.rhythm_long_to_short_min * longest_short
         && shorts
             .iter()
             .all(|s| (s - mean).abs() <= p.audio.rhythm_short_tolerance * mean)
+        && longest_gap_ms <= p.audio.rhythm_max_gap_to_short * mean
 }
 
 /// How speech-like a stretch of audio is: the voicing/spectral measure that tells a spoken
@@ -386,6 +695,12 @@ pub struct SpeechMeasure {
     /// Share of consecutive voiced frames whose pitch is within 0.5 % of the previous one
     /// (held notes; speech glides).
     pub held_pitch_fraction: f64,
+    /// Share of consecutive voiced frames whose pitch moves by 0.5-3 % (speech glides; held
+    /// notes and tones do not move, noise and chords jump).
+    pub glide_fraction: f64,
+    /// Share of consecutive voiced frames whose pitch jumps by more than 3 % (note changes,
+    /// noise, the several pitches of a chord).
+    pub jump_fraction: f64,
     /// Share of the envelope's modulation energy (0.5–16 Hz) that lies at 2–8 Hz.
     pub syllable_modulation: f64,
     /// Median pitch of the voiced frames, Hz.
@@ -396,17 +711,33 @@ pub struct SpeechMeasure {
     pub is_speech: bool,
 }
 
+/// Pitch steps between consecutive 10 ms frames: up to this share is a held pitch ...
+const HELD_STEP: f64 = 0.005;
+/// ... up to this share a glide; more is a jump.
+const GLIDE_STEP: f64 = 0.03;
 /// Normalised autocorrelation a frame needs to count as voiced.
 pub const VOICING_MIN: f64 = 0.5;
 /// Voiced frames / active frames, at least (espeak-ng and natural Mandarin: 0.5–0.9; noise < 0.05).
 const SPEECH_MIN_VOICED: f64 = 0.3;
-/// Pitch spread, at least (steady tones and 短长短短: about 0; speech: 0.1 octave and more).
-const SPEECH_MIN_PITCH_SPREAD: f64 = 0.05;
-/// Held-pitch share, at most. Measured (unit tests, 16/44.1/48 kHz): the bundled espeak-ng
-/// prompt 0.60-0.62, a synthesised arpeggio of held notes 0.76-0.90, steady tones and the
-/// rhythm 0.96-1.0. A limit of this measure: music whose pitch glides (vibrato, portamento)
-/// is not told from speech by it.
-const SPEECH_MAX_HELD: f64 = 0.7;
+// Measured on the calibration set (calibration/rhythm, scripts/calibrate-rhythm.sh: espeak-ng
+// Mandarin at 130-190 words/min, pitch 20-90, and English, against noise, tones, a chord, a
+// plucked and a vibrato melody, 16-48 kHz) and the unit tests below:
+//                 speech       melodies     chord        tones   pink noise
+//   spread (oct)  0.033-0.19   0.10-0.24    1.36-1.50    0       0.23-0.30
+//   held          0.49-0.77    0.86-0.90    0.76-0.78    1.0     0.08-0.11
+//   glide         0.19-0.49    0.03-0.07    0.07-0.11    0       0.29-0.32
+//   jump          0.02-0.07    0.03-0.11    0.12-0.18    0       0.60
+// Glide (a pitch that moves continuously) is the widest margin; the others back it up.
+/// Pitch spread, at least (steady tones and 短长短短: 0) ...
+const SPEECH_MIN_PITCH_SPREAD: f64 = 0.02;
+/// ... and at most (one voice's intonation; a chord's notes read as pitches octaves apart).
+const SPEECH_MAX_PITCH_SPREAD: f64 = 1.0;
+/// Held-pitch share, at most (melodies of held notes, tones).
+const SPEECH_MAX_HELD: f64 = 0.82;
+/// Gliding share, at least.
+const SPEECH_MIN_GLIDE: f64 = 0.14;
+/// Jumping share, at most (noise, chords).
+const SPEECH_MAX_JUMP: f64 = 0.3;
 /// Syllable-rate share of the modulation energy, at least.
 const SPEECH_MIN_MODULATION: f64 = 0.25;
 /// At least this many voiced frames (0.3 s) before anything counts as speech.
@@ -504,10 +835,23 @@ pub fn speech_measure(seg: &[f32], rate: u32) -> SpeechMeasure {
     } else {
         pairs
             .iter()
-            .filter(|(a, b)| (a - b).abs() <= 0.005 * a)
+            .filter(|(a, b)| (a - b).abs() <= HELD_STEP * a)
             .count() as f64
             / pairs.len() as f64
     };
+    let share = |keep: &dyn Fn(f64) -> bool| {
+        if pairs.is_empty() {
+            0.0
+        } else {
+            pairs
+                .iter()
+                .filter(|(a, b)| keep((a - b).abs() / a))
+                .count() as f64
+                / pairs.len() as f64
+        }
+    };
+    let glide_fraction = share(&|d| d > HELD_STEP && d <= GLIDE_STEP);
+    let jump_fraction = share(&|d| d > GLIDE_STEP);
     let syllable_modulation = modulation_share(&energy, 1.0 / 0.010);
     let first = pitches.iter().position(Option::is_some);
     let last = pitches.iter().rposition(Option::is_some);
@@ -517,14 +861,18 @@ pub fn speech_measure(seg: &[f32], rate: u32) -> SpeechMeasure {
     };
     let is_speech = voiced.len() >= SPEECH_MIN_VOICED_FRAMES
         && voiced_fraction >= SPEECH_MIN_VOICED
-        && pitch_spread_octaves >= SPEECH_MIN_PITCH_SPREAD
+        && (SPEECH_MIN_PITCH_SPREAD..=SPEECH_MAX_PITCH_SPREAD).contains(&pitch_spread_octaves)
         && held_pitch_fraction <= SPEECH_MAX_HELD
+        && glide_fraction >= SPEECH_MIN_GLIDE
+        && jump_fraction <= SPEECH_MAX_JUMP
         && syllable_modulation >= SPEECH_MIN_MODULATION;
     SpeechMeasure {
         active_frames: active,
         voiced_fraction,
         pitch_spread_octaves,
         held_pitch_fraction,
+        glide_fraction,
+        jump_fraction,
         syllable_modulation,
         median_pitch_hz,
         span_s,

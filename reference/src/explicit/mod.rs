@@ -86,10 +86,18 @@ pub struct AudioProfile {
     pub rhythm_short_tolerance: f64,
     /// Longest silence inside one rhythm label (separates a label from other sounds).
     pub rhythm_max_gap_s: f64,
+    /// Longest silence between two elements of one rhythm label, in multiples of the mean
+    /// short element (a rhythm's pauses are of the order of its elements).
+    #[serde(default = "default_rhythm_max_gap_to_short")]
+    pub rhythm_max_gap_to_short: f64,
     /// Normal speech rate range in 字/min (5.3 e note 4).
     pub speech_rate_chars_per_min: [f64; 2],
     /// Tolerance for "at the start" / "at the end".
     pub position_tolerance_s: f64,
+}
+
+fn default_rhythm_max_gap_to_short() -> f64 {
+    4.0
 }
 
 impl ExplicitProfile {
