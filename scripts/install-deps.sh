@@ -39,6 +39,12 @@ declare -A NEED_FILES=(
   [/usr/share/tesseract-ocr/5/tessdata/chi_sim.traineddata]=tesseract-ocr-chi-sim
   [/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc]=fonts-noto-cjk
   [/usr/lib/x86_64-linux-gnu/sox/libsox_fmt_mp3.so]=libsox-fmt-mp3
+  # CJK fonts of the OCR calibration set (calibration/ocr/make.py, scripts/calibrate-ocr.sh)
+  [/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc]=fonts-wqy-zenhei
+  [/usr/share/fonts/truetype/wqy/wqy-microhei.ttc]=fonts-wqy-microhei
+  [/usr/share/fonts/truetype/arphic/ukai.ttc]=fonts-arphic-ukai
+  [/usr/share/fonts/truetype/arphic/uming.ttc]=fonts-arphic-uming
+  [/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf]=fonts-droid-fallback
 )
 
 missing=()
@@ -78,9 +84,9 @@ fi
 # vectors/implicit/security/make.py; not packaged by Debian), jpeglib (libjpeg's DCT
 # coefficients, the independent decoder of tests/explicit_jpeg.rs) and jsonschema (the
 # scan-line schema test); maturin, pytest and dask[distributed] build and test the Python
-# package (scripts/test-python.sh).
+# package (scripts/test-python.sh); Pillow draws the OCR calibration set (calibration/ocr/make.py).
 for mod in mutagen:mutagen yaml:pyyaml gmssl:gmssl==3.2.2 jpeglib:jpeglib jsonschema:jsonschema \
-           maturin:maturin pytest:pytest distributed:dask[distributed]; do
+           maturin:maturin pytest:pytest distributed:dask[distributed] PIL:pillow; do
   if ! python3 -c "import ${mod%%:*}" >/dev/null 2>&1; then
     echo "install-deps: installing ${mod#*:} for $(command -v python3)" >&2
     python3 -m pip install -q "${mod#*:}" 2>/dev/null || python3 -m pip install -q --break-system-packages "${mod#*:}"

@@ -35,7 +35,7 @@ pub mod render;
 pub use codec::{check_dimensions, encode, load, load_dynamic};
 pub use judge::{judge, judge_visual};
 pub use measure::{measure_diff, measure_region, measure_scan, Method, Plane, VisualMeasure};
-pub use ocr::{ocr, Ocr};
+pub use ocr::{ocr, ocr_with_original, vote, Ocr};
 pub use render::{composite, composite16, render_overlay, Overlay, FONT};
 
 use image::ImageFormat;
@@ -293,6 +293,7 @@ pub fn measure_file(
 ) -> Result<VisualMeasure> {
     let (img, _) = load(path)?;
     let plane = Plane::from_rgba(&img);
+    let mut original_plane = None;
     let mut m = match original {
         Some(o) => {
             let (orig, _) = load(o)?;
@@ -307,12 +308,18 @@ pub fn measure_file(
                 )
                 .into());
             }
-            measure_diff(&Plane::from_rgba(&orig), &plane, p.image.edge_band_ratio)
+            let orig = original_plane.insert(Plane::from_rgba(&orig));
+            measure_diff(orig, &plane, p.image.edge_band_ratio)
         }
         None => measure_scan(&plane, p.image.edge_band_ratio, run_ocr.then_some(p)),
     };
     if run_ocr && m.ocr.is_none() {
-        m.ocr = Some(ocr(&plane, &m, p));
+        m.ocr = Some(ocr::ocr_with_original(
+            &plane,
+            original_plane.as_ref(),
+            &m,
+            p,
+        ));
     }
     Ok(m)
 }

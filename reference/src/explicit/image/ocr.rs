@@ -1,7 +1,23 @@
 //! Reading the measured prompt with tesseract.
+//!
+//! Small labels are what the standard allows (5 % of a 240-line frame is 12 px), and tesseract
+//! misreads them as they are. So the label's ink box is cropped, upscaled with bilinear
+//! interpolation (smooth strokes instead of blocks) and binarised several ways before OCR
+//! ([`prep`]): by contrast with the plate, as bright text, as dark text (an outlined or bare
+//! label has no plate: its fill is brighter or darker than its outline), and, when the
+//! unlabelled original is known, as the pixels the label changed (the glyph with its outline,
+//! whatever is behind). Every variant goes to one tesseract process (a list of images, so the
+//! model is loaded once), first as one text line (`--psm 7`), then as a block (`--psm 6`) when no
+//! line reading conforms. A conforming reading of any variant wins; otherwise the reading most
+//! variants agree on is reported, so that a negative label says what it says (「AI创作」 read as
+//! "AI创作", not as whatever garbage one variant produced). For video, [`vote`] combines the
+//! readings of several frames the same way. The calibration set in `calibration/ocr/` measures
+//! the rate (`scripts/calibrate-ocr.sh`).
 
-use super::measure::{grow, ink_box, Plane, VisualMeasure};
-use super::{temp_path, ExplicitProfile, Rect};
+mod prep;
+
+use super::measure::{ink_box, Plane, VisualMeasure};
+use super::{temp_path, ExplicitProfile};
 use crate::explicit::wording::{self, Wording};
 use crate::explicit::Result;
 use serde::Serialize;
@@ -19,99 +35,122 @@ pub struct Ocr {
     pub wording: Option<Wording>,
     /// Why OCR could not run.
     pub error: Option<String>,
+    /// The preprocessing whose reading this is (`plate`, `bright`, `dark` or `changed`, with
+    /// the text height it was scaled to and the segmentation mode), when OCR ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+    /// Video: what each frame read (normalized), when several frames were read and voted on.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub frames: Vec<String>,
 }
 
-/// Read the text in the measured ink box with tesseract (`chi_sim+eng`, one line): crop with a
-/// margin, map to dark text on white whatever the polarity, upscale small text.
-pub fn ocr(img: &Plane, m: &VisualMeasure, profile: &ExplicitProfile) -> Ocr {
-    let (Some(region), Some(_)) = (m.region, m.ink) else {
-        return Ocr {
+impl Ocr {
+    fn failed(why: impl Into<String>) -> Ocr {
+        Ocr {
             text: String::new(),
             normalized: String::new(),
             wording: None,
-            error: Some("no text region to read".into()),
-        };
+            error: Some(why.into()),
+            variant: None,
+            frames: Vec::new(),
+        }
+    }
+
+    fn read(text: String, variant: String, profile: &ExplicitProfile) -> Ocr {
+        let normalized = normalize_ocr(&text);
+        Ocr {
+            wording: Some(wording::judge(&normalized, profile)),
+            text,
+            normalized,
+            error: None,
+            variant: Some(variant),
+            frames: Vec::new(),
+        }
+    }
+
+    /// Whether the wording read conforms.
+    pub fn conforms(&self) -> bool {
+        self.wording.as_ref().is_some_and(|w| w.conforms)
+    }
+}
+
+/// Read the text in the measured ink box with tesseract (`chi_sim+eng`): see the module
+/// documentation. Without the original, the `changed` variant is not available.
+pub fn ocr(img: &Plane, m: &VisualMeasure, profile: &ExplicitProfile) -> Ocr {
+    ocr_with_original(img, None, m, profile)
+}
+
+/// [`ocr`], with the unlabelled original (same size) when it is known.
+pub fn ocr_with_original(
+    img: &Plane,
+    original: Option<&Plane>,
+    m: &VisualMeasure,
+    profile: &ExplicitProfile,
+) -> Ocr {
+    let (Some(region), Some(_)) = (m.region, m.ink) else {
+        return Ocr::failed("no text region to read");
     };
     let Some((ink, plate, cmax)) = ink_box(img, region) else {
-        return Ocr {
-            text: String::new(),
-            normalized: String::new(),
-            wording: None,
-            error: Some("no text in the region".into()),
-        };
+        return Ocr::failed("no text in the region");
     };
-    // The margin stays inside the label region: the background around a plate would frame
-    // the text and tesseract reads frames as characters.
-    let g = grow(ink, img, (ink.h / 2).max(4));
-    let (x0, y0) = (g.x.max(region.x), g.y.max(region.y));
-    let x1 = (g.x + g.w).min(region.x + region.w);
-    let y1 = (g.y + g.h).min(region.y + region.h);
-    let crop = Rect {
-        x: x0,
-        y: y0,
-        w: x1.saturating_sub(x0).max(1),
-        h: y1.saturating_sub(y0).max(1),
-    };
-    // Tesseract's LSTM models read best at 30-60 px text height, and misread lines set tight
-    // against the image border: a white border of one text height goes around. Two text
-    // sizes are tried (the second only when the first reading does not conform): tesseract's
-    // segmentation is sensitive to scale.
-    let mut last = None;
-    for target in [48.0f32, 72.0] {
-        let k = (target / ink.h.max(1) as f32).clamp(0.5, 6.0);
-        let (ow, oh) = (
-            ((crop.w as f32) * k).round().max(1.0) as u32,
-            ((crop.h as f32) * k).round().max(1.0) as u32,
-        );
-        let border = target as u32;
-        let mut out =
-            image::GrayImage::from_pixel(ow + 2 * border, oh + 2 * border, image::Luma([255]));
-        for y in 0..oh {
-            for x in 0..ow {
-                let sx = (crop.x + ((x as f32 + 0.5) / k) as u32).min(crop.x + crop.w - 1);
-                let sy = (crop.y + ((y as f32 + 0.5) / k) as u32).min(crop.y + crop.h - 1);
-                // Stretch around the 50 % line: plate texture (a semi-opaque plate over a
-                // photo) goes white, strokes go black.
-                let c = ((img.at(sx, sy) as f32 - plate).abs() / cmax).min(1.0);
-                let c = ((c - 0.25) * 2.0).clamp(0.0, 1.0);
-                out.put_pixel(
-                    x + border,
-                    y + border,
-                    image::Luma([(255.0 * (1.0 - c)) as u8]),
-                );
-            }
-        }
-        let result = match run_tesseract(&out) {
-            Ok(text) => {
-                let normalized = normalize_ocr(&text);
-                let wording = Some(wording::judge(&normalized, profile));
-                Ocr {
-                    text,
-                    normalized,
-                    wording,
-                    error: None,
-                }
-            }
-            Err(e) => {
-                return Ocr {
-                    text: String::new(),
-                    normalized: String::new(),
-                    wording: None,
-                    error: Some(e.to_string()),
-                }
-            }
-        };
-        if result.wording.as_ref().is_some_and(|w| w.conforms) {
-            return result;
-        }
-        last = Some(result);
+    let original = original.filter(|o| o.w == img.w && o.h == img.h);
+    let variants = prep::variants(img, original, region, ink, plate, cmax);
+    if variants.is_empty() {
+        return Ocr::failed("no text in the region");
     }
-    last.unwrap_or(Ocr {
-        text: String::new(),
-        normalized: String::new(),
-        wording: None,
-        error: Some("OCR did not run".into()),
-    })
+    let mut all = Vec::new();
+    for psm in ["7", "6"] {
+        let texts = match run_tesseract(&variants, psm) {
+            Ok(t) => t,
+            Err(e) => return Ocr::failed(e.to_string()),
+        };
+        let readings: Vec<Ocr> = variants
+            .iter()
+            .zip(texts)
+            .map(|(v, text)| Ocr::read(text, format!("{} psm {psm}", v.name), profile))
+            .collect();
+        if let Some(hit) = readings.iter().find(|r| r.conforms()) {
+            return hit.clone();
+        }
+        all.extend(readings);
+    }
+    most_agreed(all).unwrap_or_else(|| Ocr::failed("OCR did not run"))
+}
+
+/// Combine the readings of several frames of one video label: a conforming reading wins unless
+/// more frames agree on one non-conforming reading (then the label says something else: a
+/// misreading is not repeated word for word, a wrong wording is). The result lists every
+/// frame's reading.
+pub fn vote(readings: Vec<Ocr>) -> Option<Ocr> {
+    let frames: Vec<String> = readings.iter().map(|r| r.normalized.clone()).collect();
+    let count = |n: &str| frames.iter().filter(|f| f.as_str() == n).count();
+    let best_conforming = readings
+        .iter()
+        .filter(|r| r.conforms())
+        .max_by_key(|r| count(&r.normalized))
+        .cloned();
+    let agreed = most_agreed(readings.clone());
+    let mut out = match (best_conforming, agreed) {
+        (Some(c), Some(a)) if !a.conforms() && count(&a.normalized) > count(&c.normalized) => a,
+        (Some(c), _) => c,
+        (None, a) => a?,
+    };
+    if frames.len() > 1 {
+        out.frames = frames;
+    }
+    Some(out)
+}
+
+/// The non-empty reading most readings agree on (the first of equals), else the first.
+fn most_agreed(readings: Vec<Ocr>) -> Option<Ocr> {
+    let count = |n: &str| readings.iter().filter(|r| r.normalized == n).count();
+    let best = readings
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.error.is_none() && !r.normalized.is_empty())
+        .max_by_key(|(i, r)| (count(&r.normalized), std::cmp::Reverse(*i)))
+        .map(|(_, r)| r.clone());
+    best.or_else(|| readings.into_iter().next())
 }
 
 /// See [`Ocr::normalized`].
@@ -129,26 +168,94 @@ fn normalize_ocr(text: &str) -> String {
     out
 }
 
-fn run_tesseract(img: &image::GrayImage) -> Result<String> {
-    let path = temp_path("ocr", "png");
-    img.save(&path).map_err(|e| e.to_string())?;
+/// One tesseract process over every variant (a list file of images: the language model is
+/// loaded once); one text per variant, whitespace removed.
+fn run_tesseract(variants: &[prep::Variant], psm: &str) -> Result<Vec<String>> {
+    let keep = std::env::var_os("AIGC_LABEL_KEEP_OCR").is_some();
+    let mut paths = Vec::new();
+    let cleanup = |paths: &[std::path::PathBuf]| {
+        if !keep {
+            for p in paths {
+                let _ = std::fs::remove_file(p);
+            }
+        }
+    };
+    let mut list = String::new();
+    for v in variants {
+        let path = temp_path("ocr", "png");
+        paths.push(path.clone());
+        if let Err(e) = v.image.save(&path) {
+            cleanup(&paths);
+            return Err(e.to_string().into());
+        }
+        list.push_str(&path.to_string_lossy());
+        list.push('\n');
+    }
+    let list_path = temp_path("ocr-list", "txt");
+    paths.push(list_path.clone());
+    if let Err(e) = std::fs::write(&list_path, list) {
+        cleanup(&paths);
+        return Err(e.to_string().into());
+    }
     let result = crate::explicit::run_tool(
         "tesseract",
         &[
-            path.as_os_str(),
+            list_path.as_os_str(),
             "stdout".as_ref(),
             "-l".as_ref(),
             "chi_sim+eng".as_ref(),
             "--psm".as_ref(),
-            "7".as_ref(),
+            psm.as_ref(),
         ],
     );
-    // AIGC_LABEL_KEEP_OCR=1 keeps the image tesseract saw, to look at when OCR disagrees.
-    if std::env::var_os("AIGC_LABEL_KEEP_OCR").is_some() {
-        eprintln!("aigc-label: OCR input kept at {}", path.display());
-    } else {
-        let _ = std::fs::remove_file(&path);
+    // AIGC_LABEL_KEEP_OCR=1 keeps the images tesseract saw, to look at when OCR disagrees.
+    if keep {
+        eprintln!("aigc-label: OCR inputs kept (list {})", list_path.display());
     }
+    cleanup(&paths);
     let text = String::from_utf8_lossy(&result?).into_owned();
-    Ok(text.chars().filter(|c| !c.is_whitespace()).collect())
+    // Pages are separated by form feeds, one per image.
+    let mut pages: Vec<String> = text
+        .split('\u{c}')
+        .map(|p| p.chars().filter(|c| !c.is_whitespace()).collect())
+        .collect();
+    pages.resize(variants.len(), String::new());
+    Ok(pages)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Profile;
+
+    fn reading(text: &str) -> Ocr {
+        let p = ExplicitProfile::from_profile(&Profile::builtin()).unwrap();
+        Ocr::read(text.into(), "test".into(), &p)
+    }
+
+    #[test]
+    fn a_conforming_frame_wins_unless_more_frames_agree_on_another_wording() {
+        let v = vote(vec![reading("ALBEE"), reading("Al生成"), reading("SEB")]).unwrap();
+        assert_eq!(v.normalized, "AI生成");
+        assert_eq!(v.frames, ["ALBEE", "AI生成", "SEB"]);
+        let v = vote(vec![
+            reading("AI创作"),
+            reading("AI生成"),
+            reading("AI创作"),
+        ])
+        .unwrap();
+        assert_eq!(v.normalized, "AI创作");
+        assert!(!v.conforms());
+        let v = vote(vec![reading("AI创作"), reading("")]).unwrap();
+        assert_eq!(v.normalized, "AI创作");
+        assert!(vote(Vec::new()).is_none());
+    }
+
+    #[test]
+    fn the_reading_most_variants_agree_on_is_reported() {
+        let r = most_agreed(vec![reading("AIGE"), reading("AI创作"), reading("AI创作")]).unwrap();
+        assert_eq!(r.normalized, "AI创作");
+        let r = most_agreed(vec![reading(""), reading("AI")]).unwrap();
+        assert_eq!(r.normalized, "AI");
+    }
 }

@@ -584,18 +584,26 @@ pub fn measure_file(
         };
         let mut template: Option<(img::Rect, Vec<u8>)> = None;
         let mut from_start = true;
+        // Later labelled frames (and their originals) to read again when the first frame's
+        // reading does not conform: one every half second, VOTE_FRAMES in all.
+        let mut vote_frames: Vec<(Plane, Option<Plane>)> = Vec::new();
+        let vote_step = ((h.fps_num as f64 / h.fps_den as f64) * 0.5)
+            .round()
+            .max(1.0) as u64;
         while r.next_frame(&mut buf)? {
             let t = m.frames as f64 * h.frame_s();
             let plane = y_plane(&h, &buf);
+            let mut orig_plane = None;
             let present = match ro.as_mut() {
                 Some(ro) => {
                     if !ro.next_frame(&mut obuf)? {
                         return Err("the original has fewer frames".into());
                     }
-                    let vm = img::measure_diff(&y_plane(&ro.header, &obuf), &plane, band);
+                    let op = orig_plane.insert(y_plane(&ro.header, &obuf));
+                    let vm = img::measure_diff(op, &plane, band);
                     let present = vm.ink.is_some();
                     if present && m.visual.is_none() {
-                        m.visual = Some(finish_visual(vm, &plane, run_ocr, p));
+                        m.visual = Some(finish_visual(vm, &plane, Some(op), run_ocr, p));
                     }
                     present
                 }
@@ -604,7 +612,7 @@ pub fn measure_file(
                         let vm = img::measure_scan(&plane, band, run_ocr.then_some(p));
                         if let Some(reg) = vm.region.filter(|_| vm.ink.is_some()) {
                             template = Some((reg, crop(&plane, reg)));
-                            m.visual = Some(finish_visual(vm, &plane, run_ocr, p));
+                            m.visual = Some(finish_visual(vm, &plane, None, run_ocr, p));
                         }
                     }
                     match &template {
@@ -614,6 +622,19 @@ pub fn measure_file(
                 }
             };
             if present {
+                let first_unread = m
+                    .visual
+                    .as_ref()
+                    .and_then(|v| v.ocr.as_ref())
+                    .is_some_and(|o| o.error.is_none() && !o.conforms());
+                if run_ocr
+                    && first_unread
+                    && m.frames_shown > 0
+                    && m.frames_shown.is_multiple_of(vote_step)
+                    && vote_frames.len() + 1 < VOTE_FRAMES
+                {
+                    vote_frames.push((plane, orig_plane));
+                }
                 m.frames_shown += 1;
                 m.first_shown_s.get_or_insert(t);
                 m.last_shown_s = Some(t + h.frame_s());
@@ -625,6 +646,13 @@ pub fn measure_file(
             }
             m.frames += 1;
         }
+        if let Some(vm) = m.visual.as_mut().filter(|_| !vote_frames.is_empty()) {
+            let mut readings: Vec<img::Ocr> = vm.ocr.take().into_iter().collect();
+            for (frame, orig) in &vote_frames {
+                readings.push(img::ocr_with_original(frame, orig.as_ref(), vm, p));
+            }
+            vm.ocr = img::vote(readings);
+        }
         Ok(m)
     })();
     let stopped = src.finish();
@@ -634,14 +662,19 @@ pub fn measure_file(
     result
 }
 
+/// Frames whose readings are voted on when the first labelled frame's does not conform
+/// ([`img::vote`]): encoding noise differs from frame to frame, and so do misreadings.
+const VOTE_FRAMES: usize = 5;
+
 fn finish_visual(
     mut vm: VisualMeasure,
     plane: &Plane,
+    original: Option<&Plane>,
     run_ocr: bool,
     p: &ExplicitProfile,
 ) -> VisualMeasure {
     if run_ocr && vm.ocr.is_none() {
-        vm.ocr = Some(img::ocr(plane, &vm, p));
+        vm.ocr = Some(img::ocr_with_original(plane, original, &vm, p));
     }
     debug_assert!(vm.method == Method::Diff || vm.method == Method::Scan);
     vm
