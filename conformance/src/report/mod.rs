@@ -294,11 +294,18 @@ pub fn write_all(report: &Report, dir: &Path) -> Result<(), String> {
 
 /// The vectors whose explicit verdict hangs on a reading of an open clause: (vector id,
 /// requirement, the summary "fails under reading A, passes under reading B ..."), from the
-/// oracle's `actual.explicit_readings` (alternative readings annotate, never decide).
+/// oracle's `actual.output.explicit_readings` (alternative readings annotate, never decide).
 pub fn hanging_readings(r: &Report) -> Vec<(&str, String, String)> {
     let mut out = Vec::new();
     for v in &r.vectors {
-        let Some(list) = v.actual.get("explicit_readings").and_then(Value::as_array) else {
+        // The oracle's ledger of an output file sits under `output`.
+        let Some(list) = v
+            .actual
+            .get("output")
+            .unwrap_or(&v.actual)
+            .get("explicit_readings")
+            .and_then(Value::as_array)
+        else {
             continue;
         };
         for x in list
