@@ -61,7 +61,8 @@ pub struct TextProfile {
 pub struct ImageProfile {
     /// Minimum glyph height / shortest side (5.2 e).
     pub min_text_height_ratio: f64,
-    /// How the height is measured (documentation; only `glyph-bbox` is implemented).
+    /// How the height is measured (documentation; the reading verdicts follow is
+    /// `readings.text_height.binding`, see [`readings`]).
     pub text_height_measure: String,
     /// The edge band, as a fraction of the side (5.2 c).
     pub edge_band_ratio: f64,
