@@ -427,3 +427,61 @@ fn protocol_md_lists_the_profile_media_names() {
         }
     }
 }
+
+#[test]
+fn a_verdict_that_hangs_on_a_reading_says_so() {
+    // A generator drawing its label at a font size of 5 % of the shortest side (Pillow): the
+    // glyphs measure about 4.6 %, so GB-5.2-e fails under the binding glyph-fill reading and
+    // passes under the font-size reading. The vector is judged under the binding reading only;
+    // the report says that the verdict hangs on the reading, with the digest's confidence.
+    let script = workspace().join("conformance/tests/adapters/font-size-5pct.py");
+    let r = run(&[
+        "--exact",
+        "explicit-label-image",
+        "--adapter",
+        &format!("python3 {}", script.display()),
+    ]);
+    let v = r.vector("explicit-label-image");
+    assert_eq!(v["outcome"], "fail", "{v}");
+    assert!(
+        v["blame"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b == "GB-5.2-e"),
+        "{v}"
+    );
+    let e = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f.as_str())
+        .find(|f| f.contains("GB-5.2-e"))
+        .unwrap_or_else(|| panic!("no GB-5.2-e finding: {v}"));
+    assert!(
+        e.contains("fails under reading glyph-fill (binding), passes under")
+            && e.contains("font-size")
+            && e.contains("[L]"),
+        "{e}"
+    );
+    let readings = &v["actual"]["output"]["explicit_readings"][0];
+    assert_eq!(readings["hangs_on_reading"], true, "{readings}");
+    assert_eq!(readings["binding"], "glyph-fill");
+    // The binding choice is printed in every report.
+    let binding = r.report["profile"]["readings"][0].as_str().unwrap();
+    assert!(binding.contains("binding reading glyph-fill"), "{binding}");
+    let md = r.file("report.md");
+    assert!(md.contains("| Binding readings | 文字高度"), "{md}");
+    assert!(md.contains("## Verdicts that hang on a reading"), "{md}");
+    assert!(
+        md.contains("- `explicit-label-image` GB-5.2-e: fails under reading glyph-fill"),
+        "{md}"
+    );
+    assert!(r.file("report.html").contains("binding reading glyph-fill"));
+    // The reference's own label passes under every reading: no such section.
+    let r = run(&["--exact", "explicit-label-image"]);
+    assert_eq!(r.vector("explicit-label-image")["outcome"], "pass");
+    let md = r.file("report.md");
+    assert!(md.contains("| Binding readings | 文字高度"), "{md}");
+    assert!(!md.contains("## Verdicts that hang on a reading"), "{md}");
+}

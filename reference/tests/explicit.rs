@@ -962,3 +962,297 @@ const OCR_SUBSET: [&str; 20] = [
     "207-imagemagick-plate-light-360x640-neg",
     "208-ffmpeg-plate-light-360x640-neg",
 ];
+
+// ---- Readings of 文字高度, one height rule for images and video, no label without the
+// original (issue 19). The labels are drawn by Pillow and ffmpeg, not by the reference.
+
+/// A Pillow script that draws a photo-like background (gradients, blurred discs) and, by mode,
+/// a label at the bottom-right corner (font size = `pct` % of the shortest side; style none,
+/// plate, outline or shadow), a caption in the middle, or body text in the middle.
+const PILLOW_SCENES: &str = r#"
+import random, sys
+from PIL import Image, ImageDraw, ImageFont, ImageFilter
+FONT = '/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc'
+mode, w, h, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+random.seed(7)
+im = Image.new('RGB', (w, h))
+px = im.load()
+for y in range(h):
+    for x in range(w):
+        px[x, y] = (int(90 + 60 * x / w), int(110 + 40 * y / h), int(140 - 50 * x / w))
+d = ImageDraw.Draw(im)
+for i in range(25):
+    x, y, r = random.randrange(w), random.randrange(h), random.randrange(5, w // 8)
+    d.ellipse((x - r, y - r, x + r, y + r), fill=tuple(random.randrange(40, 200) for _ in range(3)))
+im = im.filter(ImageFilter.GaussianBlur(3))
+d = ImageDraw.Draw(im, 'RGBA')
+short = min(w, h)
+if mode.startswith('label-'):
+    style, pct = mode.split('-')[1], float(sys.argv[5])
+    size = round(pct / 100 * short)
+    font = ImageFont.truetype(FONT, size)
+    sw = 3 if style == 'outline' else 0
+    b = d.textbbox((0, 0), 'AI生成', font=font, stroke_width=sw)
+    pad, m = size // 4, int(0.02 * short)
+    x, y = w - m - pad - (b[2] - b[0]) - b[0], h - m - pad - (b[3] - b[1]) - b[1]
+    if style == 'plate':
+        d.rectangle((x + b[0] - pad, y + b[1] - pad, x + b[2] + pad, y + b[3] + pad), fill=(0, 0, 0, 153))
+    if style == 'shadow':
+        d.text((x + 2, y + 2), 'AI生成', font=font, fill=(0, 0, 0, 255))
+    d.text((x, y), 'AI生成', font=font, fill=(255, 255, 255, 255), stroke_width=sw, stroke_fill=(0, 0, 0, 255))
+elif mode == 'caption':
+    font = ImageFont.truetype(FONT, round(0.06 * short))
+    d.text((w // 2, h // 2), '海边的日落 Sunset', font=font, fill=(255, 255, 255), anchor='mm', stroke_width=2, stroke_fill=(0, 0, 0))
+elif mode == 'body':
+    font = ImageFont.truetype(FONT, round(0.04 * short))
+    d.rectangle((w * 0.2, h * 0.3, w * 0.8, h * 0.7), fill=(245, 245, 240))
+    lines = ['本文讨论AI生成内容的', '标识方法与平台的核验', '流程 and how labels', 'are checked by readers']
+    for i, t in enumerate(lines):
+        d.text((w * 0.23, h * 0.33 + i * 0.06 * short), t, font=font, fill=(20, 20, 20))
+im.save(out)
+"#;
+
+/// Draw one scene with Pillow (see [`PILLOW_SCENES`]).
+fn pillow(dir: &Path, mode: &str, w: u32, h: u32, extra: &[&str]) -> PathBuf {
+    let script = dir.join("scenes.py");
+    if !script.exists() {
+        std::fs::write(&script, PILLOW_SCENES).unwrap();
+    }
+    let out = dir.join(format!("{mode}-{w}x{h}-{}.png", extra.join("-")));
+    run(Command::new("python3")
+        .arg(&script)
+        .args([mode, &w.to_string(), &h.to_string()])
+        .arg(&out)
+        .args(extra));
+    out
+}
+
+/// `aigc-label check --json` on `file` (against `original` when given).
+fn check_json(file: &Path, original: Option<&Path>, ocr: bool) -> serde_json::Value {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_aigc-label"));
+    cmd.args(["check", "--json"]);
+    if !ocr {
+        cmd.arg("--no-ocr");
+    }
+    if let Some(o) = original {
+        cmd.arg("--original").arg(o);
+    }
+    let out = cmd.arg(file).output().unwrap();
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn finding<'a>(v: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["requirement"] == id)
+        .unwrap_or_else(|| panic!("no finding {id} in {v}"))
+}
+
+#[test]
+fn font_size_of_5_percent_shows_both_readings() {
+    need("python3", "--version", "python3-pil");
+    let dir = tempfile::tempdir().unwrap();
+    for (w, h) in [(640, 480), (1000, 1600)] {
+        let orig = pillow(dir.path(), "plain", w, h, &[]);
+        let labelled = pillow(dir.path(), "label-none", w, h, &["5"]);
+        for original in [Some(orig.as_path()), None] {
+            let v = check_json(&labelled, original, false);
+            let what = format!("{w}x{h} original={}", original.is_some());
+            // Pillow's glyphs at a 5 % font size measure about 4.6-4.8 %: fail under the
+            // binding glyph-fill reading, pass under font-size.
+            let r = &v["readings"][0];
+            assert_eq!(r["requirement"], "GB-5.2-e", "{what}: {v}");
+            assert_eq!(r["binding"], "glyph-fill", "{what}");
+            assert_eq!(r["confidence"], "L", "{what}");
+            assert_eq!(r["hangs_on_reading"], true, "{what}: {r}");
+            let verdict = |reading: &str| {
+                r["verdicts"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|x| x["reading"] == reading)
+                    .unwrap_or_else(|| panic!("{what}: no {reading} in {r}"))["outcome"]
+                    .clone()
+            };
+            assert_eq!(verdict("glyph-fill"), "fail", "{what}: {r}");
+            assert_eq!(verdict("font-size"), "pass", "{what}: {r}");
+            let summary = r["summary"].as_str().unwrap();
+            assert!(
+                summary.starts_with("fails under reading glyph-fill (binding), passes under")
+                    && summary.contains("font-size")
+                    && summary.contains("[L]"),
+                "{what}: {summary}"
+            );
+            // The verdict follows the binding reading, and says that it hangs on it.
+            let e = finding(&v, "GB-5.2-e");
+            assert_eq!(e["outcome"], "fail", "{what}");
+            assert!(
+                e["detail"].as_str().unwrap().contains(summary),
+                "{what}: {e}"
+            );
+            assert!(
+                v["binding_readings"][0]
+                    .as_str()
+                    .unwrap()
+                    .contains("binding reading glyph-fill"),
+                "{what}: {v}"
+            );
+        }
+        // At 6 % the label passes under every reading, and says so.
+        let big = pillow(dir.path(), "label-none", w, h, &["6"]);
+        let v = check_json(&big, Some(&orig), false);
+        assert_eq!(v["readings"][0]["hangs_on_reading"], false, "{v}");
+        assert_eq!(finding(&v, "GB-5.2-e")["outcome"], "pass");
+    }
+    // The text view prints the readings and the binding choice.
+    let labelled = pillow(dir.path(), "label-none", 640, 480, &["5"]);
+    let out = Command::new(env!("CARGO_BIN_EXE_aigc-label"))
+        .args(["check", "--no-ocr"])
+        .arg(&labelled)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("readings  GB-5.2-e  fails under reading glyph-fill"),
+        "{text}"
+    );
+    assert!(text.contains("profile: 文字高度"), "{text}");
+}
+
+#[test]
+fn image_and_video_measure_height_by_one_rule() {
+    need("python3", "--version", "python3-pil");
+    need("ffmpeg", "-version", "ffmpeg");
+    let dir = tempfile::tempdir().unwrap();
+    let (w, h) = (640, 480);
+    let orig = pillow(dir.path(), "plain", w, h, &[]);
+    // Images drawn by Pillow: the glyph fill measures the same with and without an outline,
+    // a plate or a shadow (±1 px: a stroke covers the fill's anti-aliased rim).
+    let heights = |file: &Path, original: Option<&Path>, video: bool| {
+        let v = check_json(file, original, false);
+        let m = if video {
+            v["measurements"]["visual"].clone()
+        } else {
+            v["measurements"].clone()
+        };
+        let hs = &m["heights"];
+        (
+            hs["glyph_fill_px"].as_i64().unwrap_or(-1),
+            hs["glyph_outlined_px"].as_i64().unwrap_or(-1),
+            hs["label_box_px"].as_i64().unwrap_or(-1),
+        )
+    };
+    let plain = pillow(dir.path(), "label-none", w, h, &["6"]);
+    let (fill, _, _) = heights(&plain, Some(&orig), false);
+    assert!(
+        (26..=28).contains(&fill),
+        "6 % Noto Sans CJK on 480 px: {fill}"
+    );
+    for style in ["plate", "outline", "shadow"] {
+        let f = pillow(dir.path(), &format!("label-{style}"), w, h, &["6"]);
+        for original in [Some(orig.as_path()), None] {
+            let (g, outlined, label_box) = heights(&f, original, false);
+            assert!((g - fill).abs() <= 1, "{style}: fill {g} vs {fill}");
+            match style {
+                // A 3 px stroke adds about 3 px above and below.
+                "outline" => assert!(outlined >= g + 4, "{style}: {outlined} vs {g}"),
+                "shadow" => assert!(outlined > g, "{style}: {outlined} vs {g}"),
+                _ => assert!(label_box >= g + 8, "{style}: plate {label_box} vs {g}"),
+            }
+        }
+    }
+    // Video drawn by ffmpeg drawtext over the same background, with and without a 3 px black
+    // border, a box and a shadow: the video's first frame and that frame as a PNG measure alike.
+    let orig_mp4 = dir.path().join("orig.mp4");
+    run(Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-loop", "1", "-i"])
+        .arg(&orig)
+        .args(["-t", "1", "-r", "25", "-pix_fmt", "yuv420p"])
+        .arg(&orig_mp4));
+    let font = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc";
+    let mut fills = Vec::new();
+    for (style, extra) in [
+        ("plain", ""),
+        ("border", ":borderw=3:bordercolor=black"),
+        ("box", ":box=1:boxcolor=black@0.6:boxborderw=6"),
+        ("shadow", ":shadowx=2:shadowy=2:shadowcolor=black"),
+    ] {
+        let mp4 = dir.path().join(format!("{style}.mp4"));
+        run(Command::new("ffmpeg")
+            .args(["-v", "error", "-y", "-i"])
+            .arg(&orig_mp4)
+            .args(["-vf", &format!("drawtext=fontfile={font}:text='AI生成':fontsize=29:fontcolor=white{extra}:x=w-tw-20:y=h-th-20"), "-pix_fmt", "yuv420p"])
+            .arg(&mp4));
+        let (frame, frame0) = (
+            dir.path().join(format!("{style}.png")),
+            dir.path().join(format!("{style}-orig.png")),
+        );
+        for (src, dst) in [(&mp4, &frame), (&orig_mp4, &frame0)] {
+            run(Command::new("ffmpeg")
+                .args(["-v", "error", "-y", "-i"])
+                .arg(src)
+                .args(["-frames:v", "1"])
+                .arg(dst));
+        }
+        let (v, vo, _) = heights(&mp4, Some(&orig_mp4), true);
+        let (i, io, _) = heights(&frame, Some(&frame0), false);
+        assert_eq!((v, vo), (i, io), "{style}: video and image disagree");
+        if style == "border" {
+            assert!(
+                vo >= v + 4,
+                "the border is measured apart from the fill: {vo} vs {v}"
+            );
+        }
+        fills.push(v);
+    }
+    let (lo, hi) = (fills.iter().min().unwrap(), fills.iter().max().unwrap());
+    assert!(
+        hi - lo <= 1,
+        "one fill height with and without decoration: {fills:?}"
+    );
+}
+
+#[test]
+fn check_without_original_finds_no_label_in_captioned_photos() {
+    need("python3", "--version", "python3-pil");
+    let dir = tempfile::tempdir().unwrap();
+    for (w, h) in [(640, 480), (1000, 1600)] {
+        for mode in ["caption", "body", "plain"] {
+            let f = pillow(dir.path(), mode, w, h, &[]);
+            let v = check_json(&f, None, true);
+            assert_eq!(v["label_found"], false, "{mode} {w}x{h}: {v}");
+            assert_eq!(v["verdict"], "fail", "{mode}");
+            let a = finding(&v, "GB-5.2-a");
+            assert_eq!(a["outcome"], "fail", "{mode}");
+            assert!(
+                a["detail"].as_str().unwrap().starts_with("no label found"),
+                "{mode}: {a}"
+            );
+            for id in ["GB-5.2-b", "GB-5.2-c", "GB-5.2-e"] {
+                assert_eq!(finding(&v, id)["outcome"], "fail", "{mode} {id}: {v}");
+            }
+            let out = Command::new(env!("CARGO_BIN_EXE_aigc-label"))
+                .args(["check", "--no-ocr"])
+                .arg(&f)
+                .output()
+                .unwrap();
+            assert!(
+                String::from_utf8_lossy(&out.stdout).contains("no label found"),
+                "{mode}"
+            );
+        }
+        // The same photo with a label in its corner: found.
+        let f = pillow(dir.path(), "label-plate", w, h, &["6"]);
+        let v = check_json(&f, None, false);
+        assert_eq!(v["label_found"], true, "{w}x{h}: {v}");
+        assert_eq!(finding(&v, "GB-5.2-c")["outcome"], "pass");
+        assert_eq!(finding(&v, "GB-5.2-e")["outcome"], "pass");
+    }
+}

@@ -249,6 +249,11 @@ impl Report {
             profile: ProfileInfo {
                 id: session.profile.id.clone(),
                 sha256: meta::file_sha256(&root.join("profile.yaml")).unwrap_or_default(),
+                readings: aigc_label::explicit::readings::ReadingsProfile::from_profile(
+                    &session.profile,
+                )
+                .map(|r| r.binding_lines())
+                .unwrap_or_default(),
             },
             adapter: adapter_info(session),
             machine: meta::machine(),

@@ -171,6 +171,16 @@ pub fn render(r: &Report) -> String {
         }
         o.push('\n');
     }
+    let hanging = super::hanging_readings(r);
+    if !hanging.is_empty() {
+        let _ = writeln!(
+            o,
+            "\n## Verdicts that hang on a reading\n\nThe verdict follows the profile's binding reading (see Run); under another reading of the clause it would differ.\n"
+        );
+        for (id, requirement, summary) in hanging {
+            let _ = writeln!(o, "- `{id}` {requirement}: {}", md_inline(&summary));
+        }
+    }
     let inconclusive: Vec<_> = r
         .vectors
         .iter()

@@ -54,6 +54,10 @@ pub struct ProfileInfo {
     pub id: String,
     /// SHA-256 of the profile file.
     pub sha256: String,
+    /// The binding reading of each open clause (`readings:` of the profile, issue 19), one line
+    /// each: printed in every report, because verdicts on those clauses follow it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub readings: Vec<String>,
 }
 
 /// A file named on the adapter command line, with its hash (e.g. the script of `python3 x.py`).
@@ -288,6 +292,36 @@ pub fn write_all(report: &Report, dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// The vectors whose explicit verdict hangs on a reading of an open clause: (vector id,
+/// requirement, the summary "fails under reading A, passes under reading B ..."), from the
+/// oracle's `actual.output.explicit_readings` (alternative readings annotate, never decide).
+pub fn hanging_readings(r: &Report) -> Vec<(&str, String, String)> {
+    let mut out = Vec::new();
+    for v in &r.vectors {
+        // The oracle's ledger of an output file sits under `output`.
+        let Some(list) = v
+            .actual
+            .get("output")
+            .unwrap_or(&v.actual)
+            .get("explicit_readings")
+            .and_then(Value::as_array)
+        else {
+            continue;
+        };
+        for x in list
+            .iter()
+            .filter(|x| x["hangs_on_reading"].as_bool() == Some(true))
+        {
+            out.push((
+                v.id.as_str(),
+                x["requirement"].as_str().unwrap_or("").to_string(),
+                x["summary"].as_str().unwrap_or("").to_string(),
+            ));
+        }
+    }
+    out
+}
+
 /// A requirement level with the standard's word for it.
 pub fn level_text(l: crate::vector::Level) -> &'static str {
     use crate::vector::Level;
@@ -436,6 +470,14 @@ impl Report {
                     self.profile.id,
                     code(&self.profile.sha256)
                 ),
+            ),
+            (
+                "Binding readings",
+                if self.profile.readings.is_empty() {
+                    "(the profile names none)".to_string()
+                } else {
+                    self.profile.readings.join("; ")
+                },
             ),
             (
                 "Machine",

@@ -37,6 +37,19 @@ pub fn run(args: Args, profile: &Profile) -> ExitCode {
     match check(&args, profile) {
         Ok((modality, measurements, findings)) => {
             let failed = findings.iter().any(|f| f.outcome == Outcome::Fail);
+            // The binding readings of open clauses, printed with every visual check.
+            let binding = explicit::readings::ReadingsProfile::from_profile(profile)
+                .map(|r| r.binding_lines())
+                .unwrap_or_default();
+            let visual = matches!(
+                modality,
+                explicit::Modality::Image | explicit::Modality::Video
+            );
+            let readings = measurements
+                .get("readings")
+                .cloned()
+                .unwrap_or(serde_json::Value::Null);
+            let label_found = measurements.get("label_found").cloned();
             if args.json {
                 let out = json!({
                     "file": args.file.display().to_string(),
@@ -45,11 +58,17 @@ pub fn run(args: Args, profile: &Profile) -> ExitCode {
                     "profile": profile.id,
                     "measurements": measurements,
                     "findings": findings,
+                    "label_found": label_found,
+                    "readings": readings,
+                    "binding_readings": if visual { binding.clone() } else { Vec::new() },
                     "verdict": if failed { "fail" } else { "pass" },
                 });
                 crate::outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
             } else {
                 crate::outln!("{}: {:?} label", args.file.display(), modality);
+                if label_found == Some(serde_json::Value::Bool(false)) {
+                    crate::outln!("  no label found");
+                }
                 for f in &findings {
                     let o = match f.outcome {
                         Outcome::Pass => "pass",
@@ -57,6 +76,18 @@ pub fn run(args: Args, profile: &Profile) -> ExitCode {
                         Outcome::Unknown => "unknown",
                     };
                     crate::outln!("  {:<9} {:<7} {}", f.requirement, o, f.detail);
+                }
+                if visual {
+                    for r in readings.as_array().into_iter().flatten() {
+                        crate::outln!(
+                            "  readings  {:<9} {}",
+                            r["requirement"].as_str().unwrap_or(""),
+                            r["summary"].as_str().unwrap_or("")
+                        );
+                    }
+                    for line in &binding {
+                        crate::outln!("  profile: {line}");
+                    }
                 }
                 crate::outln!("  (measurements: --json)");
             }

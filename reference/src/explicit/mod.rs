@@ -12,7 +12,8 @@
 //! - [`text`]: 5.1, prompts inserted into plain text and Markdown;
 //! - [`image`]: 5.2, a rendered text prompt at an edge or corner, its glyph height and OCR;
 //! - [`audio`]: 5.3, the 短长短短 rhythm and the spoken prompt;
-//! - [`video`]: 5.4, the prompt burnt into the starting frames for at least 2 s.
+//! - [`video`]: 5.4, the prompt burnt into the starting frames for at least 2 s;
+//! - [`readings`]: the profile's binding and alternative readings of open clauses (文字高度).
 
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -22,6 +23,7 @@ use crate::profile::Profile;
 
 pub mod audio;
 pub mod image;
+pub mod readings;
 pub mod requirements;
 pub mod text;
 pub mod video;
@@ -58,7 +60,8 @@ pub struct TextProfile {
 pub struct ImageProfile {
     /// Minimum glyph height / shortest side (5.2 e).
     pub min_text_height_ratio: f64,
-    /// How the height is measured (documentation; only `glyph-bbox` is implemented).
+    /// How the height is measured (documentation; the reading verdicts follow is
+    /// `readings.text_height.binding`, see [`readings`]).
     pub text_height_measure: String,
     /// The edge band, as a fraction of the side (5.2 c).
     pub edge_band_ratio: f64,
@@ -564,6 +567,11 @@ pub type Checked = (Modality, serde_json::Value, Vec<Finding>);
 /// requirement: what `aigc-label check` prints and what the harness uses as its oracle.
 /// `voice_text` is the spoken prompt's text (for 5.3 b/e), `ocr` runs tesseract on visual
 /// labels, `media` forces a modality (text | image | audio | video).
+///
+/// Images and video frames are measured by one rule ([`image::measure`]); their height verdict
+/// (5.2 e, 5.4 f) follows the profile's binding reading of 文字高度 and the measurements carry
+/// `readings`: the verdict under every reading ([`readings::apply_text_height`]). Without the
+/// original, `label_found` says whether a label region was found at all.
 pub fn check_file(
     file: &Path,
     original: Option<&Path>,
@@ -579,6 +587,27 @@ pub fn check_file(
         None => Modality::detect(file)?,
     };
     let json = |v: serde_json::Result<serde_json::Value>| v.unwrap_or(serde_json::Value::Null);
+    // Adds the readings and whether a label was found to a visual measurement's JSON.
+    let annotate = |mut value: serde_json::Value,
+                    findings: &mut Vec<Finding>,
+                    visual: Option<&image::VisualMeasure>,
+                    min_ratio: f64,
+                    requirement: &str|
+     -> Result<serde_json::Value> {
+        let r = readings::ReadingsProfile::from_profile(profile)?;
+        let list: Vec<readings::Readings> = visual
+            .and_then(|m| readings::apply_text_height(findings, m, min_ratio, requirement, &r))
+            .into_iter()
+            .collect();
+        if let Some(obj) = value.as_object_mut() {
+            obj.insert("readings".into(), json(serde_json::to_value(&list)));
+            obj.insert(
+                "label_found".into(),
+                serde_json::Value::Bool(visual.is_some_and(|m| m.ink.is_some())),
+            );
+        }
+        Ok(value)
+    };
     Ok(match modality {
         Modality::Text => {
             let t = read_text(file)?;
@@ -588,11 +617,15 @@ pub fn check_file(
         }
         Modality::Image => {
             let m = image::measure_file(file, original, ocr, &p)?;
-            (
-                modality,
+            let mut f = image::judge(&m, &p);
+            let v = annotate(
                 json(serde_json::to_value(&m)),
-                image::judge(&m, &p),
-            )
+                &mut f,
+                Some(&m),
+                p.image.min_text_height_ratio,
+                requirements::GB_5_2_E,
+            )?;
+            (modality, v, f)
         }
         Modality::Audio => {
             let m = audio::measure_file(file, original, voice_text, &p)?;
@@ -604,11 +637,15 @@ pub fn check_file(
         }
         Modality::Video => {
             let m = video::measure_file(file, original, ocr, &p)?;
-            (
-                modality,
+            let mut f = video::judge(&m, &p);
+            let v = annotate(
                 json(serde_json::to_value(&m)),
-                video::judge(&m, &p),
-            )
+                &mut f,
+                m.visual.as_ref(),
+                p.video.min_text_height_ratio,
+                requirements::GB_5_4_F,
+            )?;
+            (modality, v, f)
         }
     })
 }

@@ -18,6 +18,9 @@ pub fn judge_visual(
     band_ratio: f64,
     ids: (&'static str, Option<&'static str>, &'static str),
 ) -> Vec<Finding> {
+    if m.ink.is_none() {
+        return no_label(m, ids);
+    }
     let mut f = Vec::new();
     let too_small_to_read = m.text_height_px.is_some_and(|h| h < OCR_MIN_TEXT_PX);
     f.push(match &m.ocr {
@@ -87,6 +90,30 @@ pub fn judge_visual(
     f
 }
 
+/// The verdicts when no label was found: every requirement of the prompt fails, with why (no
+/// change against the original, or no text-like region in the edge band without it).
+fn no_label(
+    m: &VisualMeasure,
+    ids: (&'static str, Option<&'static str>, &'static str),
+) -> Vec<Finding> {
+    let why = match (&m.scan_note, m.method) {
+        (Some(note), _) => note.clone(),
+        (None, super::measure::Method::Diff) if m.region.is_some() => {
+            "no label found: the change against the original holds no text contrast".into()
+        }
+        (None, super::measure::Method::Diff) => {
+            "no label found: nothing differs from the original".into()
+        }
+        (None, super::measure::Method::Scan) => "no label found".into(),
+    };
+    let mut f = vec![Finding::judge(ids.0, false, why.clone())];
+    if let Some(pos) = ids.1 {
+        f.push(Finding::judge(pos, false, why.clone()));
+    }
+    f.push(Finding::judge(ids.2, false, why));
+    f
+}
+
 /// Verdicts GB-5.2-a..e for an image measurement.
 ///
 /// 5.2 a (a text prompt) passes when text was found and OCR read characters; 5.2 d (legible
@@ -95,7 +122,13 @@ pub fn judge_visual(
 pub fn judge(m: &VisualMeasure, p: &ExplicitProfile) -> Vec<Finding> {
     let read = m.ocr.as_ref().filter(|o| o.error.is_none());
     let a = match (m.ink, read) {
-        (None, _) => Finding::judge(req::GB_5_2_A, false, "no text found"),
+        (None, _) => Finding::judge(
+            req::GB_5_2_A,
+            false,
+            m.scan_note
+                .clone()
+                .unwrap_or_else(|| "no label found".into()),
+        ),
         (Some(_), Some(o)) if !o.text.is_empty() => Finding::judge(
             req::GB_5_2_A,
             true,

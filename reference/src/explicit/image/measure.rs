@@ -67,12 +67,20 @@ pub struct VisualMeasure {
     pub method: Method,
     /// The label region (plate and text), if one was found.
     pub region: Option<Rect>,
-    /// The ink box of the text inside the region.
+    /// The ink box of the glyph fill inside the region (an outline/stroke, shadow or plate
+    /// drawn around the glyphs excluded: see [`TextHeights`]).
     pub ink: Option<Rect>,
-    /// Text (ink) height in pixels.
+    /// Glyph fill height in pixels (the `glyph-fill` reading of 文字高度).
     pub text_height_px: Option<u32>,
-    /// Text height / shortest side.
+    /// Glyph fill height / shortest side.
     pub height_ratio: Option<f64>,
+    /// The text's height measured every way the profile's readings of 文字高度 need
+    /// (`readings.text_height`): glyph fill, glyph with its outline/shadow, the whole label box.
+    pub heights: Option<TextHeights>,
+    /// Without the original: why no label was found, or what was set aside (text outside the
+    /// edge band is body text or a caption, not a label).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scan_note: Option<String>,
     /// Nearest image edge of the region (`top`, `bottom`, `left`, `right`).
     pub nearest_edge: Option<&'static str>,
     /// Distance of the region to that edge in pixels.
@@ -90,28 +98,69 @@ pub struct VisualMeasure {
     pub ocr: Option<Ocr>,
 }
 
+/// The text's height measured three ways, one per reading of 文字高度 that pixels can show
+/// (the fourth, font size, is estimated from the glyph fill with the profile's ratio).
+///
+/// One rule for images and video frames: the surface the glyphs are drawn on is the plate (when
+/// the label region's border is a plate), else the unlabelled original pixel by pixel (with the
+/// original), else the median of the region's border. Pixels brighter or darker than that
+/// surface by at least half of the largest such difference form two polarity sets. When both
+/// are present, the glyph *fill* is the set the other one surrounds (an outline/stroke is drawn
+/// around the fill); when they touch along part of their rims only (a drop shadow), the
+/// brighter set; when they hardly touch, the set with the larger contrast, and the other is
+/// background texture, not decoration.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct TextHeights {
+    /// Rows holding glyph fill: outline/stroke, shadow and plate excluded.
+    pub glyph_fill_px: u32,
+    /// Rows holding the glyph fill or an outline/stroke/shadow of the other polarity next to it
+    /// (equal to the fill when no such decoration is visible).
+    pub glyph_outlined_px: u32,
+    /// The whole label region: the plate when there is one, else fill and decoration.
+    pub label_box_px: u32,
+    /// Whether an outline/stroke or shadow of the other polarity was seen around the fill.
+    pub decoration: bool,
+    /// Whether the glyphs stand on a plate (the region's border differs from the original, or
+    /// a box holding smaller text was found around them).
+    pub plate: bool,
+    /// `brighter` or `darker`: the fill's polarity against the surface it is drawn on.
+    pub fill_polarity: &'static str,
+}
+
 /// Measure the label in `labelled` given the unlabelled `original` (same size).
 pub fn measure_diff(original: &Plane, labelled: &Plane, band_ratio: f64) -> VisualMeasure {
     let region = changed_region(original, labelled);
-    measure_region(labelled, region, Method::Diff, band_ratio)
+    measure_region_against(labelled, Some(original), region, Method::Diff, band_ratio)
 }
 
-/// Measure the label in `labelled` without the original: text-like regions (dense strong
-/// edges, wider than tall), preferring those in the edge band and then the tallest text; with
-/// OCR, the first whose reading conforms wins. Best effort: a photo with high-contrast detail
-/// can still hide a faint label, and then the verdict says what was measured instead.
+/// Measure the label in `labelled` without the original. A label is a text-like region (dense
+/// strong edges, wider than tall, of a text-like height) with text contrast inside the edge
+/// band of the image (5.2 c: a label sits at an edge or a corner): text elsewhere is body text
+/// or a caption and is set aside, and with no candidate in the band the measure says "no label
+/// found" (`region: None`, [`VisualMeasure::scan_note`]). Candidates are tried largest text
+/// first; with OCR, the first whose reading conforms wins. Best effort: a photo with
+/// high-contrast detail at its edge can still hide a faint label.
 pub fn measure_scan(
     labelled: &Plane,
     band_ratio: f64,
     run_ocr: Option<&ExplicitProfile>,
 ) -> VisualMeasure {
-    let mut found: Vec<VisualMeasure> = text_like_regions(labelled)
+    let all: Vec<VisualMeasure> = text_like_regions(labelled)
         .iter()
         .map(|r| measure_region(labelled, Some(*r), Method::Scan, band_ratio))
         .filter(|m| m.ink.is_some())
         .collect();
-    found.sort_by_key(|m| {
-        std::cmp::Reverse((m.in_edge_band == Some(true), m.text_height_px.unwrap_or(0)))
+    let elsewhere = all.iter().filter(|m| m.in_edge_band != Some(true)).count();
+    let mut found: Vec<VisualMeasure> = all
+        .into_iter()
+        .filter(|m| m.in_edge_band == Some(true))
+        .collect();
+    found.sort_by_key(|m| std::cmp::Reverse(m.text_height_px.unwrap_or(0)));
+    let note = (elsewhere > 0).then(|| {
+        format!(
+            "{elsewhere} text-like region(s) outside the {:.0} % edge band set aside as body text or captions, not a label",
+            band_ratio * 100.0
+        )
     });
     if let Some(p) = run_ocr {
         for m in &mut found {
@@ -123,19 +172,44 @@ pub fn measure_scan(
                 .is_some_and(|w| w.conforms);
             let tool_missing = m.ocr.as_ref().is_some_and(|o| o.error.is_some());
             if conforms || tool_missing {
-                return m.clone();
+                let mut m = m.clone();
+                m.scan_note = note;
+                return m;
             }
         }
     }
-    found
-        .into_iter()
-        .next()
-        .unwrap_or_else(|| measure_region(labelled, None, Method::Scan, band_ratio))
+    match found.into_iter().next() {
+        Some(mut m) => {
+            m.scan_note = note;
+            m
+        }
+        None => {
+            let mut m = measure_region(labelled, None, Method::Scan, band_ratio);
+            m.scan_note = Some(format!(
+                "no label found: no text-like region with text contrast in the {:.0} % edge band{}",
+                band_ratio * 100.0,
+                note.map(|n| format!(" ({n})")).unwrap_or_default()
+            ));
+            m
+        }
+    }
 }
 
-/// Measure the text inside `region`.
+/// Measure the text inside `region` (no original: the surface the glyphs stand on is the
+/// region's border).
 pub fn measure_region(
     img: &Plane,
+    region: Option<Rect>,
+    method: Method,
+    band_ratio: f64,
+) -> VisualMeasure {
+    measure_region_against(img, None, region, method, band_ratio)
+}
+
+/// Measure the text inside `region`, against the unlabelled `original` when there is one.
+fn measure_region_against(
+    img: &Plane,
+    original: Option<&Plane>,
     region: Option<Rect>,
     method: Method,
     band_ratio: f64,
@@ -155,13 +229,19 @@ pub fn measure_region(
         in_corner: None,
         text_contrast: None,
         ocr: None,
+        heights: None,
+        scan_note: None,
     };
     let Some(mut r) = region else { return m };
     let short = img.w.min(img.h) as f64;
     // A region found by scanning may be the plate together with its surroundings: then the
     // "ink" is the plate. If the inside of that box holds smaller text, the box was a plate and
     // becomes the region (twice at most: a plate on a plate).
+    let mut boxed_plate = false;
     for _ in 0..2 {
+        if original.is_some() {
+            break;
+        }
         let Some((outer, _, _)) = ink_box(img, r) else {
             break;
         };
@@ -172,16 +252,29 @@ pub fn measure_region(
             h: outer.h.saturating_sub(2),
         };
         match ink_box(img, inside) {
-            Some((inner, _, _)) if (inner.h as f64) < 0.9 * outer.h as f64 => r = outer,
+            Some((inner, _, _)) if (inner.h as f64) < 0.9 * outer.h as f64 => {
+                r = outer;
+                boxed_plate = true;
+            }
             _ => break,
         }
     }
     m.region = Some(r);
-    if let Some((ink, _, contrast)) = ink_box(img, r) {
-        m.ink = Some(ink);
-        m.text_contrast = Some(contrast);
-        m.text_height_px = Some(ink.h);
-        m.height_ratio = Some(ink.h as f64 / short);
+    if let Some(t) = label_ink(img, original, r, boxed_plate) {
+        m.ink = Some(t.fill);
+        m.text_contrast = Some(t.contrast);
+        m.text_height_px = Some(t.fill.h);
+        m.height_ratio = Some(t.fill.h as f64 / short);
+        m.heights = Some(TextHeights {
+            glyph_fill_px: t.fill.h,
+            glyph_outlined_px: t.outlined.h,
+            // Without a plate the label is the glyphs and their decoration (the region found
+            // by scanning has a margin of background around them).
+            label_box_px: if t.plate { r.h } else { t.outlined.h },
+            decoration: t.decoration,
+            plate: t.plate,
+            fill_polarity: if t.brighter { "brighter" } else { "darker" },
+        });
     }
     let distances = [
         ("left", r.x, img.w),
@@ -203,6 +296,339 @@ pub fn measure_region(
     m.in_edge_band = Some(bands.iter().any(|b| *b));
     m.in_corner = Some((bands[0] || bands[1]) && (bands[2] || bands[3]));
     m
+}
+
+/// The glyph fill, and the fill with its decoration, inside the label region `r` (see
+/// [`TextHeights`] for the rule).
+struct LabelInk {
+    fill: Rect,
+    outlined: Rect,
+    contrast: f32,
+    decoration: bool,
+    plate: bool,
+    brighter: bool,
+}
+
+/// Changed by more than this (of 255) against the original: the pixel belongs to the label.
+/// Lossy re-encoding moves pixels by a few levels everywhere; a label moves them by far more.
+const CHANGED: i16 = 32;
+
+/// The 99.5th percentile of `v` (one hot pixel of JPEG ringing must not set the 50 % line).
+fn p995(mut v: Vec<u16>) -> f32 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_unstable();
+    v[(v.len() - 1) * 995 / 1000] as f32
+}
+
+fn label_ink(
+    img: &Plane,
+    original: Option<&Plane>,
+    r: Rect,
+    boxed_plate: bool,
+) -> Option<LabelInk> {
+    if r.w < 2 || r.h < 2 {
+        return None;
+    }
+    let mut border = Vec::new();
+    let mut border_changed = 0usize;
+    let mut push = |x: u32, y: u32| {
+        border.push(img.at(x, y));
+        if let Some(o) = original {
+            if (img.at(x, y) as i16 - o.at(x, y) as i16).abs() > CHANGED {
+                border_changed += 1;
+            }
+        }
+    };
+    for x in r.x..r.x + r.w {
+        push(x, r.y);
+        push(x, r.y + r.h - 1);
+    }
+    for y in r.y..r.y + r.h {
+        push(r.x, y);
+        push(r.x + r.w - 1, y);
+    }
+    // A plate: the region's border is itself changed (with the original), or the region is a
+    // box found around smaller text (without it). Then the glyphs stand on the plate's level.
+    let plate = boxed_plate || (original.is_some() && border_changed * 2 > border.len());
+    border.sort_unstable();
+    let level = border[border.len() / 2] as i16;
+    // A semi-opaque plate over the original shows the original through it: its level is fitted
+    // as a * original + b on the region's border (a = 0 for an opaque plate).
+    let fit = match original {
+        Some(o) if plate => Some(fit_line(&border_pairs(img, o, r))),
+        _ => None,
+    };
+    let surface = |x: u32, y: u32| -> i16 {
+        match (original, fit) {
+            (Some(o), Some((a, b))) => (a * o.at(x, y) as f64 + b).round() as i16,
+            (Some(o), None) => o.at(x, y) as i16,
+            _ => level,
+        }
+    };
+    let (w, h) = (r.w as usize, r.h as usize);
+    let mut d = vec![0i16; w * h];
+    for dy in 0..r.h {
+        for dx in 0..r.w {
+            let (x, y) = (r.x + dx, r.y + dy);
+            d[dy as usize * w + dx as usize] = img.at(x, y) as i16 - surface(x, y);
+        }
+    }
+    // Per polarity: the 50 % line of its own largest contrast, if it shows text contrast at all.
+    let line = |sign: i16| -> Option<i16> {
+        let c = p995(d.iter().map(|v| (v * sign).max(0) as u16).collect());
+        (c >= MIN_TEXT_CONTRAST).then_some((c / 2.0).ceil() as i16)
+    };
+    let (bright, dark) = (line(1), line(-1));
+    // class: 1 brighter, 2 darker, 0 neither.
+    let class: Vec<u8> = d
+        .iter()
+        .map(|v| match (bright, dark) {
+            (Some(t), _) if *v >= t => 1,
+            (_, Some(t)) if -*v >= t => 2,
+            _ => 0,
+        })
+        .collect();
+    let at = |x: i64, y: i64| -> u8 {
+        if x < 0 || y < 0 || x >= w as i64 || y >= h as i64 {
+            0
+        } else {
+            class[y as usize * w + x as usize]
+        }
+    };
+    // How much of a set's rim touches the other set (looking two pixels out, so that the
+    // anti-aliased seam between fill and outline does not count as background).
+    let enclosure = |me: u8, other: u8| -> f64 {
+        let (mut rim, mut by_other) = (0u64, 0u64);
+        for y in 0..h as i64 {
+            for x in 0..w as i64 {
+                if at(x, y) != me {
+                    continue;
+                }
+                for (ox, oy) in [(1, 0), (-1, 0), (0, 1), (0, -1)] {
+                    let n = at(x + ox, y + oy);
+                    if n == me {
+                        continue;
+                    }
+                    rim += 1;
+                    if n == other || (n == 0 && at(x + 2 * ox, y + 2 * oy) == other) {
+                        by_other += 1;
+                    }
+                }
+            }
+        }
+        if rim == 0 {
+            0.0
+        } else {
+            by_other as f64 / rim as f64
+        }
+    };
+    let contrast_of = |sign: i16| p995(d.iter().map(|v| (v * sign).max(0) as u16).collect());
+    // An outline enclosing its fill (dark outlines first: by far the common kind).
+    for (present, outline) in [(dark, 2u8), (bright, 1u8)] {
+        if present.is_none() {
+            continue;
+        }
+        if let Some(t) = fill_inside_outline(img, r, &class, outline) {
+            return Some(LabelInk { plate, ..t });
+        }
+    }
+    let (fill_class, deco_class) = match (bright, dark) {
+        (None, None) => return None,
+        (Some(_), None) => (1u8, None),
+        (None, Some(_)) => (2u8, None),
+        (Some(_), Some(_)) => {
+            let (eb, ed) = (enclosure(1, 2), enclosure(2, 1));
+            if eb.max(ed) >= 0.75 && (eb - ed).abs() > 0.15 {
+                // One set surrounds the other: an outline/stroke around the fill.
+                if eb > ed {
+                    (1, Some(2))
+                } else {
+                    (2, Some(1))
+                }
+            } else if eb.min(ed) >= 0.25 {
+                // They touch along part of their rims: a drop shadow, drawn dark under light
+                // text by every renderer we know of.
+                (1, Some(2))
+            } else if contrast_of(1) >= contrast_of(-1) {
+                // They hardly touch: no decoration, the other set is background texture.
+                (1, None)
+            } else {
+                (2, None)
+            }
+        }
+    };
+    let rows_box = |keep: &dyn Fn(usize, usize, u8) -> bool| -> Option<Rect> {
+        let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
+        for y in 0..h {
+            for x in 0..w {
+                // One pixel over the line makes an ink row (the extreme rows of a glyph are
+                // often a single pixel wide at the 50 % line).
+                if keep(x, y, class[y * w + x]) {
+                    x0 = x0.min(x);
+                    y0 = y0.min(y);
+                    x1 = x1.max(x);
+                    y1 = y1.max(y);
+                }
+            }
+        }
+        (y0 != usize::MAX).then(|| Rect {
+            x: r.x + x0 as u32,
+            y: r.y + y0 as u32,
+            w: (x1 - x0 + 1) as u32,
+            h: (y1 - y0 + 1) as u32,
+        })
+    };
+    let fill = rows_box(&|_, _, c| c == fill_class)?;
+    // Decoration counts only next to the fill (within a quarter of its height), so that
+    // texture elsewhere in the region is not taken for an outline.
+    let reach = (fill.h / 4).max(2) as usize;
+    let (fx0, fy0) = ((fill.x - r.x) as usize, (fill.y - r.y) as usize);
+    let near = |x: usize, y: usize| {
+        x + reach >= fx0
+            && x <= fx0 + fill.w as usize + reach
+            && y + reach >= fy0
+            && y <= fy0 + fill.h as usize + reach
+    };
+    let outlined = rows_box(&|x, y, c| c == fill_class || (Some(c) == deco_class && near(x, y)))
+        .unwrap_or(fill);
+    Some(LabelInk {
+        fill,
+        outlined,
+        contrast: contrast_of(if fill_class == 1 { 1 } else { -1 }),
+        decoration: outlined != fill,
+        plate,
+        brighter: fill_class == 1,
+    })
+}
+
+/// (original, labelled) luminance pairs on the border of `r`.
+fn border_pairs(img: &Plane, original: &Plane, r: Rect) -> Vec<(f64, f64)> {
+    let mut v = Vec::new();
+    let mut push = |x: u32, y: u32| v.push((original.at(x, y) as f64, img.at(x, y) as f64));
+    for x in r.x..r.x + r.w {
+        push(x, r.y);
+        push(x, r.y + r.h - 1);
+    }
+    for y in r.y + 1..r.y + r.h - 1 {
+        push(r.x, y);
+        push(r.x + r.w - 1, y);
+    }
+    v
+}
+
+/// Least-squares `y = a x + b` (a flat original gives a = 0, b = the mean).
+fn fit_line(pairs: &[(f64, f64)]) -> (f64, f64) {
+    let n = pairs.len().max(1) as f64;
+    let (mx, my) = (
+        pairs.iter().map(|p| p.0).sum::<f64>() / n,
+        pairs.iter().map(|p| p.1).sum::<f64>() / n,
+    );
+    let sxx: f64 = pairs.iter().map(|p| (p.0 - mx) * (p.0 - mx)).sum();
+    let sxy: f64 = pairs.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    // Less than 8 levels of spread in the original: the slope is noise.
+    if sxx < 64.0 * n {
+        return (0.0, my);
+    }
+    let a = (sxy / sxx).clamp(0.0, 1.0);
+    (a, my - a * mx)
+}
+
+/// An outline whose fill does not contrast with the surface (white text with a black border
+/// over a white sky): only the outline differs from the surface, and it encloses the fill.
+/// When the pixels enclosed by the set `outline` (not reachable from the region's border
+/// without crossing it) are at least a quarter of its area and contrast with it, they are the
+/// fill (glyph counters are far smaller than a quarter of the glyphs' own area).
+fn fill_inside_outline(img: &Plane, r: Rect, class: &[u8], outline: u8) -> Option<LabelInk> {
+    let (w, h) = (r.w as usize, r.h as usize);
+    let mut outside = vec![false; w * h];
+    let mut stack: Vec<usize> = Vec::new();
+    for i in 0..w * h {
+        let (x, y) = (i % w, i / w);
+        if (x == 0 || y == 0 || x == w - 1 || y == h - 1) && class[i] != outline {
+            outside[i] = true;
+            stack.push(i);
+        }
+    }
+    while let Some(i) = stack.pop() {
+        let (x, y) = (i % w, i / w);
+        let mut visit = |j: usize| {
+            if !outside[j] && class[j] != outline {
+                outside[j] = true;
+                stack.push(j);
+            }
+        };
+        if x > 0 {
+            visit(i - 1);
+        }
+        if x + 1 < w {
+            visit(i + 1);
+        }
+        if y > 0 {
+            visit(i - w);
+        }
+        if y + 1 < h {
+            visit(i + w);
+        }
+    }
+    let lum = |i: usize| img.at(r.x + (i % w) as u32, r.y + (i / w) as u32) as i16;
+    let set: Vec<usize> = (0..w * h).filter(|i| class[*i] == outline).collect();
+    let enclosed: Vec<usize> = (0..w * h)
+        .filter(|i| class[*i] != outline && !outside[*i])
+        .collect();
+    if set.is_empty() || enclosed.len() * 4 < set.len() {
+        return None;
+    }
+    let mut levels: Vec<i16> = set.iter().map(|i| lum(*i)).collect();
+    levels.sort_unstable();
+    let level = levels[levels.len() / 2];
+    let contrasts: Vec<u16> = enclosed
+        .iter()
+        .map(|i| (lum(*i) - level).unsigned_abs())
+        .collect();
+    let cmax = p995(contrasts.clone());
+    if cmax < MIN_TEXT_CONTRAST {
+        return None;
+    }
+    let half = (cmax / 2.0).ceil() as u16;
+    let bbox = |pixels: &mut dyn Iterator<Item = usize>| -> Option<Rect> {
+        let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
+        for i in pixels {
+            let (x, y) = (i % w, i / w);
+            x0 = x0.min(x);
+            y0 = y0.min(y);
+            x1 = x1.max(x);
+            y1 = y1.max(y);
+        }
+        (y0 != usize::MAX).then(|| Rect {
+            x: r.x + x0 as u32,
+            y: r.y + y0 as u32,
+            w: (x1 - x0 + 1) as u32,
+            h: (y1 - y0 + 1) as u32,
+        })
+    };
+    let fill = bbox(
+        &mut enclosed
+            .iter()
+            .zip(&contrasts)
+            .filter(|(_, c)| **c >= half)
+            .map(|(i, _)| *i),
+    )?;
+    let outlined = bbox(&mut set.iter().copied())?.union(fill);
+    let brighter = enclosed
+        .iter()
+        .zip(&contrasts)
+        .filter(|(_, c)| **c >= half)
+        .all(|(i, _)| lum(*i) > level);
+    Some(LabelInk {
+        fill,
+        outlined,
+        contrast: cmax,
+        decoration: true,
+        plate: false,
+        brighter,
+    })
 }
 
 /// The ink box in `r`: plate level = median of the region's border, ink = pixels at least half
@@ -274,9 +700,7 @@ fn changed_region(a: &Plane, b: &Plane) -> Option<Rect> {
     if a.w != b.w || a.h != b.h {
         return None;
     }
-    // Lossy re-encoding moves pixels by a few levels everywhere; a label moves them by far more.
-    const THRESHOLD: i16 = 32;
-    let changed = |x: u32, y: u32| (a.at(x, y) as i16 - b.at(x, y) as i16).abs() > THRESHOLD;
+    let changed = |x: u32, y: u32| (a.at(x, y) as i16 - b.at(x, y) as i16).abs() > CHANGED;
     let cell = (a.w.min(a.h) / 100).max(2);
     let (cw, ch) = (a.w.div_ceil(cell), a.h.div_ceil(cell));
     let mut count = vec![0u32; (cw * ch) as usize];

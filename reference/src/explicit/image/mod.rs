@@ -8,10 +8,12 @@
 //! glyphs, not the em size: CJK ink is about 0.9 em and Latin capitals about 0.73 em, so a font
 //! sized at 5 % em would come out below 5 %.
 //!
-//! Measuring ("text height") follows the profile's `glyph-bbox` reading: inside the label region
-//! the text is the set of pixels whose luminance differs from the plate by at least half of the
-//! largest text/plate contrast there (the 50 % coverage line of anti-aliased glyphs, i.e. the
-//! outline), and the text height is the extent of the rows holding such pixels.
+//! Measuring ("text height") is one rule for images and video frames ([`measure::TextHeights`]):
+//! inside the label region the glyph *fill* is told apart from an outline/stroke, a shadow and a
+//! plate, and the heights of the fill, of the fill with its decoration and of the whole label
+//! are measured at the 50 % contrast line. Which of them (or the font size estimated from the
+//! fill) is "文字高度" is the profile's binding reading ([`crate::explicit::readings`]); the
+//! others are evaluated and reported beside the verdict.
 //!
 //! Submodules: [`render`] (font layout, plate, compositing), [`codec`] (decoding and encoding
 //! whole images), [`jpeg`] (JPEG block-level marking: only the blocks under the label are
