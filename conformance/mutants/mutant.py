@@ -385,7 +385,7 @@ def label_raw(text_of):
             return resp
         fields = with_note1(req["fields"])
         args = ["embed", req["input"], "-o", req["output"], "--force", "--allow-invalid", "--allow-empty",
-                "--fields", json.dumps(fields), "--raw-value", text_of(fields)]
+                "--raw-value", text_of(fields)]
         r = ref(*args, check=False)
         if r.returncode != 0:
             return {"status": "rejected", "message": r.stderr.strip()}
