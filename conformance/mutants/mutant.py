@@ -2,7 +2,10 @@
 """Mutant implementations: the reference with exactly one requirement broken.
 
     python3 mutant.py NAME            one request on stdin, one response on stdout (protocol 1)
-    python3 mutant.py --list          the mutants, each with the requirement it breaks
+    python3 mutant.py NAME serve      persistent mode: one request per line, one answer per line
+    python3 mutant.py --list          the mutants: name, the requirement it breaks, collateral,
+                                      reach (all, implicit or explicit: which label requests
+                                      its defect can change), what it does; tab-separated
 
 Each mutant is an otherwise correct implementation built on the reference command
 (`aigc-label`, found through $AIGC_LABEL, then next to this repository's target/ folders, then
@@ -12,6 +15,7 @@ non-conformant and the failing requirements are exactly the one the mutant break
 `collateral` ones named in the table, each with its reason). A suite that misses a mutant has a
 hole. Standard library only.
 """
+import atexit
 import json
 import os
 import shutil
@@ -44,11 +48,56 @@ def ref(*args, check=True):
     return r
 
 
+class ReferenceServer:
+    """The reference in persistent mode (`aigc-label adapter serve`), started once per mutant
+    process and restarted if it dies: the mutants ask it for every correct answer, so a suite
+    run costs one reference process per worker instead of one per request."""
+
+    def __init__(self):
+        self.proc = None
+        self.count = 0
+
+    def ask(self, request):
+        if self.proc is None or self.proc.poll() is not None:
+            self.proc = subprocess.Popen([reference_bin(), "adapter", "serve"], stdin=subprocess.PIPE,
+                                         stdout=subprocess.PIPE, text=True, encoding="utf-8")
+        self.count += 1
+        rid = f"mutant-{self.count}"
+        try:
+            self.proc.stdin.write(json.dumps(dict(request, id=rid), ensure_ascii=False) + "\n")
+            self.proc.stdin.flush()
+            line = self.proc.stdout.readline()
+        except OSError as e:
+            self.proc = None
+            raise RuntimeError(f"aigc-label adapter serve: {e}")
+        if not line:
+            self.proc = None
+            raise RuntimeError("aigc-label adapter serve ended without an answer")
+        resp = json.loads(line)
+        if resp.pop("id", None) != rid:
+            self.proc.kill()
+            self.proc = None
+            raise RuntimeError("aigc-label adapter serve answered another request")
+        return resp
+
+
+    def close(self):
+        """End the server (at exit, so that no process outlives this adapter's request)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.stdin.close()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+REFERENCE = ReferenceServer()
+atexit.register(REFERENCE.close)
+
+
 def ref_adapter(request):
-    r = subprocess.run([reference_bin(), "adapter"], input=json.dumps(request), capture_output=True, text=True)
-    if r.returncode != 0:
-        raise RuntimeError(r.stderr.strip())
-    return json.loads(r.stdout)
+    # The harness's request id (persistent mode) is the mutant's to echo, not the reference's.
+    return REFERENCE.ask({k: v for k, v in request.items() if k != "id"})
 
 
 def read_json(path):
@@ -158,6 +207,19 @@ def trust_signatures(resp, report):
         resp["verdict"] = "valid"
 
 
+def never_verifies(resp, report):
+    # Parses SecurityData but has no SM2 verifier: every signature it finds is "unsupported",
+    # while the label itself is judged right (breaks PG-202511A-sig only: the verdict, which
+    # CAC-10-2 rests on, stays the reference's).
+    for label in resp.get("labels", []):
+        sec = label.get("security")
+        if sec and sec.get("status") in ("verified", "failed"):
+            sec["status"] = "unsupported"
+            for f in sec.get("fields", []):
+                if f.get("status") in ("verified", "failed"):
+                    f["status"] = "unsupported"
+
+
 def json_anywhere(req):
     # Takes any JSON with a "Label" key as the label, whatever the field's name (breaks E a).
     resp = ref_adapter(req)
@@ -175,6 +237,20 @@ def with_note1(fields):
     if not f.get("ContentPropagator") and not f.get("PropagateID"):
         f["ContentPropagator"], f["PropagateID"] = f.get("ContentProducer", ""), f.get("ProduceID", "")
     return f
+
+
+def implicit_only(handler):
+    """Marks a generator mutant that passes every request for a visible label to the reference
+    unchanged: its defect reaches only the label vectors without one (`reach` in --list)."""
+    handler.reach = "implicit"
+    return handler
+
+
+def explicit_only(handler):
+    """Marks a mutant that passes every request but those for a visible label to the reference
+    unchanged: its defect reaches only the explicit-label vectors (`reach` in --list)."""
+    handler.reach = "explicit"
+    return handler
 
 
 def label_with(mutate_fields=None, after=None, allow_invalid=False):
@@ -198,7 +274,7 @@ def label_with(mutate_fields=None, after=None, allow_invalid=False):
         if resp.get("status") == "ok" and after:
             after(req)
         return resp
-    return handler
+    return implicit_only(handler)
 
 
 def keep_old_and_append(req):
@@ -271,6 +347,7 @@ def ignore_metadata(req, resp):
     return resp["notice"]
 
 
+@implicit_only
 def note1_handler(req):
     # The reference adapter applies Annex E note 1; this mutant writes the fields verbatim.
     if req.get("explicit"):
@@ -296,7 +373,28 @@ def label_fields(change):
         if r.returncode != 0:
             return {"status": "rejected", "message": r.stderr.strip()}
         return {"status": "ok"}
-    return handler
+    return implicit_only(handler)
+
+
+def label_raw(text_of):
+    """A generator mutant over every format: the label value written is `text_of(fields)` (the
+    fields as asked, Annex E note 1 applied) instead of the canonical JSON."""
+    def handler(req):
+        resp = ref_adapter(req)  # otherwise correct: what the reference refuses is refused
+        if req.get("explicit") or resp.get("status") != "ok":
+            return resp
+        fields = with_note1(req["fields"])
+        args = ["embed", req["input"], "-o", req["output"], "--force", "--allow-invalid", "--allow-empty",
+                "--raw-value", text_of(fields)]
+        r = ref(*args, check=False)
+        if r.returncode != 0:
+            return {"status": "rejected", "message": r.stderr.strip()}
+        return {"status": "ok"}
+    return implicit_only(handler)
+
+
+def without_reserved2(fields):
+    return json.dumps({k: v for k, v in fields.items() if k != "ReservedCode2"}, ensure_ascii=False, separators=(",", ":"))
 
 
 def set_field(key, value, only_if_asked=False):
@@ -330,6 +428,8 @@ MUTANTS = {
                            "fmt-read-md-not-at-head-md)"),
     "read-ignores-signatures": ("CAC-10-2", {"read": None}, read_then(trust_signatures), ["PG-202511A-sig"],
                                 "reports every SecurityData signature as verified without checking it"),
+    "read-never-verifies": ("PG-202511A-sig", {"read": None}, read_then(never_verifies), [],
+                            "reports every SM2 signature as unsupported instead of verifying it"),
     "label-writes-label-4": ("E-c", {"label": ALL_READ}, label_with(lambda f: dict(f, Label="4"), allow_invalid=True), [],
                              "writes Label \"4\" whatever was asked, on every format"),
     "label-empty-producer": ("E-d", {"label": ALL_READ}, set_field("ContentProducer", ""), [],
@@ -349,13 +449,12 @@ MUTANTS = {
     "label-wrong-namespace": ("GB-6.1-b", {"label": IMAGE},
                               label_with(after=lambda r: png_replace_in_xmp(r["output"], "http://www.tc260.org.cn/ns/AIGC/1.0/", "http://ns.adobe.com/xap/1.0/tc/")), ["PG-20259A-carrier"],
                               "binds the TC260 prefix to a wrong namespace URI"),
-    "label-drops-reserved2-key": ("E-b", {"label": IMAGE},
-                                  label_with(after=lambda r: png_replace_in_xmp(r["output"], ",&quot;ReservedCode2&quot;:&quot;&quot;", "")), [],
-                                  "leaves the ReservedCode2 key out of the JSON (Annex E b: all seven keys)"),
+    "label-drops-reserved2-key": ("E-b", {"label": ALL_READ}, label_raw(without_reserved2), [],
+                                  "leaves the ReservedCode2 key out of the JSON (Annex E b: all seven keys), on every format"),
     "label-alters-payload": ("GB-6.1-a", {"label": IMAGE}, label_with(after=lambda r: png_flip_pixel(r["output"])), [],
                              "changes a pixel while writing the label"),
-    "label-ignores-note1": ("E-note1", {"label": IMAGE}, note1_handler, [],
-                            "leaves empty propagation elements empty at first write"),
+    "label-ignores-note1": ("E-note1", {"label": ALL_READ}, note1_handler, [],
+                            "leaves empty propagation elements empty at first write, on every format"),
     "platform-drops-producer": ("CAC-10-2", {"propagate": None}, propagate_with(after=drop_producer), [],
                                 "deletes the producer's elements when adding its own"),
     "platform-keeps-old-propagator": ("CAC-6-p2", {"propagate": None}, propagate_with(after=keep_input_propagator), [],
@@ -388,7 +487,7 @@ def explicit_label(make_visible):
         if r.returncode != 0:
             return {"status": "error", "message": r.stderr.strip()}
         return {"status": "ok"}
-    return handler
+    return explicit_only(handler)
 
 
 def mark_args(req):
@@ -583,29 +682,57 @@ def info(name):
         "version": base.get("version", "0"),
         "roles": sorted({roles[op] for op in media}),
         "media": {op: (m if m is not None else base["media"].get(op, [])) for op, m in media.items()},
-        "persistent": False,
+        # One python process per worker, the reference behind it in persistent mode too.
+        "persistent": os.environ.get("AIGC_MUTANTS_PER_REQUEST") != "1",
         "breaks": breaks,
         "description": what,
     }
 
 
-def main():
-    if len(sys.argv) == 2 and sys.argv[1] == "--list":
-        for name, (breaks, _, _, collateral, what) in MUTANTS.items():
-            print(f"{name}\t{breaks}\t{','.join(collateral)}\t{what}")
-        return
-    if len(sys.argv) != 2 or sys.argv[1] not in MUTANTS:
-        sys.exit(f"usage: mutant.py NAME | --list  (names: {', '.join(MUTANTS)})")
-    name = sys.argv[1]
-    req = json.loads(sys.stdin.read())
+def answer(name, req):
     try:
         if req.get("op") == "info":
-            resp = info(name)
-        else:
-            resp = MUTANTS[name][2](req)
+            return info(name)
+        return MUTANTS[name][2](req)
     except Exception as e:  # a mutant fails like an implementation: status error with a message
-        resp = {"status": "error", "message": f"{type(e).__name__}: {e}"}
-    print(json.dumps(resp, ensure_ascii=False))
+        return {"status": "error", "message": f"{type(e).__name__}: {e}"}
+
+
+def serve(name):
+    """Persistent mode (PROTOCOL.md 1): one request per line, one answer per line carrying the
+    request's id. The tools the mutants run (sox, ffmpeg, convert) inherit stderr as stdout, so
+    nothing but answers reaches the harness's stream."""
+    answers = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            req = json.loads(line)
+        except ValueError as e:
+            req, resp = {}, {"status": "error", "message": f"not JSON: {e}"}
+        else:
+            resp = answer(name, req)
+        if isinstance(req, dict) and "id" in req:
+            resp["id"] = req["id"]
+        answers.write(json.dumps(resp, ensure_ascii=False) + "\n")
+        answers.flush()
+
+
+def main():
+    if len(sys.argv) == 2 and sys.argv[1] == "--list":
+        for name, (breaks, _, handler, collateral, what) in MUTANTS.items():
+            reach = getattr(handler, "reach", "all")
+            print(f"{name}\t{breaks}\t{','.join(collateral)}\t{reach}\t{what}")
+        return
+    if len(sys.argv) not in (2, 3) or sys.argv[1] not in MUTANTS or sys.argv[2:] not in ([], ["serve"]):
+        sys.exit(f"usage: mutant.py NAME [serve] | --list  (names: {', '.join(MUTANTS)})")
+    name = sys.argv[1]
+    if sys.argv[2:] == ["serve"]:
+        serve(name)
+        return
+    print(json.dumps(answer(name, json.loads(sys.stdin.read())), ensure_ascii=False))
 
 
 if __name__ == "__main__":
