@@ -16,8 +16,8 @@ mkdir -p "$D"
 export AIGC_BIG_FILES_DIR=$D
 cargo build --release -q -p aigc-label
 BIN=$PWD/target/release/aigc-label
-echo "== tests (cargo test --release --test big_files -- --ignored)"
-cargo test --release -q -p aigc-label --test big_files -- --ignored --test-threads=1
+echo "== tests (cargo test --release --test all -- --ignored big_files::)"
+cargo test --release -q -p aigc-label --test all -- --ignored --test-threads=1 big_files::
 
 FLAGS="--label 1 --producer 001191110102MACQD9K64010000 --produce-id bench"
 secs() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.2f}')" "$1" "$2"; }
