@@ -17,8 +17,8 @@ mkdir -p "$D"
 export AIGC_BIG_FILES_DIR=$D
 cargo build --release -q -p aigc-label
 BIN=$PWD/target/release/aigc-label
-echo "== tests (cargo test --release --test big_files -- --ignored)"
-cargo test --release -q -p aigc-label --test big_files -- --ignored --test-threads=1
+echo "== tests (cargo test --release --test all -- --ignored big_files::)"
+cargo test --release -q -p aigc-label --test all -- --ignored --test-threads=1 big_files::
 
 echo "== embed --no-sync vs cat a > b (one run each, whole process; CPU = user+sys)"
 inputs=()

@@ -15,7 +15,7 @@ use aigc_label::implicit::{
 use aigc_label::io::Overwrite;
 use aigc_label::{ProblemCode, Profile};
 
-mod common;
+use crate::common;
 use common::{embed, read};
 
 // ---------------------------------------------------------------------------------------------

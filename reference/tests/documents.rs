@@ -15,7 +15,7 @@ use aigc_label::implicit::{embed_path, read_path, EmbedOptions, ReadReport, Verd
 use aigc_label::io::Overwrite;
 use aigc_label::{ProblemCode, Profile};
 
-mod common;
+use crate::common;
 use common::{embed, read};
 
 const PRODUCER: &str = "001191110102MACQD9K64010000";

@@ -16,11 +16,8 @@ use std::time::{Duration, Instant};
 use aigc_label::fuzzing::{format_roundtrip, read_any, run_target, write_any};
 use aigc_label::implicit::FORMATS;
 
-mod alloc_meter;
-use alloc_meter::{peak_during, within_safety_net, Meter};
-
-#[global_allocator]
-static ALLOCATOR: Meter = Meter;
+use crate::alloc_meter;
+use alloc_meter::{peak_during, within_safety_net};
 
 /// Longest a single input may run (debug build, loaded machine) before it counts as a hang.
 const SAFETY_NET: Duration = Duration::from_secs(300);

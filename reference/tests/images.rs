@@ -12,7 +12,7 @@ use aigc_label::implicit::{embed_bytes, read_bytes, ReadReport, Verdict};
 
 use aigc_label::{Label, ProblemCode, Profile, Severity};
 
-mod common;
+use crate::common;
 use common::{embed, read};
 
 const TC260_NS: &str = "http://www.tc260.org.cn/ns/AIGC/1.0/";

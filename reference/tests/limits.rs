@@ -9,11 +9,8 @@
 use std::io::Write;
 use std::time::Duration;
 
-mod alloc_meter;
-use alloc_meter::{largest_allocation, peak_during, within_safety_net, Meter};
-
-#[global_allocator]
-static ALLOCATOR: Meter = Meter;
+use crate::alloc_meter;
+use alloc_meter::{largest_allocation, peak_during, within_safety_net};
 
 /// Longest any single hostile input may run before the test calls it a hang (a safety net,
 /// not the assertion: generous for a debug build on a loaded 2-core machine).

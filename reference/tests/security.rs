@@ -4,7 +4,7 @@
 //! `propagate --sign-key`) verify in OpenSSL and gmssl; one changed character of a signed field
 //! makes the status `failed` and the label invalid.
 
-mod common;
+use crate::common;
 
 use aigc_label::implicit::Verdict;
 use aigc_label::security::Status;

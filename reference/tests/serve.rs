@@ -2,7 +2,7 @@
 //! never 5xx), size and time limits, and no file left in the temp folder afterwards.
 #![cfg(feature = "serve")]
 
-mod serve_support;
+use crate::serve_support;
 
 use aigc_label::implicit::{read_bytes, Verdict};
 use aigc_label::Profile;

@@ -5,7 +5,7 @@
 //! page shows is read back from the DOM.
 #![cfg(feature = "serve")]
 
-mod serve_support;
+use crate::serve_support;
 
 use aigc_label::implicit::{embed_path, EmbedOptions};
 use aigc_label::io::Overwrite;

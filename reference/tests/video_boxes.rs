@@ -12,7 +12,7 @@ use aigc_label::implicit::{self, ReadReport, Verdict};
 
 use aigc_label::{Label, ProblemCode, Profile};
 
-mod common;
+use crate::common;
 use common::{embed, read};
 
 const TC260_CONFIG: &str = "%Image::ExifTool::UserDefined = ('Image::ExifTool::XMP::Main' => { TC260 => { SubDirectory => { TagTable => 'Image::ExifTool::UserDefined::TC260' } } }); %Image::ExifTool::UserDefined::TC260 = (GROUPS => { 0 => 'XMP', 1 => 'XMP-TC260', 2 => 'Image' }, NAMESPACE => { 'TC260' => 'http://www.tc260.org.cn/ns/AIGC/1.0/' }, WRITABLE => 'string', AIGC => { }); 1;\n";

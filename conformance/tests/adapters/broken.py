@@ -35,7 +35,9 @@ def answer(req):
         if MODE == "segv":
             os.kill(os.getpid(), signal.SIGSEGV)
         if MODE == "hang":
-            time.sleep(100)
+            # An hour: far beyond both the run's --timeout (10 s) and any slowness of the machine,
+            # so a harness that waited for the process instead of killing it cannot pass.
+            time.sleep(3600)
         if MODE == "garbage":
             return "this is not JSON"
         if MODE == "invalid-schema":
