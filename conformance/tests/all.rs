@@ -6,6 +6,7 @@
 //! [`every_test_file_is_a_module_of_this_binary`] checks.
 
 mod catalogue;
+mod common;
 mod harness;
 mod history;
 mod history_regen;

@@ -6,33 +6,15 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 
 use aigc_conformance::history::{board, store};
 use aigc_conformance::schema;
 
+use crate::common::reference_bin;
+
 fn workspace() -> PathBuf {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     std::fs::canonicalize(&p).unwrap_or(p)
-}
-
-/// The reference binary, built once per test process.
-fn reference_bin() -> PathBuf {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "-q", "-p", "aigc-label", "--bin", "aigc-label"])
-            .current_dir(workspace())
-            .status()
-            .expect("cargo build -p aigc-label");
-        assert!(status.success());
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| workspace().join("target"));
-        target.join("debug/aigc-label")
-    })
-    .clone()
 }
 
 /// `aigc-conform ARGS` from the workspace: (exit status, stdout, stderr).

@@ -8,9 +8,10 @@
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 
 use aigc_conformance::schema;
+
+use crate::common::reference_bin;
 
 const READ_TARGET: &str = "implicit-png-read-xmp-valid";
 const LABEL_TARGET: &str = "implicit-png-label-plain";
@@ -20,25 +21,6 @@ const FILTER: &str = "implicit-png";
 fn workspace() -> PathBuf {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     std::fs::canonicalize(&p).unwrap_or(p)
-}
-
-/// The reference binary, built once per test process.
-fn reference_bin() -> PathBuf {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "-q", "-p", "aigc-label", "--bin", "aigc-label"])
-            .current_dir(workspace())
-            .status()
-            .expect("cargo build -p aigc-label");
-        assert!(status.success());
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| workspace().join("target"));
-        std::fs::canonicalize(target.join("debug/aigc-label")).unwrap()
-    })
-    .clone()
 }
 
 /// Whether bubblewrap can run here; without it the test is skipped (printed), unless CI=true.

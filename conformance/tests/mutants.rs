@@ -16,23 +16,11 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::common::reference_bin;
+
 fn workspace() -> PathBuf {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     std::fs::canonicalize(&p).unwrap_or(p)
-}
-
-fn reference_bin() -> PathBuf {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["build", "-q", "-p", "aigc-label", "--bin", "aigc-label"])
-        .current_dir(workspace())
-        .status()
-        .expect("cargo build -p aigc-label");
-    assert!(status.success());
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("target"))
-        .join("debug/aigc-label")
 }
 
 struct Mutant {

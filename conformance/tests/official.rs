@@ -7,12 +7,14 @@ use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use aigc_conformance::implementation::InProcess;
 use aigc_conformance::official;
 use aigc_conformance::session::{Session, Setup};
 use aigc_label::Profile;
+
+use crate::common::reference_bin;
 
 fn workspace() -> PathBuf {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -25,25 +27,6 @@ fn vectors() -> PathBuf {
 
 fn profile() -> Profile {
     Profile::load(&vectors().join("profile.yaml")).unwrap()
-}
-
-/// The reference binary, built once (as in harness.rs).
-fn reference_bin() -> PathBuf {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "-q", "-p", "aigc-label", "--bin", "aigc-label"])
-            .current_dir(workspace())
-            .status()
-            .expect("cargo build -p aigc-label");
-        assert!(status.success());
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| workspace().join("target"));
-        target.join("debug/aigc-label")
-    })
-    .clone()
 }
 
 /// `aigc-conform run` with these arguments into a fresh folder; (exit, report).

@@ -13,12 +13,13 @@
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 
 use aigc_conformance::checks::blame::{profile_verdict, Charges};
 use aigc_conformance::vector::{Op, Suite, Verdict};
 use aigc_label::profile::BUILTIN_PROFILE;
 use aigc_label::{Problem, ProblemCode, Profile, Severity};
+
+use crate::common::reference_bin;
 
 fn workspace() -> PathBuf {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -118,25 +119,6 @@ fn profile_choice_vectors_follow_the_profile_in_reader_and_judge() {
         }
     }
     assert!(checked >= 30, "only {checked} profile choices checked");
-}
-
-/// The reference binary (cargo does not build another package's binaries for these tests).
-fn reference_bin() -> PathBuf {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "-q", "-p", "aigc-label", "--bin", "aigc-label"])
-            .current_dir(workspace())
-            .status()
-            .expect("cargo build -p aigc-label");
-        assert!(status.success());
-        std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| workspace().join("target"))
-            .join("debug/aigc-label")
-    })
-    .clone()
 }
 
 /// `aigc-conform run` of `adapter` on the vectors matching `filter`: report.json and report.md.

@@ -9,27 +9,11 @@ use std::sync::OnceLock;
 
 use aigc_conformance::certify::verify::verify;
 
+use crate::common::reference_bin;
+
 fn workspace() -> PathBuf {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     std::fs::canonicalize(&p).unwrap_or(p)
-}
-
-fn reference_bin() -> PathBuf {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "-q", "-p", "aigc-label", "--bin", "aigc-label"])
-            .current_dir(workspace())
-            .status()
-            .expect("cargo build -p aigc-label");
-        assert!(status.success());
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| workspace().join("target"));
-        target.join("debug/aigc-label")
-    })
-    .clone()
 }
 
 fn conform(args: &[&str]) -> (i32, String) {
