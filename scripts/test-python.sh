@@ -6,7 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR=$PWD/target   # share the workspace's compiled dependencies
-cargo build -q -p aigc-label --bin aigc-label
+# --features fuzzing: the feature set `cargo test --workspace` already built the binary with, so
+# this finds it fresh instead of compiling aigc-label again (conformance/tests/common/mod.rs).
+cargo build -q -p aigc-label --bin aigc-label --features fuzzing
 cargo fmt --manifest-path python/Cargo.toml -- --check
 cargo clippy -q --manifest-path python/Cargo.toml --all-targets -- -D warnings
 rm -rf target/python-wheels

@@ -271,7 +271,8 @@ fn propagate(
 ///
 /// Measure the explicit label (chapter 5) in a file and judge it per requirement, as
 /// `aigc-label check --json` prints it: `{"file", "original", "modality", "profile",
-/// "measurements", "findings", "verdict"}` with verdict "pass" or "fail".
+/// "measurements", "findings", "label_found", "readings", "binding_readings", "verdict"}` with
+/// verdict "pass" or "fail".
 #[pyfunction]
 #[pyo3(signature = (path, original=None, *, voice_text=None, ocr=true, media=None, profile=None))]
 fn check(
@@ -284,7 +285,7 @@ fn check(
     profile: Option<PathBuf>,
 ) -> PyResult<Py<PyAny>> {
     let profile = profile_or_builtin(profile)?;
-    let (modality, measurements, findings) = py
+    let checked = py
         .detach(|| {
             aigc_label::explicit::check_file(
                 &path,
@@ -296,20 +297,10 @@ fn check(
             )
         })
         .map_err(|e| LabelError::new_err(e.to_string()))?;
-    let failed = findings
-        .iter()
-        .any(|f| f.outcome == aigc_label::explicit::Outcome::Fail);
+    // The same object as `aigc-label check --json`.
     to_py(
         py,
-        &serde_json::json!({
-            "file": path.display().to_string(),
-            "original": original.as_ref().map(|p| p.display().to_string()),
-            "modality": modality,
-            "profile": profile.id,
-            "measurements": measurements,
-            "findings": findings,
-            "verdict": if failed { "fail" } else { "pass" },
-        }),
+        &aigc_label::explicit::check_json(&path, original.as_deref(), &profile, &checked),
     )
 }
 

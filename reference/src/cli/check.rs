@@ -3,7 +3,6 @@
 
 use aigc_label::explicit::{self, Outcome};
 use aigc_label::Profile;
-use serde_json::json;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -35,41 +34,18 @@ pub struct Args {
 /// 2 if the file could not be measured.
 pub fn run(args: Args, profile: &Profile) -> ExitCode {
     match check(&args, profile) {
-        Ok((modality, measurements, findings)) => {
-            let failed = findings.iter().any(|f| f.outcome == Outcome::Fail);
-            // The binding readings of open clauses, printed with every visual check.
-            let binding = explicit::readings::ReadingsProfile::from_profile(profile)
-                .map(|r| r.binding_lines())
-                .unwrap_or_default();
-            let visual = matches!(
-                modality,
-                explicit::Modality::Image | explicit::Modality::Video
-            );
-            let readings = measurements
-                .get("readings")
-                .cloned()
-                .unwrap_or(serde_json::Value::Null);
-            let label_found = measurements.get("label_found").cloned();
+        Ok(checked) => {
+            let out = explicit::check_json(&args.file, args.original.as_deref(), profile, &checked);
+            let (modality, _, findings) = &checked;
+            let failed = out["verdict"] == "fail";
             if args.json {
-                let out = json!({
-                    "file": args.file.display().to_string(),
-                    "original": args.original.as_ref().map(|p| p.display().to_string()),
-                    "modality": modality,
-                    "profile": profile.id,
-                    "measurements": measurements,
-                    "findings": findings,
-                    "label_found": label_found,
-                    "readings": readings,
-                    "binding_readings": if visual { binding.clone() } else { Vec::new() },
-                    "verdict": if failed { "fail" } else { "pass" },
-                });
                 crate::outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
             } else {
                 crate::outln!("{}: {:?} label", args.file.display(), modality);
-                if label_found == Some(serde_json::Value::Bool(false)) {
+                if out["label_found"] == false {
                     crate::outln!("  no label found");
                 }
-                for f in &findings {
+                for f in findings {
                     let o = match f.outcome {
                         Outcome::Pass => "pass",
                         Outcome::Fail => "FAIL",
@@ -77,17 +53,15 @@ pub fn run(args: Args, profile: &Profile) -> ExitCode {
                     };
                     crate::outln!("  {:<9} {:<7} {}", f.requirement, o, f.detail);
                 }
-                if visual {
-                    for r in readings.as_array().into_iter().flatten() {
-                        crate::outln!(
-                            "  readings  {:<9} {}",
-                            r["requirement"].as_str().unwrap_or(""),
-                            r["summary"].as_str().unwrap_or("")
-                        );
-                    }
-                    for line in &binding {
-                        crate::outln!("  profile: {line}");
-                    }
+                for r in out["readings"].as_array().into_iter().flatten() {
+                    crate::outln!(
+                        "  readings  {:<9} {}",
+                        r["requirement"].as_str().unwrap_or(""),
+                        r["summary"].as_str().unwrap_or("")
+                    );
+                }
+                for line in out["binding_readings"].as_array().into_iter().flatten() {
+                    crate::outln!("  profile: {}", line.as_str().unwrap_or(""));
                 }
                 crate::outln!("  (measurements: --json)");
             }

@@ -563,6 +563,40 @@ pub fn detect_trace(path: &Path, profile: &Profile) -> Option<String> {
 /// finding per chapter-5 requirement.
 pub type Checked = (Modality, serde_json::Value, Vec<Finding>);
 
+/// The `check` result as one JSON object: what `aigc-label check --json` prints and what the
+/// Python binding returns, built in one place so the two cannot drift apart. `verdict` is "fail"
+/// when a requirement fails (an unknown is not a failure); visual checks carry the profile's
+/// binding readings of open clauses.
+pub fn check_json(
+    file: &Path,
+    original: Option<&Path>,
+    profile: &Profile,
+    checked: &Checked,
+) -> serde_json::Value {
+    let (modality, measurements, findings) = checked;
+    let failed = findings.iter().any(|f| f.outcome == Outcome::Fail);
+    let visual = matches!(modality, Modality::Image | Modality::Video);
+    let binding = if visual {
+        readings::ReadingsProfile::from_profile(profile)
+            .map(|r| r.binding_lines())
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    serde_json::json!({
+        "file": file.display().to_string(),
+        "original": original.map(|p| p.display().to_string()),
+        "modality": modality,
+        "profile": profile.id,
+        "measurements": measurements,
+        "findings": findings,
+        "label_found": measurements.get("label_found").cloned(),
+        "readings": measurements.get("readings").cloned().unwrap_or(serde_json::Value::Null),
+        "binding_readings": binding,
+        "verdict": if failed { "fail" } else { "pass" },
+    })
+}
+
 /// Measure the explicit label of `file` (against `original` when given) and judge it per
 /// requirement: what `aigc-label check` prints and what the harness uses as its oracle.
 /// `voice_text` is the spoken prompt's text (for 5.3 b/e), `ocr` runs tesseract on visual
