@@ -289,7 +289,8 @@ def label_with(mutate_fields=None, after=None, allow_invalid=False):
 def keep_old_and_append(req):
     # Appends the new label next to the old one instead of replacing it (breaks 6.1 c): the
     # input kept as it is, the new label added in a second carrier of its format (PNG tEXt, JPEG
-    # APP11, WAV LIST/INFO, AVI top-level chunk).
+    # APP11, WAV LIST/INFO, AVI top-level chunk). Markdown has none: a second front-matter key
+    # is payload (a user's front matter), so it would break 6.1 a too.
     old = read_json(req["input"])
     if old["labels"]:
         new_json = label_json(req["output"])
@@ -360,9 +361,14 @@ def keep_input_propagator(req, resp):
 
 
 def append_old_label(req, resp):
+    # Keeps the producer's label and adds its own next to it, in a second carrier of the format.
     src = read_json(req["input"])
-    if src["labels"] and req["output"].endswith(".png"):
+    ext = os.path.splitext(req["output"])[1].lower()
+    if src["labels"] and ext == ".png":
         png_add_text(req["output"], src["labels"][0]["raw"])
+    elif src["labels"] and ext in APPEND_SECOND:
+        old = json.dumps(src["labels"][0]["fields"], ensure_ascii=False, separators=(",", ":"))
+        APPEND_SECOND[ext](req["output"], old)
 
 
 def declared_is(req, resp):
@@ -703,7 +709,7 @@ MUTANTS = {
     "platform-keeps-old-propagator": ("CAC-6-p2", {"propagate": None}, propagate_with(after=keep_input_propagator), [],
                                       "does not write its own propagation elements"),
     "platform-appends-second-label": ("GB-6.1-c", {"propagate": IMAGE}, propagate_with(after=append_old_label), [],
-                                      "adds its label next to the producer's instead of updating it"),
+                                      "adds its label next to the producer's instead of updating it (PNG: the only format whose propagate vectors have a second carrier this mutant can write without changing the payload)"),
     "platform-declared-is-ai": ("CAC-6-2", {"propagate": None}, propagate_with(notice=declared_is), [],
                                 "shows 'is AI' for a mere user declaration"),
     "platform-ignores-traces": ("CAC-6-3", {"propagate": None}, propagate_with(notice=ignore_trace), [],
