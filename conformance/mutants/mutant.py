@@ -654,6 +654,44 @@ wrong_namespace.reach = "implicit"
 XMP_IMAGES = ["image/png", "image/jpeg", "image/gif", "image/tiff", "image/webp", "image/heic"]
 
 
+TC260_CONFIG = os.path.join(ROOT, "vectors/tools/tc260.config")  # ExifTool's TC260 XMP namespace
+
+
+def exif_usercomment(path, text):
+    # The image guide's carrier is XMP; this deletes the XMP property and writes the wrapped
+    # label into EXIF UserComment (the guide's Annex B alternative, which the reference reads
+    # with its nonstandard-carrier note), with ExifTool.
+    run_tool("exiftool", "-config", TC260_CONFIG, "-q", "-overwrite_original", "-XMP-TC260:AIGC=",
+             '-EXIF:UserComment={"AIGC":' + text + "}", path)
+
+
+def docx_lpstr(path, text):
+    # The text guide writes the OOXML custom property as vt:lpwstr; this writes vt:lpstr.
+    import zipfile
+    tmp = path + ".lpstr"
+    with zipfile.ZipFile(path) as zin, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "docProps/custom.xml":
+                data = data.replace(b"<vt:lpwstr>", b"<vt:lpstr>").replace(b"</vt:lpwstr>", b"</vt:lpstr>")
+            zout.writestr(item, data)
+    os.replace(tmp, path)
+
+
+def pdf_xmp_only(path, text):
+    # The text guide's PDF carrier is the Info dictionary entry /AIGC; this removes it and writes
+    # the label as XMP TC260:AIGC in the document's metadata stream instead, with ExifTool.
+    run_tool("exiftool", "-config", TC260_CONFIG, "-q", "-overwrite_original", "-PDF:AIGC=",
+             "-XMP-TC260:AIGC=" + text, path)
+
+
+def by_extension(moves):
+    """One carrier move per file extension (the mutant's media list names only these)."""
+    def move(path, text):
+        moves[os.path.splitext(path)[1].lower()](path, text)
+    return move
+
+
 # name: (requirement broken, roles, media per op (None: the reference's), handler, collateral, what)
 MUTANTS = {
     "read-accepts-bad-label-value": ("E-c", {"read": None}, read_then(accept_bad_label_value), [],
@@ -716,14 +754,21 @@ MUTANTS = {
                                 "never looks for explicit labels or other traces"),
     "platform-ignores-metadata": ("CAC-6-1", {"propagate": None}, propagate_with(notice=ignore_metadata), [],
                                   "never treats verified metadata as verified"),
-    "label-image-app11": ("PG-20259A-carrier", {"label": ["image/jpeg"]}, move_label(jpeg_to_app11), [],
-                          "writes the JPEG label into an APP11 segment instead of XMP (the image guide's carrier)"),
+    "label-image-off-guide-carrier": ("PG-20259A-carrier", {"label": ["image/jpeg", "image/tiff", "image/webp"]},
+                                      move_label(by_extension({".jpg": jpeg_to_app11, ".jpeg": jpeg_to_app11, ".tif": exif_usercomment,
+                                                               ".tiff": exif_usercomment, ".webp": exif_usercomment})), [],
+                                      "writes the image label outside XMP (the image guide's carrier): a JPEG APP11 segment, "
+                                      "EXIF UserComment in TIFF and WebP"),
     "label-audio-list-info": ("PG-202510A-carrier", {"label": ["audio/wav"]}, move_label(wav_to_list_info), [],
                               "writes the WAV label into a LIST/INFO sub-chunk instead of a top-level AIGC chunk"),
     "label-video-avi-top-chunk": ("PG-20257A-carrier", {"label": ["video/x-msvideo"]}, move_label(avi_to_top_chunk), [],
                                   "writes the AVI label into a top-level AIGC chunk (the WAV carrier) instead of LIST/INFO"),
-    "label-text-md-json-string": ("PG-20258A-carrier", {"label": ["text/markdown"]}, move_label(md_to_json_string), [],
-                                  "writes the Markdown front-matter AIGC as a JSON string instead of a YAML mapping"),
+    "label-text-off-guide-carrier": ("PG-20258A-carrier",
+                                     {"label": ["text/markdown", "application/pdf",
+                                                "application/vnd.openxmlformats-officedocument.wordprocessingml.document"]},
+                                     move_label(by_extension({".md": md_to_json_string, ".pdf": pdf_xmp_only, ".docx": docx_lpstr})), [],
+                                     "writes the document label off the text guide's carrier: Markdown AIGC as a JSON string "
+                                     "instead of a YAML mapping, PDF XMP instead of the Info dictionary, DOCX vt:lpstr instead of vt:lpwstr"),
 }
 
 
