@@ -685,6 +685,16 @@ def pdf_xmp_only(path, text):
              "-XMP-TC260:AIGC=" + text, path)
 
 
+def mp4_to_xmp(path, text):
+    # The guides' MP4/MOV/M4A carrier is an mdta key AIGC in moov/udta/meta (keys + ilst); this
+    # writes the label as XMP TC260:AIGC with ExifTool (a uuid box, or moov/udta/XMP_ in a MOV)
+    # and renames the mdta key the reference wrote (same length, so no box size changes), which
+    # leaves the XMP as the only label.
+    data = open(path, "rb").read()
+    open(path, "wb").write(data.replace(b"mdtaAIGC", b"mdtaXXXX"))
+    run_tool("exiftool", "-config", TC260_CONFIG, "-q", "-overwrite_original", "-XMP-TC260:AIGC=" + text, path)
+
+
 def by_extension(moves):
     """One carrier move per file extension (the mutant's media list names only these)."""
     def move(path, text):
@@ -759,10 +769,14 @@ MUTANTS = {
                                                                ".tiff": exif_usercomment, ".webp": exif_usercomment})), [],
                                       "writes the image label outside XMP (the image guide's carrier): a JPEG APP11 segment, "
                                       "EXIF UserComment in TIFF and WebP"),
-    "label-audio-list-info": ("PG-202510A-carrier", {"label": ["audio/wav"]}, move_label(wav_to_list_info), [],
-                              "writes the WAV label into a LIST/INFO sub-chunk instead of a top-level AIGC chunk"),
-    "label-video-avi-top-chunk": ("PG-20257A-carrier", {"label": ["video/x-msvideo"]}, move_label(avi_to_top_chunk), [],
-                                  "writes the AVI label into a top-level AIGC chunk (the WAV carrier) instead of LIST/INFO"),
+    "label-audio-off-guide-carrier": ("PG-202510A-carrier", {"label": ["audio/wav", "audio/mp4"]},
+                                      move_label(by_extension({".wav": wav_to_list_info, ".m4a": mp4_to_xmp})), [],
+                                      "writes the audio label off the audio guide's carrier: a WAV LIST/INFO sub-chunk instead "
+                                      "of a top-level AIGC chunk, M4A XMP instead of the mdta key"),
+    "label-video-off-guide-carrier": ("PG-20257A-carrier", {"label": ["video/x-msvideo", "video/mp4", "video/quicktime"]},
+                                      move_label(by_extension({".avi": avi_to_top_chunk, ".mp4": mp4_to_xmp, ".mov": mp4_to_xmp})), [],
+                                      "writes the video label off the video guide's carrier: an AVI top-level AIGC chunk (the WAV "
+                                      "carrier) instead of LIST/INFO, MP4/MOV XMP instead of the mdta key"),
     "label-text-off-guide-carrier": ("PG-20258A-carrier",
                                      {"label": ["text/markdown", "application/pdf",
                                                 "application/vnd.openxmlformats-officedocument.wordprocessingml.document"]},
