@@ -291,12 +291,34 @@ def keep_old_and_append(req):
     # input kept as it is, the new label added in a second carrier of its format (PNG tEXt, JPEG
     # APP11, WAV LIST/INFO, AVI top-level chunk). Markdown has none: a second front-matter key
     # is payload (a user's front matter), so it would break 6.1 a too.
+    # In TIFF, WebP and MP4/M4A the reference's output (the new label) gets the old label
+    # back in a second carrier instead, with ExifTool (EXIF UserComment, XMP).
     old = read_json(req["input"])
     if old["labels"]:
+        ext = os.path.splitext(req["output"])[1].lower()
+        if ext in APPEND_OLD:
+            old_json = json.dumps(old["labels"][0]["fields"], ensure_ascii=False, separators=(",", ":"))
+            APPEND_OLD[ext](req["output"], old_json)
+            return
         new_json = label_json(req["output"])
-        append = APPEND_SECOND[os.path.splitext(req["output"])[1].lower()]
+        append = APPEND_SECOND[ext]
         shutil.copy(req["input"], req["output"])
         append(req["output"], new_json)
+
+
+def exiftool_add(tag_value):
+    def add(path, text):
+        run_tool("exiftool", "-config", TC260_CONFIG, "-q", "-overwrite_original", tag_value(text), path)
+    return add
+
+
+APPEND_OLD = {
+    ".tif": exiftool_add(lambda t: '-EXIF:UserComment={"AIGC":' + t + "}"),
+    ".tiff": exiftool_add(lambda t: '-EXIF:UserComment={"AIGC":' + t + "}"),
+    ".webp": exiftool_add(lambda t: '-EXIF:UserComment={"AIGC":' + t + "}"),
+    ".mp4": exiftool_add(lambda t: "-XMP-TC260:AIGC=" + t),
+    ".m4a": exiftool_add(lambda t: "-XMP-TC260:AIGC=" + t),
+}
 
 
 def jpeg_add_app11(path, text):
@@ -741,9 +763,10 @@ MUTANTS = {
                                  "drops the PropagateID it was given, on every format (collateral E-note1: writer-explicit-propagator-kept checks that given propagation elements are kept at first write)"),
     "label-fills-reserved2": ("E-i", {"label": ALL_READ}, set_field("ReservedCode2", "not-asked-for"), [],
                               "writes its own text into ReservedCode2, on every format"),
-    "label-appends-second-label": ("GB-6.1-c", {"label": ["image/png", "image/jpeg", "audio/wav", "video/x-msvideo"]},
+    "label-appends-second-label": ("GB-6.1-c", {"label": ["image/png", "image/jpeg", "image/tiff", "image/webp", "audio/wav", "audio/mp4",
+                                                         "video/x-msvideo", "video/mp4"]},
                                    label_with(after=keep_old_and_append), [],
-                                   "keeps the old label and appends the new one in a second carrier (PNG, JPEG, WAV, AVI)"),
+                                   "keeps the old label next to the new one, in a second carrier (PNG, JPEG, TIFF, WebP, WAV, M4A, AVI, MP4)"),
     "label-wrong-namespace": ("GB-6.1-b", {"label": XMP_IMAGES}, wrong_namespace, ["PG-20259A-carrier"],
                               "binds the TC260 prefix to a wrong namespace URI, in every XMP image format"),
     "label-drops-reserved2-key": ("E-b", {"label": ALL_READ}, label_raw(without_reserved2), [],
