@@ -679,14 +679,6 @@ XMP_IMAGES = ["image/png", "image/jpeg", "image/gif", "image/tiff", "image/webp"
 TC260_CONFIG = os.path.join(ROOT, "vectors/tools/tc260.config")  # ExifTool's TC260 XMP namespace
 
 
-def exif_usercomment(path, text):
-    # The image guide's carrier is XMP; this deletes the XMP property and writes the wrapped
-    # label into EXIF UserComment (the guide's Annex B alternative, which the reference reads
-    # with its nonstandard-carrier note), with ExifTool.
-    run_tool("exiftool", "-config", TC260_CONFIG, "-q", "-overwrite_original", "-XMP-TC260:AIGC=",
-             '-EXIF:UserComment={"AIGC":' + text + "}", path)
-
-
 def docx_lpstr(path, text):
     # The text guide writes the OOXML custom property as vt:lpwstr; this writes vt:lpstr.
     import zipfile
@@ -787,11 +779,12 @@ MUTANTS = {
                                 "never looks for explicit labels or other traces"),
     "platform-ignores-metadata": ("CAC-6-1", {"propagate": None}, propagate_with(notice=ignore_metadata), [],
                                   "never treats verified metadata as verified"),
-    "label-image-off-guide-carrier": ("PG-20259A-carrier", {"label": ["image/jpeg", "image/tiff", "image/webp"]},
-                                      move_label(by_extension({".jpg": jpeg_to_app11, ".jpeg": jpeg_to_app11, ".tif": exif_usercomment,
-                                                               ".tiff": exif_usercomment, ".webp": exif_usercomment})), [],
-                                      "writes the image label outside XMP (the image guide's carrier): a JPEG APP11 segment, "
-                                      "EXIF UserComment in TIFF and WebP"),
+    # JPEG only: the other non-XMP image carriers the reference reads (EXIF UserComment in TIFF,
+    # WebP) are the image guide's own Annex B alternatives (digest 3.8), so writing them is not a
+    # clear carrier failure.
+    "label-image-off-guide-carrier": ("PG-20259A-carrier", {"label": ["image/jpeg"]}, move_label(jpeg_to_app11), [],
+                                      "writes the JPEG label into an APP11 segment (non-standard, digest 9.19) instead of XMP "
+                                      "(the image guide's carrier)"),
     "label-audio-off-guide-carrier": ("PG-202510A-carrier", {"label": ["audio/wav", "audio/mp4"]},
                                       move_label(by_extension({".wav": wav_to_list_info, ".m4a": mp4_to_xmp})), [],
                                       "writes the audio label off the audio guide's carrier: a WAV LIST/INFO sub-chunk instead "
