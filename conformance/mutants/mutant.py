@@ -5,7 +5,8 @@
     python3 mutant.py NAME serve      persistent mode: one request per line, one answer per line
     python3 mutant.py --list          the mutants: name, the requirement it breaks, collateral,
                                       reach (all, implicit or explicit: which label requests
-                                      its defect can change), what it does; tab-separated
+                                      its defect can change), what it does, its formats
+                                      ("every", or the media types); tab-separated
 
 Each mutant is an otherwise correct implementation built on the reference command
 (`aigc-label`, found through $AIGC_LABEL, then next to this repository's target/ folders, then
@@ -191,6 +192,14 @@ def strict_charset(resp, report):
         resp["verdict"] = "invalid"
 
 
+def strict_provider_code(resp, report):
+    # Rejects a label whose ContentProducer/ContentPropagator fails the provider-code rule of
+    # TC260-PG-20252A (length, alphabet, format 00, USCC check character), which the profile
+    # grades as a warning (provider-code-invalid): the over-strict reading of the guide.
+    if resp["verdict"] == "valid" and "provider-code-invalid" in codes(report, "warning"):
+        resp["verdict"] = "invalid"
+
+
 def trust_signatures(resp, report):
     # Parses SecurityData but never verifies it: every signature counts as verified, so a label
     # changed after signing reads as valid (breaks PG-202511A-sig).
@@ -278,12 +287,66 @@ def label_with(mutate_fields=None, after=None, allow_invalid=False):
 
 
 def keep_old_and_append(req):
-    # Appends the new label next to the old one instead of replacing it (breaks 6.1 c).
+    # Appends the new label next to the old one instead of replacing it (breaks 6.1 c): the
+    # input kept as it is, the new label added in a second carrier of its format (PNG tEXt, JPEG
+    # APP11, WAV LIST/INFO, AVI top-level chunk). Markdown has none: a second front-matter key
+    # is payload (a user's front matter), so it would break 6.1 a too.
+    # In TIFF, WebP and MP4/M4A the reference's output (the new label) gets the old label
+    # back in a second carrier instead, with ExifTool (EXIF UserComment, XMP).
     old = read_json(req["input"])
     if old["labels"]:
-        raw_new = read_json(req["output"])["labels"][0]["raw"]
+        ext = os.path.splitext(req["output"])[1].lower()
+        if ext in APPEND_OLD:
+            old_json = json.dumps(old["labels"][0]["fields"], ensure_ascii=False, separators=(",", ":"))
+            APPEND_OLD[ext](req["output"], old_json)
+            return
+        new_json = label_json(req["output"])
+        append = APPEND_SECOND[ext]
         shutil.copy(req["input"], req["output"])
-        png_add_text(req["output"], raw_new)
+        append(req["output"], new_json)
+
+
+def exiftool_add(tag_value):
+    def add(path, text):
+        run_tool("exiftool", "-config", TC260_CONFIG, "-q", "-overwrite_original", tag_value(text), path)
+    return add
+
+
+APPEND_OLD = {
+    ".tif": exiftool_add(lambda t: '-EXIF:UserComment={"AIGC":' + t + "}"),
+    ".tiff": exiftool_add(lambda t: '-EXIF:UserComment={"AIGC":' + t + "}"),
+    ".webp": exiftool_add(lambda t: '-EXIF:UserComment={"AIGC":' + t + "}"),
+    ".mp4": exiftool_add(lambda t: "-XMP-TC260:AIGC=" + t),
+    ".m4a": exiftool_add(lambda t: "-XMP-TC260:AIGC=" + t),
+}
+
+
+def jpeg_add_app11(path, text):
+    data = open(path, "rb").read()
+    payload = b"AIGC" + text.encode()
+    open(path, "wb").write(data[:2] + b"\xff\xeb" + struct.pack(">H", len(payload) + 2) + payload + data[2:])
+
+
+def riff_add(list_info):
+    def add(path, text):
+        data = open(path, "rb").read()
+        chunks = riff_chunks(data)
+        if list_info:
+            sub = b"AIGC" + struct.pack("<I", len(text.encode()) + 1) + text.encode() + b"\0"
+            chunks.append((b"LIST", b"INFO" + sub + (b"\0" if len(sub) & 1 else b"")))
+        else:
+            chunks.append((b"AIGC", text.encode()))
+        open(path, "wb").write(riff_build(data[8:12], chunks))
+    return add
+
+
+APPEND_SECOND = {
+    ".png": lambda path, text: png_add_text(path, text),
+    ".jpg": lambda path, text: jpeg_add_app11(path, text),
+    ".jpeg": lambda path, text: jpeg_add_app11(path, text),
+    ".wav": lambda path, text: riff_add(True)(path, text),
+    ".avi": lambda path, text: riff_add(False)(path, text),
+}
 
 
 def propagate_with(after=None, notice=None):
@@ -320,9 +383,14 @@ def keep_input_propagator(req, resp):
 
 
 def append_old_label(req, resp):
+    # Keeps the producer's label and adds its own next to it, in a second carrier of the format.
     src = read_json(req["input"])
-    if src["labels"] and req["output"].endswith(".png"):
+    ext = os.path.splitext(req["output"])[1].lower()
+    if src["labels"] and ext == ".png":
         png_add_text(req["output"], src["labels"][0]["raw"])
+    elif src["labels"] and ext in APPEND_SECOND:
+        old = json.dumps(src["labels"][0]["fields"], ensure_ascii=False, separators=(",", ":"))
+        APPEND_SECOND[ext](req["output"], old)
 
 
 def declared_is(req, resp):
@@ -407,6 +475,247 @@ def set_field(key, value, only_if_asked=False):
     return label_fields(change)
 
 
+# ---- carrier mutants: the label the reference wrote, moved to a readable non-guide carrier -----
+def label_json(path):
+    """The canonical JSON text of the one label the reference wrote into `path`."""
+    rep = read_json(path)
+    return json.dumps(rep["labels"][0]["fields"], ensure_ascii=False, separators=(",", ":"))
+
+
+def riff_chunks(data):
+    """(id, payload, list type or None) of each top-level RIFF chunk."""
+    pos, out = 12, []
+    while pos + 8 <= len(data):
+        cid, n = data[pos:pos + 4], struct.unpack("<I", data[pos + 4:pos + 8])[0]
+        body = data[pos + 8:pos + 8 + n]
+        out.append((cid, body))
+        pos += 8 + n + (n & 1)
+    return out
+
+
+def riff_build(form, chunks):
+    body = b"".join(c + struct.pack("<I", len(b)) + b + (b"\0" if len(b) & 1 else b"") for c, b in chunks)
+    return b"RIFF" + struct.pack("<I", 4 + len(body)) + form + body
+
+
+def riff_without_aigc(chunks):
+    """The chunks without a top-level AIGC chunk and without an AIGC sub-chunk of LIST/INFO (a
+    LIST/INFO left empty goes too)."""
+    out = []
+    for cid, body in chunks:
+        if cid == b"AIGC":
+            continue
+        if cid == b"LIST" and body[:4] == b"INFO":
+            subs, pos = [], 4
+            while pos + 8 <= len(body):
+                sid, n = body[pos:pos + 4], struct.unpack("<I", body[pos + 4:pos + 8])[0]
+                if sid != b"AIGC":
+                    subs.append(body[pos:pos + 8 + n + (n & 1)])
+                pos += 8 + n + (n & 1)
+            if not subs:
+                continue
+            body = b"INFO" + b"".join(subs)
+        out.append((cid, body))
+    return out
+
+
+def move_label(move):
+    """A generator mutant: the reference's label op, then `move(output path, label JSON)` puts the
+    same label in a carrier the reference still reads (with its `nonstandard-carrier` note)
+    instead of the practice guide's."""
+    def handler(req):
+        resp = ref_adapter(req)
+        if req.get("explicit") or resp.get("status") != "ok":
+            return resp
+        move(req["output"], label_json(req["output"]))
+        return resp
+    return implicit_only(handler)
+
+
+def wav_to_list_info(path, text):
+    # The audio guide's carrier is a top-level RIFF chunk AIGC; this writes a LIST/INFO sub-chunk.
+    data = open(path, "rb").read()
+    chunks = riff_without_aigc(riff_chunks(data))
+    sub = b"AIGC" + struct.pack("<I", len(text.encode()) + 1) + text.encode() + b"\0"
+    sub += b"\0" if len(sub) & 1 else b""
+    chunks.append((b"LIST", b"INFO" + sub))
+    open(path, "wb").write(riff_build(data[8:12], chunks))
+
+
+def avi_to_top_chunk(path, text):
+    # The video guide's AVI carrier is a LIST/INFO sub-chunk AIGC; this writes the WAV carrier,
+    # a top-level RIFF chunk AIGC.
+    data = open(path, "rb").read()
+    chunks = riff_without_aigc(riff_chunks(data))
+    chunks.append((b"AIGC", text.encode()))
+    open(path, "wb").write(riff_build(data[8:12], chunks))
+
+
+def jpeg_to_app11(path, text):
+    # The image guide's carrier is XMP (APP1); this drops the XMP segment holding the label and
+    # writes an APP11 segment "AIGC" + JSON (the non-standard place of digest 9.19).
+    data = open(path, "rb").read()
+    pos, segs = 2, []
+    while pos + 4 <= len(data) and data[pos] == 0xFF and data[pos + 1] not in (0xD9, 0xDA):
+        n = struct.unpack(">H", data[pos + 2:pos + 4])[0]
+        seg = data[pos:pos + 2 + n]
+        if not (data[pos + 1] == 0xE1 and b"http://ns.adobe.com/xap/1.0/\0" in seg[:40] and b"tc260" in seg):
+            segs.append(seg)
+        pos += 2 + n
+    payload = b"AIGC" + text.encode()
+    app11 = b"\xff\xeb" + struct.pack(">H", len(payload) + 2) + payload
+    open(path, "wb").write(data[:2] + app11 + b"".join(segs) + data[pos:])
+
+
+def md_to_json_string(path, text):
+    # The text guide writes the AIGC front-matter key as a YAML mapping of the seven keys; this
+    # writes the JSON text as a YAML string (AIGC: '{"Label":...}').
+    lines = open(path, encoding="utf-8").read().split("\n")
+    out, i, in_fm = [], 0, False
+    while i < len(lines):
+        line = lines[i]
+        if i == 0 and line.strip() == "---":
+            in_fm = True
+        elif in_fm and line.strip() == "---":
+            in_fm = False
+        elif in_fm and line.startswith("AIGC:"):
+            out.append("AIGC: '" + text.replace("'", "''") + "'")
+            i += 1
+            while i < len(lines) and lines[i].startswith((" ", "\t")):
+                i += 1
+            continue
+        out.append(line)
+        i += 1
+    open(path, "w", encoding="utf-8").write("\n".join(out))
+
+
+# ---- payload mutants: the content itself changed while labelling, in every format ------------
+def run_tool(*args):
+    subprocess.run(list(args), check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def alter_payload(src, dst, media):
+    """`dst` = `src` with its content (what aigc_label::payload fingerprints) changed a little:
+    one pixel, one dropped packet, a rotated page, a word of the document body."""
+    family = media.split("/")[0]
+    ext = os.path.splitext(dst)[1].lower()
+    if family == "image":
+        # One pixel painted (ImageMagick re-encodes in the same format).
+        run_tool("convert", src, "-fill", "#ff00ff", "-draw", "point 0,0", dst)
+    elif ext == ".wav":
+        # One PCM sample byte flipped (a WAV can be a single packet: none to drop).
+        data = open(src, "rb").read()
+        chunks = [(c, bytes([b[0] ^ 0x40]) + b[1:] if c == b"data" and b else b) for c, b in riff_chunks(data)]
+        open(dst, "wb").write(riff_build(data[8:12], chunks))
+    elif family in ("audio", "video"):
+        # The second packet of every stream dropped, everything else copied.
+        run_tool("ffmpeg", "-v", "error", "-nostdin", "-y", "-i", src, "-map", "0", "-c", "copy",
+                 "-bsf", "noise=drop=eq(n\\,1)", "-f", ffmpeg_muxer(ext, media), dst)
+    elif media == "application/pdf":
+        run_tool("qpdf", src, "--rotate=+90", dst)
+    elif ext in (".docx", ".xlsx", ".pptx", ".dotx", ".xltx", ".potx"):
+        import zipfile
+        with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+            for item in zin.infolist():
+                data = zin.read(item.filename)
+                if item.filename in ("word/document.xml", "xl/sharedStrings.xml", "ppt/slides/slide1.xml"):
+                    data = data.replace(b"</w:t>", b"!</w:t>", 1).replace(b"</t>", b"!</t>", 1)
+                zout.writestr(item, data)
+    else:
+        # Markdown and other text: one word of the body added.
+        text = open(src, encoding="utf-8").read()
+        open(dst, "w", encoding="utf-8").write(text.rstrip("\n") + " changed\n")
+
+
+def ffmpeg_muxer(ext, media):
+    return {".m4a": "ipod", ".mp4": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm", ".flv": "flv",
+            ".avi": "avi", ".mp3": "mp3", ".flac": "flac", ".ogg": "ogg", ".opus": "opus", ".wav": "wav"}.get(
+        ext, media.split("/")[1])
+
+
+def alters_payload(req):
+    # Changes the content while writing the label (breaks 6.1 a: the label is added to the file's
+    # metadata, the content stays as generated), in every format.
+    if req.get("explicit"):
+        return ref_adapter(req)
+    ext = os.path.splitext(req["output"])[1]
+    tmp = req["output"] + ".altered" + ext
+    try:
+        alter_payload(req["input"], tmp, req.get("media", ""))
+        return ref_adapter(dict(req, input=tmp))
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+alters_payload.reach = "implicit"
+
+TC260_NS = b"http://www.tc260.org.cn/ns/AIGC/1.0/"
+WRONG_NS = b"http://www.tc260.org.cn/ns/AIGC/2.0/"  # same length: no container size changes
+
+
+def wrong_namespace(req):
+    # Binds the TC260 prefix to a wrong namespace URI (a "2.0" the guide does not define), in
+    # every format whose label is XMP: the bytes are replaced in place (same length), PNG's
+    # chunk CRC recomputed.
+    if req.get("explicit"):
+        return ref_adapter(req)
+    resp = ref_adapter(req)
+    if resp.get("status") != "ok":
+        return resp
+    out = req["output"]
+    if open(out, "rb").read(8) == b"\x89PNG\r\n\x1a\n":
+        png_replace_in_xmp(out, TC260_NS.decode(), WRONG_NS.decode())
+    else:
+        data = open(out, "rb").read()
+        open(out, "wb").write(data.replace(TC260_NS, WRONG_NS))
+    return resp
+
+
+wrong_namespace.reach = "implicit"
+XMP_IMAGES = ["image/png", "image/jpeg", "image/gif", "image/tiff", "image/webp", "image/heic"]
+
+
+TC260_CONFIG = os.path.join(ROOT, "vectors/tools/tc260.config")  # ExifTool's TC260 XMP namespace
+
+
+def docx_lpstr(path, text):
+    # The text guide writes the OOXML custom property as vt:lpwstr; this writes vt:lpstr.
+    import zipfile
+    tmp = path + ".lpstr"
+    with zipfile.ZipFile(path) as zin, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "docProps/custom.xml":
+                data = data.replace(b"<vt:lpwstr>", b"<vt:lpstr>").replace(b"</vt:lpwstr>", b"</vt:lpstr>")
+            zout.writestr(item, data)
+    os.replace(tmp, path)
+
+
+def pdf_xmp_only(path, text):
+    # The text guide's PDF carrier is the Info dictionary entry /AIGC; this removes it and writes
+    # the label as XMP TC260:AIGC in the document's metadata stream instead, with ExifTool.
+    run_tool("exiftool", "-config", TC260_CONFIG, "-q", "-overwrite_original", "-PDF:AIGC=",
+             "-XMP-TC260:AIGC=" + text, path)
+
+
+def mp4_to_xmp(path, text):
+    # The guides' MP4/MOV/M4A carrier is an mdta key AIGC in moov/udta/meta (keys + ilst); this
+    # writes the label as XMP TC260:AIGC with ExifTool (a uuid box, or moov/udta/XMP_ in a MOV)
+    # and renames the mdta key the reference wrote (same length, so no box size changes), which
+    # leaves the XMP as the only label.
+    data = open(path, "rb").read()
+    open(path, "wb").write(data.replace(b"mdtaAIGC", b"mdtaXXXX"))
+    run_tool("exiftool", "-config", TC260_CONFIG, "-q", "-overwrite_original", "-XMP-TC260:AIGC=" + text, path)
+
+
+def by_extension(moves):
+    """One carrier move per file extension (the mutant's media list names only these)."""
+    def move(path, text):
+        moves[os.path.splitext(path)[1].lower()](path, text)
+    return move
+
+
 # name: (requirement broken, roles, media per op (None: the reference's), handler, collateral, what)
 MUTANTS = {
     "read-accepts-bad-label-value": ("E-c", {"read": None}, read_then(accept_bad_label_value), [],
@@ -422,6 +731,8 @@ MUTANTS = {
                               "trusts the TC260 prefix, ignoring the namespace URI"),
     "read-strict-charset": ("E-j", {"read": None}, read_then(strict_charset), [],
                             "treats the 'mainly' rule of Annex E j) as mandatory"),
+    "read-strict-provider-code": ("PG-20252A-code", {"read": None}, read_then(strict_provider_code), [],
+                                  "treats a provider code failing the PG-20252A check as an invalid label"),
     "read-json-anywhere": ("E-a", {"read": None}, json_anywhere, ["GB-6.1-a", "PG-20258A-carrier"],
                            "takes JSON with a Label key from any field, whatever its name (collateral GB-6.1-a and "
                            "PG-20258A-carrier: it also takes a YAML block in a Markdown body for front matter, "
@@ -444,15 +755,16 @@ MUTANTS = {
                                  "drops the PropagateID it was given, on every format (collateral E-note1: writer-explicit-propagator-kept checks that given propagation elements are kept at first write)"),
     "label-fills-reserved2": ("E-i", {"label": ALL_READ}, set_field("ReservedCode2", "not-asked-for"), [],
                               "writes its own text into ReservedCode2, on every format"),
-    "label-appends-second-label": ("GB-6.1-c", {"label": IMAGE}, label_with(after=keep_old_and_append), [],
-                                   "keeps the old label and appends the new one"),
-    "label-wrong-namespace": ("GB-6.1-b", {"label": IMAGE},
-                              label_with(after=lambda r: png_replace_in_xmp(r["output"], "http://www.tc260.org.cn/ns/AIGC/1.0/", "http://ns.adobe.com/xap/1.0/tc/")), ["PG-20259A-carrier"],
-                              "binds the TC260 prefix to a wrong namespace URI"),
+    "label-appends-second-label": ("GB-6.1-c", {"label": ["image/png", "image/jpeg", "image/tiff", "image/webp", "audio/wav", "audio/mp4",
+                                                         "video/x-msvideo", "video/mp4"]},
+                                   label_with(after=keep_old_and_append), [],
+                                   "keeps the old label next to the new one, in a second carrier (PNG, JPEG, TIFF, WebP, WAV, M4A, AVI, MP4)"),
+    "label-wrong-namespace": ("GB-6.1-b", {"label": XMP_IMAGES}, wrong_namespace, ["PG-20259A-carrier"],
+                              "binds the TC260 prefix to a wrong namespace URI, in every XMP image format"),
     "label-drops-reserved2-key": ("E-b", {"label": ALL_READ}, label_raw(without_reserved2), [],
                                   "leaves the ReservedCode2 key out of the JSON (Annex E b: all seven keys), on every format"),
-    "label-alters-payload": ("GB-6.1-a", {"label": IMAGE}, label_with(after=lambda r: png_flip_pixel(r["output"])), [],
-                             "changes a pixel while writing the label"),
+    "label-alters-payload": ("GB-6.1-a", {"label": ALL_READ}, alters_payload, [],
+                             "changes the content while writing the label (a pixel, a packet, a page's rotation, a word), on every format"),
     "label-ignores-note1": ("E-note1", {"label": ALL_READ}, note1_handler, [],
                             "leaves empty propagation elements empty at first write, on every format"),
     "platform-drops-producer": ("CAC-10-2", {"propagate": None}, propagate_with(after=drop_producer), [],
@@ -460,13 +772,33 @@ MUTANTS = {
     "platform-keeps-old-propagator": ("CAC-6-p2", {"propagate": None}, propagate_with(after=keep_input_propagator), [],
                                       "does not write its own propagation elements"),
     "platform-appends-second-label": ("GB-6.1-c", {"propagate": IMAGE}, propagate_with(after=append_old_label), [],
-                                      "adds its label next to the producer's instead of updating it"),
+                                      "adds its label next to the producer's instead of updating it (PNG: the only format whose propagate vectors have a second carrier this mutant can write without changing the payload)"),
     "platform-declared-is-ai": ("CAC-6-2", {"propagate": None}, propagate_with(notice=declared_is), [],
                                 "shows 'is AI' for a mere user declaration"),
     "platform-ignores-traces": ("CAC-6-3", {"propagate": None}, propagate_with(notice=ignore_trace), [],
                                 "never looks for explicit labels or other traces"),
     "platform-ignores-metadata": ("CAC-6-1", {"propagate": None}, propagate_with(notice=ignore_metadata), [],
                                   "never treats verified metadata as verified"),
+    # JPEG only: the other non-XMP image carriers the reference reads (EXIF UserComment in TIFF,
+    # WebP) are the image guide's own Annex B alternatives (digest 3.8), so writing them is not a
+    # clear carrier failure.
+    "label-image-off-guide-carrier": ("PG-20259A-carrier", {"label": ["image/jpeg"]}, move_label(jpeg_to_app11), [],
+                                      "writes the JPEG label into an APP11 segment (non-standard, digest 9.19) instead of XMP "
+                                      "(the image guide's carrier)"),
+    "label-audio-off-guide-carrier": ("PG-202510A-carrier", {"label": ["audio/wav", "audio/mp4"]},
+                                      move_label(by_extension({".wav": wav_to_list_info, ".m4a": mp4_to_xmp})), [],
+                                      "writes the audio label off the audio guide's carrier: a WAV LIST/INFO sub-chunk instead "
+                                      "of a top-level AIGC chunk, M4A XMP instead of the mdta key"),
+    "label-video-off-guide-carrier": ("PG-20257A-carrier", {"label": ["video/x-msvideo", "video/mp4", "video/quicktime"]},
+                                      move_label(by_extension({".avi": avi_to_top_chunk, ".mp4": mp4_to_xmp, ".mov": mp4_to_xmp})), [],
+                                      "writes the video label off the video guide's carrier: an AVI top-level AIGC chunk (the WAV "
+                                      "carrier) instead of LIST/INFO, MP4/MOV XMP instead of the mdta key"),
+    "label-text-off-guide-carrier": ("PG-20258A-carrier",
+                                     {"label": ["text/markdown", "application/pdf",
+                                                "application/vnd.openxmlformats-officedocument.wordprocessingml.document"]},
+                                     move_label(by_extension({".md": md_to_json_string, ".pdf": pdf_xmp_only, ".docx": docx_lpstr})), [],
+                                     "writes the document label off the text guide's carrier: Markdown AIGC as a JSON string "
+                                     "instead of a YAML mapping, PDF XMP instead of the Info dictionary, DOCX vt:lpstr instead of vt:lpwstr"),
 }
 
 
@@ -722,9 +1054,11 @@ def serve(name):
 
 def main():
     if len(sys.argv) == 2 and sys.argv[1] == "--list":
-        for name, (breaks, _, handler, collateral, what) in MUTANTS.items():
+        for name, (breaks, media, handler, collateral, what) in MUTANTS.items():
             reach = getattr(handler, "reach", "all")
-            print(f"{name}\t{breaks}\t{','.join(collateral)}\t{reach}\t{what}")
+            # "every": the mutant declares the reference's whole media list for its ops.
+            formats = "every" if all(m is None for m in media.values()) else ",".join(sorted({x for m in media.values() for x in m}))
+            print(f"{name}\t{breaks}\t{','.join(collateral)}\t{reach}\t{what}\t{formats}")
         return
     if len(sys.argv) not in (2, 3) or sys.argv[1] not in MUTANTS or sys.argv[2:] not in ([], ["serve"]):
         sys.exit(f"usage: mutant.py NAME [serve] | --list  (names: {', '.join(MUTANTS)})")

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::blame::{self, Finding};
 use super::{ids, Context, Ledger};
-use crate::vector::{AudioLabel, ExpectExplicit, ExpectOutput, Vector, Verdict};
+use crate::vector::{AudioLabel, ExpectExplicit, ExpectOutput, Op, Vector, Verdict};
 use aigc_label::implicit::{detect, read_path, ReadReport};
 use aigc_label::io::Input;
 use aigc_label::payload::fingerprint;
@@ -63,6 +63,7 @@ pub fn check_output(
     if let Some(want) = e.label_count {
         compare_label_count(&mut l, v, want, &report);
     }
+    check_guide_carrier(&mut l, v, &report);
     if let Some(want) = e.same_format {
         let got = format_of(input).is_some_and(|f| f == report.format);
         l.compare("same_format", json!(want), json!(got), || {
@@ -133,6 +134,52 @@ fn compare_verdict(
     let (want, got) = (to_json(want), to_json(report.verdict));
     let text = format!("output verdict: expected {want}, got {got}");
     l.compare("verdict", want, got, || Finding::new(text, blamed));
+}
+
+/// The practice guides' carrier requirements (`PG-…-carrier`) a label vector names promise
+/// that the output's label sits in that guide's carrier (vectors/requirements.yaml: "label
+/// vectors: the output's label is in the … carrier"). Measured by the reference: a label it
+/// reads in a tool-specific place carries its `nonstandard-carrier` note (WAV LIST/INFO instead
+/// of the top-level AIGC chunk, a JPEG APP11 segment instead of XMP, ...). The label is still
+/// readable, so no mandatory clause is broken (the profile grades the note a warning): the
+/// failure is charged to the vector's carrier requirement alone.
+fn check_guide_carrier(l: &mut Ledger, v: &Vector, report: &ReadReport) {
+    let guides: Vec<&str> = v
+        .requirements
+        .iter()
+        .map(String::as_str)
+        .filter(|r| r.starts_with("PG-") && r.ends_with("-carrier"))
+        .collect();
+    // With more than one label the label count check carries the failure (6.1 c), as for the
+    // fields.
+    if guides.is_empty() || v.op != Op::Label || report.labels.len() != 1 {
+        return;
+    }
+    let elsewhere: Vec<&str> = report
+        .labels
+        .iter()
+        .filter(|lab| {
+            lab.problems
+                .iter()
+                .any(|p| p.code == aigc_label::ProblemCode::NonstandardCarrier)
+        })
+        .map(|lab| lab.carrier.as_str())
+        .collect();
+    let want = json!("the practice guide's carrier");
+    let got = if elsewhere.is_empty() {
+        want.clone()
+    } else {
+        json!(elsewhere)
+    };
+    l.compare("carrier", want, got, || {
+        Finding::new(
+            format!(
+                "output label in {}: not the practice guide's carrier",
+                elsewhere.join(", ")
+            ),
+            blame::of(v, "output.carrier", &guides),
+        )
+    });
 }
 
 /// Make sure a failure whose output the reference reads as `got` (not valid) is charged to a
