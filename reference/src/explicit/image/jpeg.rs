@@ -759,7 +759,26 @@ fn decode_scan(
     } else {
         (f.mcux, f.mcuy)
     };
-    let total = ux * uy;
+    let total = if progressive && single && ac_pass && splice.is_none() {
+        // An AC band of one component (most scans of a progressive file): its own loop.
+        let ac = tables[0].2.expect("AC");
+        decode_band(
+            &mut r,
+            &mut f.comps[sc[0].0],
+            ac,
+            (ss, se, ah, al),
+            restart_interval,
+        )?;
+        0
+    } else if progressive && !ac_pass && splice.is_none() {
+        // The DC scans: their own loop too.
+        let dc: Vec<(usize, Option<&DecodeTable>)> =
+            tables.iter().map(|&(c, dc, _)| (c, dc)).collect();
+        decode_dc(&mut r, f, &dc, (ux, uy), (ah, al), restart_interval)?;
+        0
+    } else {
+        ux * uy
+    };
     // Unit `u` is at (mx, my), counted along (no division per unit).
     let (mut mx, mut my) = (0usize, 0usize);
     for u in 0..total {
@@ -881,6 +900,100 @@ fn decode_scan(
         sp.scan = (start, pos);
     }
     Ok(pos)
+}
+
+/// A progressive DC scan (first pass when `ah` is 0, else refinement) of the components
+/// `comps` (frame index, DC table of a first pass), over `units` (MCUs, or blocks of a
+/// one-component scan): the generic loop of [`decode_scan`] without its per-unit cases.
+fn decode_dc(
+    r: &mut BitReader<'_>,
+    f: &mut Decoded,
+    comps: &[(usize, Option<&DecodeTable>)],
+    (ux, uy): (usize, usize),
+    (ah, al): (u32, u32),
+    restart_interval: usize,
+) -> Result<(), JpegError> {
+    let single = comps.len() == 1;
+    let mut pred = [0i32; 4];
+    let mut units = 0usize;
+    let mut next_rst = 0u8;
+    for my in 0..uy {
+        for mx in 0..ux {
+            if restart_interval > 0 {
+                if units == restart_interval {
+                    r.restart(next_rst)?;
+                    next_rst = (next_rst + 1) & 7;
+                    units = 0;
+                    pred = [0; 4];
+                }
+                units += 1;
+            }
+            for (si, &(ci, dc)) in comps.iter().enumerate() {
+                let comp = &mut f.comps[ci];
+                let (nh, nv) = if single { (1, 1) } else { (comp.h, comp.v) };
+                for by in 0..nv {
+                    for bx in 0..nh {
+                        let i = (my * nv + by) * comp.bw + mx * nh + bx;
+                        let coef = &mut comp.coefs[i][0];
+                        if ah == 0 {
+                            let s = r.decode(dc.expect("DC"))? as u32;
+                            if s > 11 {
+                                return bad(r.pos, "DC difference category above 11");
+                            }
+                            pred[si] = pred[si].wrapping_add(r.extend(s));
+                            let v = pred[si].checked_shl(al).unwrap_or(i32::MAX);
+                            *coef = to_i16(v, r.pos)?;
+                        } else if r.bit() {
+                            *coef |= 1 << al;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A progressive AC scan of one component (first pass or refinement): the generic loop of
+/// [`decode_scan`] without its per-unit cases. In a first pass, the blocks of an end-of-band
+/// run have nothing coded and are stepped over without a call.
+fn decode_band(
+    r: &mut BitReader<'_>,
+    comp: &mut Component,
+    ac: &DecodeTable,
+    (ss, se, ah, al): (usize, usize, u32, u32),
+    restart_interval: usize,
+) -> Result<(), JpegError> {
+    let mut eobrun = 0u32;
+    let mut units = 0usize;
+    let mut next_rst = 0u8;
+    for y in 0..comp.ch {
+        let row = y * comp.bw;
+        for i in row..row + comp.cw {
+            if restart_interval > 0 {
+                if units == restart_interval {
+                    r.restart(next_rst)?;
+                    next_rst = (next_rst + 1) & 7;
+                    units = 0;
+                    eobrun = 0;
+                }
+                units += 1;
+            }
+            if ah == 0 {
+                if eobrun > 0 {
+                    eobrun -= 1;
+                    continue;
+                }
+                comp.nonzero[i] |=
+                    decode_ac_first(r, &mut comp.coefs[i], ac, ss, se, al, &mut eobrun)?;
+            } else {
+                let had = comp.nonzero[i];
+                comp.nonzero[i] |=
+                    decode_ac_refine(r, &mut comp.coefs[i], had, ac, (ss, se, al), &mut eobrun)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn to_i16(v: i32, pos: usize) -> Result<i16, JpegError> {
@@ -1029,14 +1142,12 @@ fn decode_ac_refine(
             for i in (0..n).rev() {
                 let z = mask.trailing_zeros() as usize;
                 mask &= mask - 1;
-                let c = &mut block[ZIGZAG[z]];
-                if (bits >> i) & 1 == 1 && (*c & p1) == 0 {
-                    *c = if *c >= 0 {
-                        c.wrapping_add(p1)
-                    } else {
-                        c.wrapping_add(m1)
-                    };
-                }
+                let c = &mut block[ZIGZAG[z] & 63];
+                // Without branches (the correction bits and the signs are as good as random,
+                // so branches on them were mispredicted half of the time): the bit, times p1
+                // unless that magnitude bit is already set, times the sign (-1 or 1).
+                let bit = ((bits >> i) & 1) as i16 & ((*c & p1) == 0) as i16;
+                *c = c.wrapping_add(bit * p1 * ((*c >> 15) | 1));
             }
         }
     };
@@ -1301,6 +1412,26 @@ struct Frequencies {
     ac: [[u64; 256]; 2],
 }
 
+impl Default for Frequencies {
+    fn default() -> Self {
+        Frequencies {
+            dc: [[0; 256]; 2],
+            ac: [[0; 256]; 2],
+        }
+    }
+}
+
+impl Frequencies {
+    fn add(&mut self, other: &Frequencies) {
+        for (a, b) in self.dc.iter_mut().zip(&other.dc) {
+            a.iter_mut().zip(b).for_each(|(a, b)| *a += b);
+        }
+        for (a, b) in self.ac.iter_mut().zip(&other.ac) {
+            a.iter_mut().zip(b).for_each(|(a, b)| *a += b);
+        }
+    }
+}
+
 impl Sink for Frequencies {
     #[inline(always)]
     fn symbol(&mut self, t: usize, dc: bool, sym: u8, _: u32, _: u32) {
@@ -1337,20 +1468,63 @@ impl Sink for Coder {
     }
 }
 
-/// Visit every (table, symbol, extra bits) the sequential scan will hold, in order; with
-/// `sample` > 1, only every `sample`-th row of MCUs (for estimating symbol frequencies: the DC
-/// differences at the start of a sampled row are then approximate).
-fn walk<S: Sink>(f: &Decoded, sink: &mut S, sample: usize) -> Result<(), JpegError> {
-    let single = f.comps.len() == 1;
-    let (ux, uy) = if single {
+/// Units of the sequential scan: (per row, rows); blocks for a one-component image, MCUs
+/// otherwise.
+fn units_of(f: &Decoded) -> (usize, usize) {
+    if f.comps.len() == 1 {
         (f.comps[0].cw, f.comps[0].ch)
     } else {
         (f.mcux, f.mcuy)
-    };
-    let mut pred = [0i32; 3];
+    }
+}
+
+/// Rows of MCUs [`walk`] visits, and the DC predictors (one per component) in force before the
+/// first of them.
+struct Chunk {
+    rows: std::ops::Range<usize>,
+    pred: [i32; 3],
+}
+
+impl Chunk {
+    /// Rows `rows` of a walk sampling every `sample`-th row: the predictors are the DC values of
+    /// the last MCU of the last sampled row before them (zero for the first row), as a walk of
+    /// every row from the first would have them.
+    fn new(f: &Decoded, rows: std::ops::Range<usize>, sample: usize) -> Chunk {
+        let (ux, _) = units_of(f);
+        let mut pred = [0i32; 3];
+        if rows.start > 0 {
+            // The last row before `rows.start` that the walk visits.
+            let row = (rows.start - 1) / sample * sample;
+            let (mx, my) = (ux - 1, row);
+            let single = f.comps.len() == 1;
+            for (ci, comp) in f.comps.iter().enumerate().take(3) {
+                let (x, y) = if single {
+                    (mx, my)
+                } else {
+                    (mx * comp.h + comp.h - 1, my * comp.v + comp.v - 1)
+                };
+                pred[ci] = comp.coefs[y * comp.bw + x][0] as i32;
+            }
+        }
+        Chunk { rows, pred }
+    }
+}
+
+/// Visit every (table, symbol, extra bits) the sequential scan will hold, in order; with
+/// `sample` > 1, only every `sample`-th row of MCUs (for estimating symbol frequencies: the DC
+/// differences at the start of a sampled row are then approximate).
+///
+/// `rows` limits the walk to those rows of MCUs, starting with the DC predictors the whole
+/// walk would have there (see [`Chunk`]), so that the rows can be coded in parallel; the
+/// restart markers are counted from the first row, so a walk of part of the rows is only
+/// valid without a restart interval.
+fn walk<S: Sink>(f: &Decoded, sink: &mut S, sample: usize, chunk: &Chunk) -> Result<(), JpegError> {
+    let (ux, _) = units_of(f);
+    let single = f.comps.len() == 1;
+    let mut pred = chunk.pred;
     let mut units = 0;
     let mut next_rst = 0u8;
-    for u in 0..ux * uy {
+    for u in chunk.rows.start * ux..chunk.rows.end * ux {
         if f.restart_interval > 0 && units == f.restart_interval {
             sink.restart(next_rst);
             next_rst = (next_rst + 1) & 7;
@@ -1536,11 +1710,40 @@ struct BitWriter {
     /// Pending bits, the last `n` of `acc` (fewer than 32 between calls).
     acc: u64,
     n: u32,
+    /// Whether a 0xFF byte is followed by a stuffed 0x00 (off for a part of a scan coded in
+    /// parallel, whose bits are appended to the rest with [`copy_bits`], which stuffs them).
+    stuff: bool,
 }
 
 impl BitWriter {
     fn new(out: Vec<u8>) -> Self {
-        BitWriter { out, acc: 0, n: 0 }
+        BitWriter {
+            out,
+            acc: 0,
+            n: 0,
+            stuff: true,
+        }
+    }
+
+    /// A writer without byte stuffing, for a part of a scan.
+    fn unstuffed(capacity: usize) -> Self {
+        BitWriter {
+            stuff: false,
+            ..BitWriter::new(Vec::with_capacity(capacity))
+        }
+    }
+
+    /// The bytes written and how many bits of them are data (the last byte zero-padded).
+    fn into_bits(mut self) -> (Vec<u8>, u64) {
+        let bits = self.out.len() as u64 * 8 + self.n as u64;
+        let pad = (8 - self.n % 8) % 8;
+        self.acc <<= pad;
+        self.n += pad;
+        while self.n >= 8 {
+            self.n -= 8;
+            self.out.push((self.acc >> self.n) as u8);
+        }
+        (self.out, bits)
     }
 
     /// Append the low `len` (at most 32) bits of `bits`.
@@ -1554,7 +1757,7 @@ impl BitWriter {
             let word = (self.acc >> self.n) as u32;
             // Whether a byte of the word is 0xFF (a zero byte of its complement).
             let inv = !word;
-            if inv.wrapping_sub(0x0101_0101) & !inv & 0x8080_8080 == 0 {
+            if !self.stuff || inv.wrapping_sub(0x0101_0101) & !inv & 0x8080_8080 == 0 {
                 self.out.extend_from_slice(&word.to_be_bytes());
             } else {
                 for b in word.to_be_bytes() {
@@ -1586,14 +1789,41 @@ impl BitWriter {
 
 /// Write the frame back as one sequential scan with optimised Huffman tables.
 fn encode(f: &Decoded) -> Result<Vec<u8>, JpegError> {
-    let mut freq = Frequencies {
-        dc: [[0; 256]; 2],
-        ac: [[0; 256]; 2],
-    };
+    let mut freq = Frequencies::default();
     // Frequencies from every 4th row of MCUs (the symbol statistics of a photo vary slowly;
     // a quarter of the work for tables within a fraction of a percent of the optimum), plus
     // one for every symbol baseline can hold, so that the rows not sampled have codes too.
-    walk(f, &mut freq, 4)?;
+    // With no restart interval, the rows are walked in two halves in parallel (the second
+    // half's bits are appended to the first's; the bytes are those of one walk).
+    const SAMPLE: usize = 4;
+    let (ux, uy) = units_of(f);
+    let halves = f.restart_interval == 0 && ux * uy >= 4096 && uy >= 4 * SAMPLE;
+    let mid = uy / 2 / SAMPLE * SAMPLE;
+    let chunks = if halves {
+        vec![
+            Chunk::new(f, 0..mid, SAMPLE),
+            Chunk::new(f, mid..uy, SAMPLE),
+        ]
+    } else {
+        vec![Chunk::new(f, 0..uy, SAMPLE)]
+    };
+    let counts = std::thread::scope(|s| {
+        let handles: Vec<_> = chunks[1..]
+            .iter()
+            .map(|c| {
+                s.spawn(move || {
+                    let mut freq = Frequencies::default();
+                    walk(f, &mut freq, SAMPLE, c).map(|()| freq)
+                })
+            })
+            .collect();
+        walk(f, &mut freq, SAMPLE, &chunks[0])?;
+        for h in handles {
+            freq.add(&h.join().expect("walk does not panic")?);
+        }
+        Ok::<_, JpegError>(freq)
+    })?;
+    let mut freq = counts;
     for t in 0..2 {
         for s in 0..=11 {
             freq.dc[t][s] += 1;
@@ -1638,12 +1868,38 @@ fn encode(f: &Decoded) -> Result<Vec<u8>, JpegError> {
         out.extend_from_slice(&[c.id, (t << 4) | t]);
     }
     out.extend_from_slice(&[0, 63, 0]);
-    let mut coder = Coder {
-        w: BitWriter::new(out),
-        dc: dc_codes,
-        ac: ac_codes,
+    let chunks = if halves {
+        vec![Chunk::new(f, 0..mid, 1), Chunk::new(f, mid..uy, 1)]
+    } else {
+        vec![Chunk::new(f, 0..uy, 1)]
     };
-    walk(f, &mut coder, 1)?;
+    let (dc_codes, ac_codes) = (&dc_codes, &ac_codes);
+    let mut coder = std::thread::scope(|s| {
+        let handles: Vec<_> = chunks[1..]
+            .iter()
+            .map(|c| {
+                s.spawn(move || {
+                    let mut coder = Coder {
+                        w: BitWriter::unstuffed(f.comps[0].coefs.len() * 8),
+                        dc: dc_codes.clone(),
+                        ac: ac_codes.clone(),
+                    };
+                    walk(f, &mut coder, 1, c).map(|()| coder.w.into_bits())
+                })
+            })
+            .collect();
+        let mut coder = Coder {
+            w: BitWriter::new(out),
+            dc: dc_codes.clone(),
+            ac: ac_codes.clone(),
+        };
+        walk(f, &mut coder, 1, &chunks[0])?;
+        for h in handles {
+            let (bytes, bits) = h.join().expect("walk does not panic")?;
+            copy_bits(&bytes, 0, bits, &mut coder.w);
+        }
+        Ok::<_, JpegError>(coder)
+    })?;
     coder.w.flush();
     let mut out = coder.w.out;
     out.extend_from_slice(&[0xFF, 0xD9]);

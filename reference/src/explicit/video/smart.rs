@@ -6,8 +6,8 @@
 //! them again with the input's codec, profile, level, size, pixel format, frame rate, time scale
 //! and reordering depth, and joins them to the untouched rest of the stream: every later video
 //! packet and every audio, subtitle and data packet is copied byte for byte (and, in Matroska,
-//! the attachments: fonts of ASS subtitles, cover art). If the output container cannot hold one
-//! of them (an MKV's ASS subtitles written as MP4), the join fails and `mark` falls back.
+//! the attachments: fonts of ASS subtitles, cover art), as [`super::streams`] chooses them for
+//! both ways of rendering.
 //!
 //! How the join decodes: the re-encoded head and the copied tail need their own parameter sets.
 //! - H.264: the head is encoded with x264's `sps-id` set to an id the input does not use, and the
@@ -40,6 +40,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use super::super::image::Anchor;
+use super::streams::OtherStreams;
 use super::{mark_stream, MarkReport, Rendering};
 
 /// The result of trying smart rendering.
@@ -166,55 +167,6 @@ pub(super) fn mark(job: &Job) -> Result<Outcome> {
         Ok(report) => Ok(Outcome::Done(report)),
         Err(why) => Ok(Outcome::Fallback(why.0)),
     }
-}
-
-/// The input's streams the join copies besides the first video stream, as stream indexes:
-/// every audio and subtitle stream, every data stream ffmpeg knows the codec of, and in
-/// Matroska output the attachments (fonts of ASS subtitles, cover art). Also, in words, the
-/// streams left out: further video streams, and data streams of no known codec, which ffmpeg
-/// cannot write; a QuickTime timecode track (`tmcd`) among them comes back all the same, since
-/// the muxer writes one from the video stream's `timecode` tag, which is kept.
-fn other_streams(input: &Path, mkv: bool) -> Result<(Vec<u64>, Vec<String>)> {
-    let v = ffprobe_json(&[
-        "-v".as_ref(),
-        "error".as_ref(),
-        "-of".as_ref(),
-        "json".as_ref(),
-        "-show_entries".as_ref(),
-        "stream=index,codec_type,codec_name,codec_tag_string".as_ref(),
-        input.as_os_str(),
-    ])?;
-    let mut kept = Vec::new();
-    let mut dropped = Vec::new();
-    let mut videos = 0;
-    for st in v["streams"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
-        let Some(index) = st["index"].as_u64() else {
-            continue;
-        };
-        let codec = st["codec_name"].as_str().unwrap_or("none");
-        let keep = match st["codec_type"].as_str().unwrap_or("") {
-            "video" => {
-                // The first one is the stream being labelled (mapped from the joined head).
-                videos += 1;
-                if videos > 1 {
-                    dropped.push(format!("stream {index} (video {codec})"));
-                }
-                false
-            }
-            "audio" | "subtitle" => true,
-            "data" if codec != "none" => true,
-            "attachment" if mkv => true,
-            other => {
-                let tag = st["codec_tag_string"].as_str().unwrap_or("");
-                dropped.push(format!("stream {index} ({other} {tag})"));
-                false
-            }
-        };
-        if keep {
-            kept.push(index);
-        }
-    }
-    Ok((kept, dropped))
 }
 
 /// Run ffprobe and parse its JSON output.
@@ -1150,19 +1102,9 @@ fn render(
         .arg(&list)
         .arg("-i")
         .arg(job.input)
-        .args(["-map", "0:v:0"]);
-    let (kept, dropped) = other_streams(job.input, ext == "mkv")?;
-    for index in &kept {
-        cmd.args(["-map", &format!("1:{index}")]);
-    }
-    cmd.args(["-c", "copy"])
-        .args(["-map_metadata", "1", "-map_metadata:s:v:0", "1:s:v:0"])
-        .args(["-map_chapters", "1"]);
-    // With `-map_metadata`, ffmpeg no longer copies the other streams' own metadata (a
-    // subtitle's language): each is mapped from its input stream (output stream 0 is the video).
-    for (i, index) in kept.iter().enumerate() {
-        cmd.args([format!("-map_metadata:s:{}", i + 1), format!("1:s:{index}")]);
-    }
+        .args(["-map", "0:v:0", "-c:v", "copy"]);
+    let others = OtherStreams::of(job.input, job.output)?;
+    others.add_args(&mut cmd, 1);
     if ext != "mkv" {
         cmd.args(["-video_track_timescale", &timescale]);
         if matches!(probe.codec_tag.as_str(), "avc1" | "avc3" | "hvc1" | "hev1") {
@@ -1225,14 +1167,9 @@ fn render(
             mode: "smart".into(),
             reason: format!(
                 "re-encoded frames 0..{cut} (0 to {reencoded_s:.3} s, up to the keyframe after \
-                 the label), copied {} video packets and {} other streams{}",
+                 the label), copied {} video packets; {}",
                 packets.len() - cut,
-                kept.len(),
-                if dropped.is_empty() {
-                    String::new()
-                } else {
-                    format!(" (not copied: {})", dropped.join(", "))
-                }
+                others.describe()
             ),
             reencoded_frames: Some(cut as u64),
             copied_video_packets: Some((packets.len() - cut) as u64),
