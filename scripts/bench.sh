@@ -156,6 +156,6 @@ if [ "${BENCH_EXPLICIT:-1}" != 0 ]; then
   if [ -n "${BENCH_QUICK:-}" ]; then
     BENCH_JPEG_ONLY=1 reference/benches/explicit.sh 5
   else
-    reference/benches/explicit.sh 5 1
+    reference/benches/explicit.sh 5 2
   fi
 fi

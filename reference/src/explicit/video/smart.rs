@@ -143,6 +143,21 @@ pub(super) fn mark(job: &Job) -> Result<Outcome> {
             "output .{out_ext}: smart rendering writes MP4, MOV or MKV"
         )));
     }
+    // Which other streams to copy is found meanwhile (an ffprobe run, and for another
+    // container a trial copy); the join waits for it.
+    std::thread::scope(|s| {
+        let others = s.spawn(|| OtherStreams::of(job.input, job.output));
+        mark_probed(job, duration, others)
+    })
+}
+
+/// [`mark`] once the output is known to be possible, with the other streams being found by
+/// `others`.
+fn mark_probed(
+    job: &Job,
+    duration: f64,
+    others: std::thread::ScopedJoinHandle<'_, Result<OtherStreams>>,
+) -> Result<Outcome> {
     let (probe, packets) = match probe_file(job.input, true)? {
         Ok(p) => p,
         Err(why) => return Ok(Outcome::Fallback(why.0)),
@@ -163,7 +178,15 @@ pub(super) fn mark(job: &Job) -> Result<Outcome> {
     // stored with the parameter sets in hvcC.
     let options = encoder_options(&first).or_else(|| encoder_options(&probe.config));
     let dir = TempDir::new()?;
-    match render(job, &probe, &packets, cut, options.as_deref(), &dir.0)? {
+    match render(
+        job,
+        &probe,
+        &packets,
+        cut,
+        options.as_deref(),
+        &dir.0,
+        others,
+    )? {
         Ok(report) => Ok(Outcome::Done(report)),
         Err(why) => Ok(Outcome::Fallback(why.0)),
     }
@@ -190,6 +213,38 @@ fn probe_file(
     input: &Path,
     with_config: bool,
 ) -> Result<std::result::Result<(Probe, Vec<Packet>), Fallback>> {
+    // The two ffprobe runs at the same time (each costs a process start and a demux).
+    std::thread::scope(|s| {
+        let config = with_config.then(|| s.spawn(|| read_config(input)));
+        probe_streams(input, config)
+    })
+}
+
+/// The first video stream's decoder configuration record (its extradata).
+fn read_config(input: &Path) -> Result<Vec<u8>> {
+    let d = ffprobe_json(&[
+        "-v".as_ref(),
+        "error".as_ref(),
+        "-of".as_ref(),
+        "json".as_ref(),
+        "-select_streams".as_ref(),
+        "v:0".as_ref(),
+        "-show_streams".as_ref(),
+        "-show_data".as_ref(),
+        input.as_os_str(),
+    ])?;
+    Ok(d["streams"][0]["extradata"]
+        .as_str()
+        .map(parse_hexdump)
+        .unwrap_or_default())
+}
+
+/// [`probe_file`], with the configuration record being read by `config` (if asked for).
+fn probe_streams(
+    input: &Path,
+    config: Option<std::thread::ScopedJoinHandle<'_, Result<Vec<u8>>>>,
+) -> Result<std::result::Result<(Probe, Vec<Packet>), Fallback>> {
+    let with_config = config.is_some();
     let v = ffprobe_json(&[
         "-v".as_ref(),
         "error".as_ref(),
@@ -256,24 +311,12 @@ fn probe_file(
         )
         .into()));
     }
-    let mut config = Vec::new();
-    if with_config {
-        let d = ffprobe_json(&[
-            "-v".as_ref(),
-            "error".as_ref(),
-            "-of".as_ref(),
-            "json".as_ref(),
-            "-select_streams".as_ref(),
-            "v:0".as_ref(),
-            "-show_streams".as_ref(),
-            "-show_data".as_ref(),
-            input.as_os_str(),
-        ])?;
-        config = d["streams"][0]["extradata"]
-            .as_str()
-            .map(parse_hexdump)
-            .unwrap_or_default();
-    }
+    let config = match config {
+        Some(h) => h
+            .join()
+            .map_err(|_| "reading the decoder configuration failed")??,
+        None => Vec::new(),
+    };
     if with_config && config.first() != Some(&1) {
         return Ok(Err(
             "the decoder configuration is not an avcC/hvcC record".into()
@@ -968,6 +1011,7 @@ fn render(
     cut: usize,
     options: Option<&str>,
     dir: &Path,
+    others: std::thread::ScopedJoinHandle<'_, Result<OtherStreams>>,
 ) -> Result<std::result::Result<MarkReport, Fallback>> {
     let enc_args = match encoder_args(probe, packets, options) {
         Ok(a) => a,
@@ -1103,7 +1147,9 @@ fn render(
         .arg("-i")
         .arg(job.input)
         .args(["-map", "0:v:0", "-c:v", "copy"]);
-    let others = OtherStreams::of(job.input, job.output)?;
+    let others = others
+        .join()
+        .map_err(|_| "finding the streams to copy failed")??;
     others.add_args(&mut cmd, 1);
     if ext != "mkv" {
         cmd.args(["-video_track_timescale", &timescale]);
