@@ -307,24 +307,105 @@ fn with_subtitles(dir: &Scratch, input: &Path, name: &str, codec: &str, extra: &
     p
 }
 
-/// Smart rendering copies the subtitle streams (MP4 `mov_text`; Matroska ASS, with a font
-/// attachment) packet for packet, with their language, and the attachment byte for byte.
-#[test]
-fn subtitles_and_attachments_are_copied() {
-    let dir = Scratch::new("subtitles");
+/// The subtitled inputs of the stream tests: an MP4 with `mov_text` subtitles and AAC audio,
+/// and a Matroska file with ASS subtitles, `audio` (`flac`, `aac`) and a font attachment; both
+/// with the subtitle language `chi`.
+fn subtitled_inputs(dir: &Scratch, audio: &str) -> (PathBuf, PathBuf) {
     let x264 = ["-c:v", "libx264", "-preset", "veryfast"];
-    let mp4 = make_input(&dir, "plain.mp4", &x264, &["-c:a", "aac"]);
-    let mp4 = with_subtitles(&dir, &mp4, "subs.mp4", "mov_text", &[]);
-    let mkv = make_input(&dir, "plain.mkv", &x264, &["-c:a", "flac"]);
+    let mp4 = make_input(dir, "plain.mp4", &x264, &["-c:a", "aac"]);
+    let mp4 = with_subtitles(dir, &mp4, "subs.mp4", "mov_text", &[]);
+    let mkv = make_input(dir, "plain.mkv", &x264, &["-c:a", audio]);
     let font = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/fonts/label-cjk-subset.otf");
     let font = font.to_str().unwrap();
     let mkv = with_subtitles(
-        &dir,
+        dir,
         &mkv,
         "subs.mkv",
         "ass",
         &["-attach", font, "-metadata:s:t", "mimetype=font/otf"],
     );
+    (mp4, mkv)
+}
+
+/// The extradata of `file`'s stream `stream` (ffprobe's hex dump, read back).
+fn extradata(file: &Path, stream: &str) -> Vec<u8> {
+    let out = run(Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", stream])
+        .args(["-show_streams", "-show_data"])
+        .arg(file));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut bytes = Vec::new();
+    let mut inside = false;
+    for line in text.lines() {
+        if line.starts_with("extradata=") {
+            inside = true;
+            continue;
+        }
+        // Dump lines: `00000010: 0000 0000 ...  ascii`.
+        let Some((offset, rest)) = line.split_once(": ") else {
+            inside = false;
+            continue;
+        };
+        if !inside || offset.len() != 8 {
+            inside = false;
+            continue;
+        }
+        let hex: String = rest
+            .split("  ")
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .collect();
+        for i in (0..hex.len()).step_by(2) {
+            bytes.push(u8::from_str_radix(&hex[i..i + 2], 16).unwrap());
+        }
+    }
+    bytes
+}
+
+/// Every stream of `input` but the labelled video is in `output` with the same type, codec,
+/// language, extradata and (subtitles) packets; the container's title is kept.
+fn assert_streams_copied(input: &Path, output: &Path, kinds: &str) {
+    let (sin, sout) = (packets(input, "s:0"), packets(output, "s:0"));
+    // Two cues (MP4 adds empty samples for the gaps between them).
+    assert!(sin.len() >= 2, "{sin:?}");
+    assert_eq!(sin, sout, "subtitle packets of {}", output.display());
+    let (ain, aout) = (packets(input, "a:0"), packets(output, "a:0"));
+    assert!(!ain.is_empty());
+    assert_eq!(ain, aout, "audio packets of {}", output.display());
+    // Every stream but the re-encoded video, with its language and data.
+    let (a, b) = (streams(input), streams(output));
+    let types: Vec<&str> = b.iter().filter_map(|s| s.split(',').nth(2)).collect();
+    assert_eq!(types.join(" "), kinds, "{b:?}");
+    assert_eq!(a.len(), b.len(), "{a:?} vs {b:?}");
+    // MP4 `mov_text`: ffmpeg reads the `tx3g` sample description's child boxes into the
+    // extradata, and its muxer writes the extradata followed by a `btrt` (bit rate) box of its
+    // own; so any ffmpeg remux (`-c copy` too) has the input's description byte for byte,
+    // followed by one more 20-byte `btrt` box. That, exactly, is what is allowed.
+    let row = |r: &str| match r.contains(",mov_text,") {
+        true => r.split(',').filter(|f| !f.starts_with("MD5:")).collect(),
+        false => r.to_string(),
+    };
+    for (x, y) in a.iter().zip(&b).skip(1) {
+        assert_eq!(row(x), row(y), "stream of {}", output.display());
+        if x.contains(",mov_text,") {
+            let (ein, eout) = (extradata(input, "s:0"), extradata(output, "s:0"));
+            assert!(ein.len() >= 40, "tx3g description read back: {ein:?}");
+            assert_eq!(eout.len(), ein.len() + 20, "{ein:?} vs {eout:?}");
+            assert_eq!(&eout[..ein.len()], &ein[..], "tx3g description changed");
+            assert_eq!(&eout[ein.len()..ein.len() + 8], b"\0\0\0\x14btrt");
+        }
+    }
+    assert!(b[2].contains("chi"), "{b:?}");
+    assert_eq!(title(output), "smart rendering test", "container metadata");
+}
+
+/// Smart rendering copies the subtitle streams (MP4 `mov_text`; Matroska ASS, with a font
+/// attachment) packet for packet, with their language, and the attachment byte for byte.
+#[test]
+fn subtitles_and_attachments_are_copied() {
+    let dir = Scratch::new("subtitles");
+    let (mp4, mkv) = subtitled_inputs(&dir, "flac");
     for (input, output, kinds) in [
         (&mp4, dir.path("subs-out.mp4"), "video audio subtitle"),
         (
@@ -334,24 +415,54 @@ fn subtitles_and_attachments_are_copied() {
         ),
     ] {
         assert_smart(input, &output);
-        let (sin, sout) = (packets(input, "s:0"), packets(&output, "s:0"));
-        // Two cues (MP4 adds empty samples for the gaps between them).
-        assert!(sin.len() >= 2, "{sin:?}");
-        assert_eq!(sin, sout, "subtitle packets of {}", output.display());
-        // Every stream but the re-encoded video, with its language and data.
-        let (a, b) = (streams(input), streams(&output));
-        let types: Vec<&str> = b.iter().filter_map(|s| s.split(',').nth(2)).collect();
-        assert_eq!(types.join(" "), kinds, "{b:?}");
-        assert_eq!(a.len(), b.len(), "{a:?} vs {b:?}");
-        // (Not the extradata of MP4 `mov_text`: the muxer writes its own `tx3g` sample
-        // description; the samples themselves are compared above.)
-        let row = |r: &str| match r.contains(",mov_text,") {
-            true => r.split(',').filter(|f| !f.starts_with("MD5:")).collect(),
-            false => r.to_string(),
-        };
-        for (x, y) in a.iter().zip(&b).skip(1) {
-            assert_eq!(row(x), row(y), "stream of {}", output.display());
-        }
-        assert!(b[2].contains("chi"), "{b:?}");
+        assert_streams_copied(input, &output, kinds);
     }
+}
+
+/// The full re-encode (here: a label on every frame) keeps the same streams as smart
+/// rendering, through the same code; a stream the output container cannot hold (ASS
+/// subtitles in MP4) is left out and named in the report, instead of failing the write.
+#[test]
+fn full_reencode_keeps_subtitles_and_attachments() {
+    let dir = Scratch::new("full-streams");
+    let (mp4, mkv) = subtitled_inputs(&dir, "aac");
+    for (input, output, kinds) in [
+        (&mp4, dir.path("full-out.mp4"), "video audio subtitle"),
+        (
+            &mkv,
+            dir.path("full-out.mkv"),
+            "video audio subtitle attachment",
+        ),
+    ] {
+        let r = mark(input, &output, &[]);
+        assert_eq!(r["mode"], "full", "{r}");
+        assert!(
+            r["reason"].as_str().unwrap().contains("copied 2 other")
+                || r["reason"].as_str().unwrap().contains("copied 3 other"),
+            "{r}"
+        );
+        assert_streams_copied(input, &output, kinds);
+    }
+    // Matroska to MP4: the audio is kept, the ASS subtitles and the attachment cannot be.
+    let out = dir.path("full-from-mkv.mp4");
+    let r = mark(&mkv, &out, &[]);
+    assert_eq!(r["mode"], "full", "{r}");
+    let reason = r["reason"].as_str().unwrap();
+    assert!(reason.contains("copied 1 other"), "{r}");
+    assert!(reason.contains("not storable in .mp4"), "{r}");
+    // (Timestamps are in each container's own time base: the packets' data is compared.)
+    let data = |f: &Path| -> Vec<String> {
+        packets(f, "a:0")
+            .iter()
+            .map(|p| p.rsplit(',').next().unwrap().to_string())
+            .collect()
+    };
+    let audio = data(&mkv);
+    assert!(!audio.is_empty());
+    assert!(audio == data(&out), "audio packets differ");
+    let types: Vec<String> = streams(&out)
+        .iter()
+        .filter_map(|s| s.split(',').nth(2).map(str::to_string))
+        .collect();
+    assert_eq!(types.join(" "), "video audio");
 }

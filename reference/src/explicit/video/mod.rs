@@ -5,7 +5,8 @@
 //! The core works on raw frames in YUV4MPEG2 (Y4M), read and written here (8-bit 4:2:0, 4:2:2,
 //! 4:4:4 and mono). Other containers go through the `ffmpeg` command: decoded to Y4M on a pipe,
 //! labelled frame by frame, and encoded again with libx264 (or mpeg4 when this ffmpeg has no
-//! libx264), copying the audio streams (`-map 1:a? -c:a copy`). Frame times are the Y4M
+//! libx264), copying the other streams as smart rendering does ([`streams`]: audio, subtitles,
+//! data, Matroska attachments, with the container's and each stream's metadata). Frame times are the Y4M
 //! constant frame rate, i.e. presentation time after ffmpeg's conversion to constant rate.
 //!
 //! With `--duration`, H.264 and H.265 in MP4/MOV/MKV are rendered smartly instead ([`smart`]):
@@ -21,6 +22,7 @@ use std::process::{Command, Stdio};
 use super::image::{self as img, Anchor, Method, Overlay, Plane, VisualMeasure};
 
 mod smart;
+mod streams;
 use super::{ExplicitProfile, Finding};
 use crate::limits::{MAX_IMAGE_PIXELS, MAX_VIDEO_FRAMES};
 
@@ -459,13 +461,14 @@ pub fn mark_file(
     let ext = super::extension(output);
     let tmp = img::temp_path("video", if ext.is_empty() { "mp4" } else { &ext });
     let mut src = Source::open(input)?;
-    let mut enc = Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-f", "yuv4mpegpipe", "-i", "-", "-i"])
+    let others = streams::OtherStreams::of(input, output)?;
+    let mut enc = Command::new("ffmpeg");
+    enc.args(["-v", "error", "-y", "-f", "yuv4mpegpipe", "-i", "-", "-i"])
         .arg(input)
-        .args([
-            "-map", "0:v", "-map", "1:a?", "-pix_fmt", "yuv420p", "-c:a", "copy",
-        ])
-        .args(&encoder)
+        .args(["-map", "0:v", "-pix_fmt", "yuv420p"])
+        .args(&encoder);
+    others.add_args(&mut enc, 1);
+    let mut enc = enc
         .arg(&tmp)
         .stdin(Stdio::piped())
         .stderr(Stdio::piped())
@@ -512,7 +515,7 @@ pub fn mark_file(
         ink: o.ink,
         encoder: encoder[1].to_string(),
         implicit,
-        rendering: Rendering::full(fallback),
+        rendering: Rendering::full(format!("{fallback}; {}", others.describe())),
     })
 }
 

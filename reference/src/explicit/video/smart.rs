@@ -6,8 +6,8 @@
 //! them again with the input's codec, profile, level, size, pixel format, frame rate, time scale
 //! and reordering depth, and joins them to the untouched rest of the stream: every later video
 //! packet and every audio, subtitle and data packet is copied byte for byte (and, in Matroska,
-//! the attachments: fonts of ASS subtitles, cover art). If the output container cannot hold one
-//! of them (an MKV's ASS subtitles written as MP4), the join fails and `mark` falls back.
+//! the attachments: fonts of ASS subtitles, cover art), as [`super::streams`] chooses them for
+//! both ways of rendering.
 //!
 //! How the join decodes: the re-encoded head and the copied tail need their own parameter sets.
 //! - H.264: the head is encoded with x264's `sps-id` set to an id the input does not use, and the
@@ -40,6 +40,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use super::super::image::Anchor;
+use super::streams::OtherStreams;
 use super::{mark_stream, MarkReport, Rendering};
 
 /// The result of trying smart rendering.
@@ -142,6 +143,21 @@ pub(super) fn mark(job: &Job) -> Result<Outcome> {
             "output .{out_ext}: smart rendering writes MP4, MOV or MKV"
         )));
     }
+    // Which other streams to copy is found meanwhile (an ffprobe run, and for another
+    // container a trial copy); the join waits for it.
+    std::thread::scope(|s| {
+        let others = s.spawn(|| OtherStreams::of(job.input, job.output));
+        mark_probed(job, duration, others)
+    })
+}
+
+/// [`mark`] once the output is known to be possible, with the other streams being found by
+/// `others`.
+fn mark_probed(
+    job: &Job,
+    duration: f64,
+    others: std::thread::ScopedJoinHandle<'_, Result<OtherStreams>>,
+) -> Result<Outcome> {
     let (probe, packets) = match probe_file(job.input, true)? {
         Ok(p) => p,
         Err(why) => return Ok(Outcome::Fallback(why.0)),
@@ -162,59 +178,18 @@ pub(super) fn mark(job: &Job) -> Result<Outcome> {
     // stored with the parameter sets in hvcC.
     let options = encoder_options(&first).or_else(|| encoder_options(&probe.config));
     let dir = TempDir::new()?;
-    match render(job, &probe, &packets, cut, options.as_deref(), &dir.0)? {
+    match render(
+        job,
+        &probe,
+        &packets,
+        cut,
+        options.as_deref(),
+        &dir.0,
+        others,
+    )? {
         Ok(report) => Ok(Outcome::Done(report)),
         Err(why) => Ok(Outcome::Fallback(why.0)),
     }
-}
-
-/// The input's streams the join copies besides the first video stream, as stream indexes:
-/// every audio and subtitle stream, every data stream ffmpeg knows the codec of, and in
-/// Matroska output the attachments (fonts of ASS subtitles, cover art). Also, in words, the
-/// streams left out: further video streams, and data streams of no known codec, which ffmpeg
-/// cannot write; a QuickTime timecode track (`tmcd`) among them comes back all the same, since
-/// the muxer writes one from the video stream's `timecode` tag, which is kept.
-fn other_streams(input: &Path, mkv: bool) -> Result<(Vec<u64>, Vec<String>)> {
-    let v = ffprobe_json(&[
-        "-v".as_ref(),
-        "error".as_ref(),
-        "-of".as_ref(),
-        "json".as_ref(),
-        "-show_entries".as_ref(),
-        "stream=index,codec_type,codec_name,codec_tag_string".as_ref(),
-        input.as_os_str(),
-    ])?;
-    let mut kept = Vec::new();
-    let mut dropped = Vec::new();
-    let mut videos = 0;
-    for st in v["streams"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
-        let Some(index) = st["index"].as_u64() else {
-            continue;
-        };
-        let codec = st["codec_name"].as_str().unwrap_or("none");
-        let keep = match st["codec_type"].as_str().unwrap_or("") {
-            "video" => {
-                // The first one is the stream being labelled (mapped from the joined head).
-                videos += 1;
-                if videos > 1 {
-                    dropped.push(format!("stream {index} (video {codec})"));
-                }
-                false
-            }
-            "audio" | "subtitle" => true,
-            "data" if codec != "none" => true,
-            "attachment" if mkv => true,
-            other => {
-                let tag = st["codec_tag_string"].as_str().unwrap_or("");
-                dropped.push(format!("stream {index} ({other} {tag})"));
-                false
-            }
-        };
-        if keep {
-            kept.push(index);
-        }
-    }
-    Ok((kept, dropped))
 }
 
 /// Run ffprobe and parse its JSON output.
@@ -238,6 +213,38 @@ fn probe_file(
     input: &Path,
     with_config: bool,
 ) -> Result<std::result::Result<(Probe, Vec<Packet>), Fallback>> {
+    // The two ffprobe runs at the same time (each costs a process start and a demux).
+    std::thread::scope(|s| {
+        let config = with_config.then(|| s.spawn(|| read_config(input)));
+        probe_streams(input, config)
+    })
+}
+
+/// The first video stream's decoder configuration record (its extradata).
+fn read_config(input: &Path) -> Result<Vec<u8>> {
+    let d = ffprobe_json(&[
+        "-v".as_ref(),
+        "error".as_ref(),
+        "-of".as_ref(),
+        "json".as_ref(),
+        "-select_streams".as_ref(),
+        "v:0".as_ref(),
+        "-show_streams".as_ref(),
+        "-show_data".as_ref(),
+        input.as_os_str(),
+    ])?;
+    Ok(d["streams"][0]["extradata"]
+        .as_str()
+        .map(parse_hexdump)
+        .unwrap_or_default())
+}
+
+/// [`probe_file`], with the configuration record being read by `config` (if asked for).
+fn probe_streams(
+    input: &Path,
+    config: Option<std::thread::ScopedJoinHandle<'_, Result<Vec<u8>>>>,
+) -> Result<std::result::Result<(Probe, Vec<Packet>), Fallback>> {
+    let with_config = config.is_some();
     let v = ffprobe_json(&[
         "-v".as_ref(),
         "error".as_ref(),
@@ -304,24 +311,12 @@ fn probe_file(
         )
         .into()));
     }
-    let mut config = Vec::new();
-    if with_config {
-        let d = ffprobe_json(&[
-            "-v".as_ref(),
-            "error".as_ref(),
-            "-of".as_ref(),
-            "json".as_ref(),
-            "-select_streams".as_ref(),
-            "v:0".as_ref(),
-            "-show_streams".as_ref(),
-            "-show_data".as_ref(),
-            input.as_os_str(),
-        ])?;
-        config = d["streams"][0]["extradata"]
-            .as_str()
-            .map(parse_hexdump)
-            .unwrap_or_default();
-    }
+    let config = match config {
+        Some(h) => h
+            .join()
+            .map_err(|_| "reading the decoder configuration failed")??,
+        None => Vec::new(),
+    };
     if with_config && config.first() != Some(&1) {
         return Ok(Err(
             "the decoder configuration is not an avcC/hvcC record".into()
@@ -1016,6 +1011,7 @@ fn render(
     cut: usize,
     options: Option<&str>,
     dir: &Path,
+    others: std::thread::ScopedJoinHandle<'_, Result<OtherStreams>>,
 ) -> Result<std::result::Result<MarkReport, Fallback>> {
     let enc_args = match encoder_args(probe, packets, options) {
         Ok(a) => a,
@@ -1150,19 +1146,11 @@ fn render(
         .arg(&list)
         .arg("-i")
         .arg(job.input)
-        .args(["-map", "0:v:0"]);
-    let (kept, dropped) = other_streams(job.input, ext == "mkv")?;
-    for index in &kept {
-        cmd.args(["-map", &format!("1:{index}")]);
-    }
-    cmd.args(["-c", "copy"])
-        .args(["-map_metadata", "1", "-map_metadata:s:v:0", "1:s:v:0"])
-        .args(["-map_chapters", "1"]);
-    // With `-map_metadata`, ffmpeg no longer copies the other streams' own metadata (a
-    // subtitle's language): each is mapped from its input stream (output stream 0 is the video).
-    for (i, index) in kept.iter().enumerate() {
-        cmd.args([format!("-map_metadata:s:{}", i + 1), format!("1:s:{index}")]);
-    }
+        .args(["-map", "0:v:0", "-c:v", "copy"]);
+    let others = others
+        .join()
+        .map_err(|_| "finding the streams to copy failed")??;
+    others.add_args(&mut cmd, 1);
     if ext != "mkv" {
         cmd.args(["-video_track_timescale", &timescale]);
         if matches!(probe.codec_tag.as_str(), "avc1" | "avc3" | "hvc1" | "hev1") {
@@ -1225,14 +1213,9 @@ fn render(
             mode: "smart".into(),
             reason: format!(
                 "re-encoded frames 0..{cut} (0 to {reencoded_s:.3} s, up to the keyframe after \
-                 the label), copied {} video packets and {} other streams{}",
+                 the label), copied {} video packets; {}",
                 packets.len() - cut,
-                kept.len(),
-                if dropped.is_empty() {
-                    String::new()
-                } else {
-                    format!(" (not copied: {})", dropped.join(", "))
-                }
+                others.describe()
             ),
             reencoded_frames: Some(cut as u64),
             copied_video_packets: Some((packets.len() - cut) as u64),
