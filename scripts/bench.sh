@@ -33,8 +33,10 @@ scripts/install-deps.sh
 need() { command -v "$1" >/dev/null || { apt-get install -y -qq "$2" >/dev/null; }; }
 need hyperfine hyperfine
 [ -x /usr/bin/time ] || apt-get install -y -qq time >/dev/null
-cargo build --release -q -p aigc-label
-BIN=$PWD/target/release/aigc-label
+# The CLI as shipped: statically linked on Linux/glibc (scripts/build-cli.sh says why).
+BIN=$(scripts/build-cli.sh)
+# BENCH_COMPARE=/path/to/other/aigc-label: measure it in the same repetitions (its rows: bin 2).
+BINS=$BIN${BENCH_COMPARE:+,$BENCH_COMPARE}
 D=$PWD/bench-data
 mkdir -p "$D"
 CFG=$PWD/vectors/tools/tc260.config
@@ -50,12 +52,15 @@ embed_rows() {
   # ---- inputs ------------------------------------------------------------------------------
   [ -f "$D/small.png" ] || convert -size 256x256 gradient:red-blue -strip "$D/small.png"
   [ -f "$D/small.mp4" ] || ffmpeg -v error -y -f lavfi -i testsrc=duration=1:size=320x240:rate=25 -c:v libx264 -preset ultrafast -pix_fmt yuv420p -movflags +faststart "$D/small.mp4"
+  [ -f "$D/small.wav" ] || sox -n -r 48000 -c 2 -b 16 "$D/small.wav" synth 1 sine 440 vol 0.5
   if [ -z "${BENCH_QUICK:-}" ]; then
     # ~125 MB: 4560x4560 RGB noise (16 bits per sample) does not compress.
     [ -f "$D/large.png" ] || convert -size 4560x4560 xc: +noise Random -strip "$D/large.png"
     # ~175 MB, moov first (the case that needs every chunk offset patched).
     [ -f "$D/large.mp4" ] || ffmpeg -v error -y -f lavfi -i testsrc2=size=1920x1080:rate=30 -t 40 \
         -c:v libx264 -preset ultrafast -qp 4 -pix_fmt yuv420p -movflags +faststart "$D/large.mp4"
+    # ~192 MB of stereo noise (the label is appended after `data`: nothing moves).
+    [ -f "$D/large.wav" ] || sox -n -r 48000 -c 2 -b 16 "$D/large.wav" synth 1000 whitenoise vol 0.5
   fi
 
   # embed --no-sync (atomic rename, no fsync: the same durability as `cat a > b`) against cat,
@@ -63,12 +68,12 @@ embed_rows() {
   # column is the default `embed`, which also fsyncs before the rename (disk, not CPU: one run
   # each for information); exif_ms is ExifTool writing the same field.
   local small=() large=()
-  for f in small.png small.mp4; do [ -f "$D/$f" ] && small+=("$D/$f"); done
-  for f in large.png large.mp4; do [ -f "$D/$f" ] && large+=("$D/$f"); done
+  for f in small.png small.mp4 small.wav; do [ -f "$D/$f" ] && small+=("$D/$f"); done
+  for f in large.png large.mp4 large.wav; do [ -f "$D/$f" ] && large+=("$D/$f"); done
   echo "== embed --no-sync vs cat a > b (ms; r_min = ratio of the minima, r_med = median of the per-repetition ratios; target <= 1.15, peak <= 16384 KiB)"
-  python3 scripts/bench_embed.py "$BIN" "$D" "${BENCH_REPS_SMALL:-40}" "${small[@]}" | sed 's/^/  /'
+  python3 scripts/bench_embed.py "$BINS" "$D" "${BENCH_REPS_SMALL:-40}" "${small[@]}" | sed 's/^/  /'
   if [ ${#large[@]} -gt 0 ]; then
-    python3 scripts/bench_embed.py "$BIN" "$D" "${BENCH_REPS_LARGE:-7}" "${large[@]}" | tail -n +2 | sed 's/^/  /'
+    python3 scripts/bench_embed.py "$BINS" "$D" "${BENCH_REPS_LARGE:-7}" "${large[@]}" | tail -n +2 | sed 's/^/  /'
   fi
   echo "== for information: default embed (fsync), ExifTool on the small files (ms, mean)"
   for f in small.png small.mp4; do
@@ -81,13 +86,13 @@ embed_rows() {
     echo "  $f: embed with fsync $(ms "$D/h4.json") ms, exiftool $(ms "$D/h2.json") ms"
   done
 
-  # The copy path of the unchanged ranges (src/copy.rs): copy_file_range where the file system
-  # shares extents (reflinks), a buffered pread/write loop elsewhere.
+  # The copy path of the unchanged ranges (src/copy.rs): copy_file_range on every Linux file
+  # system (in-kernel; where extents can be shared, a reflink), pread/write where it is refused.
   local fs
   fs=$(stat -f -c %T "$D")
   case "$fs" in
-    xfs|btrfs) echo "copy path on $fs: copy_file_range (reflinks)" ;;
-    *) echo "copy path on $fs: buffered pread/write (no reflinks on this file system)" ;;
+    xfs|btrfs) echo "copy path on $fs: copy_file_range (reflinks where the offsets allow)" ;;
+    *) echo "copy path on $fs: copy_file_range (in-kernel copy; no reflinks on this file system)" ;;
   esac
 }
 embed_rows
