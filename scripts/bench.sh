@@ -27,14 +27,46 @@
 #   of the fresh 125-175 MB outputs dominates, CPU time (cpu_*) is the steadier column.
 #   Reflink row (1 GiB WAV on a loop XFS, reflink=1): cat 5.6 ms, embed 30.6 ms (min of 3),
 #   the labelled output took 0 MiB of new space (extents shared), audio bytes identical (cmp).
+#
+# 2026-12-02 23:24-23:41 UTC (load 11-14 on 2 cores, ext4), scripts/bench_embed.py with two
+# binaries in the same repetitions: 1 = before (commit 83b815d, dynamic), 2 = after (lazy
+# profile, stat-based same-file check, static-PIE build of scripts/build-cli.sh; large rows:
+# also the MP4 page-congruent shift of commit 4a7751e). ms; CPU = median user+sys:
+#   file        bin reps cat_min cat_med emb_min emb_med r_min r_med cpu_cat cpu_emb peak_KiB
+#   small.png     1   40    0.92    1.51    2.12    4.79  2.31  2.10    1.08    2.43   7252
+#   small.png     2   40    0.92    1.51    1.11    1.80  1.22  1.18    1.08    1.24   5428
+#   small.mp4     1   40    0.93    2.38    1.96    6.76  2.09  1.96    1.31    3.01   7092
+#   small.mp4     2   40    0.93    2.38    1.03    3.01  1.10  1.20    1.31    1.45   5556
+#   small.wav     1   40    0.97    1.65    2.15    5.49  2.22  2.06    1.22    2.58   7156
+#   small.wav     2   40    0.97    1.65    1.10    1.70  1.13  1.09    1.22    1.35   5556
+#   large.png     1    7   63.95  117.19  149.95  162.07  2.34  1.38   48.75   70.53   6716
+#   large.png     2    7   63.95  117.19  140.03  169.89  2.19  1.31   48.75   69.53   5560
+#   large.mp4     1    7  138.32  459.43  156.88  224.97  1.13  0.45  166.10   85.14   6752
+#   large.mp4     2    7  138.32  459.43  170.17  204.58  1.23  0.52  166.10   79.24   5556
+#   large.wav     1    7  147.24  210.14  225.26  269.21  1.53  1.12   91.30  104.78   6620
+#   large.wav     2    7  147.24  210.14  199.30  255.64  1.35  1.20   91.30  100.19   5428
+# Small files: start-up was the cost (perf stat task-clock, small.png: 2.46 ms before, 0.96-1.2
+# ms after; `--version` 1.5 -> 0.58 ms; cat 0.7-0.9 ms): the built-in profile's YAML parse
+# (0.6 ms, now only when a label has findings, --fields or --sign-key), dynamic loading and
+# relocation (0.8 ms; static). A static non-PIE build (-C relocation-model=static) measured
+# 0.05-0.1 ms less again (no self-relocation: 80 page faults against 108) but gives up address
+# randomisation of the executable, for a tool that parses hostile files: not taken.
+# Large files: the wall times above are the disk's (writeback of 125-192 MB of fresh pages,
+# cat_med swings 117-459 ms); CPU is the steadier column. PNG costs ~20 ms more CPU than cat
+# for 125 MB: one 8-byte pread per IDAT header (3811 of them, ~5 us each in this VM), which
+# finding a label hidden between chunks needs. MP4: the mdat copy was already one
+# copy_file_range with the offsets patched in moov; the extra CPU was the unaligned
+# destination (each page written as two partial pages), removed by moving mdat by whole pages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 need() { command -v "$1" >/dev/null || { apt-get install -y -qq "$2" >/dev/null; }; }
 need hyperfine hyperfine
 [ -x /usr/bin/time ] || apt-get install -y -qq time >/dev/null
-cargo build --release -q -p aigc-label
-BIN=$PWD/target/release/aigc-label
+# The CLI as shipped: statically linked on Linux/glibc (scripts/build-cli.sh says why).
+BIN=$(scripts/build-cli.sh)
+# BENCH_COMPARE=/path/to/other/aigc-label: measure it in the same repetitions (its rows: bin 2).
+BINS=$BIN${BENCH_COMPARE:+,$BENCH_COMPARE}
 D=$PWD/bench-data
 mkdir -p "$D"
 CFG=$PWD/vectors/tools/tc260.config
@@ -50,12 +82,15 @@ embed_rows() {
   # ---- inputs ------------------------------------------------------------------------------
   [ -f "$D/small.png" ] || convert -size 256x256 gradient:red-blue -strip "$D/small.png"
   [ -f "$D/small.mp4" ] || ffmpeg -v error -y -f lavfi -i testsrc=duration=1:size=320x240:rate=25 -c:v libx264 -preset ultrafast -pix_fmt yuv420p -movflags +faststart "$D/small.mp4"
+  [ -f "$D/small.wav" ] || sox -n -r 48000 -c 2 -b 16 "$D/small.wav" synth 1 sine 440 vol 0.5
   if [ -z "${BENCH_QUICK:-}" ]; then
     # ~125 MB: 4560x4560 RGB noise (16 bits per sample) does not compress.
     [ -f "$D/large.png" ] || convert -size 4560x4560 xc: +noise Random -strip "$D/large.png"
     # ~175 MB, moov first (the case that needs every chunk offset patched).
     [ -f "$D/large.mp4" ] || ffmpeg -v error -y -f lavfi -i testsrc2=size=1920x1080:rate=30 -t 40 \
         -c:v libx264 -preset ultrafast -qp 4 -pix_fmt yuv420p -movflags +faststart "$D/large.mp4"
+    # ~192 MB of stereo noise (the label is appended after `data`: nothing moves).
+    [ -f "$D/large.wav" ] || sox -n -r 48000 -c 2 -b 16 "$D/large.wav" synth 1000 whitenoise vol 0.5
   fi
 
   # embed --no-sync (atomic rename, no fsync: the same durability as `cat a > b`) against cat,
@@ -63,12 +98,12 @@ embed_rows() {
   # column is the default `embed`, which also fsyncs before the rename (disk, not CPU: one run
   # each for information); exif_ms is ExifTool writing the same field.
   local small=() large=()
-  for f in small.png small.mp4; do [ -f "$D/$f" ] && small+=("$D/$f"); done
-  for f in large.png large.mp4; do [ -f "$D/$f" ] && large+=("$D/$f"); done
+  for f in small.png small.mp4 small.wav; do [ -f "$D/$f" ] && small+=("$D/$f"); done
+  for f in large.png large.mp4 large.wav; do [ -f "$D/$f" ] && large+=("$D/$f"); done
   echo "== embed --no-sync vs cat a > b (ms; r_min = ratio of the minima, r_med = median of the per-repetition ratios; target <= 1.15, peak <= 16384 KiB)"
-  python3 scripts/bench_embed.py "$BIN" "$D" "${BENCH_REPS_SMALL:-40}" "${small[@]}" | sed 's/^/  /'
+  python3 scripts/bench_embed.py "$BINS" "$D" "${BENCH_REPS_SMALL:-40}" "${small[@]}" | sed 's/^/  /'
   if [ ${#large[@]} -gt 0 ]; then
-    python3 scripts/bench_embed.py "$BIN" "$D" "${BENCH_REPS_LARGE:-7}" "${large[@]}" | tail -n +2 | sed 's/^/  /'
+    python3 scripts/bench_embed.py "$BINS" "$D" "${BENCH_REPS_LARGE:-7}" "${large[@]}" | tail -n +2 | sed 's/^/  /'
   fi
   echo "== for information: default embed (fsync), ExifTool on the small files (ms, mean)"
   for f in small.png small.mp4; do
@@ -81,13 +116,13 @@ embed_rows() {
     echo "  $f: embed with fsync $(ms "$D/h4.json") ms, exiftool $(ms "$D/h2.json") ms"
   done
 
-  # The copy path of the unchanged ranges (src/copy.rs): copy_file_range where the file system
-  # shares extents (reflinks), a buffered pread/write loop elsewhere.
+  # The copy path of the unchanged ranges (src/copy.rs): copy_file_range on every Linux file
+  # system (in-kernel; where extents can be shared, a reflink), pread/write where it is refused.
   local fs
   fs=$(stat -f -c %T "$D")
   case "$fs" in
-    xfs|btrfs) echo "copy path on $fs: copy_file_range (reflinks)" ;;
-    *) echo "copy path on $fs: buffered pread/write (no reflinks on this file system)" ;;
+    xfs|btrfs) echo "copy path on $fs: copy_file_range (reflinks where the offsets allow)" ;;
+    *) echo "copy path on $fs: copy_file_range (in-kernel copy; no reflinks on this file system)" ;;
   esac
 }
 embed_rows

@@ -111,10 +111,19 @@ impl Label {
     /// Checks the values against Annex E and returns the problems found (an empty list means
     /// the label is fully conformant).
     pub fn validate(&self, profile: &Profile) -> Vec<Problem> {
+        self.annex_e_findings()
+            .into_iter()
+            .map(|(code, message)| Problem::new(profile, code, message))
+            .collect()
+    }
+
+    /// What [`Label::validate`] finds, before the profile gives each finding its severity: a
+    /// caller with a clean label never needs the profile (the CLI's `embed` then does not parse
+    /// it at start-up).
+    pub fn annex_e_findings(&self) -> Vec<(ProblemCode, String)> {
         let mut problems = Vec::new();
         if !LABEL_VALUES.contains(&self.label.as_str()) {
-            problems.push(Problem::new(
-                profile,
+            problems.push((
                 ProblemCode::LabelValue,
                 format!(
                     "Label is {:?}; Annex E c) allows only \"1\", \"2\" or \"3\"",
@@ -124,9 +133,7 @@ impl Label {
         }
         for (key, value) in self.entries() {
             if let Some(bad) = value.chars().find(|c| !annex_e_j_char(*c)) {
-                problems.push(Problem::new(
-                    profile,
-                    ProblemCode::Charset,
+                problems.push((ProblemCode::Charset,
                     format!(
                         "{key} contains {bad:?} (U+{:04X}); Annex E j) says values consist mainly of \
                          printable ASCII without space, '\"' and '\\'",
@@ -142,9 +149,7 @@ impl Label {
                 .find(|(k, _)| *k == key)
                 .map(|(_, v)| *v);
             if value == Some("") {
-                problems.push(Problem::new(
-                    profile,
-                    ProblemCode::EmptyField,
+                problems.push((ProblemCode::EmptyField,
                     format!("{key} is empty; Annex E d)/e) expect the producer's name or code and its content number"),
                 ));
             }
@@ -158,14 +163,10 @@ impl Label {
             }
             match provider_code::check(value) {
                 provider_code::Verdict::Valid(_) => {}
-                provider_code::Verdict::Name => problems.push(Problem::new(
-                    profile,
-                    ProblemCode::ProviderName,
+                provider_code::Verdict::Name => problems.push((ProblemCode::ProviderName,
                     format!("{key} {value:?} is a name, not a 27-character provider code (allowed: Annex E says name or code)"),
                 )),
-                provider_code::Verdict::BadCode(why) => problems.push(Problem::new(
-                    profile,
-                    ProblemCode::ProviderCodeInvalid,
+                provider_code::Verdict::BadCode(why) => problems.push((ProblemCode::ProviderCodeInvalid,
                     format!("{key} {value:?} looks like a provider code but {why}"),
                 )),
             }

@@ -469,8 +469,18 @@ fn output_equal_to_input_needs_in_place() {
     let dir = tempfile::tempdir().unwrap();
     let input = small_png(dir.path(), "in.png");
     let before = fs::read(&input).unwrap();
-    // The same file under another spelling is recognised too.
-    for spelling in [input.clone(), dir.path().join(".").join("in.png")] {
+    // The same file under another spelling is recognised too: a `.` component, a symbolic
+    // link, a hard link (the check compares device and inode).
+    let symlink = dir.path().join("link.png");
+    std::os::unix::fs::symlink(&input, &symlink).unwrap();
+    let hard = dir.path().join("hard.png");
+    fs::hard_link(&input, &hard).unwrap();
+    for spelling in [
+        input.clone(),
+        dir.path().join(".").join("in.png"),
+        symlink,
+        hard,
+    ] {
         let o = run(embed_cmd(&input, Some(&spelling), "1", &["--force"]));
         assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
         assert!(stderr(&o).contains("--in-place"), "{}", stderr(&o));
@@ -482,7 +492,10 @@ fn output_equal_to_input_needs_in_place() {
     assert_eq!(produce_id(&input).as_deref(), Some("1"));
     // Replaced by a rename (a new inode), not rewritten in place.
     assert_ne!(fs::metadata(&input).unwrap().ino(), inode);
-    assert_eq!(leftovers(dir.path(), &["in.png"], "in.png"), 0);
+    assert_eq!(
+        leftovers(dir.path(), &["in.png", "link.png", "hard.png"], "in.png"),
+        0
+    );
 }
 
 #[test]

@@ -109,3 +109,53 @@ fn read_check_exits_1_unless_every_verdict_is_valid() {
     assert_eq!(code(&[&valid, &missing], true), Some(2));
     assert_eq!(code(&[&invalid, &missing], true), Some(2));
 }
+
+/// `embed` parses the built-in profile only when the label needs it (start-up cost), but the
+/// profile stays in force: a `--profile` file is read at start-up whatever the label (a bad
+/// one is refused before any work), and its severities decide whether a finding blocks.
+#[test]
+fn embed_honours_the_profile_it_loads_lazily() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.png");
+    let clean = ["--label", "1", "--producer", PRODUCER, "--produce-id", "7"];
+    // A broken profile file stops even a clean label.
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(&bad, "id: x\nseverities: [\n").unwrap();
+    let mut flags = vec!["--profile", bad.to_str().unwrap()];
+    flags.extend(clean);
+    let o = embed(&out, &flags);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("bad.yaml"), "{}", stderr(&o));
+    assert!(!out.exists());
+    // A value outside the Annex E j) repertoire (a space) is a warning in the built-in profile:
+    // written. A profile that makes `charset` an error refuses the same label.
+    let spaced = [
+        "--label",
+        "1",
+        "--producer",
+        PRODUCER,
+        "--produce-id",
+        "7 8",
+    ];
+    let o = embed(&out, &spaced);
+    assert!(o.status.success(), "{}", stderr(&o));
+    std::fs::remove_file(&out).unwrap();
+    let builtin = aigc_label::profile::BUILTIN_PROFILE;
+    let warning = "  charset:\n    severity: warning";
+    assert!(
+        builtin.contains(warning),
+        "the built-in profile changed shape"
+    );
+    let strict = dir.path().join("strict.yaml");
+    std::fs::write(
+        &strict,
+        builtin.replace(warning, "  charset:\n    severity: error"),
+    )
+    .unwrap();
+    let mut flags = vec!["--profile", strict.to_str().unwrap()];
+    flags.extend(spaced);
+    let o = embed(&out, &flags);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("charset"), "{}", stderr(&o));
+    assert!(!out.exists());
+}

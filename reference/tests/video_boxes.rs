@@ -1191,3 +1191,92 @@ fn to_co64(b: &[u8], add: u64) -> Vec<u8> {
         .sum();
     rebuild(b, 0, b.len(), add, 4 * entries)
 }
+
+/// Top-level boxes of an MP4: (type, offset, size).
+fn top_level_boxes(b: &[u8]) -> Vec<([u8; 4], u64, u64)> {
+    let mut out = Vec::new();
+    let mut pos = 0usize;
+    while pos + 8 <= b.len() {
+        let mut size = u32::from_be_bytes(b[pos..pos + 4].try_into().unwrap()) as u64;
+        let kind: [u8; 4] = b[pos + 4..pos + 8].try_into().unwrap();
+        if size == 1 {
+            size = u64::from_be_bytes(b[pos + 8..pos + 16].try_into().unwrap());
+        } else if size == 0 {
+            size = (b.len() - pos) as u64;
+        }
+        assert!(size >= 8, "box size {size} at {pos}");
+        out.push((kind, pos as u64, size));
+        pos += size as usize;
+    }
+    out
+}
+
+/// A moov-first MP4 with over 1 MiB of media data: the label grows moov, and the data moves by
+/// a whole number of 4 KiB pages (a `free` box after moov takes the difference), so `mdat`
+/// keeps its offset within a page (the kernel copies it page to page; reflinks can share it).
+/// The packets are unchanged and every chunk offset points at them (framemd5 decodes them).
+#[test]
+fn mp4_large_mdat_moves_by_whole_pages() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("big.mp4");
+    run(
+        "ffmpeg",
+        &[
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=duration=1:size=320x240:rate=20",
+            "-vf",
+            "noise=alls=80:allf=t+u",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-qp",
+            "0",
+            "-pix_fmt",
+            "yuv420p",
+            "-movflags",
+            "+faststart",
+            s(&input),
+        ],
+    );
+    let before = std::fs::read(&input).unwrap();
+    let mdat_at = |b: &[u8]| {
+        top_level_boxes(b)
+            .iter()
+            .find(|(k, _, _)| k == b"mdat")
+            .map(|(_, at, _)| *at)
+            .expect("mdat")
+    };
+    let in_mdat = mdat_at(&before);
+    assert!(
+        before.len() as u64 - in_mdat > 1 << 20,
+        "test input too small"
+    );
+    let out = dir.path().join("out.mp4");
+    let j = label("001191110102MACQD9K64010000", "pages");
+    embed(&input, &out, &j);
+    let after = std::fs::read(&out).unwrap();
+    let out_mdat = mdat_at(&after);
+    assert_ne!(out_mdat, in_mdat, "moov grew: the data moved");
+    assert_eq!(out_mdat % 4096, in_mdat % 4096, "mdat moved by whole pages");
+    let boxes = top_level_boxes(&after);
+    let moov = boxes.iter().position(|(k, _, _)| k == b"moov").unwrap();
+    assert_eq!(&boxes[moov + 1].0, b"free", "{boxes:?}");
+    assert_eq!(after[out_mdat as usize..], before[in_mdat as usize..]);
+    assert_one(&read(&out), &j, MP4_KEYS);
+    assert_eq!(ffprobe_tag(&out), j);
+    assert_eq!(framemd5(&out), framemd5(&input), "payload changed");
+    // Labelled again (a label already there, moov rewritten): still congruent, one label.
+    let out2 = dir.path().join("out2.mp4");
+    let j2 = label("001191110102MACQD9K64010000", "pages-again");
+    embed(&out, &out2, &j2);
+    let again = std::fs::read(&out2).unwrap();
+    assert_eq!(mdat_at(&again) % 4096, in_mdat % 4096);
+    assert_one(&read(&out2), &j2, MP4_KEYS);
+    assert_eq!(framemd5(&out2), framemd5(&input), "payload changed");
+}

@@ -2,11 +2,11 @@
 
 use aigc_label::implicit::{embed_path, EmbedOptions};
 use aigc_label::io::{Durability, Overwrite};
-use aigc_label::{Label, Profile};
+use aigc_label::Label;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::common::FieldArgs;
+use crate::common::{FieldArgs, ProfileSource};
 
 /// Arguments of `embed`.
 #[derive(clap::Args)]
@@ -47,15 +47,16 @@ pub struct Args {
 }
 
 /// Embed the label; exit 2 on any error, leaving the output as it was.
-pub fn run(args: Args, profile: &Profile) -> ExitCode {
+/// The profile is parsed only if needed: `--fields`, a label with findings, `--sign-key`.
+pub fn run(args: Args, profiles: &ProfileSource) -> ExitCode {
     let json = match &args.raw_value {
         Some(raw) => raw.clone(),
         None => match args
             .fields
-            .to_label(profile, args.allow_invalid)
+            .to_label(|| profiles.get(), args.allow_invalid)
             .and_then(|label| {
-                refuse_empty_producer(&label, args.allow_empty, profile)?;
-                sign_producer(label, &args, profile)
+                refuse_empty_producer(&label, args.allow_empty, profiles)?;
+                sign_producer(label, &args, profiles)
             }) {
             Ok(label) => label.to_bare_json(),
             Err(e) => {
@@ -106,11 +107,12 @@ pub fn run(args: Args, profile: &Profile) -> ExitCode {
 fn sign_producer(
     label: aigc_label::Label,
     args: &Args,
-    profile: &Profile,
+    profiles: &ProfileSource,
 ) -> Result<aigc_label::Label, String> {
     let Some(key) = &args.sign_key else {
         return Ok(label);
     };
+    let profile = profiles.get();
     if !label.reserved_code1.is_empty() {
         return Err("--sign-key writes ReservedCode1 itself; do not give it too".into());
     }
@@ -127,7 +129,7 @@ fn sign_producer(
 fn refuse_empty_producer(
     label: &Label,
     allow_empty: bool,
-    profile: &Profile,
+    profiles: &ProfileSource,
 ) -> Result<(), String> {
     let empty: Vec<&str> = [
         ("ContentProducer", &label.content_producer),
@@ -140,7 +142,8 @@ fn refuse_empty_producer(
     if empty.is_empty() || allow_empty {
         return Ok(());
     }
-    let unknown_producer: String = profile
+    let unknown_producer: String = profiles
+        .get()
         .section("platform.unknown_producer")
         .unwrap_or_else(|_| "empty".to_string());
     Err(format!(
@@ -155,6 +158,19 @@ fn refuse_empty_producer(
     ))
 }
 
+/// Are `a` and `b` the same file (same device and inode: also through a hard link, a symbolic
+/// link or `..`)? Two `stat` calls; `canonicalize` cost a `getcwd` and a `readlink` per path
+/// component, at every start of `embed`. A missing output is not the input.
+#[cfg(unix)]
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(x), Ok(y)) => (x.dev(), x.ino()) == (y.dev(), y.ino()),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
 fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
     match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
         (Ok(x), Ok(y)) => x == y,

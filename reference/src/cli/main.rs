@@ -67,23 +67,26 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let profile = match common::load_profile(cli.profile.as_deref()) {
+    let profiles = match common::ProfileSource::new(cli.profile.as_deref()) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("aigc-label: {e}");
             return ExitCode::from(2);
         }
     };
+    // `embed` takes the source itself: it parses the built-in profile only if the label needs
+    // it; the other commands consult it anyway.
+    let profile = || profiles.get();
     match cli.command {
-        Command::Read(args) => read::run(args, &profile),
-        Command::Scan(args) => scan::run(args, &profile),
-        Command::Embed(args) => embed::run(args, &profile),
+        Command::Read(args) => read::run(args, profile()),
+        Command::Scan(args) => scan::run(args, profile()),
+        Command::Embed(args) => embed::run(args, &profiles),
         Command::Formats(args) => formats::run(args),
-        Command::Propagate(args) => propagate::run(args, &profile),
-        Command::Adapter(args) => adapter::run(args, &profile),
-        Command::Mark(args) => mark::run(args, &profile),
-        Command::Check(args) => check::run(args, &profile),
+        Command::Propagate(args) => propagate::run(args, profile()),
+        Command::Adapter(args) => adapter::run(args, profile()),
+        Command::Mark(args) => mark::run(args, profile()),
+        Command::Check(args) => check::run(args, profile()),
         #[cfg(feature = "serve")]
-        Command::Serve(args) => serve::run(args, &profile),
+        Command::Serve(args) => serve::run(args, profile()),
     }
 }

@@ -401,7 +401,7 @@ async fn embed(
     };
     // Validate the label before taking the upload: a bad request costs no disk.
     let label = fields
-        .to_label(&s.profile, false)
+        .to_label(|| &s.profile, false)
         .map_err(|e| ApiError::bad_request("bad_fields", e))?;
     let deadline = s.deadline();
     let upload = s
