@@ -4,7 +4,8 @@
 # glyphs 5-7 %; conforming and non-conforming wordings) into a temporary folder, check every one
 # with `aigc-label check --json --original`, print the rate per renderer, size, style and font.
 #   scripts/calibrate-ocr.sh [--jobs N] [--json OUT] [--verbose] [CASE-ID...]
-# Needs python3 with Pillow (scripts/install-deps.sh), ffmpeg, ImageMagick, tesseract chi_sim,
+# Needs python3 with Pillow and rapidocr-onnxruntime (scripts/install-deps.sh; without the
+# latter the reference reads with tesseract alone), ffmpeg, ImageMagick, tesseract chi_sim,
 # fonts-noto-cjk, fonts-wqy-zenhei, fonts-wqy-microhei, fonts-arphic-ukai, fonts-arphic-uming.
 # Exit status 1 when the rate is below 99 % or a conforming label failed on wording.
 set -euo pipefail
