@@ -4,9 +4,12 @@
 # glyphs 5-7 %; conforming and non-conforming wordings) into a temporary folder, check every one
 # with `aigc-label check --json --original`, print the rate per renderer, size, style and font.
 #   scripts/calibrate-ocr.sh [--jobs N] [--json OUT] [--verbose] [CASE-ID...]
-# Needs python3 with Pillow (scripts/install-deps.sh), ffmpeg, ImageMagick, tesseract chi_sim,
+# Needs python3 with Pillow and rapidocr-onnxruntime (scripts/install-deps.sh; without the
+# latter the reference reads with tesseract alone), ffmpeg, ImageMagick, tesseract chi_sim,
 # fonts-noto-cjk, fonts-wqy-zenhei, fonts-wqy-microhei, fonts-arphic-ukai, fonts-arphic-uming.
 # Exit status 1 when the rate is below 99 % or a conforming label failed on wording.
+# Measured 2026-12-03 (engines [rapidocr, tesseract]): 261/262 (99.6 %), negatives 60/60, one
+# conforming label failed (147: 12 px "AI合成", WenQuanYi Zen Hei, 3 px outline, read "A合成").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build -q -p aigc-label --bin aigc-label

@@ -45,6 +45,9 @@ declare -A NEED_FILES=(
   [/usr/share/fonts/truetype/arphic/ukai.ttc]=fonts-arphic-ukai
   [/usr/share/fonts/truetype/arphic/uming.ttc]=fonts-arphic-uming
   [/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf]=fonts-droid-fallback
+  # OpenCV (a dependency of rapidocr-onnxruntime, below) loads libGL and GLib at import
+  [/usr/lib/x86_64-linux-gnu/libGL.so.1]=libgl1
+  [/usr/lib/x86_64-linux-gnu/libglib-2.0.so.0]=libglib2.0-0
 )
 
 missing=()
@@ -92,3 +95,14 @@ for mod in mutagen:mutagen yaml:pyyaml gmssl:gmssl==3.2.2 jpeglib:jpeglib jsonsc
     python3 -m pip install -q "${mod#*:}" 2>/dev/null || python3 -m pip install -q --break-system-packages "${mod#*:}"
   fi
 done
+
+# The reference's first OCR engine (vectors/profile.yaml explicit.ocr.engines): PP-OCRv4 Chinese
+# recognition on ONNX Runtime; the wheel ships its models, nothing is downloaded at run time. It
+# supports Python < 3.13 only: where it cannot be installed, the reference reads with tesseract
+# and says so in the reading's note.
+if ! python3 -c "import rapidocr_onnxruntime" >/dev/null 2>&1; then
+  echo "install-deps: installing rapidocr-onnxruntime for $(command -v python3)" >&2
+  python3 -m pip install -q rapidocr-onnxruntime==1.4.4 2>/dev/null \
+    || python3 -m pip install -q --break-system-packages rapidocr-onnxruntime==1.4.4 \
+    || echo "install-deps: rapidocr-onnxruntime could not be installed: OCR falls back to tesseract" >&2
+fi

@@ -38,6 +38,9 @@ FONTS = {
     "droid-fallback": ("/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf", 0),
 }
 
+# Fonts without Latin letters (checked with `fc-query --format '%{charset}'`).
+NO_LATIN = {"droid-fallback"}
+
 POSITIVE = ["AI生成", "AI生成", "AI生成", "AI合成", "人工智能生成", "由AI生成", "本内容由AI生成", "人工智能合成"]
 # (text, the parts the reading must contain to count as read, the parts it must lack)
 NEGATIVE = [
@@ -60,6 +63,11 @@ def manifest():
     cases = []
 
     def add(**c):
+        if c["font"] in NO_LATIN and any(ch.isascii() and ch.isalnum() for ch in c["text"]):
+            # Droid Sans Fallback has no Latin letters: "AI" would be drawn as two empty boxes
+            # (no renderer here falls back to another font), a label no person reads as AI.
+            # WenQuanYi Micro Hei is Droid Sans Fallback with Latin added.
+            c["font"] = "wqy-microhei"
         c["id"] = "%03d-%s-%s-%dx%d-%s" % (
             len(cases),
             c["renderer"],

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Check every rendered case of cases.json with `aigc-label check --json --original` and print the
 rate of labels whose wording was judged right, overall and per renderer, frame size, style,
-font and class.
+font, class and the OCR engine whose reading was reported (vectors/profile.yaml
+explicit.ocr.engines).
 
     run.py AIGC_LABEL DIR [--jobs N] [--json OUT] [--verbose] [CASE-ID...]
 
@@ -43,6 +44,7 @@ def check(binary, case, d):
         outcome=f.get("outcome", "missing"),
         detail=f.get("detail", ""),
         read=ocr.get("normalized") or "",
+        engine=ocr.get("engine") or "none",
         height_px=(vis or {}).get("text_height_px"),
         legible=legible.get("outcome"),
     )
@@ -94,7 +96,8 @@ def main():
                 false_pass += 1
         keys = ["all", "renderer=" + c["renderer"], "size=%dx%d" % tuple(c["size"]),
                 "style=" + c["style"], "font=" + c["font"], "background=" + c["background"],
-                "class=" + ("conforming" if c["conforms"] else "negative")]
+                "class=" + ("conforming" if c["conforms"] else "negative"),
+                "engine=" + res.get("engine", "none")]
         if c.get("height_pct"):
             keys.append("height=%.1f%%" % c["height_pct"])
         for k in keys:

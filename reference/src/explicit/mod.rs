@@ -46,6 +46,9 @@ pub struct ExplicitProfile {
     pub video: VideoProfile,
     /// 5.3 thresholds.
     pub audio: AudioProfile,
+    /// The OCR engines that read visual prompts (`explicit.ocr`; tesseract alone when absent).
+    #[serde(default)]
+    pub ocr: image::OcrProfile,
 }
 
 /// `explicit.text`.

@@ -35,19 +35,28 @@ pub fn judge_visual(
                 m.text_height_px.unwrap_or(0)
             ),
         ),
-        Some(Ocr {
-            wording: Some(w), ..
-        }) => Finding::judge(
+        Some(
+            o @ Ocr {
+                wording: Some(w), ..
+            },
+        ) => Finding::judge(
             ids.0,
             w.conforms,
             format!(
-                "OCR read {:?}: {}",
+                "OCR{} read {:?}: {}{}",
+                o.engine
+                    .map(|e| format!(" ({})", e.name()))
+                    .unwrap_or_default(),
                 w.text,
                 if w.conforms {
                     "AI element and 生成/合成 present"
                 } else {
                     "an element is missing"
-                }
+                },
+                o.note
+                    .as_ref()
+                    .map(|n| format!(" (OCR engines {n})"))
+                    .unwrap_or_default()
             ),
         ),
         Some(Ocr { error: Some(e), .. }) => Finding::unknown(ids.0, format!("OCR: {e}")),

@@ -715,10 +715,26 @@ fn changed_region(a: &Plane, b: &Plane) -> Option<Rect> {
             }
         }
     }
-    components(&count, &boxes, cw, ch)
-        .into_iter()
-        .max_by_key(|(n, _)| *n)
-        .map(|(_, r)| r)
+    let parts = components(&count, &boxes, cw, ch);
+    let (_, mut label) = *parts.iter().max_by_key(|(n, _)| *n)?;
+    // The cells bridge a gap of one cell, which is a few pixels: a word whose glyphs stand
+    // further apart than that (a small "AI 生成" in a font with wide side bearings) is in
+    // several parts. Parts on the same line (overlapping in height by half the smaller one)
+    // and no further apart than the line is high are the same label.
+    loop {
+        let joined = parts.iter().map(|(_, r)| *r).find(|r| {
+            let overlap = (r.y + r.h).min(label.y + label.h) as i64 - r.y.max(label.y) as i64;
+            let gap =
+                (r.x as i64 - (label.x + label.w) as i64).max(label.x as i64 - (r.x + r.w) as i64);
+            label.union(*r) != label
+                && 2 * overlap >= r.h.min(label.h) as i64
+                && gap <= r.h.max(label.h) as i64
+        });
+        match joined {
+            Some(r) => label = label.union(r),
+            None => return Some(label),
+        }
+    }
 }
 
 /// 8-connected components of non-empty cells, bridging one empty cell (so that the glyphs of

@@ -37,7 +37,7 @@ pub mod render;
 pub use codec::{check_dimensions, encode, load, load_dynamic};
 pub use judge::{judge, judge_visual};
 pub use measure::{measure_diff, measure_region, measure_scan, Method, Plane, VisualMeasure};
-pub use ocr::{ocr, ocr_with_original, vote, Ocr};
+pub use ocr::{ocr, ocr_with_original, vote, Ocr, OcrEngine, OcrProfile};
 pub use render::{composite, composite16, render_overlay, Overlay, FONT};
 
 use image::ImageFormat;

@@ -1,28 +1,72 @@
-//! Reading the measured prompt with tesseract.
+//! Reading the measured prompt with OCR engines: `rapidocr` (PP-OCRv4 on ONNX Runtime, from
+//! the PyPI package `rapidocr-onnxruntime`, [`rapid`]) and `tesseract` ([`tesseract`]), in the
+//! order of the profile's `explicit.ocr.engines`.
 //!
-//! Small labels are what the standard allows (5 % of a 240-line frame is 12 px), and tesseract
+//! Small labels are what the standard allows (5 % of a 240-line frame is 12 px), and OCR
 //! misreads them as they are. So the label's ink box is cropped, upscaled with bilinear
 //! interpolation (smooth strokes instead of blocks) and binarised several ways before OCR
 //! ([`prep`]): by contrast with the plate, as bright text, as dark text (an outlined or bare
 //! label has no plate: its fill is brighter or darker than its outline), and, when the
 //! unlabelled original is known, as the pixels the label changed (the glyph with its outline,
-//! whatever is behind). Every variant goes to one tesseract process (a list of images, so the
-//! model is loaded once), first as one text line (`--psm 7`), then as a block (`--psm 6`) when no
-//! line reading conforms. A conforming reading of any variant wins; otherwise the reading most
-//! variants agree on is reported, so that a negative label says what it says (「AI创作」 read as
-//! "AI创作", not as whatever garbage one variant produced). For video, [`vote`] combines the
-//! readings of several frames the same way. The calibration set in `calibration/ocr/` measures
-//! the rate (`scripts/calibrate-ocr.sh`).
+//! whatever is behind); rapidocr, trained on photographs of text lines, also reads the plain
+//! luminance. Each engine reads every variant in one process (the model is loaded once per
+//! call); tesseract reads them first as one text line (`--psm 7`), then as a block (`--psm 6`)
+//! when no line reading conforms. A conforming reading of any variant wins; otherwise the next
+//! engine reads, and when none conforms the reading most variants agree on is reported, so that
+//! a negative label says what it says (「AI创作」 read as "AI创作", not as whatever garbage one
+//! variant produced). An engine that is not installed is skipped, and the reading says so
+//! ([`Ocr::note`]). For video, [`vote`] combines the readings of several frames the same way.
+//! The calibration set in `calibration/ocr/` measures the rate (`scripts/calibrate-ocr.sh`).
 
 mod prep;
+mod rapid;
+mod tesseract;
 
 use super::measure::{ink_box, Plane, VisualMeasure};
 use super::{temp_path, ExplicitProfile};
 use crate::explicit::wording::{self, Wording};
 use crate::explicit::Result;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
 
-/// What tesseract read.
+/// An OCR engine the reference can run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OcrEngine {
+    /// PP-OCRv4 recognition through the PyPI package `rapidocr-onnxruntime` (`python3`).
+    Rapidocr,
+    /// `tesseract` with `chi_sim+eng`.
+    Tesseract,
+}
+
+impl OcrEngine {
+    /// The engine's name in the profile and in readings.
+    pub fn name(self) -> &'static str {
+        match self {
+            OcrEngine::Rapidocr => "rapidocr",
+            OcrEngine::Tesseract => "tesseract",
+        }
+    }
+}
+
+/// `explicit.ocr` in the profile.
+#[derive(Debug, Clone, Deserialize)]
+pub struct OcrProfile {
+    /// The engines, in the order they are tried: the next one reads only when the ones before
+    /// it are not installed or read no conforming wording.
+    pub engines: Vec<OcrEngine>,
+}
+
+impl Default for OcrProfile {
+    /// A profile written before `explicit.ocr` existed: tesseract alone, as then.
+    fn default() -> OcrProfile {
+        OcrProfile {
+            engines: vec![OcrEngine::Tesseract],
+        }
+    }
+}
+
+/// What OCR read.
 #[derive(Debug, Clone, Serialize)]
 pub struct Ocr {
     /// The text read (whitespace removed), or empty.
@@ -35,10 +79,20 @@ pub struct Ocr {
     pub wording: Option<Wording>,
     /// Why OCR could not run.
     pub error: Option<String>,
-    /// The preprocessing whose reading this is (`plate`, `bright`, `dark` or `changed`, with
-    /// the text height it was scaled to and the segmentation mode), when OCR ran.
+    /// The engine that read it (`rapidocr`, `tesseract`), when OCR ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub engine: Option<OcrEngine>,
+    /// The preprocessing whose reading this is (`gray`, `plate`, `bright`, `dark` or
+    /// `changed`, with the text height it was scaled to and, for tesseract, the segmentation
+    /// mode), when OCR ran.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub variant: Option<String>,
+    /// The engine's confidence in the reading (0-1), when it gives one (rapidocr).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub score: Option<f32>,
+    /// Engines of the profile that could not run (not installed), and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     /// Video: what each frame read (normalized), when several frames were read and voted on.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub frames: Vec<String>,
@@ -51,19 +105,25 @@ impl Ocr {
             normalized: String::new(),
             wording: None,
             error: Some(why.into()),
+            engine: None,
             variant: None,
+            score: None,
+            note: None,
             frames: Vec::new(),
         }
     }
 
-    fn read(text: String, variant: String, profile: &ExplicitProfile) -> Ocr {
+    fn read(text: String, engine: OcrEngine, variant: String, profile: &ExplicitProfile) -> Ocr {
         let normalized = normalize_ocr(&text);
         Ocr {
             wording: Some(wording::judge(&normalized, profile)),
             text,
             normalized,
             error: None,
+            engine: Some(engine),
             variant: Some(variant),
+            score: None,
+            note: None,
             frames: Vec::new(),
         }
     }
@@ -74,10 +134,18 @@ impl Ocr {
     }
 }
 
-/// Read the text in the measured ink box with tesseract (`chi_sim+eng`): see the module
-/// documentation. Without the original, the `changed` variant is not available.
+/// Read the text in the measured ink box: see the module documentation. Without the original,
+/// the `changed` variant is not available.
 pub fn ocr(img: &Plane, m: &VisualMeasure, profile: &ExplicitProfile) -> Ocr {
     ocr_with_original(img, None, m, profile)
+}
+
+/// Why an engine gave no readings.
+enum EngineError {
+    /// Not installed: the next engine reads, and the reading says so.
+    Missing(String),
+    /// It ran and failed.
+    Failed(String),
 }
 
 /// [`ocr`], with the unlabelled original (same size) when it is known.
@@ -94,27 +162,155 @@ pub fn ocr_with_original(
         return Ocr::failed("no text in the region");
     };
     let original = original.filter(|o| o.w == img.w && o.h == img.h);
-    let variants = prep::variants(img, original, region, ink, plate, cmax);
-    if variants.is_empty() {
-        return Ocr::failed("no text in the region");
-    }
+    let variants =
+        |layout: &prep::Layout| prep::variants(img, original, region, ink, plate, cmax, layout);
     let mut all = Vec::new();
-    for psm in ["7", "6"] {
-        let texts = match run_tesseract(&variants, psm) {
-            Ok(t) => t,
-            Err(e) => return Ocr::failed(e.to_string()),
+    let mut missing = Vec::new();
+    let mut failed = Vec::new();
+    for &engine in &profile.ocr.engines {
+        let readings = match engine {
+            OcrEngine::Rapidocr => read_rapidocr(&variants(&prep::RAPIDOCR), profile),
+            OcrEngine::Tesseract => read_tesseract(&variants(&prep::TESSERACT), profile),
         };
+        match readings {
+            Ok(readings) => {
+                if let Some(hit) = readings.iter().find(|r| r.conforms()) {
+                    return with_note(hit.clone(), &missing);
+                }
+                all.extend(readings);
+            }
+            Err(EngineError::Missing(why)) => missing.push(format!("{}: {why}", engine.name())),
+            Err(EngineError::Failed(why)) => failed.push(format!("{}: {why}", engine.name())),
+        }
+    }
+    match most_agreed(all) {
+        Some(r) => with_note(r, &missing),
+        None if profile.ocr.engines.is_empty() => Ocr::failed("no OCR engine in the profile"),
+        None if failed.is_empty() && missing.is_empty() => Ocr::failed("no text in the region"),
+        None => Ocr::failed([failed, missing].concat().join("; ")),
+    }
+}
+
+fn with_note(mut r: Ocr, missing: &[String]) -> Ocr {
+    if !missing.is_empty() {
+        r.note = Some(format!("not installed, skipped: {}", missing.join("; ")));
+    }
+    r
+}
+
+fn read_rapidocr(
+    variants: &[prep::Variant],
+    profile: &ExplicitProfile,
+) -> std::result::Result<Vec<Ocr>, EngineError> {
+    if variants.is_empty() {
+        return Ok(Vec::new());
+    }
+    let texts = rapid::read(variants).map_err(|e| match e {
+        rapid::RapidError::Missing(why) => EngineError::Missing(why),
+        rapid::RapidError::Failed(e) => EngineError::Failed(e.to_string()),
+    })?;
+    Ok(variants
+        .iter()
+        .zip(texts)
+        .map(|(v, (text, score))| {
+            let mut r = Ocr::read(text, OcrEngine::Rapidocr, v.name.clone(), profile);
+            r.score = Some(score);
+            r
+        })
+        .collect())
+}
+
+/// Tesseract reads every variant as one line (`--psm 7`), then, when none conforms, as a
+/// block (`--psm 6`).
+fn read_tesseract(
+    variants: &[prep::Variant],
+    profile: &ExplicitProfile,
+) -> std::result::Result<Vec<Ocr>, EngineError> {
+    let mut all = Vec::new();
+    if variants.is_empty() {
+        return Ok(all);
+    }
+    for psm in ["7", "6"] {
+        let texts = tesseract::read(variants, psm).map_err(|e| {
+            if tesseract::is_missing(&e) {
+                EngineError::Missing(e.to_string())
+            } else {
+                EngineError::Failed(e.to_string())
+            }
+        })?;
         let readings: Vec<Ocr> = variants
             .iter()
             .zip(texts)
-            .map(|(v, text)| Ocr::read(text, format!("{} psm {psm}", v.name), profile))
+            .map(|(v, text)| {
+                let name = format!("{} psm {psm}", v.name);
+                Ocr::read(text, OcrEngine::Tesseract, name, profile)
+            })
             .collect();
-        if let Some(hit) = readings.iter().find(|r| r.conforms()) {
-            return hit.clone();
-        }
+        let hit = readings.iter().any(Ocr::conforms);
         all.extend(readings);
+        if hit {
+            break;
+        }
     }
-    most_agreed(all).unwrap_or_else(|| Ocr::failed("OCR did not run"))
+    Ok(all)
+}
+
+/// Temporary image files of the variants an engine reads, removed when dropped (kept when
+/// `AIGC_LABEL_KEEP_OCR` is set, to look at when OCR disagrees).
+struct TempFiles {
+    paths: std::cell::RefCell<Vec<PathBuf>>,
+    images: usize,
+    keep: bool,
+}
+
+impl TempFiles {
+    /// The image files, in the order of the variants.
+    fn paths(&self) -> Vec<PathBuf> {
+        self.paths.borrow()[..self.images].to_vec()
+    }
+
+    /// One more file to remove (not an image).
+    fn add(&self, stem: &str, ext: &str) -> PathBuf {
+        let p = temp_path(stem, ext);
+        self.paths.borrow_mut().push(p.clone());
+        p
+    }
+}
+
+impl Drop for TempFiles {
+    fn drop(&mut self) {
+        if self.keep {
+            eprintln!(
+                "aigc-label: OCR inputs kept: {}",
+                self.paths
+                    .borrow()
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            );
+            return;
+        }
+        for p in self.paths.borrow().iter() {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+/// Save every variant as a PNG in the temporary folder.
+fn save_all(variants: &[prep::Variant], stem: &str) -> Result<TempFiles> {
+    let files = TempFiles {
+        paths: std::cell::RefCell::new(Vec::new()),
+        images: variants.len(),
+        keep: std::env::var_os("AIGC_LABEL_KEEP_OCR").is_some(),
+    };
+    for v in variants {
+        let path = files.add(stem, "png");
+        v.image
+            .save(&path)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(files)
 }
 
 /// Combine the readings of several frames of one video label: a conforming reading wins unless
@@ -168,61 +364,6 @@ fn normalize_ocr(text: &str) -> String {
     out
 }
 
-/// One tesseract process over every variant (a list file of images: the language model is
-/// loaded once); one text per variant, whitespace removed.
-fn run_tesseract(variants: &[prep::Variant], psm: &str) -> Result<Vec<String>> {
-    let keep = std::env::var_os("AIGC_LABEL_KEEP_OCR").is_some();
-    let mut paths = Vec::new();
-    let cleanup = |paths: &[std::path::PathBuf]| {
-        if !keep {
-            for p in paths {
-                let _ = std::fs::remove_file(p);
-            }
-        }
-    };
-    let mut list = String::new();
-    for v in variants {
-        let path = temp_path("ocr", "png");
-        paths.push(path.clone());
-        if let Err(e) = v.image.save(&path) {
-            cleanup(&paths);
-            return Err(e.to_string().into());
-        }
-        list.push_str(&path.to_string_lossy());
-        list.push('\n');
-    }
-    let list_path = temp_path("ocr-list", "txt");
-    paths.push(list_path.clone());
-    if let Err(e) = std::fs::write(&list_path, list) {
-        cleanup(&paths);
-        return Err(e.to_string().into());
-    }
-    let result = crate::explicit::run_tool(
-        "tesseract",
-        &[
-            list_path.as_os_str(),
-            "stdout".as_ref(),
-            "-l".as_ref(),
-            "chi_sim+eng".as_ref(),
-            "--psm".as_ref(),
-            psm.as_ref(),
-        ],
-    );
-    // AIGC_LABEL_KEEP_OCR=1 keeps the images tesseract saw, to look at when OCR disagrees.
-    if keep {
-        eprintln!("aigc-label: OCR inputs kept (list {})", list_path.display());
-    }
-    cleanup(&paths);
-    let text = String::from_utf8_lossy(&result?).into_owned();
-    // Pages are separated by form feeds, one per image.
-    let mut pages: Vec<String> = text
-        .split('\u{c}')
-        .map(|p| p.chars().filter(|c| !c.is_whitespace()).collect())
-        .collect();
-    pages.resize(variants.len(), String::new());
-    Ok(pages)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,7 +371,7 @@ mod tests {
 
     fn reading(text: &str) -> Ocr {
         let p = ExplicitProfile::from_profile(&Profile::builtin()).unwrap();
-        Ocr::read(text.into(), "test".into(), &p)
+        Ocr::read(text.into(), OcrEngine::Tesseract, "test".into(), &p)
     }
 
     #[test]

@@ -1,13 +1,41 @@
 //! Preprocessing for OCR: crop the label's ink box, upscale it with bilinear interpolation to a
-//! text height tesseract reads well, and binarise it in several ways (dark text on white in
-//! every variant, with a white border of one text height).
+//! text height the engine reads well, and binarise it in several ways (dark text on white in
+//! every binarised variant, with a white border); for an engine trained on photographs of text
+//! lines (rapidocr), the plain luminance too. Each engine has its [`Layout`].
 
 use super::super::measure::{grow, Plane};
 use super::super::Rect;
 
-/// Text heights (px) the crop is scaled to. Tesseract's LSTM models read best at 30-60 px,
-/// and its segmentation is sensitive to scale, so two are tried.
-const TARGET_HEIGHTS: [f32; 2] = [48.0, 72.0];
+/// How an engine wants its images.
+pub(super) struct Layout {
+    /// Text heights (px) the crop is scaled to.
+    pub heights: &'static [f32],
+    /// The border around the text, in text heights: one set of variants per border.
+    pub borders: &'static [f32],
+    /// Whether the unbinarised luminance is a variant too.
+    pub gray: bool,
+}
+
+/// Tesseract's LSTM models read best at 30-60 px text, and its segmentation is sensitive to
+/// scale, so two heights are tried; its page layout analysis wants a wide white margin, and
+/// it reads only dark text on white well.
+pub(super) const TESSERACT: Layout = Layout {
+    heights: &[48.0, 72.0],
+    borders: &[1.0],
+    gray: false,
+};
+
+/// PP-OCR's recogniser scales every line to 48 px (text and margin): the text is scaled to
+/// 48 px so that small labels are not read from blocks, with a narrow margin so that the
+/// text keeps most of the 48 px, and again with a wide one (measured: a 13 px outlined
+/// "AI生成" in AR PL UMing is read "品生成" with the narrow margin and "AI生成" with the wide
+/// one). It was trained on photographs of text lines, so the plain luminance (either
+/// polarity) is read as it is, beside the binarised variants.
+pub(super) const RAPIDOCR: Layout = Layout {
+    heights: &[48.0],
+    borders: &[0.15, 0.6],
+    gray: true,
+};
 
 /// Difference (0-255) above which a pixel counts as changed by the label (as in measure.rs:
 /// lossy re-encoding moves pixels by a few levels, a label by far more).
@@ -34,6 +62,7 @@ pub(super) fn variants(
     ink: Rect,
     plate: f32,
     cmax: f32,
+    layout: &Layout,
 ) -> Vec<Variant> {
     // The margin stays inside the label region: the background around a plate would frame
     // the text and tesseract reads frames as characters.
@@ -65,12 +94,32 @@ pub(super) fn variants(
     let ramp = |d: f32| (d / 16.0 + 0.5).clamp(0.0, 1.0);
     let cmax = cmax.max(1.0);
     let mut out = Vec::new();
-    for target in TARGET_HEIGHTS {
+    for (&target, (i, &margin)) in layout
+        .heights
+        .iter()
+        .flat_map(|t| std::iter::repeat(t).zip(layout.borders.iter().enumerate()))
+    {
         let k = (target / ink.h.max(1) as f32).clamp(0.5, 8.0);
-        let scaled = |name: &str, f: &dyn Fn(f32, f32) -> f32| Variant {
-            name: format!("{name} {}px", target as u32),
-            image: scale(img, original, crop, k, target as u32, f),
+        let border = (target * margin).round() as u32;
+        let suffix = if i > 0 {
+            format!(" margin {margin}")
+        } else {
+            String::new()
         };
+        let scaled = |name: &str, f: &dyn Fn(f32, f32) -> f32| Variant {
+            name: format!("{name} {}px{suffix}", target as u32),
+            image: scale(img, original, crop, k, border, false, f),
+        };
+        if layout.gray {
+            // The luminance as it is; the border continues the crop's edge, so that it does
+            // not frame the text.
+            out.push(Variant {
+                name: format!("gray {}px{suffix}", target as u32),
+                image: scale(img, original, crop, k, border, true, &|v, _| {
+                    1.0 - v / 255.0
+                }),
+            });
+        }
         // Stretched around the 50 % contrast line: plate texture (a semi-opaque plate over a
         // photo) goes white, strokes go black.
         out.push(scaled("plate", &|v, _| {
@@ -89,13 +138,15 @@ pub(super) fn variants(
 }
 
 /// The crop scaled by `k` (bilinear), mapped through `ink` (luminance, original luminance ->
-/// 0..1), as dark-on-white with a white border of `border` pixels.
+/// 0..1), as dark-on-white with a border of `border` pixels: white, or with `match_edge` the
+/// median level of the crop's own edge (a plate or background continues into it).
 fn scale(
     img: &Plane,
     original: Option<&Plane>,
     crop: Rect,
     k: f32,
     border: u32,
+    match_edge: bool,
     ink: &dyn Fn(f32, f32) -> f32,
 ) -> image::GrayImage {
     let (ow, oh) = (
@@ -116,6 +167,25 @@ fn scale(
                 y + border,
                 image::Luma([(255.0 * (1.0 - c)) as u8]),
             );
+        }
+    }
+    if match_edge && border > 0 {
+        let mut edge: Vec<u8> = Vec::with_capacity(2 * (ow + oh) as usize);
+        for x in 0..ow {
+            edge.push(out.get_pixel(x + border, border)[0]);
+            edge.push(out.get_pixel(x + border, oh - 1 + border)[0]);
+        }
+        for y in 0..oh {
+            edge.push(out.get_pixel(border, y + border)[0]);
+            edge.push(out.get_pixel(ow - 1 + border, y + border)[0]);
+        }
+        edge.sort_unstable();
+        let level = image::Luma([edge[edge.len() / 2]]);
+        for (x, y, p) in out.enumerate_pixels_mut() {
+            let inside = (border..border + ow).contains(&x) && (border..border + oh).contains(&y);
+            if !inside {
+                *p = level;
+            }
         }
     }
     out
@@ -210,7 +280,7 @@ mod tests {
             w: 16,
             h: 4,
         };
-        let v = variants(&p, None, region, ink, 0.0, 255.0);
+        let v = variants(&p, None, region, ink, 0.0, 255.0, &TESSERACT);
         let bright = v.iter().find(|v| v.name == "bright 48px").unwrap();
         let dark = v.iter().find(|v| v.name == "dark 48px").unwrap();
         // The centre of the output is the bar's centre.
