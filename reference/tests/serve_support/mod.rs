@@ -91,6 +91,22 @@ impl Server {
     pub fn log_lines(&self) -> Vec<String> {
         self.log.lock().unwrap().clone()
     }
+
+    /// The log lines once one of them contains each of `needles`, or, after a generous 60 s,
+    /// whatever has arrived. The server writes a request's line before it answers, but the
+    /// thread here that collects stderr may run later on a busy machine, so a test that has its
+    /// answer must still wait for the line.
+    pub fn log_lines_with(&self, needles: &[&str]) -> Vec<String> {
+        let until = Instant::now() + Duration::from_secs(60);
+        loop {
+            let lines = self.log_lines();
+            let all_there = needles.iter().all(|n| lines.iter().any(|l| l.contains(n)));
+            if all_there || Instant::now() > until {
+                return lines;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
 }
 
 fn walk(dir: &Path) -> Vec<String> {
