@@ -82,13 +82,24 @@ impl Profile {
             .clone()
     }
 
-    /// Load a profile from a YAML file.
+    /// Load a profile from a YAML file: a regular file of at most
+    /// [`MAX_METADATA_BYTES`](crate::limits::MAX_METADATA_BYTES), read once. A FIFO, a device
+    /// or a sparse giant named as the profile (by a user, or planted in a vectors folder) is
+    /// refused at once rather than blocking or filling memory.
     pub fn load(path: &Path) -> Result<Profile, ProfileError> {
         let in_file = |what: String| ProfileError::File {
             path: path.to_path_buf(),
             what,
         };
-        let text = std::fs::read_to_string(path).map_err(|e| in_file(e.to_string()))?;
+        let bytes =
+            crate::io::read_regular_file(path, crate::limits::MAX_METADATA_BYTES, "a profile")
+                .map_err(|e| in_file(e.to_string()))?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            in_file(format!(
+                "not UTF-8 text (byte {})",
+                e.utf8_error().valid_up_to()
+            ))
+        })?;
         Profile::parse(&text).map_err(|e| in_file(e.to_string()))
     }
 

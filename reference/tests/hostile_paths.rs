@@ -304,3 +304,53 @@ fn an_unterminated_front_matter_of_millions_of_lines_costs_no_memory_per_line() 
         );
     }
 }
+
+/// `Profile::load` (behind `--profile`, the conformance harness's `vectors/profile.yaml`, and
+/// the Python binding) refuses a FIFO promptly instead of waiting for a writer that never comes,
+/// and a profile over the metadata limit without reading it: a planted `profile.yaml` must not
+/// hang or exhaust the program that judges. It used to `read_to_string` whatever the path was.
+#[test]
+fn a_profile_that_is_a_fifo_or_a_sparse_giant_is_refused_promptly() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("profile.yaml");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let giant = dir.path().join("giant.yaml");
+    sparse(
+        &giant,
+        b"id: giant\n",
+        aigc_label::limits::MAX_METADATA_BYTES + 1,
+    );
+    for (kind, path, expected) in [
+        ("FIFO", fifo.clone(), "not a regular file"),
+        ("sparse giant", giant, "exceeds the limit"),
+    ] {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let p = path.clone();
+        // A thread, so that a hang fails the test after the safety net instead of blocking it.
+        std::thread::spawn(move || {
+            let _ = tx.send(aigc_label::Profile::load(&p).map(|p| p.id));
+        });
+        let outcome = rx.recv_timeout(SAFETY_NET).unwrap_or_else(|_| {
+            panic!("Profile::load on a {kind} still blocked after the safety net")
+        });
+        let err = outcome.expect_err(kind).to_string();
+        assert!(
+            err.contains(expected) && err.contains(&path.display().to_string()),
+            "{kind}: {err}"
+        );
+    }
+    // The CLI's --profile goes through the same load.
+    let f = run_bounded(
+        "read --profile FIFO",
+        Command::new(BIN)
+            .arg("--profile")
+            .arg(&fifo)
+            .args(["read", "Cargo.toml"]),
+    );
+    assert_eq!(f.code, Some(2), "{}", f.stderr);
+    assert!(f.stderr.contains("not a regular file"), "{}", f.stderr);
+}

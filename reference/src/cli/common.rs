@@ -17,17 +17,9 @@ impl ProfileSource {
     /// `--profile FILE` (loaded now, errors returned) or the built-in profile (loaded lazily).
     pub fn new(path: Option<&Path>) -> Result<ProfileSource, String> {
         let given = match path {
-            Some(p) => {
-                // Bounded like any metadata: a FIFO or a sparse giant given as --profile must
-                // not block or fill memory before the YAML parser sees it.
-                aigc_label::io::read_regular_file(
-                    p,
-                    aigc_label::limits::MAX_METADATA_BYTES,
-                    "a profile",
-                )
-                .map_err(|e| format!("{}: {e}", p.display()))?;
-                Some(Profile::load(p)?)
-            }
+            // `Profile::load` reads the file once, bounded: a FIFO or a sparse giant given as
+            // --profile is refused before the YAML parser sees anything.
+            Some(p) => Some(Profile::load(p)?),
             None => None,
         };
         Ok(ProfileSource {
