@@ -14,6 +14,9 @@ pub(super) struct Layout {
     pub borders: &'static [f32],
     /// Whether the unbinarised luminance is a variant too.
     pub gray: bool,
+    /// Horizontal stretches (1.0: the text's own proportions): one set of variants per
+    /// stretch, each with the narrow border.
+    pub stretches: &'static [f32],
 }
 
 /// Tesseract's LSTM models read best at 30-60 px text, and its segmentation is sensitive to
@@ -23,6 +26,7 @@ pub(super) const TESSERACT: Layout = Layout {
     heights: &[48.0, 72.0],
     borders: &[1.0],
     gray: false,
+    stretches: &[1.0],
 };
 
 /// PP-OCR's recogniser scales every line to 48 px (text and margin): the text is scaled to
@@ -31,10 +35,17 @@ pub(super) const TESSERACT: Layout = Layout {
 /// "AI生成" in AR PL UMing is read "品生成" with the narrow margin and "AI生成" with the wide
 /// one). It was trained on photographs of text lines, so the plain luminance (either
 /// polarity) is read as it is, beside the binarised variants.
+///
+/// Its CTC decoder gives each character at least one column of the feature map (a quarter of
+/// the line height wide), so a narrow glyph set tight against the next one is swallowed by it:
+/// a 12 px outlined "AI合成" (WenQuanYi Zen Hei) is read "A哈成", the I taken as the 口 of
+/// 哈. The same crop stretched to 1.5 times its width is read "AI合成" in four of its five
+/// variants (measured on calibration case 147), so every variant is also read stretched.
 pub(super) const RAPIDOCR: Layout = Layout {
     heights: &[48.0],
     borders: &[0.15, 0.6],
     gray: true,
+    stretches: &[1.0, 1.5],
 };
 
 /// Difference (0-255) above which a pixel counts as changed by the label (as in measure.rs:
@@ -94,28 +105,44 @@ pub(super) fn variants(
     let ramp = |d: f32| (d / 16.0 + 0.5).clamp(0.0, 1.0);
     let cmax = cmax.max(1.0);
     let mut out = Vec::new();
-    for (&target, (i, &margin)) in layout
-        .heights
-        .iter()
-        .flat_map(|t| std::iter::repeat(t).zip(layout.borders.iter().enumerate()))
-    {
+    // (text height, border in text heights, its index, horizontal stretch): every border
+    // unstretched, then each further stretch with the first border.
+    let plain = layout.heights.iter().flat_map(|&t| {
+        layout
+            .borders
+            .iter()
+            .enumerate()
+            .map(move |(i, &b)| (t, b, i, 1.0))
+    });
+    let stretched = layout.heights.iter().flat_map(|&t| {
+        layout
+            .stretches
+            .iter()
+            .filter(|&&s| s != 1.0)
+            .map(move |&s| (t, layout.borders[0], 0, s))
+    });
+    for (target, margin, i, stretch) in plain.chain(stretched) {
         let k = (target / ink.h.max(1) as f32).clamp(0.5, 8.0);
+        let scale_xy = (k * stretch, k);
         let border = (target * margin).round() as u32;
-        let suffix = if i > 0 {
+        let mut suffix = if i > 0 {
             format!(" margin {margin}")
         } else {
             String::new()
         };
+        if stretch != 1.0 {
+            suffix.push_str(&format!(" wide {stretch}"));
+        }
         let scaled = |name: &str, f: &dyn Fn(f32, f32) -> f32| Variant {
             name: format!("{name} {}px{suffix}", target as u32),
-            image: scale(img, original, crop, k, border, false, f),
+            image: scale(img, original, crop, scale_xy, border, false, f),
         };
         if layout.gray {
             // The luminance as it is; the border continues the crop's edge, so that it does
             // not frame the text.
             out.push(Variant {
                 name: format!("gray {}px{suffix}", target as u32),
-                image: scale(img, original, crop, k, border, true, &|v, _| {
+                image: scale(img, original, crop, scale_xy, border, true, &|v, _| {
                     1.0 - v / 255.0
                 }),
             });
@@ -137,28 +164,28 @@ pub(super) fn variants(
     out
 }
 
-/// The crop scaled by `k` (bilinear), mapped through `ink` (luminance, original luminance ->
+/// The crop scaled by `k` (horizontal, vertical; bilinear), mapped through `ink` (luminance, original luminance ->
 /// 0..1), as dark-on-white with a border of `border` pixels: white, or with `match_edge` the
 /// median level of the crop's own edge (a plate or background continues into it).
 fn scale(
     img: &Plane,
     original: Option<&Plane>,
     crop: Rect,
-    k: f32,
+    (kx, ky): (f32, f32),
     border: u32,
     match_edge: bool,
     ink: &dyn Fn(f32, f32) -> f32,
 ) -> image::GrayImage {
     let (ow, oh) = (
-        ((crop.w as f32) * k).round().max(1.0) as u32,
-        ((crop.h as f32) * k).round().max(1.0) as u32,
+        ((crop.w as f32) * kx).round().max(1.0) as u32,
+        ((crop.h as f32) * ky).round().max(1.0) as u32,
     );
     let mut out =
         image::GrayImage::from_pixel(ow + 2 * border, oh + 2 * border, image::Luma([255]));
     for y in 0..oh {
-        let sy = ((y as f32 + 0.5) / k - 0.5).clamp(0.0, (crop.h - 1) as f32);
+        let sy = ((y as f32 + 0.5) / ky - 0.5).clamp(0.0, (crop.h - 1) as f32);
         for x in 0..ow {
-            let sx = ((x as f32 + 0.5) / k - 0.5).clamp(0.0, (crop.w - 1) as f32);
+            let sx = ((x as f32 + 0.5) / kx - 0.5).clamp(0.0, (crop.w - 1) as f32);
             let v = bilinear(img, crop, sx, sy);
             let o = original.map_or(v, |o| bilinear(o, crop, sx, sy));
             let c = ink(v, o);
@@ -290,5 +317,22 @@ mod tests {
         // The border is white.
         assert_eq!(bright.image.get_pixel(0, 0)[0], 255);
         assert!(v.iter().all(|v| !v.name.starts_with("changed")));
+        assert!(
+            v.iter().all(|v| !v.name.contains("wide")),
+            "tesseract: no stretch"
+        );
+
+        // rapidocr also reads every variant 1.5 times as wide, at the same height.
+        let v = variants(&p, None, region, ink, 0.0, 255.0, &RAPIDOCR);
+        let plain = v.iter().find(|v| v.name == "bright 48px").unwrap();
+        let wide = v.iter().find(|v| v.name == "bright 48px wide 1.5").unwrap();
+        assert_eq!(wide.image.height(), plain.image.height());
+        let border = 2 * (48.0f32 * RAPIDOCR.borders[0]).round() as u32;
+        assert_eq!(
+            wide.image.width() - border,
+            ((plain.image.width() - border) as f32 * 1.5).round() as u32
+        );
+        let (cx, cy) = (wide.image.width() / 2, wide.image.height() / 2);
+        assert_eq!(wide.image.get_pixel(cx, cy)[0], 0);
     }
 }
