@@ -7,7 +7,8 @@
 # Needs python3 with Pillow and rapidocr-onnxruntime (scripts/install-deps.sh; without the
 # latter the reference reads with tesseract alone), ffmpeg, ImageMagick, tesseract chi_sim,
 # fonts-noto-cjk, fonts-wqy-zenhei, fonts-wqy-microhei, fonts-arphic-ukai, fonts-arphic-uming.
-# Exit status 1 when the rate is below 99 % or a conforming label failed on wording.
+# Exit status 1 when the rate is below 99 %, a conforming label failed on wording, or any image
+# label (all are drawn to be read at a glance) failed GB-5.2-d (legibility).
 # Measured 2026-12-03 (engines [rapidocr, tesseract]): 261/262 (99.6 %), negatives 60/60, one
 # conforming label failed (147: 12 px "AI合成", WenQuanYi Zen Hei, 3 px outline, read "A哈成").
 # With rapidocr also reading every variant 1.5 times as wide (ocr/prep.rs): 262/262 (100 %),

@@ -6,8 +6,10 @@ Runs `AIGC_LABEL check FILE --media audio --json` on every case of DIR/manifest.
 `--original` and `--voice-text` for voice cases) and counts:
 - rhythm cases: detected = the measurement holds a 短长短短 label (`measurements.rhythm`);
 - voice cases: detected = the inserted segment is measured as speech (`measurements.voice`).
-A conforming case must be detected, a negative must not. Prints one line per kind and the
-misses; exits 1 if any case is wrong, 2 if a file could not be measured.
+A conforming case must be detected, a negative must not; a conforming rhythm must also be
+distinguishable (5.3 f: still found under the profile's added noise, `rhythm_under_noise`).
+Prints one line per kind and the misses; exits 1 if any case is wrong, 2 if a file could not be
+measured.
 """
 import json
 import os
@@ -43,6 +45,13 @@ def main():
         detail = ""
         if c["kind"] == "rhythm":
             detail = " ".join(g["pattern"] for g in m.get("groups", []))[:120]
+            noise = m.get("rhythm_under_noise")
+            if got and c["expect"] and noise is not None:
+                fk = ("rhythm", "distinguishable")
+                ok_f, n_f = tally.get(fk, (0, 0))
+                tally[fk] = (ok_f + bool(noise["survives"]), n_f + 1)
+                if not noise["survives"]:
+                    wrong.append((c["name"], c["params"], "lost under added noise (5.3 f): %s" % json.dumps(noise)))
         elif m.get("speech"):
             s = m["speech"]
             detail = "voiced %.2f spread %.3f held %.2f glide %.2f jump %.2f mod %.2f" % (
@@ -53,14 +62,14 @@ def main():
         elif verbose:
             print("  ok   %-36s %s" % (c["name"], detail))
     for (kind, side), (ok_n, n) in sorted(tally.items()):
-        what = "detected" if side == "conforming" else "rejected"
+        what = {"conforming": "detected", "negative": "rejected"}.get(side, "found again under noise")
         print("%-6s %-10s %3d/%-3d %s (%.1f %%)" % (kind, side, ok_n, n, what, 100.0 * ok_n / max(1, n)))
     for name, params, detail in wrong:
         print("  WRONG %-36s %s | %s" % (name, json.dumps(params, ensure_ascii=False), detail))
     for name, err in broken:
         print("  ERROR %-36s %s" % (name, err))
-    total = sum(n for _, n in tally.values())
-    right = sum(k for k, _ in tally.values())
+    total = sum(n for k, (_, n) in tally.items() if k[1] != "distinguishable")
+    right = sum(r for k, (r, _) in tally.items() if k[1] != "distinguishable")
     print("total  %d/%d right" % (right, total))
     return 2 if broken else (1 if wrong else 0)
 

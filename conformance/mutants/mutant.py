@@ -846,14 +846,15 @@ def mark_with(extra):
     return make
 
 
-def imagick_text(ratio, text=None):
+def imagick_text(ratio, text=None, fill="white", plate="#000000a6"):
     """ImageMagick draws the label (white on a dark plate, bottom-right) with a point size of
-    `ratio` x the shortest side, and `text` instead of the requested one when given."""
+    `ratio` x the shortest side, and `text` instead of the requested one when given (`fill`
+    and `plate`: other colours)."""
     def make(req, out):
         w, h = map(int, subprocess.run(["identify", "-format", "%w %h", req["input"]], capture_output=True, text=True, check=True).stdout.split())
         font = subprocess.run(["fc-match", "-f", "%{file}", "Noto Sans CJK SC"], capture_output=True, text=True).stdout
         size = max(6, int(min(w, h) * ratio))
-        subprocess.run(["convert", req["input"], "-font", font, "-pointsize", str(size), "-fill", "white", "-undercolor", "#000000a6",
+        subprocess.run(["convert", req["input"], "-font", font, "-pointsize", str(size), "-fill", fill, "-undercolor", plate,
                         "-gravity", "southeast", "-annotate", "+12+12", text or req["explicit"].get("text") or "AI生成", out], check=True)
     return make
 
@@ -871,6 +872,23 @@ def long_first_rhythm(req, out):
     subprocess.run(["sox", "-n", "-r", rate, "-c", chans, "-b", "16", tones] + seq + ["vol", "0.6"], check=True)
     subprocess.run(["sox", tones, req["input"], out], check=True)
     os.remove(tones)
+
+
+def faint_rhythm(req, out):
+    # 短长短短 done right (800 Hz, 120 ms units) but at 0.0003 of full scale, some 28 dB under
+    # the audio it is prepended to: found in the clean file, lost once white noise is added
+    # 20 dB below the audio's level (the profile's distinguishability check): GB-5.3-f broken.
+    rate = subprocess.run(["soxi", "-r", req["input"]], capture_output=True, text=True, check=True).stdout.strip()
+    chans = subprocess.run(["soxi", "-c", req["input"]], capture_output=True, text=True, check=True).stdout.strip()
+    tones, quiet = out + ".tones.wav", out + ".quiet.wav"
+    seq = []
+    for d in [0.12, 0.36, 0.12, 0.12]:
+        seq += ([":"] if seq else []) + ["synth", str(d), "sine", "800", ":", "synth", "0.12", "sine", "0"]
+    subprocess.run(["sox", "-n", "-r", rate, "-c", chans, "-b", "16", tones] + seq, check=True)
+    subprocess.run(["sox", tones, quiet, "vol", "0.0003"], check=True)
+    subprocess.run(["sox", quiet, req["input"], out], check=True)
+    os.remove(tones)
+    os.remove(quiet)
 
 
 def ffmpeg_centre_text(req, out):
@@ -990,12 +1008,16 @@ EXPLICIT = {
                                  "draws the image label at 3 % of the shortest side"),
     "explicit-image-centre": ("GB-5.2-c", {"label": ["image/png"]}, explicit_label(mark_with(lambda r: {"--position": "center"})), [],
                               "puts the image label in the centre"),
+    "explicit-image-faint": ("GB-5.2-d", {"label": ["image/png"]}, explicit_label(imagick_text(0.09, fill="#b8b8b8", plate="#808080")), [],
+                             "draws the right wording, large, at the corner, but light grey on mid grey (contrast ratio 2.0:1, colour difference ΔE 21)"),
     "explicit-image-wording": ("GB-5.2-b", {"label": ["image/png"]}, explicit_label(imagick_text(0.09, "AI创作")), [],
                                "writes 'AI创作' (no generation element) on images"),
     "explicit-text-wording": ("GB-5.1-b", {"label": ["text/markdown"]}, explicit_label(mark_with(lambda r: {"--text": "【提示】本内容由AI创作"})), ["GB-5.1-c"],
                               "writes a text prompt without 生成/合成 (collateral GB-5.1-c: only a conforming prompt counts as placed at the start, middle or end)"),
     "explicit-rhythm-long-first": ("GB-5.3-c", {"label": ["audio/wav"]}, explicit_label(rhythm_or_reference(long_first_rhythm)), ["GB-5.3-a"],
                                    "plays 长短短短 instead of 短长短短 (voice prompts are done right; collateral GB-5.3-a: a wrong rhythm is neither of the two audio labels 5.3 a allows)"),
+    "explicit-rhythm-faint": ("GB-5.3-f", {"label": ["audio/wav"]}, explicit_label(rhythm_or_reference(faint_rhythm)), [],
+                              "plays 短长短短 right but some 28 dB under the audio (voice prompts are done right)"),
     "explicit-video-1-5s": ("GB-5.4-g", {"label": ["video/mp4"]}, explicit_label(mark_with(lambda r: {"--duration": "1.5"})), [],
                             "shows the video label for 1.5 s"),
     "explicit-video-centre": ("GB-5.4-e", {"label": ["video/mp4"]}, explicit_label(ffmpeg_centre_text), [],

@@ -178,6 +178,67 @@ fn image_boundary_vectors_4_9_fails_5_0_passes() {
     }
 }
 
+/// GB-5.2-d is measured: the contrast ratio of the glyph fill against what it is read against
+/// (its plate, its outline) fails a faint label below the profile's 3:1, whatever else is right,
+/// and never fails a plain or an outlined label. Labels drawn by ImageMagick, not the reference.
+#[test]
+fn legibility_is_the_contrast_of_the_glyphs_against_their_plate_or_outline() {
+    need("convert", "-version", "imagemagick");
+    let p = profile();
+    assert_eq!(p.image.min_contrast_ratio, Some(3.0), "the shipped profile");
+    assert!((image::contrast_ratio(0.0, 255.0) - 21.0).abs() < 1e-9);
+    assert!((image::contrast_ratio(90.0, 90.0) - 1.0).abs() < 1e-9);
+    let dir = tempfile::tempdir().unwrap();
+    let base = vector("img-base-1600x1000.png");
+    let font = String::from_utf8(
+        Command::new("fc-match")
+            .args(["-f", "%{file}", "Noto Sans CJK SC"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    // (fill, plate or outline, outline width, expected ratio range, 5.2-d fails)
+    let cases: [(&str, &str, u32, std::ops::Range<f64>, bool); 4] = [
+        ("white", "#000000a6", 0, 5.0..21.0, false),
+        ("#c0c0c0", "#787878", 0, 1.5..3.0, true),
+        ("#b0b0b0", "#707070", 0, 1.2..3.0, true),
+        ("white", "black", 4, 10.0..21.1, false),
+    ];
+    for (fill, ground, stroke, range, fails) in cases {
+        let out = dir
+            .path()
+            .join(format!("{}-{stroke}.png", ground.trim_start_matches('#')));
+        let mut c = Command::new("convert");
+        c.arg(&base)
+            .arg("-font")
+            .arg(&font)
+            .args(["-pointsize", "90", "-fill", fill]);
+        if stroke > 0 {
+            c.args(["-stroke", ground, "-strokewidth", &stroke.to_string()]);
+        } else {
+            c.args(["-undercolor", ground]);
+        }
+        c.args(["-gravity", "southeast", "-annotate", "+12+12", "AI生成"])
+            .arg(&out);
+        run(&mut c);
+        let m = image::measure_file(&out, Some(&base), false, &p).unwrap();
+        let what = format!("{fill} on {ground} (stroke {stroke})");
+        let r = m
+            .contrast_ratio
+            .unwrap_or_else(|| panic!("{what}: no ratio: {m:?}"));
+        assert!(range.contains(&r), "{what}: ratio {r}");
+        let d = outcome(&image::judge(&m, &p), "GB-5.2-d");
+        assert_eq!(d == Outcome::Fail, fails, "{what}: {d:?} at {r:.2}:1");
+        // Everything else about the faint label is right: only 5.2 d fails.
+        let others: Vec<_> = image::judge(&m, &p)
+            .into_iter()
+            .filter(|f| f.outcome == Outcome::Fail && f.requirement != "GB-5.2-d")
+            .collect();
+        assert!(others.is_empty(), "{what}: {others:?}");
+    }
+}
+
 #[test]
 fn ocr_reads_the_rendered_label_and_rejects_bad_wording() {
     need(

@@ -972,6 +972,92 @@ pub struct AudioMeasure {
     pub voice: Option<Voice>,
     /// Whether an original was compared.
     pub compared_with_original: bool,
+    /// 5.3 f): whether the rhythm label survives added noise, when one was found and the
+    /// profile sets the noise level.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rhythm_under_noise: Option<RhythmUnderNoise>,
+}
+
+/// The distinguishability measure of a rhythm label (5.3 f "清晰可辨", which names no
+/// measure): white noise is added at a fixed distance below the audio's own level and the
+/// label's tones are looked for again. A rhythm that stands well clear of the programme
+/// survives; one played far below it, which a listener at a normal volume would hardly pick
+/// out, drowns. What is asked of the noisy copy is that each element is still heard as a tone
+/// of the label's pitch, not that the timing still reads 短长短短 (that is 5.3 c, judged on the
+/// file itself): a rhythm over a melody that shares its pitch can have an element's edge moved
+/// by the noise without being any harder to hear.
+#[derive(Debug, Clone, Serialize)]
+pub struct RhythmUnderNoise {
+    /// The audio's level: mean power of its 50 ms frames within 40 dB of the loudest, dBFS
+    /// (the programme, whatever part of it the label is; silence does not lower it).
+    pub programme_dbfs: f64,
+    /// The level of the rhythm's tones (the loudest burst's spectral peak), dBFS.
+    pub rhythm_dbfs: f64,
+    /// The noise added, dBFS (the profile's distance below the programme).
+    pub noise_dbfs: f64,
+    /// Tone bursts of the label's pitch found in the noisy copy within the label's span.
+    pub tones_found: usize,
+    /// Whether there are at least as many as the label has elements (4).
+    pub survives: bool,
+}
+
+/// Look for the tones of the rhythm `g` again in `mono` with white noise `below_db` under the
+/// programme level (see [`RhythmUnderNoise`]). The noise is deterministic (a fixed xorshift
+/// sequence), so verdicts repeat.
+fn rhythm_under_noise(mono: &[f32], rate: u32, g: &Group, below_db: f64) -> RhythmUnderNoise {
+    let frame = ((0.050 * rate as f64) as usize).max(1);
+    let powers: Vec<f64> = mono
+        .chunks(frame)
+        .map(|c| c.iter().map(|v| (*v as f64) * (*v as f64)).sum::<f64>() / c.len() as f64)
+        .collect();
+    let loudest = powers.iter().copied().fold(0.0, f64::max);
+    let active: Vec<f64> = powers
+        .into_iter()
+        .filter(|pw| *pw >= loudest * 1e-4 && *pw > 0.0)
+        .collect();
+    let programme = if active.is_empty() {
+        0.0
+    } else {
+        active.iter().sum::<f64>() / active.len() as f64
+    };
+    let db = |pw: f64| 10.0 * pw.max(1e-20).log10();
+    let noise_power = programme * 10f64.powf(-below_db / 10.0);
+    // Uniform white noise in [-a, a] has power a^2 / 3.
+    let a = (3.0 * noise_power).sqrt() as f32;
+    // The label's span and 10 s either side: a tone is told by how far it stands above its
+    // bin's usual level over some 20 s around it (`tone_peaks`), and a shorter excerpt would
+    // change that reference (on a melody sharing the label's pitch, the label ±1 s loses an
+    // element even without noise); the rest of a long file is not needed.
+    let at = |s: f64| ((s.max(0.0) * rate as f64) as usize).min(mono.len());
+    let (s0, s1) = (at(g.start_s - 10.0), at(g.end_s + 10.0));
+    let offset = s0 as f64 / rate as f64;
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let noisy: Vec<f32> = mono[s0..s1]
+        .iter()
+        .map(|v| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            v + a * ((state >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0)
+        })
+        .collect();
+    let pitch = g.bursts[0].freq_hz;
+    let tones_found = bursts(&noisy, rate)
+        .iter()
+        .filter(|b| (b.freq_hz - pitch).abs() <= SAME_PITCH * pitch)
+        .filter(|b| {
+            let start = b.start_s + offset;
+            start >= g.start_s - 0.1 && start <= g.end_s + 0.1
+        })
+        .count();
+    let survives = tones_found >= 4;
+    RhythmUnderNoise {
+        programme_dbfs: db(programme),
+        rhythm_dbfs: g.bursts.iter().map(|b| b.level_db).fold(f64::MIN, f64::max),
+        noise_dbfs: db(noise_power),
+        tones_found,
+        survives,
+    }
 }
 
 fn place_of(start_s: f64, end_s: f64, total_s: f64, tol: f64) -> Place {
@@ -1011,6 +1097,10 @@ pub fn measure(
         .iter()
         .find(|g| g.is_rhythm_label)
         .map(|g| (g.clone(), place_of(g.start_s, g.end_s, total, tol)));
+    let rhythm_under_noise = match (&rhythm, p.audio.rhythm_noise_below_programme_db) {
+        (Some((g, _)), Some(below)) => Some(rhythm_under_noise(&mono, pcm.rate, g, below)),
+        _ => None,
+    };
     let inserted_span_frames = inserted;
     let inserted = inserted.map(|(s, e)| {
         let seg = &mono[s..e];
@@ -1051,6 +1141,7 @@ pub fn measure(
         speech,
         voice,
         compared_with_original: original.is_some(),
+        rhythm_under_noise,
     }
 }
 
@@ -1132,6 +1223,30 @@ pub fn judge(m: &AudioMeasure, p: &ExplicitProfile) -> Vec<Finding> {
                 m.duration_s
             ),
         ));
+        f.push(
+            match (
+                &m.rhythm_under_noise,
+                p.audio.rhythm_noise_below_programme_db,
+            ) {
+                (Some(n), Some(below)) => Finding::judge(
+                    req::GB_5_3_F,
+                    n.survives,
+                    format!(
+                        "tones at {:.1} dBFS in audio at {:.1} dBFS: {} tones of the label's \
+                         pitch still found (4 needed) with white noise {below:.0} dB below the \
+                         audio's level ({:.1} dBFS, explicit.audio.rhythm_noise_below_programme_db)",
+                        n.rhythm_dbfs,
+                        n.programme_dbfs,
+                        n.tones_found,
+                        n.noise_dbfs
+                    ),
+                ),
+                _ => Finding::unknown(
+                    req::GB_5_3_F,
+                    "the profile sets no noise level for the distinguishability check",
+                ),
+            },
+        );
         return f;
     }
     if let (Some(ins), Some(v)) = (&m.inserted, &m.voice) {
@@ -1492,6 +1607,32 @@ mod tests {
             let (g, at) = m.rhythm.expect("found");
             assert!(g.pattern.starts_with("短长短短"), "{}", g.pattern);
             assert_eq!(at, place);
+        }
+    }
+
+    /// 5.3 f: the reference's rhythm survives the noise 20 dB under the audio; the same rhythm
+    /// some 30 dB quieter than the audio it is prepended to is still found in the clean file
+    /// (5.3 c passes) but lost under that noise (5.3 f fails).
+    #[test]
+    fn a_rhythm_far_below_the_audio_is_found_but_not_distinguishable() {
+        let p = p();
+        assert_eq!(p.audio.rhythm_noise_below_programme_db, Some(20.0));
+        let base = tone_pcm(4.0, 16000);
+        for (gain, survives) in [(1.0f32, true), (0.0005, false)] {
+            let prompt: Vec<f32> = rhythm(16000).iter().map(|v| v * gain).collect();
+            let (out, _) = insert(&base, &prompt, Place::Start);
+            let m = measure(&out, Some(&base), None, &p);
+            let n = m.rhythm_under_noise.as_ref().expect("rhythm found");
+            assert_eq!(n.survives, survives, "gain {gain}: {n:?}");
+            let f = judge(&m, &p);
+            let outcome = |id| f.iter().find(|f| f.requirement == id).map(|f| f.outcome);
+            assert_eq!(outcome(req::GB_5_3_C), Some(Outcome::Pass), "{f:?}");
+            let want = if survives {
+                Outcome::Pass
+            } else {
+                Outcome::Fail
+            };
+            assert_eq!(outcome(req::GB_5_3_F), Some(want), "{f:?}");
         }
     }
 

@@ -68,6 +68,14 @@ pub struct ImageProfile {
     pub text_height_measure: String,
     /// The edge band, as a fraction of the side (5.2 c).
     pub edge_band_ratio: f64,
+    /// 5.2 d) "clearly legible": the least contrast ratio between the glyph fill and what it is
+    /// read against (WCAG 2 formula). Absent: legibility is never failed on contrast.
+    #[serde(default)]
+    pub min_contrast_ratio: Option<f64>,
+    /// ... unless their colour difference (CIE 1976 ΔE*ab) reaches this: a label fails 5.2 d
+    /// only when both measures are low. Absent: the contrast ratio alone decides.
+    #[serde(default)]
+    pub min_colour_difference: Option<f64>,
 }
 
 /// `explicit.video`.
@@ -100,6 +108,10 @@ pub struct AudioProfile {
     pub speech_rate_chars_per_min: [f64; 2],
     /// Tolerance for "at the start" / "at the end".
     pub position_tolerance_s: f64,
+    /// 5.3 f) "clearly distinguishable": a rhythm label must still be found with white noise
+    /// added this many dB below the audio's own level. Absent: 5.3 f is not judged.
+    #[serde(default)]
+    pub rhythm_noise_below_programme_db: Option<f64>,
 }
 
 fn default_rhythm_max_gap_to_short() -> f64 {

@@ -26,6 +26,8 @@ pub const GB_5_3_C: &str = "GB-5.3-c";
 pub const GB_5_3_D: &str = "GB-5.3-d";
 /// 5.3 e): the voice label is at a normal speech rate.
 pub const GB_5_3_E: &str = "GB-5.3-e";
+/// 5.3 f): the rhythm label is clearly distinguishable.
+pub const GB_5_3_F: &str = "GB-5.3-f";
 /// 5.4 b): the video prompt has the AI element and the generation element.
 pub const GB_5_4_B: &str = "GB-5.4-b";
 /// 5.4 c): the video prompt is on the starting frames.
@@ -40,5 +42,5 @@ pub const GB_5_4_G: &str = "GB-5.4-g";
 /// All of the above, for the lint.
 pub const ALL: &[&str] = &[
     GB_5_1_B, GB_5_1_C, GB_5_2_A, GB_5_2_B, GB_5_2_C, GB_5_2_D, GB_5_2_E, GB_5_3_A, GB_5_3_B,
-    GB_5_3_C, GB_5_3_D, GB_5_3_E, GB_5_4_B, GB_5_4_C, GB_5_4_E, GB_5_4_F, GB_5_4_G,
+    GB_5_3_C, GB_5_3_D, GB_5_3_E, GB_5_3_F, GB_5_4_B, GB_5_4_C, GB_5_4_E, GB_5_4_F, GB_5_4_G,
 ];

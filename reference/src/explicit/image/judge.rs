@@ -125,9 +125,12 @@ fn no_label(
 
 /// Verdicts GB-5.2-a..e for an image measurement.
 ///
-/// 5.2 a (a text prompt) passes when text was found and OCR read characters; 5.2 d (legible
-/// typeface) passes when OCR read the wording, and is otherwise unknown, never failed: OCR
-/// missing a legible CJK label is a limit of tesseract, not evidence of illegibility.
+/// 5.2 a (a text prompt) passes when text was found and OCR read characters. 5.2 d (clearly
+/// legible) is measured by the contrast ratio and the colour difference of the glyph fill
+/// against what it is read against ([`super::legibility`]): when both are below the profile's
+/// minimums it fails, whatever OCR made of it (an engine that stretches contrast reads text a
+/// person strains to see); otherwise it passes when OCR read the wording, and is unknown when
+/// not: an OCR miss is a limit of the engine, not evidence of illegibility.
 pub fn judge(m: &VisualMeasure, p: &ExplicitProfile) -> Vec<Finding> {
     let read = m.ocr.as_ref().filter(|o| o.error.is_none());
     let a = match (m.ink, read) {
@@ -152,16 +155,46 @@ pub fn judge(m: &VisualMeasure, p: &ExplicitProfile) -> Vec<Finding> {
         .text_contrast
         .map(|c| format!("; text/background contrast {c:.0} of 255"))
         .unwrap_or_default();
-    let d = match read.and_then(|o| o.wording.as_ref()) {
-        Some(w) if w.conforms => Finding::judge(
+    let ratio = m.contrast_ratio;
+    let mut contrast = match ratio {
+        Some(r) => format!("{contrast}, contrast ratio {r:.2}:1"),
+        None => contrast,
+    };
+    if let Some(de) = m.colour_difference {
+        contrast.push_str(&format!(", colour difference ΔE {de:.0}"));
+    }
+    // Colour saves a low luminance contrast only when it was measured and reaches the minimum.
+    let colour_saves = match (m.colour_difference, p.image.min_colour_difference) {
+        (Some(de), Some(min)) => de >= min,
+        _ => false,
+    };
+    let d = match (ratio, p.image.min_contrast_ratio) {
+        (Some(r), Some(min)) if r < min && !colour_saves => Finding::judge(
             req::GB_5_2_D,
-            true,
-            format!("OCR read the wording {:?}{contrast}", w.text),
+            false,
+            format!(
+                "the glyphs stand out from what they are read against by a contrast ratio of \
+                 {r:.2}:1, below the profile's {min}:1 (explicit.image.min_contrast_ratio){}",
+                match (m.colour_difference, p.image.min_colour_difference) {
+                    (Some(de), Some(min_de)) => format!(
+                        ", and by a colour difference of ΔE {de:.0}, below its {min_de} \
+                         (explicit.image.min_colour_difference)"
+                    ),
+                    _ => String::new(),
+                }
+            ),
         ),
-        _ => Finding::unknown(
-            req::GB_5_2_D,
-            format!("OCR did not read a conforming wording; judge legibility by eye{contrast}"),
-        ),
+        _ => match read.and_then(|o| o.wording.as_ref()) {
+            Some(w) if w.conforms => Finding::judge(
+                req::GB_5_2_D,
+                true,
+                format!("OCR read the wording {:?}{contrast}", w.text),
+            ),
+            _ => Finding::unknown(
+                req::GB_5_2_D,
+                format!("OCR did not read a conforming wording; judge legibility by eye{contrast}"),
+            ),
+        },
     };
     let mut f = vec![a];
     f.extend(judge_visual(

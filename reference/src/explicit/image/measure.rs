@@ -4,6 +4,7 @@
 use image::RgbaImage;
 use serde::Serialize;
 
+use super::legibility::contrast_ratio;
 use super::ocr::{ocr, Ocr};
 use super::{ExplicitProfile, Rect};
 
@@ -91,9 +92,24 @@ pub struct VisualMeasure {
     pub in_edge_band: Option<bool>,
     /// Within the band of two adjacent edges.
     pub in_corner: Option<bool>,
-    /// Luminance difference between the text and its plate/background (0-255), a legibility
-    /// measurement (reported, not judged: the standard sets no contrast).
+    /// Luminance difference between the text and its plate/background (0-255): the text
+    /// detector's measure (below 40 there is no text at all).
     pub text_contrast: Option<f32>,
+    /// The legibility measure of 5.2 d): the luminance contrast ratio (WCAG 2 formula,
+    /// (L1 + 0.05) / (L2 + 0.05) of relative luminances, 1 to 21) between the glyph fill and
+    /// what it is read against: its outline or shadow when it has one, else the plate or the
+    /// background under the glyphs. Judged against `explicit.image.min_contrast_ratio`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contrast_ratio: Option<f64>,
+    /// The other legibility measure of 5.2 d): the colour difference (CIE 1976 ΔE*ab) between
+    /// the glyph fill and that same ground, when the image's colours are known (images, not
+    /// video frames). Judged against `explicit.image.min_colour_difference`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub colour_difference: Option<f64>,
+    /// The luminance levels (0-255) of the glyph fill and of its ground, for the colour
+    /// difference.
+    #[serde(skip)]
+    pub text_levels: Option<(f32, f32)>,
     /// OCR result on the cropped text, when run.
     pub ocr: Option<Ocr>,
 }
@@ -228,6 +244,9 @@ fn measure_region_against(
         in_edge_band: None,
         in_corner: None,
         text_contrast: None,
+        contrast_ratio: None,
+        colour_difference: None,
+        text_levels: None,
         ocr: None,
         heights: None,
         scan_note: None,
@@ -263,6 +282,8 @@ fn measure_region_against(
     if let Some(t) = label_ink(img, original, r, boxed_plate) {
         m.ink = Some(t.fill);
         m.text_contrast = Some(t.contrast);
+        m.contrast_ratio = Some(contrast_ratio(t.levels.0, t.levels.1));
+        m.text_levels = Some(t.levels);
         m.text_height_px = Some(t.fill.h);
         m.height_ratio = Some(t.fill.h as f64 / short);
         m.heights = Some(TextHeights {
@@ -304,9 +325,21 @@ struct LabelInk {
     fill: Rect,
     outlined: Rect,
     contrast: f32,
+    /// Median luminance (0-255) of the glyph fill, and of what it is read against (its
+    /// decoration when it has one, else the surface under the glyphs).
+    levels: (f32, f32),
     decoration: bool,
     plate: bool,
     brighter: bool,
+}
+
+/// The median of `v` (0 when empty).
+fn median(mut v: Vec<i16>) -> f32 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_unstable();
+    v[v.len() / 2] as f32
 }
 
 /// Changed by more than this (of 255) against the original: the pixel belongs to the label.
@@ -493,9 +526,44 @@ fn label_ink(
     };
     let outlined = rows_box(&|x, y, c| c == fill_class || (Some(c) == deco_class && near(x, y)))
         .unwrap_or(fill);
+    // The levels a reader compares: the fill's, and its decoration's (an outline or a shadow
+    // is what the glyph edges are read against) or else the surface's under the glyphs. Ink of
+    // the other polarity right at the glyphs is a candidate ground too: the fill/outline split
+    // is a heuristic, and dark text in a light outline may come out as a light "fill" with the
+    // dark strokes unassigned; the reader sees the two against each other, so the larger
+    // contrast counts.
+    let other_class = if fill_class == 1 { 2 } else { 1 };
+    let (mut fill_levels, mut ground_levels, mut other_levels) =
+        (Vec::new(), Vec::new(), Vec::new());
+    for y in 0..h {
+        for x in 0..w {
+            let c = class[y * w + x];
+            let (px, py) = (r.x + x as u32, r.y + y as u32);
+            if c == fill_class {
+                fill_levels.push(img.at(px, py) as i16);
+                if deco_class.is_none() {
+                    ground_levels.push(surface(px, py));
+                }
+            } else if Some(c) == deco_class && near(x, y) {
+                ground_levels.push(img.at(px, py) as i16);
+            } else if c == other_class && near(x, y) {
+                other_levels.push(img.at(px, py) as i16);
+            }
+        }
+    }
+    let fill_level = median(fill_levels);
+    let mut ground_level = median(ground_levels);
+    // At least a few pixels' worth: a speck of texture is no ground.
+    if other_levels.len() * 20 >= (fill.w * fill.h) as usize {
+        let other = median(other_levels);
+        if contrast_ratio(fill_level, other) > contrast_ratio(fill_level, ground_level) {
+            ground_level = other;
+        }
+    }
     Some(LabelInk {
         fill,
         outlined,
+        levels: (fill_level, ground_level),
         contrast: contrast_of(if fill_class == 1 { 1 } else { -1 }),
         decoration: outlined != fill,
         plate,
@@ -616,6 +684,14 @@ fn fill_inside_outline(img: &Plane, r: Rect, class: &[u8], outline: u8) -> Optio
             .map(|(i, _)| *i),
     )?;
     let outlined = bbox(&mut set.iter().copied())?.union(fill);
+    let fill_level = median(
+        enclosed
+            .iter()
+            .zip(&contrasts)
+            .filter(|(_, c)| **c >= half)
+            .map(|(i, _)| lum(*i))
+            .collect(),
+    );
     let brighter = enclosed
         .iter()
         .zip(&contrasts)
@@ -625,6 +701,7 @@ fn fill_inside_outline(img: &Plane, r: Rect, class: &[u8], outline: u8) -> Optio
         fill,
         outlined,
         contrast: cmax,
+        levels: (fill_level, level as f32),
         decoration: true,
         plate: false,
         brighter,

@@ -17,8 +17,8 @@
 //!
 //! Submodules: [`render`] (font layout, plate, compositing), [`codec`] (decoding and encoding
 //! whole images), [`jpeg`] (JPEG block-level marking: only the blocks under the label are
-//! re-encoded), [`measure`] (finding and measuring a prompt), `ocr` (reading it with
-//! tesseract) and `judge` (verdicts). Their public items are re-exported here.
+//! re-encoded), [`measure`] (finding and measuring a prompt), [`legibility`] (its contrast and
+//! colour difference), `ocr` (reading it) and `judge` (verdicts). Their public items are re-exported here.
 
 use crate::explicit::{Fallback, Result};
 use serde::Serialize;
@@ -30,12 +30,14 @@ use crate::limits::MAX_IMAGE_PIXELS;
 pub mod codec;
 pub mod jpeg;
 pub mod judge;
+pub mod legibility;
 pub mod measure;
 pub mod ocr;
 pub mod render;
 
 pub use codec::{check_dimensions, encode, load, load_dynamic};
 pub use judge::{judge, judge_visual};
+pub use legibility::{colour_difference, contrast_ratio};
 pub use measure::{measure_diff, measure_region, measure_scan, Method, Plane, VisualMeasure};
 pub use ocr::{ocr, ocr_with_original, vote, Ocr, OcrEngine, OcrProfile};
 pub use render::{composite, composite16, render_overlay, Overlay, FONT};
@@ -315,6 +317,9 @@ pub fn measure_file(
         }
         None => measure_scan(&plane, p.image.edge_band_ratio, run_ocr.then_some(p)),
     };
+    if let (Some(region), Some(levels)) = (m.region, m.text_levels) {
+        m.colour_difference = colour_difference(&img, region, levels);
+    }
     if run_ocr && m.ocr.is_none() {
         m.ocr = Some(ocr::ocr_with_original(
             &plane,
