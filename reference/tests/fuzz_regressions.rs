@@ -133,3 +133,45 @@ fn mp4_orphan_ilst_item_is_not_taken_over_by_the_new_key() {
         "{err}"
     );
 }
+
+/// An FLV `onMetaData` whose nested object (or ECMA array, typed object) runs to the end of
+/// the script tag without its end marker `00 00 09` (found by `format_flv`, 37 inputs): the
+/// reader tolerates the missing markers, and the writer appended the `AIGC` property and the
+/// end marker after that object, so both were read as part of it and the output carried no
+/// label. Such a tag is now refused for writing, with the offset of the open object; an
+/// onMetaData array that only lacks its own end marker (left off by some muxers) still gets
+/// the label.
+#[test]
+fn flv_label_is_not_appended_inside_an_unterminated_nested_object() {
+    let flv = aigc_label::implicit::format_by_name("flv").unwrap();
+    let write = |data: Vec<u8>| {
+        let mut out = aigc_label::io::Output::memory();
+        flv.write(
+            &mut aigc_label::io::Input::from_bytes(data),
+            &mut out,
+            LABEL_JSON,
+        )
+        .map(|()| out.into_bytes().unwrap())
+    };
+    let data = input("format_flv", "flv-nested-object-unterminated");
+    let found = flv
+        .read(&mut aigc_label::io::Input::from_bytes(data.clone()))
+        .expect("reading tolerates the missing end marker");
+    assert!(found.is_empty());
+    let err = write(data.clone()).unwrap_err().to_string();
+    // The object's type marker: FLV header 9 + PreviousTagSize 4 + tag header 11 + 21.
+    assert!(err.contains("45") && err.contains("end marker"), "{err}");
+
+    // The same tag with the nested object closed, the ECMA array still open: labelled.
+    let mut closed = data[..data.len() - 4].to_vec();
+    closed.extend_from_slice(&[0, 0, 9]);
+    let size = (closed.len() - 24) as u32;
+    closed[14..17].copy_from_slice(&size.to_be_bytes()[1..]);
+    closed.extend_from_slice(&(size + 11).to_be_bytes());
+    let out = write(closed).expect("writable");
+    let found = flv
+        .read(&mut aigc_label::io::Input::from_bytes(out))
+        .unwrap();
+    let texts: Vec<&str> = found.iter().map(|f| f.text.as_str()).collect();
+    assert_eq!(texts, [LABEL_JSON]);
+}

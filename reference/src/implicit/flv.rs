@@ -8,11 +8,15 @@
 //! copied byte for byte and the ECMA array count is set to the number of properties written.
 //! The tag's DataSize and the PreviousTagSize after it are patched. With no `onMetaData` tag,
 //! one is inserted right after the FLV header. Audio and video tags are copied unchanged.
+//! Reading tolerates a missing end marker `00 00 09`, also of nested values; but writing
+//! refuses an `onMetaData` whose nested object runs to the end of the tag unterminated, since
+//! the property added last would be read as part of that object.
 //!
 //! Moving bytes makes the absolute offsets in `keyframes.filepositions` (written by some
 //! muxers for seeking) stale, so each number there is shifted by the growth of the script
 //! tags; other absolute offsets in custom properties cannot be known and are not touched.
 
+use std::cell::Cell;
 use std::io::Write;
 
 use super::{Format, Found};
@@ -31,9 +35,28 @@ pub struct Flv;
 struct Amf<'a> {
     d: &'a [u8],
     base: u64,
+    /// The outermost nested object (or ECMA array, typed object) seen that runs to the end of
+    /// the data without its end marker: (position of its type marker, what it is). Reading
+    /// tolerates it; writing must not append a property after it (it would land inside it).
+    open: Cell<Option<(usize, &'static str)>>,
 }
 
-impl Amf<'_> {
+impl<'a> Amf<'a> {
+    fn new(d: &'a [u8], base: u64) -> Self {
+        Amf {
+            d,
+            base,
+            open: Cell::new(None),
+        }
+    }
+    /// The end of a nested container walked by [`Amf::props`], noting it when unterminated.
+    fn nested_end(&self, pos: usize, what: &'static str, walked: (usize, bool)) -> usize {
+        if !walked.1 {
+            // Inner containers return first, so the last one noted is the outermost.
+            self.open.set(Some((pos, what)));
+        }
+        walked.0
+    }
     fn err(&self, pos: usize, what: &str) -> CodecError {
         CodecError::corrupt(self.base + pos as u64, format!("AMF0: {what}"))
     }
@@ -65,12 +88,16 @@ impl Amf<'_> {
                 let n = self.u16(p)?;
                 self.take(p + 2, n, "string").map(|_| p + 2 + n)?
             }
-            0x03 => self.props(p, depth + 1, |_, _, _| Ok(()))?.0,
+            0x03 => {
+                let walked = self.props(p, depth + 1, |_, _, _| Ok(()))?;
+                self.nested_end(pos, "object", walked)
+            }
             0x05 | 0x06 | 0x0d => p,
             0x07 => self.take(p, 2, "reference").map(|_| p + 2)?,
             0x08 => {
                 self.u32(p)?;
-                self.props(p + 4, depth + 1, |_, _, _| Ok(()))?.0
+                let walked = self.props(p + 4, depth + 1, |_, _, _| Ok(()))?;
+                self.nested_end(pos, "ECMA array", walked)
             }
             0x0a => {
                 let n = self.u32(p)?;
@@ -91,7 +118,8 @@ impl Amf<'_> {
             0x10 => {
                 let n = self.u16(p)?;
                 self.take(p + 2, n, "class name")?;
-                self.props(p + 2 + n, depth + 1, |_, _, _| Ok(()))?.0
+                let walked = self.props(p + 2 + n, depth + 1, |_, _, _| Ok(()))?;
+                self.nested_end(pos, "typed object", walked)
             }
             other => return Err(self.err(pos, &format!("unknown type marker 0x{other:02x}"))),
         })
@@ -263,7 +291,7 @@ fn aigc_entry(json: &str) -> Result<Vec<u8>> {
 /// Rewrite an onMetaData body: set (`Some`) or remove (`None`) the AIGC property. `None` as
 /// result: the body is not onMetaData, or nothing changes.
 fn rewrite_meta(body: &[u8], base: u64, json: Option<&str>) -> Result<Option<Vec<u8>>> {
-    let amf = Amf { d: body, base };
+    let amf = Amf::new(body, base);
     let Some(value) = meta_value(&amf)? else {
         return Ok(None);
     };
@@ -277,6 +305,18 @@ fn rewrite_meta(body: &[u8], base: u64, json: Option<&str>) -> Result<Option<Vec
     };
     if json.is_none() && !entries.iter().any(|e| e.1) {
         return Ok(None);
+    }
+    // The AIGC property goes last, before the end marker written for the onMetaData value. A
+    // nested value still open at the end of the tag would take both as its own: the label
+    // would be read as part of that value, not as an onMetaData property.
+    if let (Some(_), Some((at, what))) = (json, amf.open.get()) {
+        return Err(amf.err(
+            at,
+            &format!(
+                "{what} in onMetaData runs to the end of the script tag without its end \
+                 marker 00 00 09; a label added after it would be read as part of it"
+            ),
+        ));
     }
     let props_end = if terminated { end - 3 } else { end };
     let new_entry = json.map(aigc_entry).transpose()?;
@@ -316,7 +356,7 @@ fn rewrite_meta(body: &[u8], base: u64, json: Option<&str>) -> Result<Option<Vec
 fn shift_filepositions(body: &mut [u8], delta: i64) -> Result<()> {
     let mut numbers: Vec<usize> = Vec::new();
     {
-        let amf = Amf { d: body, base: 0 };
+        let amf = Amf::new(body, 0);
         let Some(value) = meta_value(&amf)? else {
             return Ok(());
         };
@@ -399,10 +439,7 @@ impl Format for Flv {
         let mut found = Vec::new();
         for tag in tags {
             let body = read_body(input, &tag)?;
-            let amf = Amf {
-                d: &body,
-                base: tag.offset + 11,
-            };
+            let amf = Amf::new(&body, tag.offset + 11);
             let Some(value) = meta_value(&amf)? else {
                 continue;
             };
@@ -441,7 +478,7 @@ impl Format for Flv {
         for tag in &tags {
             let body = read_body(input, tag)?;
             let new = rewrite_meta(&body, tag.offset + 11, if set { None } else { Some(json) })?;
-            if meta_value(&Amf { d: &body, base: 0 })?.is_some() && new.is_some() {
+            if meta_value(&Amf::new(&body, 0))?.is_some() && new.is_some() {
                 set = true;
             }
             if let Some(b) = &new {
