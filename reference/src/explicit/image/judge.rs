@@ -5,9 +5,10 @@ use super::ocr::Ocr;
 use crate::explicit::requirements as req;
 use crate::explicit::{ExplicitProfile, Finding};
 
-/// Text lower than this (in the frame's own pixels) is misread by tesseract even when it is
-/// well formed (measured: 10-11 px 「AI生成」 on the 320x240 test video read as "AI=hr",
-/// "上生成"), so a non-conforming reading of it is no evidence about the wording.
+/// Text lower than this (in the frame's own pixels) is misread by OCR even when it is well
+/// formed (measured with tesseract: 10-11 px 「AI生成」 on the 320x240 test video read as
+/// "AI=hr", "上生成"; the calibration set holds no label below 12 px, so rapidocr has not been
+/// shown to do better), so a non-conforming reading of it is no evidence about the wording.
 pub const OCR_MIN_TEXT_PX: u32 = 12;
 
 /// Verdicts on a visual measurement. `ids` are the requirement ids for wording, position and
@@ -29,7 +30,7 @@ pub fn judge_visual(
         }) if !w.conforms && too_small_to_read => Finding::unknown(
             ids.0,
             format!(
-                "OCR read {:?}, but text {} px high is below the {OCR_MIN_TEXT_PX} px tesseract \
+                "OCR read {:?}, but text {} px high is below the {OCR_MIN_TEXT_PX} px OCR \
                  reads reliably: the wording is not judged (the height requirement is)",
                 w.text,
                 m.text_height_px.unwrap_or(0)
