@@ -175,3 +175,85 @@ fn flv_label_is_not_appended_inside_an_unterminated_nested_object() {
     let texts: Vec<&str> = found.iter().map(|f| f.text.as_str()).collect();
     assert_eq!(texts, [LABEL_JSON]);
 }
+
+/// Write `data` with the format `id` directly (as the `format_*` targets do).
+fn write_with(id: &str, data: Vec<u8>) -> Result<Vec<u8>, aigc_label::CodecError> {
+    let format = aigc_label::implicit::format_by_name(id).unwrap();
+    let mut out = aigc_label::io::Output::memory();
+    format.write(
+        &mut aigc_label::io::Input::from_bytes(data),
+        &mut out,
+        LABEL_JSON,
+    )?;
+    Ok(out.into_bytes().expect("memory output"))
+}
+
+/// The 32-bit size field of the first box of type `kind` in `data`.
+fn size_field(data: &[u8], kind: &[u8; 4]) -> u32 {
+    let at = data
+        .windows(4)
+        .position(|w| w == kind)
+        .unwrap_or_else(|| panic!("no {}", String::from_utf8_lossy(kind)));
+    u32::from_be_bytes(data[at - 4..at].try_into().unwrap())
+}
+
+/// A HEIF whose last `iinf` entry, last `iref` reference and last top-level box have size 0
+/// ("to the end of the parent"), as 14 inputs found by `format_heif` had (hand-reduced here).
+/// The writer appended the new XMP `infe` after the iinf's raw bytes, so the size-0 entry
+/// swallowed it: the write succeeded and the output read back unlabelled. The new `cdsc`
+/// reference and the new `mdat` at the end of the file were swallowed the same way. Those
+/// boxes now get their real sizes when something is appended after them.
+#[test]
+fn heif_size_0_last_boxes_do_not_swallow_what_is_appended() {
+    let data = input("format_heif", "heif-size-0-last-boxes");
+    let out = write_with("heif", data.clone()).expect("writable");
+    let report = read_bytes(out.clone(), "out.heic", &Profile::builtin()).unwrap();
+    let raws: Vec<&str> = report.labels.iter().map(|l| l.raw.as_str()).collect();
+    assert_eq!(raws, [LABEL_JSON]);
+    assert_eq!(size_field(&out, b"free"), 8, "the iinf entry");
+    assert_eq!(size_field(&out, b"thmb"), 14, "the iref reference");
+    assert_eq!(size_field(&out, b"cdsc"), 14);
+    // Top level: ftyp, meta, the old mdat with its real size, the new mdat.
+    let mut pos = 0usize;
+    let mut boxes = Vec::new();
+    while pos < out.len() {
+        let size = u32::from_be_bytes(out[pos..pos + 4].try_into().unwrap()) as usize;
+        assert!(size >= 8, "box of size {size} at {pos}");
+        boxes.push((
+            String::from_utf8_lossy(&out[pos + 4..pos + 8]).into_owned(),
+            pos,
+        ));
+        pos += size;
+    }
+    assert_eq!(pos, out.len());
+    let kinds: Vec<&str> = boxes.iter().map(|b| b.0.as_str()).collect();
+    assert_eq!(kinds, ["ftyp", "meta", "mdat", "mdat"]);
+    // The image item (iloc v0, item 1, one extent) still points at the old mdat's body.
+    let iloc = out.windows(4).position(|w| w == b"iloc").unwrap() + 4;
+    let offset = u32::from_be_bytes(out[iloc + 14..iloc + 18].try_into().unwrap()) as usize;
+    assert_eq!(offset, boxes[2].1 + 8);
+}
+
+/// A HEIF whose labelled XMP item lies in a `free` box inside `meta` (a construction-method-0
+/// extent pointing into meta): the new, shorter label was patched into the input copy of the
+/// file, but meta is written from its parsed copy, so the patch was dropped and the output
+/// read back with the old label. Such an item is now refused with an error naming its byte.
+#[test]
+fn heif_xmp_item_inside_meta_is_refused_not_left_with_the_old_label() {
+    let data = input("format_heif", "heif-xmp-item-inside-meta");
+    let err = write_with("heif", data).unwrap_err().to_string();
+    assert!(err.contains("214") && err.contains("meta box"), "{err}");
+}
+
+/// An MP4 whose last `ilst` item has size 0 (found by `format_mp4`, hand-reduced here): the
+/// new AIGC item appended after it was swallowed, the output read back unlabelled. Items are
+/// now copied with their real sizes.
+#[test]
+fn mp4_ilst_last_item_of_size_0_does_not_swallow_the_new_item() {
+    let data = input("format_mp4", "mp4-ilst-last-item-size-0");
+    let out = write_with("mp4", data).expect("writable");
+    let report = read_bytes(out.clone(), "out.mp4", &Profile::builtin()).unwrap();
+    let raws: Vec<&str> = report.labels.iter().map(|l| l.raw.as_str()).collect();
+    assert_eq!(raws, [LABEL_JSON]);
+    assert_eq!(size_field(&out, &[0, 0, 0, 7]), 25);
+}

@@ -183,6 +183,8 @@ fn serialize_iloc(l: &Iloc) -> Result<Vec<u8>> {
 struct Meta {
     kids: Vec<BoxRef>,
     iinf: Option<(usize, u8)>,
+    /// The boxes inside `iinf` (after its entry count), `infe` or not.
+    iinf_kids: Vec<BoxRef>,
     infes: Vec<(u32, BoxRef)>,
     xmp_ids: Vec<u32>,
     /// Items of type `Exif`.
@@ -213,6 +215,7 @@ fn parse_meta(buf: &[u8], meta: &BoxRef, base: u64) -> Result<Meta> {
     let mut m = Meta {
         kids,
         iinf: None,
+        iinf_kids: Vec::new(),
         infes: Vec::new(),
         xmp_ids: Vec::new(),
         exif_ids: Vec::new(),
@@ -233,7 +236,8 @@ fn parse_meta(buf: &[u8], meta: &BoxRef, base: u64) -> Result<Meta> {
                     return Err(CodecError::corrupt(at, "iinf without entry count"));
                 }
                 let start = k.body_start() as usize + 4 + skip;
-                for e in bmff::children(buf, start..k.end as usize, base, 2)? {
+                m.iinf_kids = bmff::children(buf, start..k.end as usize, base, 2)?;
+                for e in m.iinf_kids.clone() {
                     if &e.kind != b"infe" {
                         continue;
                     }
@@ -491,6 +495,14 @@ impl Format for Heif {
     fn write(&self, input: &mut Input, out: &mut Output, json: &str) -> Result<()> {
         let boxes = bmff::top_level(input)?;
         let mi = find_meta(&boxes)?;
+        // Reading looks into every top-level meta; writing edits the first only, so a label in
+        // another one would survive beside the new one.
+        if let Some(second) = boxes.iter().filter(|b| &b.kind == b"meta").nth(1) {
+            return Err(CodecError::corrupt(
+                second.start,
+                "more than one top-level meta box",
+            ));
+        }
         let meta = boxes[mi].clone();
         let mut buf = bmff::read_box(input, &meta, limits::MAX_MOOV_BYTES)?;
         let rel = BoxRef {
@@ -556,6 +568,7 @@ impl Format for Heif {
             }
         }
         patches.sort_by_key(|p| p.0);
+        check_patches(&boxes, mi, &patches)?;
         // No XMP item: add one.
         let mut new_item: Option<u32> = None;
         if first {
@@ -666,18 +679,22 @@ impl Format for Heif {
                     } else {
                         put(&mut b, n, 4)?;
                     }
-                    let cstart = k.body_start() as usize + 4 + if v == 0 { 2 } else { 4 };
-                    b.extend_from_slice(&buf[cstart..k.end as usize]);
+                    // Each entry with its real size: a last entry of size 0 ("to the end of
+                    // iinf") would swallow the new infe (found by fuzzing: the write
+                    // succeeded and the output read back without the label).
+                    for e in &m.iinf_kids {
+                        b.extend_from_slice(&e.bytes(&buf));
+                    }
                     b.extend_from_slice(&new_infe(id));
                     body.extend_from_slice(&bmff::rebuild_box(&buf, k, &b));
                     if m.iref.is_none() {
                         if let Some(p) = m.primary {
-                            body.extend_from_slice(&new_iref(id, p, None)?);
+                            body.extend_from_slice(&new_iref(id, p, None, meta.start)?);
                         }
                     }
                 } else if let (true, Some(id), Some(p)) = (Some(i) == m.iref, new_item, m.primary) {
                     let v = buf.get(k.body_start() as usize).copied().unwrap_or(0);
-                    body.extend_from_slice(&new_iref(id, p, Some((&buf, k, v)))?);
+                    body.extend_from_slice(&new_iref(id, p, Some((&buf, k, v)), meta.start)?);
                 } else {
                     body.extend_from_slice(&k.bytes(&buf));
                 }
@@ -688,7 +705,7 @@ impl Format for Heif {
                 b.extend_from_slice(&new_infe(id));
                 body.extend_from_slice(&bmff::make_box(b"iinf", &b));
                 if let (None, Some(p)) = (m.iref, m.primary) {
-                    body.extend_from_slice(&new_iref(id, p, None)?);
+                    body.extend_from_slice(&new_iref(id, p, None, meta.start)?);
                 }
             }
             Ok(bmff::rebuild_box(&buf, &rel, &body))
@@ -704,6 +721,22 @@ impl Format for Heif {
                 "iloc layout changed size between passes".into(),
             ));
         }
+        // The new mdat goes after the last top-level box: if that box's size field is 0 ("to
+        // the end of the file"), it gets its real size, or it would swallow the new mdat.
+        if let Some(last) = boxes.last().filter(|_| mi + 1 < boxes.len()) {
+            input.seek_to(last.start)?;
+            if input.peek(4)?.get(0..4) == Some(&[0, 0, 0, 0][..]) {
+                let size = u32::try_from(last.size()).map_err(|_| {
+                    CodecError::Unsupported(format!(
+                        "the last box ({}, at offset {}) has size 0 (to the end of the file) and is too large for a 32-bit size: the new mdat cannot be appended after it",
+                        last.name(),
+                        last.start
+                    ))
+                })?;
+                patches.push((last.start, size.to_be_bytes().to_vec()));
+                patches.sort_by_key(|p| p.0);
+            }
+        }
         for (i, b) in boxes.iter().enumerate() {
             if i == mi {
                 out.write_all(&new_meta)?;
@@ -718,6 +751,41 @@ impl Format for Heif {
         out.write_all(&bmff::make_box(b"mdat", &data))?;
         Ok(())
     }
+}
+
+/// Every same-length patch of the input (sorted) must lie inside the body of one top-level box
+/// other than `meta`, and not overlap the next: `meta` is written from its parsed copy (a patch
+/// there would be lost, the label with it), a patch over a box header would break the file's
+/// structure, and of two overlapping patches the second would be cut. `boxes` are the top-level
+/// boxes in file order.
+fn check_patches(boxes: &[BoxRef], mi: usize, patches: &[(u64, Vec<u8>)]) -> Result<()> {
+    let mut prev_end = 0u64;
+    for (off, bytes) in patches.iter().filter(|p| !p.1.is_empty()) {
+        let end = off.saturating_add(bytes.len() as u64);
+        if *off < prev_end {
+            return Err(CodecError::corrupt(
+                *off,
+                "item bytes to rewrite overlap other item bytes to rewrite",
+            ));
+        }
+        prev_end = end;
+        // The box holding the first byte (the last one starting at or before it).
+        let i = boxes.partition_point(|b| b.start <= *off);
+        let inside = i > 0 && i - 1 != mi && {
+            let b = &boxes[i - 1];
+            *off >= b.body_start() && end <= b.end
+        };
+        if !inside {
+            return Err(CodecError::corrupt(
+                *off,
+                format!(
+                    "item bytes to rewrite in place ({} bytes) lie in the meta box or across a box boundary, not inside the body of one other top-level box",
+                    bytes.len()
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn new_infe(id: u32) -> Vec<u8> {
@@ -737,8 +805,14 @@ fn new_infe(id: u32) -> Vec<u8> {
     bmff::make_box(b"infe", &b)
 }
 
-/// An `iref` with a `cdsc` reference from `from` to `to`, appended to an existing one if given.
-fn new_iref(from: u32, to: u32, existing: Option<(&[u8], &BoxRef, u8)>) -> Result<Vec<u8>> {
+/// An `iref` with a `cdsc` reference from `from` to `to`, appended to an existing one if given
+/// (`base`: the file offset of the buffer, for messages).
+fn new_iref(
+    from: u32,
+    to: u32,
+    existing: Option<(&[u8], &BoxRef, u8)>,
+    base: u64,
+) -> Result<Vec<u8>> {
     let v = existing
         .map(|e| e.2)
         .unwrap_or(if from > 0xffff || to > 0xffff { 1 } else { 0 });
@@ -750,7 +824,18 @@ fn new_iref(from: u32, to: u32, existing: Option<(&[u8], &BoxRef, u8)>) -> Resul
     let cdsc = bmff::make_box(b"cdsc", &r);
     Ok(match existing {
         Some((buf, k, _)) => {
-            let mut body = buf[k.body()].to_vec();
+            // The references with their real sizes: a last one of size 0 ("to the end of
+            // iref") would swallow the new cdsc.
+            if k.end < k.body_start() + 4 {
+                return Err(CodecError::corrupt(
+                    base + k.start,
+                    "iref without version and flags",
+                ));
+            }
+            let mut body = buf[k.body_start() as usize..k.body_start() as usize + 4].to_vec();
+            for r in bmff::children(buf, k.body_start() as usize + 4..k.end as usize, base, 2)? {
+                body.extend_from_slice(&r.bytes(buf));
+            }
             body.extend_from_slice(&cdsc);
             bmff::rebuild_box(buf, k, &body)
         }

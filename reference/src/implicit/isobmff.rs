@@ -326,7 +326,11 @@ impl Meta {
         let mut items: Vec<u8> = Vec::new();
         let mut written = false;
         for item in &self.items {
-            let raw = &buf[item.b.range()];
+            // With its real size: a last item of size 0 ("to the end of ilst") would swallow
+            // the AIGC item appended after it (found by fuzzing: the write succeeded and the
+            // output read back without the label).
+            let raw = item.b.bytes(buf);
+            let raw = &raw[..];
             if mdta {
                 let old = u32::from_be_bytes(item.b.kind) as usize;
                 if old >= 1 && old <= self.keys.len() {
