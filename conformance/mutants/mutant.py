@@ -831,6 +831,8 @@ def mark_args(req):
         args += ["--audio", e["kind"]]
     if e.get("position"):
         args += ["--position", e["position"]]
+    for start, end in e.get("rounds") or []:
+        args += ["--round", f"{start}-{end}"]
     return args
 
 
@@ -954,11 +956,21 @@ def voice_or_reference(append):
     return make
 
 
+def first_round_only(req, out):
+    # The reference's label, but for the first interaction round only: the file starts with
+    # 短长短短 and the later rounds have none at their start or end (GB-5.3-d note 3 broken).
+    # Requests without rounds are marked as the reference marks them.
+    e = dict(req["explicit"])
+    if e.get("rounds"):
+        e["rounds"] = e["rounds"][:1]
+    mark_with(lambda r: {})(dict(req, explicit=e), out)
+
+
 def rhythm_or_reference(make_rhythm):
-    """A generator whose rhythm label is made by `make_rhythm(req, out)`; voice prompts are
-    done right by the reference."""
+    """A generator whose rhythm label is made by `make_rhythm(req, out)`; voice prompts, and
+    requests naming interaction rounds (a label per round), are done right by the reference."""
     def make(req, out):
-        if req["explicit"].get("kind") == "voice":
+        if req["explicit"].get("kind") == "voice" or req["explicit"].get("rounds"):
             mark_with(lambda r: {})(req, out)
             return
         make_rhythm(req, out)
@@ -1018,6 +1030,8 @@ EXPLICIT = {
                                    "plays 长短短短 instead of 短长短短 (voice prompts are done right; collateral GB-5.3-a: a wrong rhythm is neither of the two audio labels 5.3 a allows)"),
     "explicit-rhythm-faint": ("GB-5.3-f", {"label": ["audio/wav"]}, explicit_label(rhythm_or_reference(faint_rhythm)), [],
                               "plays 短长短短 right but some 28 dB under the audio (voice prompts are done right)"),
+    "explicit-rounds-first-only": ("GB-5.3-d", {"label": ["audio/wav"]}, explicit_label(first_round_only), [],
+                                   "labels the first of the interaction rounds a request names, not the others (5.3 d note 3)"),
     "explicit-video-1-5s": ("GB-5.4-g", {"label": ["video/mp4"]}, explicit_label(mark_with(lambda r: {"--duration": "1.5"})), [],
                             "shows the video label for 1.5 s"),
     "explicit-video-centre": ("GB-5.4-e", {"label": ["video/mp4"]}, explicit_label(ffmpeg_centre_text), [],

@@ -298,6 +298,30 @@ pub fn check_explicit_keys(v: &crate::vector::Vector) -> Vec<String> {
                 .into(),
         );
     }
+    if let Some(rounds) = v.request.get("explicit").and_then(|e| e.get("rounds")) {
+        let parsed: Option<Vec<[f64; 2]>> = rounds.as_array().and_then(|a| {
+            a.iter()
+                .map(|r| Some([r.get(0)?.as_f64()?, r.get(1)?.as_f64()?]))
+                .collect()
+        });
+        match parsed {
+            Some(rs) if !rs.is_empty() => {
+                if let Err(e) = aigc_label::explicit::audio::check_rounds(&rs, f64::INFINITY) {
+                    out.push(format!("request.explicit.rounds: {e}"));
+                }
+            }
+            _ => out.push(
+                "request.explicit.rounds must be a non-empty list of [start, end] seconds".into(),
+            ),
+        }
+        if !v.requirements.iter().any(|r| r == "GB-5.3-d") {
+            out.push(
+                "request.explicit.rounds are judged under GB-5.3-d (note 3): the vector must \
+                 name it"
+                    .into(),
+            );
+        }
+    }
     out
 }
 

@@ -267,30 +267,35 @@ fn propagate(
     to_py(py, &decision)
 }
 
-/// check(path, original=None, *, voice_text=None, ocr=True, media=None, profile=None) -> dict
+/// check(path, original=None, *, voice_text=None, rounds=None, ocr=True, media=None, profile=None) -> dict
 ///
 /// Measure the explicit label (chapter 5) in a file and judge it per requirement, as
-/// `aigc-label check --json` prints it: `{"file", "original", "modality", "profile",
+/// `aigc-label check --json` prints it (`rounds`: audio interaction rounds as `(start, end)`
+/// seconds of the original, 5.3 d note 3): `{"file", "original", "modality", "profile",
 /// "measurements", "findings", "label_found", "readings", "binding_readings", "verdict"}` with
 /// verdict "pass" or "fail".
 #[pyfunction]
-#[pyo3(signature = (path, original=None, *, voice_text=None, ocr=true, media=None, profile=None))]
+#[pyo3(signature = (path, original=None, *, voice_text=None, rounds=None, ocr=true, media=None, profile=None))]
+#[allow(clippy::too_many_arguments)]
 fn check(
     py: Python<'_>,
     path: PathBuf,
     original: Option<PathBuf>,
     voice_text: Option<String>,
+    rounds: Option<Vec<[f64; 2]>>,
     ocr: bool,
     media: Option<String>,
     profile: Option<PathBuf>,
 ) -> PyResult<Py<PyAny>> {
     let profile = profile_or_builtin(profile)?;
+    let rounds = rounds.unwrap_or_default();
     let checked = py
         .detach(|| {
             aigc_label::explicit::check_file(
                 &path,
                 original.as_deref(),
                 voice_text.as_deref(),
+                &rounds,
                 ocr,
                 media.as_deref(),
                 &profile,

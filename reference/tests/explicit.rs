@@ -440,6 +440,7 @@ fn rhythm_survives_mp3_coding_and_noise() {
         &marked,
         audio::Kind::Rhythm,
         Place::End,
+        &[],
         &Profile::builtin(),
         Overwrite::Refuse,
     )
@@ -463,7 +464,7 @@ fn rhythm_survives_mp3_coding_and_noise() {
         .args(["-c:a", "libmp3lame", "-b:a", "64k"])
         .arg(&mp3));
     for f in [&marked, &mp3] {
-        let m = audio::measure_file(f, None, None, &p).unwrap();
+        let m = audio::measure_file(f, None, None, &[], &p).unwrap();
         let findings = audio::judge(&m, &p);
         assert_eq!(
             outcome(&findings, "GB-5.3-c"),
@@ -499,7 +500,7 @@ fn rhythm_calibration_subset_made_by_other_tools() {
     for c in cases {
         let file = dir.path().join(c["file"].as_str().unwrap());
         let expect = c["expect"].as_bool().unwrap();
-        let m = audio::measure_file(&file, None, None, &p).unwrap();
+        let m = audio::measure_file(&file, None, None, &[], &p).unwrap();
         let verdict = outcome(&audio::judge(&m, &p), "GB-5.3-a");
         let patterns: Vec<&str> = m.groups.iter().map(|g| g.pattern.as_str()).collect();
         assert_eq!(
@@ -544,7 +545,7 @@ fn rhythm_vectors_long_short_short_short_and_single_beep_fail() {
         ("audio-rhythm-lsss.wav", Outcome::Fail),
         ("audio-single-beep.wav", Outcome::Fail),
     ] {
-        let m = audio::measure_file(&vector(name), None, None, &p).unwrap();
+        let m = audio::measure_file(&vector(name), None, None, &[], &p).unwrap();
         assert_eq!(
             outcome(&audio::judge(&m, &p), "GB-5.3-c"),
             ok,
@@ -565,11 +566,13 @@ fn voice_prompt_inserted_and_rate_measured() {
         &out,
         audio::Kind::Voice,
         Place::Middle,
+        &[],
         &Profile::builtin(),
         Overwrite::Refuse,
     )
     .unwrap();
-    let m = audio::measure_file(&out, Some(&base), Some(wording::VOICE_PROMPT_TEXT), &p).unwrap();
+    let m =
+        audio::measure_file(&out, Some(&base), Some(wording::VOICE_PROMPT_TEXT), &[], &p).unwrap();
     let f = audio::judge(&m, &p);
     assert!(f.iter().all(|f| f.outcome == Outcome::Pass), "{f:?}");
     assert_eq!(m.inserted.unwrap().place, Place::Middle);
@@ -583,6 +586,7 @@ fn voice_prompt_inserted_and_rate_measured() {
             &vector(name),
             Some(&orig),
             Some(wording::VOICE_PROMPT_TEXT),
+            &[],
             &p,
         )
         .unwrap();
@@ -592,6 +596,106 @@ fn voice_prompt_inserted_and_rate_measured() {
             "{name}: {m:?}"
         );
     }
+}
+
+/// The interaction rounds of vectors/explicit/audio-rounds.wav (make.sh writes them to
+/// audio-rounds.txt as START-END lines).
+fn vector_rounds() -> Vec<[f64; 2]> {
+    std::fs::read_to_string(vector("audio-rounds.txt"))
+        .unwrap()
+        .lines()
+        .map(|l| aigc_label::explicit::parse_round(l).unwrap())
+        .collect()
+}
+
+/// 5.3 d note 3 on files made by sox (make.sh), not by the reference: 短长短短 before every
+/// interaction round passes, before the first only fails, and the same file judged without
+/// the rounds passes (one label at the start of the file). Then the reference's own `mark
+/// --round` output passes `check --round` from the command line.
+#[test]
+fn every_interaction_round_needs_a_label() {
+    let p = ExplicitProfile::from_profile(&Profile::builtin()).unwrap();
+    let orig = vector("audio-rounds.wav");
+    let rounds = vector_rounds();
+    assert_eq!(rounds.len(), 3);
+    for (name, with_rounds, without) in [
+        ("audio-rounds-every.wav", Outcome::Pass, Outcome::Pass),
+        ("audio-rounds-first-only.wav", Outcome::Fail, Outcome::Pass),
+    ] {
+        let m = audio::measure_file(&vector(name), Some(&orig), None, &rounds, &p).unwrap();
+        assert_eq!(m.rounds.len(), 3, "{name}");
+        assert_eq!(
+            outcome(&audio::judge(&m, &p), "GB-5.3-d"),
+            with_rounds,
+            "{name}: {m:?}"
+        );
+        let m = audio::measure_file(&vector(name), Some(&orig), None, &[], &p).unwrap();
+        assert_eq!(
+            outcome(&audio::judge(&m, &p), "GB-5.3-d"),
+            without,
+            "{name}"
+        );
+    }
+    // Rounds are found against the original only.
+    let err = audio::measure_file(&vector("audio-rounds-every.wav"), None, None, &rounds, &p);
+    assert!(err.unwrap_err().to_string().contains("--original"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("marked.wav");
+    let bin = env!("CARGO_BIN_EXE_aigc-label");
+    let round_args: Vec<String> = std::fs::read_to_string(vector("audio-rounds.txt"))
+        .unwrap()
+        .lines()
+        .flat_map(|l| ["--round".to_string(), l.to_string()])
+        .collect();
+    let mark = Command::new(bin)
+        .arg("mark")
+        .arg(&orig)
+        .arg("-o")
+        .arg(&out)
+        .args(&round_args)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(
+        mark.status.success(),
+        "{}",
+        String::from_utf8_lossy(&mark.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&mark.stdout).unwrap();
+    assert_eq!(
+        report["report"]["round_starts_s"].as_array().map(Vec::len),
+        Some(3)
+    );
+    let check = Command::new(bin)
+        .arg("check")
+        .arg(&out)
+        .arg("--original")
+        .arg(&orig)
+        .args(&round_args)
+        .arg("--json")
+        .output()
+        .unwrap();
+    let checked: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap();
+    let d = checked["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["requirement"] == "GB-5.3-d")
+        .cloned()
+        .unwrap();
+    assert_eq!(d["outcome"], "pass", "{checked}");
+    // A round that is not ascending is refused with what is wrong.
+    let bad = Command::new(bin)
+        .arg("mark")
+        .arg(&orig)
+        .arg("-o")
+        .arg(dir.path().join("bad.wav"))
+        .args(["--round", "7.9-12.4", "--round", "1.5-6.4"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("interaction round 2"));
 }
 
 fn y4m(w: u32, h: u32, frames: u32) -> Vec<u8> {

@@ -4,7 +4,7 @@
 # printf (text). Nothing here is made by aigc-label, so the vectors check the reference's
 # detector against other software rather than against itself.
 #
-# Needs: imagemagick, sox, ffmpeg (with libx264, libmp3lame), the bundled font subset.
+# Needs: imagemagick, sox, ffmpeg (with libx264, libmp3lame), espeak-ng, the bundled font subset.
 # Reproducible: sox runs with -R (fixed random seeds: the pink and white noise) and -D (no
 # dither), PNGs carry no dates, ffmpeg writes -bitexact containers. The bytes still depend on the
 # versions of x264 and LAME (vectors/TOOLS records them; vectors/tools/regen-check.py compares
@@ -101,6 +101,29 @@ sox -R -D audio-original.wav "$T/sep.wav" "$T/voice.wav" audio-voice-end.wav
 # The same prompt spoken 2.5x too fast (about 340 字/min): 5.3 e) fails.
 sox -R -D "$T/voice.wav" "$T/fast.wav" tempo -s 2.5
 sox -R -D audio-original.wav "$T/sep.wav" "$T/fast.wav" audio-voice-fast.wav
+# A voice assistant's answers in three interaction rounds (5.3 d note 3), espeak-ng Mandarin,
+# 1.5 s of silence before each round: audio-rounds.wav. The rounds, as the label vector's
+# request names them, are printed to audio-rounds.txt (seconds). Then the same audio with
+# 短长短短 (made by sox as above) before every round, and before the first round only.
+i=0
+for say in "今天北京晴，最高气温二十度。" "明天有小雨，出门请带伞。" "还有什么可以帮您？"; do
+  i=$((i + 1))
+  espeak-ng -v cmn -w "$T/say$i.raw.wav" "$say"
+  sox -R -D "$T/say$i.raw.wav" -r 16000 -c 1 -b 16 "$T/say$i.wav" vol 0.7
+done
+gap quiet 1.5; gap tail 0.5
+sox -R -D "$T/dot.wav" "$T/g.wav" "$T/dash.wav" "$T/g.wav" "$T/dot.wav" "$T/g.wav" "$T/dot.wav" \
+  "$T/sep.wav" "$T/lsss.wav"
+sox -R -D "$T/quiet.wav" "$T/say1.wav" "$T/quiet.wav" "$T/say2.wav" "$T/quiet.wav" \
+  "$T/say3.wav" "$T/tail.wav" audio-rounds.wav
+sox -R -D "$T/quiet.wav" "$T/lsss.wav" "$T/say1.wav" "$T/quiet.wav" "$T/lsss.wav" "$T/say2.wav" \
+  "$T/quiet.wav" "$T/lsss.wav" "$T/say3.wav" "$T/tail.wav" audio-rounds-every.wav
+sox -R -D "$T/quiet.wav" "$T/lsss.wav" "$T/say1.wav" "$T/quiet.wav" "$T/say2.wav" \
+  "$T/quiet.wav" "$T/say3.wav" "$T/tail.wav" audio-rounds-first-only.wav
+awk -v a="$(soxi -D "$T/say1.wav")" -v b="$(soxi -D "$T/say2.wav")" -v c="$(soxi -D "$T/say3.wav")" \
+  'BEGIN { s = 1.5; printf "%.3f-%.3f\n", s, s + a; s += a + 1.5;
+           printf "%.3f-%.3f\n", s, s + b; s += b + 1.5; printf "%.3f-%.3f\n", s, s + c }' \
+  > audio-rounds.txt
 
 # ---- video (5.4) --------------------------------------------------------------------------
 # 320x240 at 25 fps, 3 s; the label is drawn by ffmpeg drawtext with the bundled font at

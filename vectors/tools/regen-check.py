@@ -42,7 +42,8 @@ SOURCE_NAMES = {"make.sh", "README.md", "CHANGELOG.md", "RELEASE", "TOOLS", "cal
 TOOL_PACKAGES = ["imagemagick", "libmagickcore-*", "sox", "libsox3", "ffmpeg", "libavcodec[0-9]*",
                  "libavformat[0-9]*", "libx264-*", "libx265-*", "libmp3lame0", "libvorbisenc2",
                  "libopus0", "libvpx*", "libheif1", "libheif-examples", "libwebp7",
-                 "libimage-exiftool-perl", "libpng16-16*", "zlib1g", "python3", "bc"]
+                 "libimage-exiftool-perl", "libpng16-16*", "zlib1g", "python3", "bc",
+                 "espeak-ng", "espeak-ng-data"]
 IMAGES = {".png", ".jpg", ".gif", ".tif", ".webp", ".heic"}
 AV = {".wav", ".flac", ".mp3", ".ogg", ".opus", ".m4a", ".mp4", ".mov", ".mkv", ".webm",
       ".avi", ".flv"}

@@ -298,6 +298,22 @@ fn voice_text<'a>(v: &'a Vector, want: &'a ExpectExplicit) -> Option<&'a str> {
     })
 }
 
+/// The interaction rounds the request named (`request.explicit.rounds`, `[start, end]` seconds
+/// of the input): the checker then wants a label at the start or end of every round (5.3 d
+/// note 3). Malformed entries are left out here; lint refuses them in a vector.
+fn rounds(v: &Vector) -> Vec<[f64; 2]> {
+    v.request
+        .get("explicit")
+        .and_then(|e| e.get("rounds"))
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|r| Some([r.get(0)?.as_f64()?, r.get(1)?.as_f64()?]))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// `expect.output.explicit`: the reference measures the output's explicit label against the
 /// input (`aigc_label::explicit::check_file`, what `aigc-label check --original` prints) and
 /// judges every chapter-5 requirement the vector names; each one that fails is a finding charged
@@ -327,8 +343,16 @@ fn check_explicit(
         .collect();
     l.expected
         .insert("explicit".into(), Value::Object(expected));
-    let checked =
-        aigc_label::explicit::check_file(output, Some(input), voice, true, None, ctx.profile);
+    let rounds = rounds(v);
+    let checked = aigc_label::explicit::check_file(
+        output,
+        Some(input),
+        voice,
+        &rounds,
+        true,
+        None,
+        ctx.profile,
+    );
     let (modality, measurements, verdicts) = match checked {
         Ok((modality, measurements, verdicts)) => (modality, measurements, verdicts),
         Err(err) => {

@@ -19,6 +19,11 @@ pub struct Args {
     /// for the wording (5.3 b) and speech-rate (5.3 e) verdicts.
     #[arg(long, value_name = "TEXT")]
     voice_text: Option<String>,
+    /// Audio: an interaction round of the original as START-END seconds, repeatable: 5.3 d
+    /// is then judged per round (note 3: a label at the start or end of every round). Needs
+    /// --original and lossless audio.
+    #[arg(long = "round", value_name = "START-END", value_parser = explicit::parse_round)]
+    rounds: Vec<[f64; 2]>,
     /// Do not run tesseract OCR on visual labels (the wording verdict is then unknown).
     #[arg(long)]
     no_ocr: bool,
@@ -87,6 +92,7 @@ fn check(args: &Args, profile: &Profile) -> Result<explicit::Checked, String> {
         &args.file,
         args.original.as_deref(),
         args.voice_text.as_deref(),
+        &args.rounds,
         !args.no_ocr,
         args.media.as_deref(),
         profile,

@@ -25,6 +25,11 @@ pub struct Args {
     /// Audio label: rhythm (短长短短 tones) or voice (spoken prompt).
     #[arg(long, default_value = "rhythm", value_parser = ["rhythm", "voice"])]
     audio: String,
+    /// Audio: an interaction round as START-END seconds of the input, repeatable. In a voice
+    /// assistant's or call's audio, "start" and "end" are those of each round (5.3 d note 3):
+    /// a label is inserted at the start of every round, and --position is not used.
+    #[arg(long = "round", value_name = "START-END", value_parser = explicit::parse_round)]
+    rounds: Vec<[f64; 2]>,
     /// Video: show the label for this many seconds from the first frame (default: every frame).
     #[arg(long, value_name = "SECONDS")]
     duration: Option<f64>,
@@ -95,6 +100,7 @@ fn mark(args: &Args, profile: &Profile) -> Result<serde_json::Value, String> {
         position: args.position.clone(),
         kind: Some(args.audio.clone()),
         duration_s: args.duration,
+        rounds: args.rounds.clone(),
         allow_nonconforming: args.allow_nonconforming,
     };
     explicit::mark_path(

@@ -137,32 +137,46 @@ fn resample(x: &[f32], from: u32, to: u32) -> Vec<f32> {
 /// Insert a mono prompt into `pcm` at `place`, separated from the content by silence. Returns
 /// the new audio and the frame where the prompt starts.
 pub fn insert(pcm: &Pcm, prompt: &[f32], place: Place) -> (Pcm, usize) {
-    let c = pcm.channels.max(1) as usize;
-    let gap = (SEPARATION_S * pcm.rate as f32) as usize;
     let at = match place {
         Place::Start => 0,
         Place::End => pcm.frames(),
         Place::Middle => quiet_point(pcm),
     };
-    let mut block = Vec::with_capacity((prompt.len() + 2 * gap) * c);
-    let lead = if at == 0 { 0 } else { gap };
-    let trail = if at == pcm.frames() { 0 } else { gap };
-    block.extend(std::iter::repeat_n(0.0, lead * c));
-    for s in prompt {
-        block.extend(std::iter::repeat_n(*s, c));
+    let (out, starts) = insert_at(pcm, prompt, &[at]);
+    (out, starts[0])
+}
+
+/// Insert a mono prompt into `pcm` before each frame of `at` (ascending), each separated from
+/// the content by silence. Returns the new audio and the frame where each prompt starts in it.
+pub fn insert_at(pcm: &Pcm, prompt: &[f32], at: &[usize]) -> (Pcm, Vec<usize>) {
+    let c = pcm.channels.max(1) as usize;
+    let gap = (SEPARATION_S * pcm.rate as f32) as usize;
+    let frames = pcm.frames();
+    let mut samples =
+        Vec::with_capacity(pcm.samples.len() + at.len() * (prompt.len() + 2 * gap) * c);
+    let mut starts = Vec::with_capacity(at.len());
+    let mut copied = 0;
+    for &a in at {
+        let a = a.clamp(copied, frames);
+        samples.extend_from_slice(&pcm.samples[copied * c..a * c]);
+        copied = a;
+        let lead = if a == 0 { 0 } else { gap };
+        let trail = if a == frames { 0 } else { gap };
+        samples.extend(std::iter::repeat_n(0.0, lead * c));
+        starts.push(samples.len() / c);
+        for s in prompt {
+            samples.extend(std::iter::repeat_n(*s, c));
+        }
+        samples.extend(std::iter::repeat_n(0.0, trail * c));
     }
-    block.extend(std::iter::repeat_n(0.0, trail * c));
-    let mut samples = Vec::with_capacity(pcm.samples.len() + block.len());
-    samples.extend_from_slice(&pcm.samples[..at * c]);
-    samples.extend_from_slice(&block);
-    samples.extend_from_slice(&pcm.samples[at * c..]);
+    samples.extend_from_slice(&pcm.samples[copied * c..]);
     (
         Pcm {
             rate: pcm.rate,
             channels: pcm.channels,
             samples,
         },
-        at + lead,
+        starts,
     )
 }
 
@@ -976,6 +990,83 @@ pub struct AudioMeasure {
     /// profile sets the noise level.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rhythm_under_noise: Option<RhythmUnderNoise>,
+    /// 5.3 d note 3: each interaction round the caller named, found in the output, and whether
+    /// a rhythm label is at its start or end ([`locate_rounds`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rounds: Vec<RoundLabel>,
+}
+
+/// One interaction round (5.3 d note 3) in the labelled output.
+#[derive(Debug, Clone, Serialize)]
+pub struct RoundLabel {
+    /// The round as the caller named it, `[start, end]` seconds of the original.
+    pub round_s: [f64; 2],
+    /// Its first and last sound (within 30 dB of the round's peak) in the output, seconds:
+    /// `None` when the original's samples there are not found in the output.
+    pub sound_s: Option<[f64; 2]>,
+    /// A 短长短短 label overlaps the round's first or last sound ± the profile's
+    /// `explicit.audio.round_label_within_s`; `None` when the round was not found.
+    pub labelled: Option<bool>,
+}
+
+/// Length of the stretch of the original looked for in the output to find a round.
+const ROUND_PROBE_S: f64 = 0.1;
+
+/// Find each interaction round of `orig` in `out` (the original with labels inserted before,
+/// after or over parts of it) and say whether a rhythm label of `groups` is within `within_s`
+/// of the round's first or last sound. A round's first and last 0.1 s of sound, or failing that
+/// (a label mixed over them) its middle 0.1 s, are looked for sample for sample in `out`, at the
+/// same place or later by at most the length `out` gained: so this needs lossless output, as
+/// the inserted-segment measure does.
+pub fn locate_rounds(
+    out: &[f32],
+    orig: &[f32],
+    rate: u32,
+    rounds: &[[f64; 2]],
+    groups: &[Group],
+    within_s: f64,
+) -> Vec<RoundLabel> {
+    const EPS: f32 = 2.0 / 32768.0;
+    let r = rate as f64;
+    let probe = ((ROUND_PROBE_S * r) as usize).max(1);
+    let max_shift = out.len().checked_sub(orig.len());
+    // The smallest shift d >= from at which orig[at..at+len] is in out at at+d.
+    let find = |at: usize, len: usize, from: usize| -> Option<usize> {
+        let want = orig.get(at..at + len)?;
+        (from..=max_shift?).find(|d| {
+            out.get(at + d..at + d + len)
+                .is_some_and(|got| got.iter().zip(want).all(|(a, b)| (a - b).abs() <= EPS))
+        })
+    };
+    let near = |t: f64| {
+        groups
+            .iter()
+            .filter(|g| g.is_rhythm_label)
+            .any(|g| g.start_s <= t + within_s && g.end_s >= t - within_s)
+    };
+    let mut from = 0;
+    rounds
+        .iter()
+        .map(|&[s, e]| {
+            let s0 = ((s.max(0.0) * r) as usize).min(orig.len());
+            let e0 = ((e.max(0.0) * r) as usize).min(orig.len());
+            let sound = (s0 < e0).then(|| audible(&orig[s0..e0], rate));
+            let located = sound.and_then(|(a0, a1)| {
+                let (onset, offset) = (s0 + a0, s0 + a1);
+                let len = probe.min(offset - onset).max(1);
+                let middle = || find((onset + offset - len) / 2, len, from);
+                let d_start = find(onset, len, from).or_else(middle)?;
+                let d_end = find(offset - len, len, d_start).or_else(middle)?;
+                from = d_end;
+                Some([(onset + d_start) as f64 / r, (offset + d_end) as f64 / r])
+            });
+            RoundLabel {
+                round_s: [s, e],
+                sound_s: located,
+                labelled: located.map(|[a, b]| near(a) || near(b)),
+            }
+        })
+        .collect()
 }
 
 /// The distinguishability measure of a rhythm label (5.3 f "清晰可辨", which names no
@@ -1142,6 +1233,7 @@ pub fn measure(
         voice,
         compared_with_original: original.is_some(),
         rhythm_under_noise,
+        rounds: Vec::new(),
     }
 }
 
@@ -1168,6 +1260,11 @@ fn inserted_span(out: &[f32], orig: &[f32], _rate: u32) -> Option<(usize, usize)
             let start = first.min(out.len() - k);
             return Some((start, start + k));
         }
+    }
+    if out.len() > orig.len() {
+        // Longer, but not by one insertion (several labels, or one with other changes): the
+        // rest of the output from the first difference is all shifted or new.
+        return Some((first.min(out.len() - 1), out.len()));
     }
     if first >= out.len().min(orig.len()) {
         return None;
@@ -1212,17 +1309,19 @@ pub fn judge(m: &AudioMeasure, p: &ExplicitProfile) -> Vec<Finding> {
                 p.audio.rhythm_short_tolerance * 100.0
             ),
         ));
-        f.push(Finding::judge(
-            req::GB_5_3_D,
-            true,
-            format!(
-                "rhythm at the {} ({:.2}-{:.2} s of {:.2} s)",
-                place_name(*place),
-                g.start_s,
-                g.end_s,
-                m.duration_s
-            ),
-        ));
+        f.push(rounds_finding(m, p).unwrap_or_else(|| {
+            Finding::judge(
+                req::GB_5_3_D,
+                true,
+                format!(
+                    "rhythm at the {} ({:.2}-{:.2} s of {:.2} s)",
+                    place_name(*place),
+                    g.start_s,
+                    g.end_s,
+                    m.duration_s
+                ),
+            )
+        }));
         f.push(
             match (
                 &m.rhythm_under_noise,
@@ -1269,11 +1368,20 @@ pub fn judge(m: &AudioMeasure, p: &ExplicitProfile) -> Vec<Finding> {
                 "no speech recognition: give the prompt's text (--voice-text) to judge it",
             ),
         });
-        f.push(Finding::judge(
-            req::GB_5_3_D,
-            true,
-            format!("voice prompt at the {}", place_name(ins.place)),
-        ));
+        f.push(match m.rounds.is_empty() {
+            true => Finding::judge(
+                req::GB_5_3_D,
+                true,
+                format!("voice prompt at the {}", place_name(ins.place)),
+            ),
+            // The round check looks for 短长短短 near each round; spoken prompts between rounds
+            // are not told apart from the rounds' own speech.
+            false => Finding::unknown(
+                req::GB_5_3_D,
+                "interaction rounds are checked for rhythm labels only; a voice prompt per \
+                 round is not located",
+            ),
+        });
         let [lo, hi] = p.audio.speech_rate_chars_per_min;
         f.push(match v.chars_per_min {
             Some(r) => Finding::judge(
@@ -1352,6 +1460,74 @@ pub fn judge(m: &AudioMeasure, p: &ExplicitProfile) -> Vec<Finding> {
         });
     }
     f
+}
+
+/// 5.3 d) with interaction rounds (note 3): every round needs a label at its start or end.
+/// `None` without rounds (the place of the one label is then the finding).
+fn rounds_finding(m: &AudioMeasure, p: &ExplicitProfile) -> Option<Finding> {
+    if m.rounds.is_empty() {
+        return None;
+    }
+    let Some(within) = p.audio.round_label_within_s else {
+        return Some(Finding::unknown(
+            req::GB_5_3_D,
+            "interaction rounds were named but the profile sets no \
+             explicit.audio.round_label_within_s",
+        ));
+    };
+    let n = m.rounds.len();
+    let unlabelled: Vec<String> = m
+        .rounds
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.labelled == Some(false))
+        .map(|(i, r)| {
+            let [a, b] = r.sound_s.unwrap_or_default();
+            format!(
+                "round {} ({:.2}-{:.2} s of the input, its sound at {a:.2}-{b:.2} s of the output)",
+                i + 1,
+                r.round_s[0],
+                r.round_s[1]
+            )
+        })
+        .collect();
+    let lost: Vec<String> = m
+        .rounds
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.labelled.is_none())
+        .map(|(i, _)| (i + 1).to_string())
+        .collect();
+    Some(if !unlabelled.is_empty() {
+        Finding::judge(
+            req::GB_5_3_D,
+            false,
+            format!(
+                "{} of {n} interaction rounds have no 短长短短 within {within} s of their start or \
+                 end (5.3 d note 3): {}",
+                unlabelled.len(),
+                unlabelled.join("; ")
+            ),
+        )
+    } else if !lost.is_empty() {
+        Finding::unknown(
+            req::GB_5_3_D,
+            format!(
+                "interaction round(s) {} not found in the output: the original's samples there \
+                 are not in it unchanged (rounds are located in lossless output only)",
+                lost.join(", ")
+            ),
+        )
+    } else {
+        Finding::judge(
+            req::GB_5_3_D,
+            true,
+            format!(
+                "each of the {n} interaction rounds has a 短长短短 within {within} s of its start \
+                 or end (5.3 d note 3)"
+            ),
+        )
+    })
 }
 
 fn place_name(p: Place) -> &'static str {
@@ -1483,40 +1659,79 @@ pub fn decode(path: &Path) -> super::Result<(Pcm, Option<hound::WavSpec>)> {
 pub struct MarkReport {
     /// Rhythm or voice.
     pub kind: Kind,
-    /// Where the prompt starts, in seconds.
+    /// Where the (first) prompt starts, in seconds.
     pub start_s: f64,
     /// The prompt's length in seconds.
     pub duration_s: f64,
+    /// With interaction rounds: where each round's prompt starts in the output, in seconds.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub round_starts_s: Vec<f64>,
     /// The implicit label carried over, or why not.
     pub implicit: String,
 }
 
-/// Insert an audio label into a copy of `input`. WAV keeps its sample format; other formats
-/// are decoded and re-encoded by ffmpeg with its default encoder for the output's extension.
+/// Interaction rounds (5.3 d note 3: in voice assistants and the like, start and end mean
+/// those of one round): `[start, end]` in seconds of the input, ascending, not overlapping,
+/// within the audio. Refused otherwise, with what is wrong.
+pub fn check_rounds(rounds: &[[f64; 2]], duration_s: f64) -> super::Result<()> {
+    let mut previous_end = 0.0;
+    for (i, [s, e]) in rounds.iter().enumerate() {
+        if !(s.is_finite() && e.is_finite()) || *s < previous_end || e <= s || *s > duration_s {
+            return Err(ExplicitError::Refused(format!(
+                "interaction round {} [{s}, {e}] s: rounds must be ascending, not overlapping, \
+                 end after they start and start within the {duration_s:.2} s of audio",
+                i + 1
+            )));
+        }
+        previous_end = *e;
+    }
+    Ok(())
+}
+
+/// Insert an audio label into a copy of `input`: at `place`, or, when `rounds` are given, at
+/// the start of every interaction round. WAV keeps its sample format; other formats are decoded
+/// and re-encoded by ffmpeg with its default encoder for the output's extension.
 pub fn mark_file(
     input: &Path,
     output: &Path,
     kind: Kind,
     place: Place,
+    rounds: &[[f64; 2]],
     profile: &crate::Profile,
     overwrite: impl Into<super::WriteMode>,
 ) -> super::Result<MarkReport> {
     let (pcm, spec) = decode(input)?;
+    check_rounds(rounds, pcm.duration_s())?;
     let prompt = match kind {
         Kind::Rhythm => rhythm(pcm.rate),
         Kind::Voice => voice_prompt(pcm.rate)?,
     };
-    let (labelled, at) = insert(&pcm, &prompt, place);
+    let (labelled, starts) = if rounds.is_empty() {
+        let (labelled, at) = insert(&pcm, &prompt, place);
+        (labelled, vec![at])
+    } else {
+        let at: Vec<usize> = rounds
+            .iter()
+            .map(|[s, _]| ((s * pcm.rate as f64) as usize).min(pcm.frames()))
+            .collect();
+        insert_at(&pcm, &prompt, &at)
+    };
     let bytes = match spec {
         Some(spec) => write_wav_bytes(&labelled, spec)?,
         None => reencode(&labelled, output)?,
     };
     let (bytes, implicit) = super::carry_implicit(input, bytes, profile);
     super::write_bytes(output, &bytes, overwrite)?;
+    let seconds = |f: usize| f as f64 / pcm.rate as f64;
     Ok(MarkReport {
         kind,
-        start_s: at as f64 / pcm.rate as f64,
+        start_s: seconds(starts[0]),
         duration_s: prompt.len() as f64 / pcm.rate as f64,
+        round_starts_s: if rounds.is_empty() {
+            Vec::new()
+        } else {
+            starts.iter().map(|f| seconds(*f)).collect()
+        },
         implicit,
     })
 }
@@ -1554,6 +1769,7 @@ pub fn measure_file(
     path: &Path,
     original: Option<&Path>,
     voice_text: Option<&str>,
+    rounds: &[[f64; 2]],
     p: &ExplicitProfile,
 ) -> super::Result<AudioMeasure> {
     let (pcm, _) = decode(path)?;
@@ -1573,7 +1789,28 @@ pub fn measure_file(
             )));
         }
     }
-    Ok(measure(&pcm, orig.as_ref(), voice_text, p))
+    let mut m = measure(&pcm, orig.as_ref(), voice_text, p);
+    if !rounds.is_empty() {
+        let Some(o) = &orig else {
+            return Err(ExplicitError::Refused(
+                "interaction rounds are found against the original: give it (--original)".into(),
+            ));
+        };
+        check_rounds(rounds, o.duration_s())?;
+        if let Some(within) = p.audio.round_label_within_s {
+            m.rounds = locate_rounds(&pcm.mono(), &o.mono(), pcm.rate, rounds, &m.groups, within);
+        } else {
+            m.rounds = rounds
+                .iter()
+                .map(|r| RoundLabel {
+                    round_s: *r,
+                    sound_s: None,
+                    labelled: None,
+                })
+                .collect();
+        }
+    }
+    Ok(m)
 }
 
 #[cfg(test)]
@@ -1608,6 +1845,103 @@ mod tests {
             assert!(g.pattern.starts_with("短长短短"), "{}", g.pattern);
             assert_eq!(at, place);
         }
+    }
+
+    /// Three interaction rounds of sound with silence between them, 16 kHz: the original, and
+    /// the rounds as `[start, end]` seconds.
+    fn dialogue() -> (Pcm, Vec<[f64; 2]>) {
+        let rate = 16000;
+        let mut samples = Vec::new();
+        let mut rounds = Vec::new();
+        for (i, secs) in [2.0f32, 2.5, 1.5].iter().enumerate() {
+            samples.extend(std::iter::repeat_n(0.0, (1.5 * rate as f32) as usize));
+            let start = samples.len() as f64 / rate as f64;
+            let n = (secs * rate as f32) as usize;
+            samples.extend((0..n).map(|k| {
+                let t = k as f32 + 1000.0 * i as f32;
+                0.05 * ((t * 0.37).sin() + (t * 0.011).cos() + (t * 0.0023).sin())
+            }));
+            rounds.push([start, samples.len() as f64 / rate as f64]);
+        }
+        samples.extend(std::iter::repeat_n(0.0, rate as usize));
+        let pcm = Pcm {
+            rate,
+            channels: 1,
+            samples,
+        };
+        (pcm, rounds)
+    }
+
+    fn rounds_verdict(out: &Pcm, orig: &Pcm, rounds: &[[f64; 2]]) -> (Outcome, String) {
+        let p = p();
+        let mut m = measure(out, Some(orig), None, &p);
+        let within = p
+            .audio
+            .round_label_within_s
+            .expect("profile sets the round window");
+        m.rounds = locate_rounds(
+            &out.mono(),
+            &orig.mono(),
+            out.rate,
+            rounds,
+            &m.groups,
+            within,
+        );
+        let f = judge(&m, &p)
+            .into_iter()
+            .find(|f| f.requirement == req::GB_5_3_D)
+            .expect("5.3 d judged");
+        (f.outcome, f.detail)
+    }
+
+    /// 5.3 d note 3: a label before every round passes; before the first round only fails,
+    /// naming the rounds without one; a label mixed over a round's first sound is found too
+    /// (the round is located by its middle); an output that is not the original with
+    /// insertions leaves the rounds unlocated (unknown, never a pass).
+    #[test]
+    fn every_interaction_round_needs_its_own_label() {
+        let (orig, rounds) = dialogue();
+        let starts: Vec<usize> = rounds.iter().map(|r| (r[0] * 16000.0) as usize).collect();
+        let tones = rhythm(16000);
+
+        let (every, _) = insert_at(&orig, &tones, &starts);
+        let (o, why) = rounds_verdict(&every, &orig, &rounds);
+        assert_eq!(o, Outcome::Pass, "{why}");
+
+        let (first, _) = insert_at(&orig, &tones, &starts[..1]);
+        let (o, why) = rounds_verdict(&first, &orig, &rounds);
+        assert_eq!(o, Outcome::Fail, "{why}");
+        assert!(
+            why.contains("2 of 3") && why.contains("round 2") && why.contains("round 3"),
+            "{why}"
+        );
+
+        // Rounds 1 and 3 get an inserted label; round 2's is mixed over its first sound.
+        let (mut mixed, _) = insert_at(&orig, &tones, &[starts[0], starts[2]]);
+        let shift = mixed.frames() - orig.frames();
+        let at = starts[1] + shift / 2;
+        for (k, t) in tones.iter().enumerate() {
+            mixed.samples[at + k] += t;
+        }
+        let (o, why) = rounds_verdict(&mixed, &orig, &rounds);
+        assert_eq!(o, Outcome::Pass, "{why}");
+
+        let mut rescaled = every.clone();
+        rescaled.samples.iter_mut().for_each(|x| *x *= 0.5);
+        let (o, why) = rounds_verdict(&rescaled, &orig, &rounds);
+        assert_eq!(o, Outcome::Unknown, "{why}");
+    }
+
+    #[test]
+    fn rounds_must_be_ascending_and_inside_the_audio() {
+        assert!(check_rounds(&[[0.0, 1.0], [2.0, 3.0]], 5.0).is_ok());
+        assert!(check_rounds(&[[2.0, 3.0], [0.0, 1.0]], 5.0).is_err());
+        assert!(check_rounds(&[[0.0, 2.5], [2.0, 3.0]], 5.0).is_err());
+        assert!(check_rounds(&[[6.0, 7.0]], 5.0).is_err());
+        assert!(check_rounds(&[[1.0, f64::NAN]], 5.0).is_err());
+        assert_eq!(super::super::parse_round("4.5-9"), Ok([4.5, 9.0]));
+        assert!(super::super::parse_round("9-4.5").is_err());
+        assert!(super::super::parse_round("x").is_err());
     }
 
     /// 5.3 f: the reference's rhythm survives the noise 20 dB under the audio; the same rhythm

@@ -112,6 +112,10 @@ pub struct AudioProfile {
     /// added this many dB below the audio's own level. Absent: 5.3 f is not judged.
     #[serde(default)]
     pub rhythm_noise_below_programme_db: Option<f64>,
+    /// 5.3 d note 3: with interaction rounds, a rhythm label must overlap the span of this many
+    /// seconds either side of each round's first or last sound. Absent: rounds are not judged.
+    #[serde(default)]
+    pub round_label_within_s: Option<f64>,
 }
 
 fn default_rhythm_max_gap_to_short() -> f64 {
@@ -402,6 +406,18 @@ pub fn read_text(path: &Path) -> Result<String> {
     String::from_utf8(bytes).map_err(|e| fail(format!("not UTF-8 text ({e})")))
 }
 
+/// Parse an interaction round given as `START-END` in seconds (`--round 4.5-9`).
+pub fn parse_round(s: &str) -> std::result::Result<[f64; 2], String> {
+    let bad = || format!("round {s:?}: START-END in seconds, e.g. 4.5-9");
+    let (a, b) = s.split_once('-').ok_or_else(bad)?;
+    let a: f64 = a.trim().parse().map_err(|_| bad())?;
+    let b: f64 = b.trim().parse().map_err(|_| bad())?;
+    if !(a.is_finite() && b.is_finite() && a >= 0.0 && b > a) {
+        return Err(bad());
+    }
+    Ok([a, b])
+}
+
 /// What to mark, for [`mark_path`] (the `mark` command and the adapter's `label` op).
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct MarkRequest {
@@ -418,6 +434,11 @@ pub struct MarkRequest {
     /// Video: seconds from the first frame (default: every frame).
     #[serde(default)]
     pub duration_s: Option<f64>,
+    /// Audio: interaction rounds, `[start, end]` seconds of the input (5.3 d note 3: in a
+    /// voice assistant's audio, start and end are those of each round). A label is inserted at
+    /// the start of every round, and `position` is not used.
+    #[serde(default)]
+    pub rounds: Vec<[f64; 2]>,
     /// Write wording or durations that break chapter 5 (negative test vectors).
     #[serde(default)]
     pub allow_nonconforming: bool,
@@ -500,6 +521,7 @@ pub fn mark_path(
                 output,
                 kind,
                 place(Place::Start)?,
+                &req.rounds,
                 profile,
                 overwrite,
             )?;
@@ -555,7 +577,7 @@ pub fn detect_trace(path: &Path, profile: &Profile) -> Option<String> {
             ))
         }
         Modality::Audio => {
-            let m = audio::measure_file(path, None, None, &p).ok()?;
+            let m = audio::measure_file(path, None, None, &[], &p).ok()?;
             let (g, _) = m.rhythm?;
             Some(format!(
                 "the 短长短短 rhythm label at {:.2}-{:.2} s",
@@ -614,7 +636,8 @@ pub fn check_json(
 
 /// Measure the explicit label of `file` (against `original` when given) and judge it per
 /// requirement: what `aigc-label check` prints and what the harness uses as its oracle.
-/// `voice_text` is the spoken prompt's text (for 5.3 b/e), `ocr` runs tesseract on visual
+/// `voice_text` is the spoken prompt's text (for 5.3 b/e), `rounds` the interaction rounds of
+/// an audio original (5.3 d note 3; `[start, end]` seconds), `ocr` runs tesseract on visual
 /// labels, `media` forces a modality (text | image | audio | video).
 ///
 /// Images and video frames are measured by one rule ([`image::measure`]); their height verdict
@@ -625,6 +648,7 @@ pub fn check_file(
     file: &Path,
     original: Option<&Path>,
     voice_text: Option<&str>,
+    rounds: &[[f64; 2]],
     ocr: bool,
     media: Option<&str>,
     profile: &Profile,
@@ -677,7 +701,7 @@ pub fn check_file(
             (modality, v, f)
         }
         Modality::Audio => {
-            let m = audio::measure_file(file, original, voice_text, &p)?;
+            let m = audio::measure_file(file, original, voice_text, rounds, &p)?;
             (
                 modality,
                 json(serde_json::to_value(&m)),

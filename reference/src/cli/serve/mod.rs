@@ -340,6 +340,8 @@ async fn check(
             upload.path(),
             None,
             q.voice_text.as_deref(),
+            // Rounds are located against the original, which /check does not take.
+            &[],
             q.ocr.unwrap_or(true),
             q.media.as_deref(),
             profile,
