@@ -95,6 +95,7 @@ pub fn render(suite: &Suite) -> String {
             let evidence = match (r.kind, r.testable, choices.get(r.id.as_str())) {
                 (Kind::Suite, _, _) => "suite requirement".to_string(),
                 (_, Testable::Procedural, _) => "an auditor's evidence".to_string(),
+                _ if r.unmeasured.is_some() => "not measured (can fail, never pass)".to_string(),
                 (_, _, Some(v)) => {
                     format!("measurement; {} vector(s) on a profile choice", v.len())
                 }

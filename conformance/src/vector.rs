@@ -366,6 +366,11 @@ pub struct Requirement {
     /// Procedural: what an auditor asks for.
     #[serde(default)]
     pub evidence: Option<String>,
+    /// Machine-testable, but the suite has no measure that could pass it: why. Its vectors
+    /// can still fail it on what is measured, and the report shows it "not tested" with this
+    /// reason (GB-5.3-b: the spoken words are not recognised).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unmeasured: Option<String>,
     /// Retired ids stay listed, never reused.
     #[serde(default)]
     pub retired: bool,

@@ -359,6 +359,7 @@ mod tests {
             en: "e".into(),
             how: None,
             evidence: None,
+            unmeasured: None,
             retired: false,
             note: None,
             problem_codes: Vec::new(),

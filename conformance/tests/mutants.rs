@@ -8,8 +8,8 @@
 //! in that format's vectors (this found Annex E note 1 tested on PNG only).
 //!
 //! Coverage: 44 of the 46 machine-testable requirements of the standard, the Measures and the
-//! guides have a mutant; the other two and the two suite requirements are in [`NOT_MUTATED`],
-//! each with why (not measured by the reference, or unable to fail on its own).
+//! guides have a mutant; the other two (GB-5.3-b, not measured; GB-5.4-d, a permission) and
+//! the two suite requirements are in [`NOT_MUTATED`], each with why.
 //!
 //! Speed: the mutants answer in persistent mode (one python process per harness worker, the
 //! reference behind it in persistent mode too), several mutants run at once
@@ -101,10 +101,11 @@ const NOT_MUTATED: &[(&str, &str)] = &[
     ),
     (
         "GB-5.3-b",
-        "the words are not measured: there is no packaged Mandarin recogniser, so the wording \
-         judged is the vector's declared text and only 'is it speech' comes from the audio; a \
-         prompt that is not speech fails GB-5.3-a/e too (explicit-voice-white-noise), and other \
-         spoken words at a normal rate cannot be told from the declared ones",
+        "not measured (requirements.yaml `unmeasured`): there is no packaged Mandarin recogniser, \
+         so the spoken words are not heard and the report shows it \"not tested\"; what is \
+         measured, that the prompt is speech, fails with GB-5.3-a/e too \
+         (explicit-voice-white-noise), and other words spoken at a normal rate cannot be told \
+         from the requested ones",
     ),
 ];
 

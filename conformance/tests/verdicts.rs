@@ -383,6 +383,27 @@ fn what_the_oracle_did_not_measure_is_not_tested() {
 }
 
 #[test]
+fn a_declared_voice_wording_is_no_pass() {
+    // GB-5.3-b: the voice prompt is measured to be speech, but its words are not recognised;
+    // the text the request declares is no evidence of what was spoken, so the requirement is
+    // not tested, with the catalogue's reason in report.json and report.md.
+    let r = run(&["--exact", "explicit-label-audio-voice"]);
+    assert_eq!(r.exit, 0, "{}\n{}", r.stdout, r.stderr);
+    let v = r.vector("explicit-label-audio-voice");
+    assert_eq!(v["outcome"], "pass");
+    assert_eq!(v["unmeasured"], serde_json::json!(["GB-5.3-b"]));
+    let b = r.requirement("GB-5.3-b");
+    assert_eq!(b["verdict"], "not-tested");
+    assert_eq!(b["counts"]["pass"], 0);
+    assert!(b["unmeasured"]
+        .as_str()
+        .is_some_and(|why| why.contains("not recognised")));
+    // What is measured still passes.
+    assert_eq!(r.requirement("GB-5.3-e")["verdict"], "pass");
+    assert!(r.file("report.md").contains("not measurable here"));
+}
+
+#[test]
 fn protocol_md_lists_the_profile_media_names() {
     let profile = aigc_label::Profile::load(&workspace().join("vectors/profile.yaml")).unwrap();
     let names = aigc_conformance::scope::MediaNames::of(&profile).unwrap();

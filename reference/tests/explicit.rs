@@ -574,7 +574,15 @@ fn voice_prompt_inserted_and_rate_measured() {
     let m =
         audio::measure_file(&out, Some(&base), Some(wording::VOICE_PROMPT_TEXT), &[], &p).unwrap();
     let f = audio::judge(&m, &p);
-    assert!(f.iter().all(|f| f.outcome == Outcome::Pass), "{f:?}");
+    // Everything passes but the words (5.3 b), which are not recognised: not measured.
+    for f in &f {
+        let want = if f.requirement == "GB-5.3-b" {
+            Outcome::Unknown
+        } else {
+            Outcome::Pass
+        };
+        assert_eq!(f.outcome, want, "{f:?}");
+    }
     assert_eq!(m.inserted.unwrap().place, Place::Middle);
     // The vectors: the same prompt at normal speed passes 5.3 e, at 2.5x tempo fails.
     let orig = vector("audio-original.wav");

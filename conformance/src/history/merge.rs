@@ -203,6 +203,7 @@ pub fn merge(shards: &[StoredReport]) -> Result<Value, String> {
             en: String::new(),
             how: None,
             evidence: None,
+            unmeasured: r["unmeasured"].as_str().map(str::to_string),
             retired,
             note: None,
             problem_codes: Vec::new(),

@@ -116,6 +116,9 @@ pub fn render(r: &Report) -> String {
         );
         for q in untested {
             let _ = writeln!(o, "- {}: {}", q.requirement.id, q.vectors.join(", "));
+            if let Some(why) = &q.requirement.unmeasured {
+                let _ = writeln!(o, "  - not measurable here: {}", cell(why));
+            }
         }
     }
     let failures: Vec<_> = r

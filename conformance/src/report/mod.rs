@@ -122,8 +122,8 @@ pub struct Selection {
 
 /// One requirement in the report: the catalogue entry with its verdict.
 ///
-/// Serialized as the catalogue's id, clause, level, testable, confidence, zh, en and evidence,
-/// then `verdict`, `counts`, `vectors` and `not_applicable` (report.schema.json).
+/// Serialized as the catalogue's id, clause, level, testable, confidence, zh, en, evidence and
+/// (when the suite cannot measure it) unmeasured, then `verdict`, `counts`, `vectors` and `not_applicable` (report.schema.json).
 #[derive(Debug, Clone)]
 pub struct RequirementResult {
     /// The catalogue entry.
@@ -154,6 +154,9 @@ impl Serialize for RequirementResult {
         st.serialize_field("zh", &q.zh)?;
         st.serialize_field("en", &q.en)?;
         st.serialize_field("evidence", &q.evidence)?;
+        if let Some(why) = &q.unmeasured {
+            st.serialize_field("unmeasured", why)?;
+        }
         st.serialize_field("verdict", &self.verdict)?;
         st.serialize_field("counts", &self.counts)?;
         st.serialize_field("vectors", &self.vectors)?;

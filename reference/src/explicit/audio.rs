@@ -1357,15 +1357,31 @@ pub fn judge(m: &AudioMeasure, p: &ExplicitProfile) -> Vec<Finding> {
                 ins.duration_s, ins.start_s
             ),
         ));
+        // The words are not heard (no packaged Mandarin recogniser): a declared text that
+        // lacks an element fails, but one that has both proves nothing about what is spoken,
+        // so it is no pass: the requirement stays unmeasured (issue 18).
         f.push(match &v.wording {
-            Some(w) => Finding::judge(
+            Some(w) if !w.conforms => Finding::judge(
                 req::GB_5_3_B,
-                w.conforms,
-                format!("declared text {:?} (not recognised from the audio)", w.text),
+                false,
+                format!(
+                    "the declared text {:?} lacks the AI element or 生成/合成 (the audio is \
+                     speech; its words are not recognised)",
+                    w.text
+                ),
+            ),
+            Some(w) => Finding::unknown(
+                req::GB_5_3_B,
+                format!(
+                    "the audio is speech and the declared text {:?} conforms, but the spoken \
+                     words are not recognised (no Mandarin speech recogniser): not measured",
+                    w.text
+                ),
             ),
             None => Finding::unknown(
                 req::GB_5_3_B,
-                "no speech recognition: give the prompt's text (--voice-text) to judge it",
+                "the audio is speech; its words are not recognised (no Mandarin speech \
+                 recogniser) and no text was declared (--voice-text)",
             ),
         });
         f.push(match m.rounds.is_empty() {
@@ -2036,6 +2052,24 @@ mod tests {
         for r in [req::GB_5_3_A, req::GB_5_3_B, req::GB_5_3_E] {
             let got = f.iter().find(|x| x.requirement == r).map(|x| x.outcome);
             assert_eq!(got, Some(Outcome::Fail), "{r}: {f:?}");
+        }
+    }
+
+    /// 5.3 b is never passed on the declared text alone: the words are not heard, so a
+    /// conforming declaration leaves it unmeasured; a declaration that lacks an element fails.
+    #[test]
+    fn the_declared_wording_is_no_pass() {
+        let base = tone_pcm(3.0, 16000);
+        let (out, _) = insert(&base, &voice_prompt(16000).unwrap(), Place::End);
+        for (text, want) in [
+            (wording::VOICE_PROMPT_TEXT, Outcome::Unknown),
+            ("本内容由机器生成", Outcome::Fail),
+        ] {
+            let m = measure(&out, Some(&base), Some(text), &p());
+            assert!(m.voice.is_some(), "{m:?}");
+            let f = judge(&m, &p());
+            let got = f.iter().find(|x| x.requirement == req::GB_5_3_B);
+            assert_eq!(got.map(|x| x.outcome), Some(want), "{text}: {f:?}");
         }
     }
 
