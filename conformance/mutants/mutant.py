@@ -229,6 +229,16 @@ def never_verifies(resp, report):
                     f["status"] = "unsupported"
 
 
+def hides_problem(code):
+    """A reader that reports its problems (labels[].problems) but never notices `code`: the
+    verdict is the reference's, so only the vectors that expect the code to be noticed fail."""
+    def hide(resp, report):
+        for label in resp.get("labels", []):
+            if "problems" in label:
+                label["problems"] = [c for c in label["problems"] if c != code]
+    return hide
+
+
 def json_anywhere(req):
     # Takes any JSON with a "Label" key as the label, whatever the field's name (breaks E a).
     resp = ref_adapter(req)
@@ -733,6 +743,10 @@ MUTANTS = {
                             "treats the 'mainly' rule of Annex E j) as mandatory"),
     "read-strict-provider-code": ("PG-20252A-code", {"read": None}, read_then(strict_provider_code), [],
                                   "treats a provider code failing the PG-20252A check as an invalid label"),
+    "read-misses-charset": ("E-j", {"read": None}, read_then(hides_problem("charset")), [],
+                            "reports problems but never notices values outside the character set of Annex E j)"),
+    "read-misses-provider-code": ("PG-20252A-code", {"read": None}, read_then(hides_problem("provider-code-invalid")), [],
+                                  "reports problems but never checks a provider code against PG-20252A"),
     "read-json-anywhere": ("E-a", {"read": None}, json_anywhere, ["GB-6.1-a", "PG-20258A-carrier"],
                            "takes JSON with a Label key from any field, whatever its name (collateral GB-6.1-a and "
                            "PG-20258A-carrier: it also takes a YAML block in a Markdown body for front matter, "

@@ -114,6 +114,20 @@ pub fn lint(suite: &Suite, load_errors: Vec<LoadError>) -> Lint {
                 .push(at("label vector without request.fields".into()));
         }
         l.errors.extend(check_explicit_keys(v).into_iter().map(&at));
+        if let Some(codes) = &v.expect.problems {
+            if v.op != Op::Read {
+                l.errors
+                    .push(at("expect.problems applies to read vectors".into()));
+            }
+            for c in codes {
+                if !aigc_label::ProblemCode::ALL.iter().any(|k| k.as_str() == c) {
+                    l.errors.push(at(format!(
+                        "expect.problems: {c:?} is not a problem code of the reference \
+                         (vectors/profile.yaml problems:)"
+                    )));
+                }
+            }
+        }
         if v.op == Op::Read && v.expect.output.is_some() {
             l.errors
                 .push(at("expect.output applies to label/propagate vectors".into()));

@@ -220,6 +220,12 @@ pub struct Expect {
     /// in protocol v1: judged only when the response reports `security` on every label.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub security: Option<Vec<aigc_label::security::Status>>,
+    /// `read`: problem codes the reader must report on its labels (`labels[].problems`,
+    /// optional in protocol v1): a soft-rule breach (a warning, the label stays valid) that a
+    /// reader must notice. Judged only when the response reports `problems`; a reader that
+    /// reports none leaves the vector's requirements unmeasured, never passed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problems: Option<Vec<String>>,
     /// `propagate`: the notice level.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notice: Option<Notice>,

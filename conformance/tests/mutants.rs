@@ -130,11 +130,23 @@ fn every_machine_testable_requirement_has_a_mutant_or_a_reason() {
         .filter(|id| covered.contains(*id))
         .count();
     eprintln!(
-        "{mutated} of {} machine-testable requirements have a mutant; without one: {:?}",
+        "{mutated} of {} machine-testable requirements have a mutant ({} of them unmeasured: \
+         {:?}); without one: {:?}",
         doc.machine_testable.len(),
+        doc.unmeasured.len(),
+        doc.unmeasured,
         NOT_MUTATED.iter().map(|(r, _)| *r).collect::<Vec<_>>()
     );
     let mut problems = Vec::new();
+    // A requirement the catalogue says no measure can pass has no mutant to show it measured:
+    // it must be listed here, with why.
+    for id in &doc.unmeasured {
+        if !NOT_MUTATED.iter().any(|(r, _)| r == id) {
+            problems.push(format!(
+                "{id}: `unmeasured` in requirements.yaml but not in NOT_MUTATED"
+            ));
+        }
+    }
     for id in doc.machine_testable {
         let listed = NOT_MUTATED.iter().any(|(r, _)| *r == id);
         match (covered.contains(&id), listed) {
@@ -151,19 +163,35 @@ fn every_machine_testable_requirement_has_a_mutant_or_a_reason() {
 }
 
 /// The few facts this test needs from requirements.yaml, read line by line (the file's
-/// `- id:` / `testable:` / `retired:` keys), so the test needs no YAML crate.
+/// `- id:` / `testable:` / `retired:` / `unmeasured:` keys), so the test needs no YAML crate.
 mod serde_yaml_like {
     pub struct Doc {
         pub machine_testable: Vec<String>,
+        /// Those of them the catalogue marks `unmeasured` (no measure could pass them).
+        pub unmeasured: Vec<String>,
+    }
+
+    #[derive(Default)]
+    struct Entry {
+        id: String,
+        machine: bool,
+        retired: bool,
+        unmeasured: bool,
     }
 
     pub fn parse(text: &str) -> Doc {
-        let mut out = Vec::new();
-        let mut current: Option<(String, bool, bool)> = None;
-        let mut flush = |c: &mut Option<(String, bool, bool)>| {
-            if let Some((id, machine, retired)) = c.take() {
-                if machine && !retired {
-                    out.push(id);
+        let mut doc = Doc {
+            machine_testable: Vec::new(),
+            unmeasured: Vec::new(),
+        };
+        let mut current: Option<Entry> = None;
+        let mut flush = |c: &mut Option<Entry>| {
+            if let Some(e) = c.take() {
+                if e.machine && !e.retired {
+                    if e.unmeasured {
+                        doc.unmeasured.push(e.id.clone());
+                    }
+                    doc.machine_testable.push(e.id);
                 }
             }
         };
@@ -171,20 +199,24 @@ mod serde_yaml_like {
             let t = line.trim();
             if let Some(id) = t.strip_prefix("- id:") {
                 flush(&mut current);
-                current = Some((id.trim().trim_matches('"').to_string(), false, false));
+                current = Some(Entry {
+                    id: id.trim().trim_matches('"').to_string(),
+                    ..Entry::default()
+                });
             } else if let Some(c) = current.as_mut() {
                 if t.starts_with("testable:") && t.ends_with("machine") {
-                    c.1 = true;
+                    c.machine = true;
                 }
                 if t == "retired: true" {
-                    c.2 = true;
+                    c.retired = true;
+                }
+                if t.starts_with("unmeasured:") {
+                    c.unmeasured = true;
                 }
             }
         }
         flush(&mut current);
-        Doc {
-            machine_testable: out,
-        }
+        doc
     }
 }
 

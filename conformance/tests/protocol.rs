@@ -92,6 +92,7 @@ fn typed_responses_match_the_response_schemas() {
                 fields: fields(),
                 carrier: "png/iTXt/XMP".into(),
                 security: None,
+                problems: Some(vec!["charset".into()]),
             }],
             verdict,
         };

@@ -404,6 +404,28 @@ fn a_declared_voice_wording_is_no_pass() {
 }
 
 #[test]
+fn a_soft_rule_is_tested_only_by_a_reader_that_reports_problems() {
+    // annex-e-producer-code-26 expects `valid` and the problem provider-code-invalid. The
+    // reference reports its problems: PG-20252A-code passes on it. A reader that gives the same
+    // verdict and labels but reports no `problems` has not shown that it checks the code: the
+    // vector is inconclusive for it and the requirement not tested, never passed.
+    let id = "annex-e-producer-code-26";
+    let r = run(&["--exact", id]);
+    assert_eq!(r.exit, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(r.vector(id)["outcome"], "pass");
+    assert_eq!(r.requirement("PG-20252A-code")["verdict"], "pass");
+    let adapter = workspace().join("conformance/tests/adapters/reader-without-problems.py");
+    let command = format!("python3 {}", adapter.display());
+    let r = run(&["--exact", id, "--adapter", &command]);
+    let v = r.vector(id);
+    assert_eq!(v["outcome"], "inconclusive", "{v}");
+    assert_eq!(v["unmeasured"], serde_json::json!(["PG-20252A-code"]));
+    let q = r.requirement("PG-20252A-code");
+    assert_eq!(q["verdict"], "not-tested", "{q}");
+    assert_eq!(q["counts"]["pass"], 0);
+}
+
+#[test]
 fn protocol_md_lists_the_profile_media_names() {
     let profile = aigc_label::Profile::load(&workspace().join("vectors/profile.yaml")).unwrap();
     let names = aigc_conformance::scope::MediaNames::of(&profile).unwrap();

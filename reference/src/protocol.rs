@@ -251,6 +251,11 @@ pub struct FoundLabel {
     /// The label's security data (TC260-PG-202511A), optional in protocol 1: judged when present.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub security: Option<Value>,
+    /// The problem codes the reader found in this label (the reference's vocabulary,
+    /// conformance/PROTOCOL.md), optional in protocol 1: when reported, vectors that expect a
+    /// code (a soft rule broken, the label still valid) check that it is there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problems: Option<Vec<String>>,
 }
 
 /// The `ok` answer to `read`.
@@ -397,6 +402,12 @@ fn read(request: ReadRequest, profile: &Profile) -> Value {
                     fields: l.fields.clone(),
                     carrier: l.carrier.clone(),
                     security: serde_json::to_value(&l.security).ok(),
+                    problems: Some(
+                        l.problems
+                            .iter()
+                            .map(|p| p.code.as_str().to_string())
+                            .collect(),
+                    ),
                 })
                 .collect(),
             verdict: report.verdict,

@@ -7,6 +7,7 @@
 
 use serde::Serialize;
 use serde_json::{json, Map, Value};
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use crate::adapter::{Exchange, Failure};
@@ -352,6 +353,53 @@ fn check_read(l: &mut Ledger, v: &Vector, response: &Value, ctx: &Context) {
         });
     }
     check_security(l, v, response);
+    check_problems(l, v, response);
+}
+
+/// `expect.problems`: the codes some label of the response must report (`labels[].problems`).
+/// Optional in protocol v1, but a vector that expects a code is about noticing it: a reader
+/// that reports no `problems` at all has not shown that it notices, so the vector's
+/// requirements are unmeasured by it (not tested, never passed); one that reports `problems`
+/// without the code fails them.
+fn check_problems(l: &mut Ledger, v: &Vector, response: &Value) {
+    let Some(want) = &v.expect.problems else {
+        return;
+    };
+    let labels = response
+        .get("labels")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let mut want: Vec<String> = want.clone();
+    want.sort();
+    want.dedup();
+    if !labels.iter().any(|lab| lab.get("problems").is_some()) {
+        l.record("problems", json!(want), json!("not reported"));
+        l.unmeasured.extend(v.requirements.iter().cloned());
+        return;
+    }
+    let reported: BTreeSet<&str> = labels
+        .iter()
+        .filter_map(|lab| lab.get("problems")?.as_array())
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    let found: Vec<&String> = want
+        .iter()
+        .filter(|c| reported.contains(c.as_str()))
+        .collect();
+    let text = format!(
+        "problems: expected the reader to report {}, it reported {}",
+        want.join(", "),
+        if reported.is_empty() {
+            "none".to_string()
+        } else {
+            reported.iter().copied().collect::<Vec<_>>().join(", ")
+        }
+    );
+    l.compare("problems", json!(want), json!(found), || {
+        Finding::new(text, blame::of(v, "problems", &[]))
+    });
 }
 
 /// `expect.security` (TC260-PG-202511A): the `security.status` of every label, in file order.

@@ -735,6 +735,10 @@ pub fn plan(
             status: Some(ExpectStatus::Ok),
             verdict: Some(verdict),
             labels,
+            // A provider code that breaks PG-20252A leaves the label valid (a name, Annex E d):
+            // what shows that a reader checks the code is the problem it reports.
+            problems: (verdict == Verdict::Valid && codes.contains(&"provider-code-invalid"))
+                .then(|| vec!["provider-code-invalid".to_string()]),
             ..Expect::default()
         },
     })

@@ -72,6 +72,8 @@ def answer_from(expect):
     if security and len(security) == len(labels):
         for lab, s in zip(labels, security):
             lab["security"] = {"status": s}
+    if expect.get("problems") and labels:
+        labels[0]["problems"] = list(expect["problems"])
     return {"status": "ok", "verdict": expect.get("verdict", "unlabeled"), "labels": labels}
 
 
