@@ -530,7 +530,7 @@ fn explicit_key_holds(
             // glyph-fill measurement.
             let binding = m["readings"]
                 .as_array()
-                .and_then(|a| a.first())
+                .and_then(|a| a.iter().find(|r| r["question"] == "text_height"))
                 .and_then(|r| r["verdicts"].as_array())
                 .and_then(|v| v.iter().find(|x| x["binding"] == true))
                 .map(|x| x["ratio"].clone());

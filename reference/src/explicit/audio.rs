@@ -1780,7 +1780,8 @@ fn reencode(pcm: &Pcm, output: &Path) -> super::Result<Vec<u8>> {
     bytes
 }
 
-/// Measure an audio file.
+/// Measure an audio file (against its original when given): [`decode_pair`], then
+/// [`measure_decoded`].
 pub fn measure_file(
     path: &Path,
     original: Option<&Path>,
@@ -1788,6 +1789,12 @@ pub fn measure_file(
     rounds: &[[f64; 2]],
     p: &ExplicitProfile,
 ) -> super::Result<AudioMeasure> {
+    let (pcm, orig) = decode_pair(path, original)?;
+    measure_decoded(&pcm, orig.as_ref(), voice_text, rounds, p)
+}
+
+/// Decode a labelled file and its original; refused when their rates or channels differ.
+pub fn decode_pair(path: &Path, original: Option<&Path>) -> super::Result<(Pcm, Option<Pcm>)> {
     let (pcm, _) = decode(path)?;
     let orig = match original {
         Some(o) => Some(decode(o)?.0),
@@ -1805,9 +1812,21 @@ pub fn measure_file(
             )));
         }
     }
-    let mut m = measure(&pcm, orig.as_ref(), voice_text, p);
+    Ok((pcm, orig))
+}
+
+/// [`measure`], then the interaction rounds (5.3 d note 3) when `rounds` are named: those need
+/// the original.
+pub fn measure_decoded(
+    pcm: &Pcm,
+    orig: Option<&Pcm>,
+    voice_text: Option<&str>,
+    rounds: &[[f64; 2]],
+    p: &ExplicitProfile,
+) -> super::Result<AudioMeasure> {
+    let mut m = measure(pcm, orig, voice_text, p);
     if !rounds.is_empty() {
-        let Some(o) = &orig else {
+        let Some(o) = orig else {
             return Err(ExplicitError::Refused(
                 "interaction rounds are found against the original: give it (--original)".into(),
             ));
@@ -1827,6 +1846,64 @@ pub fn measure_file(
         }
     }
     Ok(m)
+}
+
+/// GB-5.3-f and GB-5.3-d (interaction rounds) under the profile's [L] limits and under each
+/// other value of `readings.limits` (annotation for the report: which outputs those limits
+/// decide). Empty when there is nothing to compare.
+pub fn limit_readings(
+    m: &AudioMeasure,
+    pcm: &Pcm,
+    orig: Option<&Pcm>,
+    p: &ExplicitProfile,
+    limits: &super::readings::LimitReadings,
+) -> Vec<super::readings::LimitReading> {
+    use super::readings::limit_reading;
+    let mut out = Vec::new();
+    let mono = pcm.mono();
+    if let (Some((g, _)), Some(below), Some(n)) = (
+        &m.rhythm,
+        p.audio.rhythm_noise_below_programme_db,
+        &m.rhythm_under_noise,
+    ) {
+        if !limits.rhythm_noise_below_programme_db.is_empty() {
+            let mut values = vec![(format!("{below} dB"), n.survives)];
+            values.extend(limits.rhythm_noise_below_programme_db.iter().map(|db| {
+                (
+                    format!("{db} dB"),
+                    rhythm_under_noise(&mono, pcm.rate, g, *db).survives,
+                )
+            }));
+            out.extend(limit_reading(
+                req::GB_5_3_F,
+                "rhythm_noise_below_programme_db",
+                values,
+            ));
+        }
+    }
+    let located = !m.rounds.is_empty() && m.rounds.iter().all(|r| r.labelled.is_some());
+    if let (true, Some(o), Some(within)) = (located, orig, p.audio.round_label_within_s) {
+        if !limits.round_label_within_s.is_empty() {
+            let rounds: Vec<[f64; 2]> = m.rounds.iter().map(|r| r.round_s).collect();
+            let all = |w: f64| {
+                locate_rounds(&mono, &o.mono(), pcm.rate, &rounds, &m.groups, w)
+                    .iter()
+                    .all(|r| r.labelled == Some(true))
+            };
+            let mut values = vec![(
+                format!("{within} s"),
+                m.rounds.iter().all(|r| r.labelled == Some(true)),
+            )];
+            values.extend(
+                limits
+                    .round_label_within_s
+                    .iter()
+                    .map(|w| (format!("{w} s"), all(*w))),
+            );
+            out.extend(limit_reading(req::GB_5_3_D, "round_label_within_s", values));
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -1946,6 +2023,41 @@ mod tests {
         rescaled.samples.iter_mut().for_each(|x| *x *= 0.5);
         let (o, why) = rounds_verdict(&rescaled, &orig, &rounds);
         assert_eq!(o, Outcome::Unknown, "{why}");
+    }
+
+    /// The [L] round window decides a label 1.6 s before each round: it fails with the
+    /// profile's 1 s and 0.5 s but passes with 2 s, and the readings say the verdict hangs on
+    /// that value.
+    #[test]
+    fn the_round_window_is_a_reading_the_report_shows() {
+        let p = p();
+        let (orig, rounds) = dialogue();
+        let starts: Vec<usize> = rounds.iter().map(|r| (r[0] * 16000.0) as usize).collect();
+        let mut early = rhythm(16000);
+        early.extend(std::iter::repeat_n(0.0, (1.3 * 16000.0) as usize));
+        let (out, _) = insert_at(&orig, &early, &starts);
+        let mut m = measure(&out, Some(&orig), None, &p);
+        m.rounds = locate_rounds(&out.mono(), &orig.mono(), 16000, &rounds, &m.groups, 1.0);
+        let limits = crate::explicit::readings::LimitReadings {
+            round_label_within_s: vec![0.5, 2.0],
+            ..Default::default()
+        };
+        let r = limit_readings(&m, &out, Some(&orig), &p, &limits);
+        let d = r
+            .iter()
+            .find(|x| x.requirement == req::GB_5_3_D)
+            .expect("a round reading");
+        let outcomes: Vec<Outcome> = d.verdicts.iter().map(|v| v.outcome).collect();
+        assert_eq!(
+            outcomes,
+            [Outcome::Fail, Outcome::Fail, Outcome::Pass],
+            "{d:?}"
+        );
+        assert!(
+            d.hangs_on_reading && d.summary.contains("2 s"),
+            "{}",
+            d.summary
+        );
     }
 
     #[test]

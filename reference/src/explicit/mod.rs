@@ -668,10 +668,19 @@ pub fn check_file(
                     requirement: &str|
      -> Result<serde_json::Value> {
         let r = readings::ReadingsProfile::from_profile(profile)?;
-        let list: Vec<readings::Readings> = visual
+        let mut list: Vec<serde_json::Value> = visual
             .and_then(|m| readings::apply_text_height(findings, m, min_ratio, requirement, &r))
+            .map(|x| json(serde_json::to_value(&x)))
             .into_iter()
             .collect();
+        // Images only: video frames have no colour difference and no 5.2 d.
+        if requirement == requirements::GB_5_2_E {
+            list.extend(
+                visual
+                    .and_then(|m| image::legibility_reading(m, &p, &r.limits.legibility))
+                    .map(|x| json(serde_json::to_value(&x))),
+            );
+        }
         if let Some(obj) = value.as_object_mut() {
             obj.insert("readings".into(), json(serde_json::to_value(&list)));
             obj.insert(
@@ -701,12 +710,15 @@ pub fn check_file(
             (modality, v, f)
         }
         Modality::Audio => {
-            let m = audio::measure_file(file, original, voice_text, rounds, &p)?;
-            (
-                modality,
-                json(serde_json::to_value(&m)),
-                audio::judge(&m, &p),
-            )
+            let (pcm, orig) = audio::decode_pair(file, original)?;
+            let m = audio::measure_decoded(&pcm, orig.as_ref(), voice_text, rounds, &p)?;
+            let r = readings::ReadingsProfile::from_profile(profile)?;
+            let limits = audio::limit_readings(&m, &pcm, orig.as_ref(), &p, &r.limits);
+            let mut v = json(serde_json::to_value(&m));
+            if let Some(obj) = v.as_object_mut().filter(|_| !limits.is_empty()) {
+                obj.insert("readings".into(), json(serde_json::to_value(&limits)));
+            }
+            (modality, v, audio::judge(&m, &p))
         }
         Modality::Video => {
             let m = video::measure_file(file, original, ocr, &p)?;

@@ -17,6 +17,119 @@ use crate::profile::{Profile, ProfileError};
 pub struct ReadingsProfile {
     /// What "文字高度" (text height) measures.
     pub text_height: TextHeightReadings,
+    /// Other values of the [L] limits of the `explicit:` section (absent: none evaluated).
+    #[serde(default)]
+    pub limits: LimitReadings,
+}
+
+/// `readings.limits`: values another careful reading of a clause might choose for a limit the
+/// profile sets at [L]. Verdicts follow the `explicit:` section; each output is also judged
+/// under these, and the report lists those whose verdict would differ.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct LimitReadings {
+    /// GB-5.2-d: other pairs for `explicit.image.min_contrast_ratio` and
+    /// `min_colour_difference`.
+    #[serde(default)]
+    pub legibility: Vec<LegibilityLimits>,
+    /// GB-5.3-f: other distances for `explicit.audio.rhythm_noise_below_programme_db`.
+    #[serde(default)]
+    pub rhythm_noise_below_programme_db: Vec<f64>,
+    /// GB-5.3-d note 3: other windows for `explicit.audio.round_label_within_s`.
+    #[serde(default)]
+    pub round_label_within_s: Vec<f64>,
+}
+
+/// One pair of legibility limits (GB-5.2-d): a label fails when it is below both.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+pub struct LegibilityLimits {
+    /// Luminance contrast ratio (WCAG 2), 1 to 21.
+    pub min_contrast_ratio: f64,
+    /// Colour difference, CIE 1976 ΔE*ab.
+    pub min_colour_difference: f64,
+}
+
+/// The verdict of one requirement under the profile's limit and under each other value of
+/// `readings.limits`, in the shape of [`Readings`] (the report reads `requirement`,
+/// `hangs_on_reading` and `summary` of both).
+#[derive(Debug, Clone, Serialize)]
+pub struct LimitReading {
+    /// The requirement.
+    pub requirement: String,
+    /// The profile key whose value is open.
+    pub question: &'static str,
+    /// Our confidence in the value: always L (only [L] limits have alternatives).
+    pub confidence: &'static str,
+    /// The profile's value, in words.
+    pub binding: String,
+    /// The verdict under every value, the profile's first.
+    pub verdicts: Vec<LimitVerdict>,
+    /// Whether some other value gives another verdict.
+    pub hangs_on_reading: bool,
+    /// In words: "passes with 3:1 / ΔE 30 (profile), fails with 4.5:1 / ΔE 40 [L]".
+    pub summary: String,
+}
+
+/// One value's verdict.
+#[derive(Debug, Clone, Serialize)]
+pub struct LimitVerdict {
+    /// The value, in words.
+    pub value: String,
+    /// Whether it is the profile's.
+    pub binding: bool,
+    /// Pass or fail under it.
+    pub outcome: Outcome,
+}
+
+/// A [`LimitReading`] from the verdicts (`true`: pass) under the profile's value (first) and
+/// the alternatives.
+pub fn limit_reading(
+    requirement: &str,
+    question: &'static str,
+    values: Vec<(String, bool)>,
+) -> Option<LimitReading> {
+    let (binding, bound) = values.first().cloned()?;
+    let word = |pass: bool| if pass { "passes" } else { "fails" };
+    let others: Vec<&(String, bool)> = values[1..].iter().filter(|(_, o)| *o != bound).collect();
+    let hangs = !others.is_empty();
+    let summary = if hangs {
+        format!(
+            "{} with {question} {binding} (profile), {} with {} [L]",
+            word(bound),
+            word(!bound),
+            others
+                .iter()
+                .map(|(v, _)| v.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    } else {
+        format!(
+            "{} with every value of {question} ({})",
+            word(bound),
+            values
+                .iter()
+                .map(|(v, _)| v.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    Some(LimitReading {
+        requirement: requirement.to_string(),
+        question,
+        confidence: "L",
+        binding: binding.clone(),
+        verdicts: values
+            .iter()
+            .enumerate()
+            .map(|(i, (v, pass))| LimitVerdict {
+                value: v.clone(),
+                binding: i == 0,
+                outcome: if *pass { Outcome::Pass } else { Outcome::Fail },
+            })
+            .collect(),
+        hangs_on_reading: hangs,
+        summary,
+    })
 }
 
 /// `readings.text_height`.
@@ -80,7 +193,8 @@ impl ReadingsProfile {
     /// One line per open question: its binding reading, for every report.
     pub fn binding_lines(&self) -> Vec<String> {
         let t = &self.text_height;
-        vec![format!(
+        let l = &self.limits;
+        let mut lines = vec![format!(
             "文字高度 / text height ({}; digest {}, [{}]): binding reading {}; also evaluated: {}",
             t.requirements.join(", "),
             t.digest,
@@ -91,7 +205,42 @@ impl ReadingsProfile {
                 .map(|a| a.as_str())
                 .collect::<Vec<_>>()
                 .join(", ")
-        )]
+        )];
+        let list = |v: &[f64]| {
+            v.iter()
+                .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if !l.legibility.is_empty() {
+            lines.push(format!(
+                "legibility (GB-5.2-d, [L]): verdicts follow explicit.image.min_contrast_ratio / \
+                 min_colour_difference; also evaluated: {}",
+                l.legibility
+                    .iter()
+                    .map(|x| format!(
+                        "{}:1 / ΔE {}",
+                        x.min_contrast_ratio, x.min_colour_difference
+                    ))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        if !l.rhythm_noise_below_programme_db.is_empty() {
+            lines.push(format!(
+                "rhythm under noise (GB-5.3-f, [L]): verdicts follow \
+                 explicit.audio.rhythm_noise_below_programme_db; also evaluated: {} dB",
+                list(&l.rhythm_noise_below_programme_db)
+            ));
+        }
+        if !l.round_label_within_s.is_empty() {
+            lines.push(format!(
+                "label per interaction round (GB-5.3-d note 3, [L]): verdicts follow \
+                 explicit.audio.round_label_within_s; also evaluated: {} s",
+                list(&l.round_label_within_s)
+            ));
+        }
+        lines
     }
 }
 

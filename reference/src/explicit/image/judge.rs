@@ -207,3 +207,39 @@ pub fn judge(m: &VisualMeasure, p: &ExplicitProfile) -> Vec<Finding> {
     f.insert(3, d);
     f
 }
+
+/// GB-5.2-d under the profile's legibility limits and each pair of `readings.limits.legibility`
+/// (annotation for the report: which outputs the [L] limits decide). `None` when the contrast
+/// was not measured, the profile sets no limit, or there is no other pair to try.
+pub fn legibility_reading(
+    m: &VisualMeasure,
+    p: &ExplicitProfile,
+    others: &[crate::explicit::readings::LegibilityLimits],
+) -> Option<crate::explicit::readings::LimitReading> {
+    let ratio = m.contrast_ratio?;
+    let min_ratio = p.image.min_contrast_ratio?;
+    if others.is_empty() {
+        return None;
+    }
+    let legible = |c: f64, d: Option<f64>| {
+        let colour_saves = matches!((m.colour_difference, d), (Some(de), Some(d)) if de >= d);
+        ratio >= c || colour_saves
+    };
+    let mut values = vec![(
+        match p.image.min_colour_difference {
+            Some(d) => format!("{min_ratio}:1 / ΔE {d}"),
+            None => format!("{min_ratio}:1"),
+        },
+        legible(min_ratio, p.image.min_colour_difference),
+    )];
+    values.extend(others.iter().map(|o| {
+        (
+            format!(
+                "{}:1 / ΔE {}",
+                o.min_contrast_ratio, o.min_colour_difference
+            ),
+            legible(o.min_contrast_ratio, Some(o.min_colour_difference)),
+        )
+    }));
+    crate::explicit::readings::limit_reading(req::GB_5_2_D, "legibility", values)
+}
