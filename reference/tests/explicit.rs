@@ -1556,3 +1556,56 @@ fn check_without_original_finds_no_label_in_captioned_photos() {
         assert_eq!(finding(&v, "GB-5.2-e")["outcome"], "pass");
     }
 }
+
+/// GB-5.2-d rests on [L] limits: light grey glyphs on mid grey, drawn by ImageMagick, measure
+/// about 2.5:1 and ΔE 28. They fail with the profile's 3:1 / ΔE 30 and pass with the looser
+/// pair of `readings.limits.legibility`, so the readings say the verdict hangs on that choice.
+#[test]
+fn a_legibility_verdict_that_hangs_on_the_limit_says_so() {
+    need("convert", "-version", "imagemagick");
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("base.png");
+    let faint = dir.path().join("faint.png");
+    let font = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/fonts/label-cjk-subset.otf");
+    run(Command::new("convert")
+        .args(["-size", "800x500", "xc:#7a7a7a"])
+        .arg(&base));
+    run(Command::new("convert")
+        .arg(&base)
+        .arg("-font")
+        .arg(&font)
+        .args([
+            "-pointsize",
+            "60",
+            "-fill",
+            "#c4c4c4",
+            "-gravity",
+            "southeast",
+        ])
+        .args(["-annotate", "+20+20", "AI生成"])
+        .arg(&faint));
+    let v = check_json(&faint, Some(&base), false);
+    let d = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["requirement"] == "GB-5.2-d")
+        .cloned()
+        .unwrap();
+    assert_eq!(d["outcome"], "fail", "{v}");
+    let r = v["readings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["requirement"] == "GB-5.2-d")
+        .cloned()
+        .unwrap_or_else(|| panic!("no legibility reading: {v}"));
+    assert_eq!(r["hangs_on_reading"], true, "{r}");
+    let outcomes: Vec<&str> = r["verdicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["fail", "fail", "pass"], "{r}");
+}
