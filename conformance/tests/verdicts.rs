@@ -364,19 +364,25 @@ fn requirement_table_counts_failures_and_observations() {
 
 #[test]
 fn what_the_oracle_did_not_measure_is_not_tested() {
-    // The reference's explicit checker does not judge GB-5.1-a (text prompt *or* general symbol
-    // prompt: a symbol-only prompt cannot be machine-checked): the vector passes on its other
-    // requirements, and GB-5.1-a gets no pass from it.
+    // GB-5.1-a allows a text prompt or a general symbol. The reference measures a text prompt
+    // line, and "nothing added" (a failure); a symbol it cannot recognise. A generator that
+    // adds only 🤖 gets GB-5.1-a "not tested" (the Done-when of issue 18), while the wording and
+    // place of the text prompt the request asked for fail.
     let r = run(&["--exact", "explicit-label-text"]);
     assert_eq!(r.exit, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(r.vector("explicit-label-text")["outcome"], "pass");
+    assert_eq!(r.requirement("GB-5.1-a")["verdict"], "pass");
+    let adapter = workspace().join("conformance/tests/adapters/symbol-prompt.py");
+    let command = format!("python3 {}", adapter.display());
+    let r = run(&["--exact", "explicit-label-text", "--adapter", &command]);
     let v = r.vector("explicit-label-text");
-    assert_eq!(v["outcome"], "pass");
-    assert_eq!(v["unmeasured"], serde_json::json!(["GB-5.1-a"]));
+    assert_eq!(v["outcome"], "fail", "{v}");
+    assert_eq!(v["unmeasured"], serde_json::json!(["GB-5.1-a"]), "{v}");
     let a = r.requirement("GB-5.1-a");
-    assert_eq!(a["verdict"], "not-tested");
+    assert_eq!(a["verdict"], "not-tested", "{a}");
     assert_eq!(a["counts"]["inconclusive"], 1);
     assert_eq!(a["counts"]["pass"], 0);
-    assert_eq!(r.requirement("GB-5.1-b")["verdict"], "pass");
+    assert_eq!(r.requirement("GB-5.1-b")["verdict"], "fail");
     assert!(r
         .file("report.md")
         .contains("## Not tested although vectors ran"));

@@ -433,10 +433,6 @@ fn check_explicit(
 /// rejects it, [`crate::lint`]).
 pub fn explicit_key_requirement(key: &str, modality: &str) -> Option<&'static str> {
     use aigc_label::explicit::requirements::*;
-    // 5.1 a) and 5.4 a) have no verdict of their own in the reference (it judges the prompt's
-    // wording, place and size); the ids are checked against the catalogue by a test below.
-    const GB_5_1_A: &str = "GB-5.1-a";
-    const GB_5_4_A: &str = "GB-5.4-a";
     Some(match (key, modality) {
         ("present", "text") => GB_5_1_A,
         ("present", "image") => GB_5_2_A,
@@ -479,6 +475,16 @@ fn explicit_key_holds(
     // A video's visual measurements (size, position) are those of its label frames.
     let visual = if modality == "video" { &m["visual"] } else { m };
     match key {
+        "present" if modality == "text" => {
+            // A text prompt, or nothing added at all, is what 5.1 a) measures; an added line
+            // that is no prompt may be a symbol (5.1 a allows one), which is not measured.
+            let o = outcome_of(explicit_key_requirement(key, modality)?)?;
+            if o == "unknown" {
+                return None;
+            }
+            let present = o == "pass";
+            Some((Some(present) == want.as_bool(), json!(present)))
+        }
         "present" => {
             let present = match modality {
                 "text" => m["candidates"].as_array().is_some_and(|c| !c.is_empty()),

@@ -2,6 +2,8 @@
 //! `aigc-conform lint` checks [`ALL`] against `vectors/requirements.yaml`, so a misspelt or
 //! retired id here is a lint error, not a finding charged to a requirement that does not exist.
 
+/// 5.1 a): a text's explicit label is a text prompt or a general symbol prompt.
+pub const GB_5_1_A: &str = "GB-5.1-a";
 /// 5.1 b): the text prompt has the AI element and the generation element.
 pub const GB_5_1_B: &str = "GB-5.1-b";
 /// 5.1 c): the text prompt is at the start, the end or a middle position.
@@ -28,6 +30,8 @@ pub const GB_5_3_D: &str = "GB-5.3-d";
 pub const GB_5_3_E: &str = "GB-5.3-e";
 /// 5.3 f): the rhythm label is clearly distinguishable.
 pub const GB_5_3_F: &str = "GB-5.3-f";
+/// 5.4 a): a video's explicit label is a text prompt.
+pub const GB_5_4_A: &str = "GB-5.4-a";
 /// 5.4 b): the video prompt has the AI element and the generation element.
 pub const GB_5_4_B: &str = "GB-5.4-b";
 /// 5.4 c): the video prompt is on the starting frames.
@@ -41,6 +45,7 @@ pub const GB_5_4_G: &str = "GB-5.4-g";
 
 /// All of the above, for the lint.
 pub const ALL: &[&str] = &[
-    GB_5_1_B, GB_5_1_C, GB_5_2_A, GB_5_2_B, GB_5_2_C, GB_5_2_D, GB_5_2_E, GB_5_3_A, GB_5_3_B,
-    GB_5_3_C, GB_5_3_D, GB_5_3_E, GB_5_3_F, GB_5_4_B, GB_5_4_C, GB_5_4_E, GB_5_4_F, GB_5_4_G,
+    GB_5_1_A, GB_5_1_B, GB_5_1_C, GB_5_2_A, GB_5_2_B, GB_5_2_C, GB_5_2_D, GB_5_2_E, GB_5_3_A,
+    GB_5_3_B, GB_5_3_C, GB_5_3_D, GB_5_3_E, GB_5_3_F, GB_5_4_A, GB_5_4_B, GB_5_4_C, GB_5_4_E,
+    GB_5_4_F, GB_5_4_G,
 ];

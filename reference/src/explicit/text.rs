@@ -107,6 +107,10 @@ pub struct TextMeasure {
     /// Every line that mentions an AI element (or a variant) and is short enough to be a prompt;
     /// with an original, only lines the original does not have.
     pub candidates: Vec<FoundPrompt>,
+    /// With an original: the non-empty lines of the body (front matter aside) that the
+    /// original does not have: 0 means nothing, neither a prompt nor a symbol, was added.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub added_lines: Option<usize>,
 }
 
 /// Find prompt lines. With `original`, lines also present in the original (as many times) are
@@ -140,6 +144,7 @@ pub fn measure(text: &str, original: Option<&str>, profile: &ExplicitProfile) ->
         }
     }
     let mut candidates = Vec::new();
+    let mut added = 0;
     for (n, o, l) in lines() {
         if o < body_start || l.is_empty() {
             continue;
@@ -150,6 +155,7 @@ pub fn measure(text: &str, original: Option<&str>, profile: &ExplicitProfile) ->
                 continue;
             }
         }
+        added += 1;
         if l.chars().count() > profile.text.max_prompt_chars || !wording::mentions_ai(l, profile) {
             continue;
         }
@@ -173,10 +179,12 @@ pub fn measure(text: &str, original: Option<&str>, profile: &ExplicitProfile) ->
     TextMeasure {
         lines: count,
         candidates,
+        added_lines: original.map(|_| added),
     }
 }
 
-/// Verdicts GB-5.1-b (wording) and GB-5.1-c (position) from the measurement.
+/// Verdicts GB-5.1-a (a text prompt, or nothing added at all), GB-5.1-b (wording) and
+/// GB-5.1-c (position) from the measurement.
 pub fn judge(m: &TextMeasure) -> Vec<Finding> {
     let conforming: Vec<&FoundPrompt> =
         m.candidates.iter().filter(|c| c.wording.conforms).collect();
@@ -210,7 +218,26 @@ pub fn judge(m: &TextMeasure) -> Vec<Finding> {
             "no conforming prompt at the start, the end or in the middle",
         ),
     };
-    vec![b, c]
+    // 5.1 a) allows a text prompt or a general symbol: a prompt line is a text prompt (its
+    // wording is 5.1 b's); without one, a symbol may still be there, which is not measured.
+    let a = match m.candidates.first() {
+        Some(c) => Finding::judge(
+            req::GB_5_1_A,
+            true,
+            format!("a text prompt: line {} {:?}", c.line, c.wording.text),
+        ),
+        None if m.added_lines == Some(0) => Finding::judge(
+            req::GB_5_1_A,
+            false,
+            "nothing was added to the original text: no text prompt and no symbol",
+        ),
+        None => Finding::unknown(
+            req::GB_5_1_A,
+            "no text prompt line found; a general symbol prompt, which 5.1 a) also allows, is \
+             not machine-checkable",
+        ),
+    };
+    vec![a, b, c]
 }
 
 fn missing(w: &Wording) -> &'static str {
@@ -267,12 +294,35 @@ mod tests {
         assert!(at < fence_open || at > fence_close, "{out}");
     }
 
+    /// 5.1 a: nothing added to the original fails; an added line that is no prompt (a symbol,
+    /// perhaps) is unknown; without the original, no prompt line is unknown too.
+    #[test]
+    fn a_text_prompt_or_nothing_added_decides_5_1_a() {
+        let orig = "第一段。\n\n第二段。\n";
+        let a = |text: &str, original: Option<&str>| {
+            let f = judge(&measure(text, original, &p()));
+            f.into_iter()
+                .find(|f| f.requirement == req::GB_5_1_A)
+                .unwrap()
+                .outcome
+        };
+        use super::super::Outcome::{Fail, Pass, Unknown};
+        assert_eq!(a(orig, Some(orig)), Fail);
+        assert_eq!(a(&format!("🤖\n\n{orig}"), Some(orig)), Unknown);
+        assert_eq!(a(orig, None), Unknown);
+        assert_eq!(a(&format!("本内容由AI生成\n\n{orig}"), Some(orig)), Pass);
+    }
+
     #[test]
     fn bad_wordings_fail() {
         for bad in ["AI", "AI创作"] {
             let t = format!("{bad}\n\n正文。\n");
             let f = judge(&measure(&t, None, &p()));
-            assert_eq!(f[0].outcome, super::super::Outcome::Fail, "{bad}");
+            let b = f.iter().find(|f| f.requirement == req::GB_5_1_B).unwrap();
+            assert_eq!(b.outcome, super::super::Outcome::Fail, "{bad}");
+            // It is a text prompt all the same (5.1 a is about the form).
+            assert_eq!(f[0].requirement, req::GB_5_1_A);
+            assert_eq!(f[0].outcome, super::super::Outcome::Pass, "{bad}");
         }
     }
 }

@@ -719,6 +719,28 @@ pub fn judge(m: &VideoMeasure, p: &ExplicitProfile) -> Vec<Finding> {
             Finding::judge(req::GB_5_4_F, false, "no label found"),
         ],
     };
+    // 5.4 a): a text prompt. The label region found on the frames is text when OCR read
+    // characters in it (what they say is 5.4 b's).
+    let read = m
+        .visual
+        .as_ref()
+        .filter(|vm| vm.ink.is_some())
+        .map(|vm| vm.ocr.as_ref().filter(|o| o.error.is_none()));
+    f.insert(
+        0,
+        match read {
+            None => Finding::judge(req::GB_5_4_A, false, "no label found on any frame"),
+            Some(Some(o)) if !o.text.is_empty() => Finding::judge(
+                req::GB_5_4_A,
+                true,
+                format!("text prompt read as {:?}", o.text),
+            ),
+            Some(_) => Finding::unknown(
+                req::GB_5_4_A,
+                "a label region on the frames, but OCR read no characters (or did not run)",
+            ),
+        },
+    );
     f.push(match m.first_shown_s {
         Some(t) => Finding::judge(
             req::GB_5_4_C,
