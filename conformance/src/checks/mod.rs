@@ -365,11 +365,7 @@ fn check_problems(l: &mut Ledger, v: &Vector, response: &Value) {
     let Some(want) = &v.expect.problems else {
         return;
     };
-    let labels = response
-        .get("labels")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+    let labels = response_labels(response);
     let mut want: Vec<String> = want.clone();
     want.sort();
     want.dedup();
@@ -402,6 +398,15 @@ fn check_problems(l: &mut Ledger, v: &Vector, response: &Value) {
     });
 }
 
+/// The `labels` of a read response (none when it has no such list).
+fn response_labels(response: &Value) -> Vec<Value> {
+    response
+        .get("labels")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+}
+
 /// `expect.security` (TC260-PG-202511A): the `security.status` of every label, in file order.
 /// Optional in protocol v1: judged only when the response reports it on every label; an
 /// implementation that does not verify signatures is still judged by the verdict.
@@ -409,11 +414,7 @@ fn check_security(l: &mut Ledger, v: &Vector, response: &Value) {
     let Some(want) = &v.expect.security else {
         return;
     };
-    let labels = response
-        .get("labels")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+    let labels = response_labels(response);
     let got: Option<Vec<Value>> = labels
         .iter()
         .map(|l| l.get("security")?.get("status").cloned())
