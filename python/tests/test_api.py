@@ -124,6 +124,24 @@ def test_check_matches_the_cli(tmp_path):
     assert aigc_label.check(marked, orig, ocr=False)["verdict"] == "pass"
 
 
+def test_check_takes_interaction_rounds():
+    # 5.3 d note 3: the sox-made file labels only the first of three rounds.
+    orig = VECTORS / "explicit/audio-rounds.wav"
+    first_only = VECTORS / "explicit/audio-rounds-first-only.wav"
+    lines = (VECTORS / "explicit/audio-rounds.txt").read_text().split()
+    rounds = [tuple(float(x) for x in line.split("-")) for line in lines]
+    got = aigc_label.check(first_only, orig, rounds=rounds)
+    args = [a for line in lines for a in ("--round", line)]
+    r = cli("check", first_only, "--original", orig, *args, "--json", check=False)
+    assert r.returncode == 1, r.stderr
+    assert got == json.loads(r.stdout)
+    d = [f for f in got["findings"] if f["requirement"] == "GB-5.3-d"]
+    assert d and d[0]["outcome"] == "fail", got["findings"]
+    # Without the rounds, one label at the start of the file is enough.
+    plain = aigc_label.check(first_only, orig)
+    assert [f["outcome"] for f in plain["findings"] if f["requirement"] == "GB-5.3-d"] == ["pass"]
+
+
 def test_scan_file_is_the_cli_scan_line(tmp_path):
     for rel in SAMPLES + ["implicit/png/truncated.png"]:
         shutil.copy(VECTORS / rel, tmp_path / os.path.basename(rel))

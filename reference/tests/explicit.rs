@@ -820,12 +820,15 @@ fn mp4_mark_keeps_audio_and_is_detected() {
     );
     let m = video::measure_file(&out, Some(&base), false, &p).unwrap();
     let f = video::judge(&m, &p);
-    assert!(
-        f.iter()
-            .filter(|f| f.requirement != "GB-5.4-b")
-            .all(|f| f.outcome == Outcome::Pass),
-        "{f:?}"
-    );
+    // Without OCR, whether the label region is text (5.4 a) and what it says (5.4 b) are
+    // unknown; everything measured passes.
+    for f in &f {
+        let want = match f.requirement {
+            "GB-5.4-a" | "GB-5.4-b" => Outcome::Unknown,
+            _ => Outcome::Pass,
+        };
+        assert_eq!(f.outcome, want, "{f:?}");
+    }
 }
 
 #[test]
