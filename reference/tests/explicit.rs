@@ -1612,3 +1612,49 @@ fn a_legibility_verdict_that_hangs_on_the_limit_says_so() {
         .collect();
     assert_eq!(outcomes, ["fail", "fail", "pass"], "{r}");
 }
+
+/// GB-5.2-c rests on the [L] edge band: a label 12 % of the height above the bottom edge,
+/// drawn by ImageMagick, is outside the profile's 10 % band but inside the 15 % one of
+/// `readings.limits.edge_band_ratio`; the readings say the verdict hangs on that choice.
+#[test]
+fn a_position_verdict_that_hangs_on_the_edge_band_says_so() {
+    need("convert", "-version", "imagemagick");
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("base.png");
+    let high = dir.path().join("high.png");
+    let font = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/fonts/label-cjk-subset.otf");
+    run(Command::new("convert")
+        .args(["-size", "800x500", "xc:#336699"])
+        .arg(&base));
+    run(Command::new("convert")
+        .arg(&base)
+        .arg("-font")
+        .arg(&font)
+        .args(["-pointsize", "40", "-fill", "white", "-gravity", "south"])
+        .args(["-annotate", "+0+60", "AI生成"])
+        .arg(&high));
+    let v = check_json(&high, Some(&base), false);
+    let c = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["requirement"] == "GB-5.2-c")
+        .cloned()
+        .unwrap();
+    assert_eq!(c["outcome"], "fail", "{v}");
+    let r = v["readings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["requirement"] == "GB-5.2-c")
+        .cloned()
+        .unwrap_or_else(|| panic!("no edge band reading: {v}"));
+    let outcomes: Vec<&str> = r["verdicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["fail", "fail", "pass"], "{r}");
+    assert_eq!(r["hangs_on_reading"], true, "{r}");
+}

@@ -674,13 +674,23 @@ pub fn check_file(
             .into_iter()
             .collect();
         // Images only: video frames have no colour difference and no 5.2 d.
-        if requirement == requirements::GB_5_2_E {
+        let (position, band) = if requirement == requirements::GB_5_2_E {
             list.extend(
                 visual
                     .and_then(|m| image::legibility_reading(m, &p, &r.limits.legibility))
                     .map(|x| json(serde_json::to_value(&x))),
             );
-        }
+            (requirements::GB_5_2_C, p.image.edge_band_ratio)
+        } else {
+            (requirements::GB_5_4_E, p.video.edge_band_ratio)
+        };
+        list.extend(
+            visual
+                .and_then(|m| {
+                    image::edge_band_reading(m, position, band, &r.limits.edge_band_ratio)
+                })
+                .map(|x| json(serde_json::to_value(&x))),
+        );
         if let Some(obj) = value.as_object_mut() {
             obj.insert("readings".into(), json(serde_json::to_value(&list)));
             obj.insert(

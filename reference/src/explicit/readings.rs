@@ -31,6 +31,10 @@ pub struct LimitReadings {
     /// `min_colour_difference`.
     #[serde(default)]
     pub legibility: Vec<LegibilityLimits>,
+    /// GB-5.2-c / GB-5.4-e: other widths of the edge band (`explicit.image.edge_band_ratio`,
+    /// `explicit.video.edge_band_ratio`), as shares of the side.
+    #[serde(default)]
+    pub edge_band_ratio: Vec<f64>,
     /// GB-5.3-f: other distances for `explicit.audio.rhythm_noise_below_programme_db`.
     #[serde(default)]
     pub rhythm_noise_below_programme_db: Vec<f64>,
@@ -224,6 +228,13 @@ impl ReadingsProfile {
                     ))
                     .collect::<Vec<_>>()
                     .join(", ")
+            ));
+        }
+        if !l.edge_band_ratio.is_empty() {
+            lines.push(format!(
+                "edge band (GB-5.2-c, GB-5.4-e, [L]): verdicts follow explicit.image/video.\
+                 edge_band_ratio; also evaluated: {}",
+                list(&l.edge_band_ratio)
             ));
         }
         if !l.rhythm_noise_below_programme_db.is_empty() {

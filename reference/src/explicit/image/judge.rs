@@ -243,3 +243,27 @@ pub fn legibility_reading(
     }));
     crate::explicit::readings::limit_reading(req::GB_5_2_D, "legibility", values)
 }
+
+/// The position verdict (GB-5.2-c for images, GB-5.4-e for video frames) under the profile's
+/// edge band and each other band of `readings.limits.edge_band_ratio`: the label is in the band
+/// when its distance to the nearest edge is at most that share of the side. `None` when no
+/// label was located or there is no other band to try.
+pub fn edge_band_reading(
+    m: &VisualMeasure,
+    requirement: &str,
+    band_ratio: f64,
+    others: &[f64],
+) -> Option<crate::explicit::readings::LimitReading> {
+    let d = m.edge_distance_ratio?;
+    if others.is_empty() {
+        return None;
+    }
+    let within = |band: f64| d <= band + 1e-12;
+    let mut values = vec![(format!("{:.0} %", band_ratio * 100.0), within(band_ratio))];
+    values.extend(
+        others
+            .iter()
+            .map(|b| (format!("{:.0} %", b * 100.0), within(*b))),
+    );
+    crate::explicit::readings::limit_reading(requirement, "edge_band_ratio", values)
+}

@@ -36,7 +36,7 @@ pub mod ocr;
 pub mod render;
 
 pub use codec::{check_dimensions, encode, load, load_dynamic};
-pub use judge::{judge, judge_visual, legibility_reading};
+pub use judge::{edge_band_reading, judge, judge_visual, legibility_reading};
 pub use legibility::{colour_difference, contrast_ratio};
 pub use measure::{measure_diff, measure_region, measure_scan, Method, Plane, VisualMeasure};
 pub use ocr::{ocr, ocr_with_original, vote, Ocr, OcrEngine, OcrProfile};
