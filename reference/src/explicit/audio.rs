@@ -1881,6 +1881,29 @@ pub fn limit_readings(
             ));
         }
     }
+    // 5.3 c: is some group's run of four bursts 短长短短 under other timing ratios? (The groups
+    // themselves depend only on pitch and rhythm_max_gap_s, which stay the profile's.)
+    if !m.groups.is_empty() && !limits.rhythm.is_empty() {
+        let binding = super::readings::RhythmLimits {
+            long_to_short_min: p.audio.rhythm_long_to_short_min,
+            short_tolerance: p.audio.rhythm_short_tolerance,
+            max_gap_to_short: p.audio.rhythm_max_gap_to_short,
+        };
+        let found = |r: &super::readings::RhythmLimits| {
+            let mut q = p.clone();
+            q.audio.rhythm_long_to_short_min = r.long_to_short_min;
+            q.audio.rhythm_short_tolerance = r.short_tolerance;
+            q.audio.rhythm_max_gap_to_short = r.max_gap_to_short;
+            m.groups.iter().any(|g| {
+                g.bursts
+                    .windows(4)
+                    .any(|w| is_short_long_short_short(w, &q))
+            })
+        };
+        let mut values = vec![(binding.describe(), m.rhythm.is_some())];
+        values.extend(limits.rhythm.iter().map(|r| (r.describe(), found(r))));
+        out.extend(limit_reading(req::GB_5_3_C, "rhythm timing", values));
+    }
     let located = !m.rounds.is_empty() && m.rounds.iter().all(|r| r.labelled.is_some());
     if let (true, Some(o), Some(within)) = (located, orig, p.audio.round_label_within_s) {
         if !limits.round_label_within_s.is_empty() {
@@ -2058,6 +2081,59 @@ mod tests {
             "{}",
             d.summary
         );
+    }
+
+    /// 5.3 c rests on [L] timing ratios: a long element only 1.7 times the shorts is no
+    /// 短长短短 with the profile's 2x, but is with the looser 1.5x; the readings say so.
+    #[test]
+    fn a_rhythm_verdict_that_hangs_on_the_timing_ratios_says_so() {
+        let p = p();
+        let rate = 16000;
+        let tone = |secs: f32| -> Vec<f32> {
+            let n = (secs * rate as f32) as usize;
+            (0..n)
+                .map(|i| 0.5 * (i as f32 * 2.0 * std::f32::consts::PI * 800.0 / rate as f32).sin())
+                .collect()
+        };
+        let gap = |secs: f32| vec![0.0; (secs * rate as f32) as usize];
+        let mut tones = Vec::new();
+        for (k, d) in [0.12, 0.204, 0.12, 0.12].iter().enumerate() {
+            if k > 0 {
+                tones.extend(gap(0.12));
+            }
+            tones.extend(tone(*d));
+        }
+        let base = tone_pcm(4.0, rate);
+        let (out, _) = insert(&base, &tones, Place::Start);
+        let m = measure(&out, Some(&base), None, &p);
+        assert!(m.rhythm.is_none() && !m.groups.is_empty(), "{:?}", m.groups);
+        let limits = crate::explicit::readings::LimitReadings {
+            rhythm: vec![
+                crate::explicit::readings::RhythmLimits {
+                    long_to_short_min: 1.5,
+                    short_tolerance: 0.4,
+                    max_gap_to_short: 5.0,
+                },
+                crate::explicit::readings::RhythmLimits {
+                    long_to_short_min: 2.5,
+                    short_tolerance: 0.2,
+                    max_gap_to_short: 3.0,
+                },
+            ],
+            ..Default::default()
+        };
+        let r = limit_readings(&m, &out, Some(&base), &p, &limits);
+        let c = r
+            .iter()
+            .find(|x| x.requirement == req::GB_5_3_C)
+            .expect("a rhythm reading");
+        let outcomes: Vec<Outcome> = c.verdicts.iter().map(|v| v.outcome).collect();
+        assert_eq!(
+            outcomes,
+            [Outcome::Fail, Outcome::Pass, Outcome::Fail],
+            "{c:?}"
+        );
+        assert!(c.hangs_on_reading, "{}", c.summary);
     }
 
     #[test]

@@ -35,12 +35,38 @@ pub struct LimitReadings {
     /// `explicit.video.edge_band_ratio`), as shares of the side.
     #[serde(default)]
     pub edge_band_ratio: Vec<f64>,
+    /// GB-5.3-c: other sets of the rhythm's timing ratios (`explicit.audio.rhythm_*`).
+    #[serde(default)]
+    pub rhythm: Vec<RhythmLimits>,
     /// GB-5.3-f: other distances for `explicit.audio.rhythm_noise_below_programme_db`.
     #[serde(default)]
     pub rhythm_noise_below_programme_db: Vec<f64>,
     /// GB-5.3-d note 3: other windows for `explicit.audio.round_label_within_s`.
     #[serde(default)]
     pub round_label_within_s: Vec<f64>,
+}
+
+/// One set of the timing ratios that tell 短长短短 (GB-5.3-c; `explicit.audio`).
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+pub struct RhythmLimits {
+    /// `rhythm_long_to_short_min`.
+    pub long_to_short_min: f64,
+    /// `rhythm_short_tolerance`.
+    pub short_tolerance: f64,
+    /// `rhythm_max_gap_to_short`.
+    pub max_gap_to_short: f64,
+}
+
+impl RhythmLimits {
+    /// In words: "long >= 2x / shorts ±30 % / gaps <= 4x".
+    pub fn describe(&self) -> String {
+        format!(
+            "long >= {}x / shorts ±{:.0} % / gaps <= {}x",
+            self.long_to_short_min,
+            self.short_tolerance * 100.0,
+            self.max_gap_to_short
+        )
+    }
 }
 
 /// One pair of legibility limits (GB-5.2-d): a label fails when it is below both.
@@ -235,6 +261,17 @@ impl ReadingsProfile {
                 "edge band (GB-5.2-c, GB-5.4-e, [L]): verdicts follow explicit.image/video.\
                  edge_band_ratio; also evaluated: {}",
                 list(&l.edge_band_ratio)
+            ));
+        }
+        if !l.rhythm.is_empty() {
+            lines.push(format!(
+                "rhythm timing (GB-5.3-c, [L]): verdicts follow explicit.audio.rhythm_*; also \
+                 evaluated: {}",
+                l.rhythm
+                    .iter()
+                    .map(|r| r.describe())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
         if !l.rhythm_noise_below_programme_db.is_empty() {
