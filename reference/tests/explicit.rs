@@ -1658,3 +1658,30 @@ fn a_position_verdict_that_hangs_on_the_edge_band_says_so() {
     assert_eq!(outcomes, ["fail", "fail", "pass"], "{r}");
     assert_eq!(r["hangs_on_reading"], true, "{r}");
 }
+
+/// GB-5.1-c rests on the [L] longest prompt line: a conforming prompt of 50 characters is a
+/// prompt line with the profile's 80 but not with 40, and the readings say so.
+#[test]
+fn a_text_verdict_that_hangs_on_the_longest_prompt_line_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let orig = dir.path().join("orig.txt");
+    let long = dir.path().join("long.txt");
+    std::fs::write(&orig, "第一段正文。\n\n第二段正文。\n").unwrap();
+    let prompt = format!("本内容由人工智能生成{}", "，请读者注意甄别".repeat(5));
+    assert_eq!(prompt.chars().count(), 50);
+    std::fs::write(&long, format!("{prompt}\n\n第一段正文。\n\n第二段正文。\n")).unwrap();
+    let v = check_json(&long, Some(&orig), false);
+    let r = v["measurements"]["readings"]
+        .as_array()
+        .and_then(|a| a.iter().find(|r| r["requirement"] == "GB-5.1-c"))
+        .cloned()
+        .unwrap_or_else(|| panic!("no prompt-length reading: {v}"));
+    let outcomes: Vec<&str> = r["verdicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["pass", "fail", "pass"], "{r}");
+    assert_eq!(r["hangs_on_reading"], true, "{r}");
+}

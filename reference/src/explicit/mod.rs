@@ -705,7 +705,32 @@ pub fn check_file(
             let t = read_text(file)?;
             let o = original.map(read_text).transpose()?;
             let m = text::measure(&t, o.as_deref(), &p);
-            (modality, json(serde_json::to_value(&m)), text::judge(&m))
+            let f = text::judge(&m);
+            let r = readings::ReadingsProfile::from_profile(profile)?;
+            let mut v = json(serde_json::to_value(&m));
+            // 5.1 c (a conforming prompt line in its place) under other longest prompt lines.
+            let placed = |f: &[Finding]| {
+                f.iter()
+                    .any(|x| x.requirement == requirements::GB_5_1_C && x.outcome == Outcome::Pass)
+            };
+            if !r.limits.max_prompt_chars.is_empty() {
+                let mut values = vec![(format!("{} chars", p.text.max_prompt_chars), placed(&f))];
+                values.extend(r.limits.max_prompt_chars.iter().map(|n| {
+                    let mut q = p.clone();
+                    q.text.max_prompt_chars = *n;
+                    let alt = text::judge(&text::measure(&t, o.as_deref(), &q));
+                    (format!("{n} chars"), placed(&alt))
+                }));
+                let list: Vec<serde_json::Value> =
+                    readings::limit_reading(requirements::GB_5_1_C, "max_prompt_chars", values)
+                        .map(|x| json(serde_json::to_value(&x)))
+                        .into_iter()
+                        .collect();
+                if let Some(obj) = v.as_object_mut() {
+                    obj.insert("readings".into(), serde_json::Value::Array(list));
+                }
+            }
+            (modality, v, f)
         }
         Modality::Image => {
             let m = image::measure_file(file, original, ocr, &p)?;

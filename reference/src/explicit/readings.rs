@@ -35,6 +35,9 @@ pub struct LimitReadings {
     /// `explicit.video.edge_band_ratio`), as shares of the side.
     #[serde(default)]
     pub edge_band_ratio: Vec<f64>,
+    /// GB-5.1-c: other longest prompt lines (`explicit.text.max_prompt_chars`).
+    #[serde(default)]
+    pub max_prompt_chars: Vec<usize>,
     /// GB-5.3-c: other sets of the rhythm's timing ratios (`explicit.audio.rhythm_*`).
     #[serde(default)]
     pub rhythm: Vec<RhythmLimits>,
@@ -242,6 +245,17 @@ impl ReadingsProfile {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
+        if !l.max_prompt_chars.is_empty() {
+            lines.push(format!(
+                "longest prompt line (GB-5.1-c, [L]): verdicts follow \
+                 explicit.text.max_prompt_chars; also evaluated: {} characters",
+                l.max_prompt_chars
+                    .iter()
+                    .map(|n| n.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
         if !l.legibility.is_empty() {
             lines.push(format!(
                 "legibility (GB-5.2-d, [L]): verdicts follow explicit.image.min_contrast_ratio / \
