@@ -704,6 +704,17 @@ fn every_interaction_round_needs_a_label() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("interaction round 2"));
+    // Rounds are for audio: on an image they are refused, not ignored.
+    let image = Command::new(bin)
+        .arg("mark")
+        .arg(vector("img-base-1600x1000.png"))
+        .arg("-o")
+        .arg(dir.path().join("image.png"))
+        .args(["--round", "1-2"])
+        .output()
+        .unwrap();
+    assert_eq!(image.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&image.stderr).contains("audio only"));
 }
 
 fn y4m(w: u32, h: u32, frames: u32) -> Vec<u8> {

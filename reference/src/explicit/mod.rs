@@ -472,6 +472,11 @@ pub fn mark_path(
             wording::VOICE_PROMPT_TEXT
         )));
     }
+    if !req.rounds.is_empty() && modality != Modality::Audio {
+        return Err(ExplicitError::Refused(
+            "interaction rounds apply to audio only (5.3 d note 3)".into(),
+        ));
+    }
     if !wording::judge(prompt, &p).conforms && !req.allow_nonconforming {
         return Err(ExplicitError::Refused(format!(
             "{prompt:?} lacks the AI element or 生成/合成 (chapter 5)"
