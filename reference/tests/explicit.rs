@@ -1571,57 +1571,68 @@ fn check_without_original_finds_no_label_in_captioned_photos() {
     }
 }
 
-/// GB-5.2-d rests on [L] limits: light grey glyphs on mid grey, drawn by ImageMagick, measure
-/// about 2.5:1 and ΔE 28. They fail with the profile's 3:1 / ΔE 30 and pass with the looser
-/// pair of `readings.limits.legibility`, so the readings say the verdict hangs on that choice.
-#[test]
-fn a_legibility_verdict_that_hangs_on_the_limit_says_so() {
+/// An 800x500 plain `background` and a copy with "AI生成" drawn on it by ImageMagick with the
+/// bundled font at `pointsize`, `fill`, `gravity` and `offset` (`+X+Y`).
+fn magick_label(
+    dir: &Path,
+    background: &str,
+    (pointsize, fill, gravity, offset): (&str, &str, &str, &str),
+) -> (PathBuf, PathBuf) {
     need("convert", "-version", "imagemagick");
-    let dir = tempfile::tempdir().unwrap();
-    let base = dir.path().join("base.png");
-    let faint = dir.path().join("faint.png");
+    let base = dir.join("base.png");
+    let labelled = dir.join("labelled.png");
     let font = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/fonts/label-cjk-subset.otf");
     run(Command::new("convert")
-        .args(["-size", "800x500", "xc:#7a7a7a"])
+        .args(["-size", "800x500"])
+        .arg(format!("xc:{background}"))
         .arg(&base));
     run(Command::new("convert")
         .arg(&base)
         .arg("-font")
         .arg(&font)
-        .args([
-            "-pointsize",
-            "60",
-            "-fill",
-            "#c4c4c4",
-            "-gravity",
-            "southeast",
-        ])
-        .args(["-annotate", "+20+20", "AI生成"])
-        .arg(&faint));
-    let v = check_json(&faint, Some(&base), false);
-    let d = v["findings"]
+        .args(["-pointsize", pointsize, "-fill", fill, "-gravity", gravity])
+        .args(["-annotate", offset, "AI生成"])
+        .arg(&labelled));
+    (base, labelled)
+}
+
+/// The `check --json` outcome of `requirement`, and its outcome under every value of its
+/// limit reading (the profile's first) with whether the verdict hangs on the value.
+fn limit_outcomes(v: &serde_json::Value, requirement: &str) -> (String, Vec<String>, bool) {
+    let finding = v["findings"]
         .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["requirement"] == "GB-5.2-d")
-        .cloned()
-        .unwrap();
-    assert_eq!(d["outcome"], "fail", "{v}");
+        .and_then(|a| a.iter().find(|f| f["requirement"] == requirement))
+        .map(|f| f["outcome"].as_str().unwrap_or("").to_string())
+        .unwrap_or_else(|| panic!("no {requirement} finding: {v}"));
     let r = v["readings"]
         .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["requirement"] == "GB-5.2-d")
-        .cloned()
-        .unwrap_or_else(|| panic!("no legibility reading: {v}"));
-    assert_eq!(r["hangs_on_reading"], true, "{r}");
-    let outcomes: Vec<&str> = r["verdicts"]
+        .and_then(|a| a.iter().find(|r| r["requirement"] == requirement))
+        .unwrap_or_else(|| panic!("no {requirement} reading: {v}"));
+    let outcomes = r["verdicts"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|x| x["outcome"].as_str().unwrap())
+        .map(|x| x["outcome"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(outcomes, ["fail", "fail", "pass"], "{r}");
+    (finding, outcomes, r["hangs_on_reading"] == true)
+}
+
+/// GB-5.2-d rests on [L] limits: light grey glyphs on mid grey, drawn by ImageMagick, measure
+/// about 2.5:1 and ΔE 28. They fail with the profile's 3:1 / ΔE 30 and pass with the looser
+/// pair of `readings.limits.legibility`, so the readings say the verdict hangs on that choice.
+#[test]
+fn a_legibility_verdict_that_hangs_on_the_limit_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, faint) = magick_label(
+        dir.path(),
+        "#7a7a7a",
+        ("60", "#c4c4c4", "southeast", "+20+20"),
+    );
+    let v = check_json(&faint, Some(&base), false);
+    let (verdict, outcomes, hangs) = limit_outcomes(&v, "GB-5.2-d");
+    assert_eq!(verdict, "fail", "{v}");
+    assert_eq!(outcomes, ["fail", "fail", "pass"], "{v}");
+    assert!(hangs, "{v}");
 }
 
 /// GB-5.2-c rests on the [L] edge band: a label 12 % of the height above the bottom edge,
@@ -1629,45 +1640,13 @@ fn a_legibility_verdict_that_hangs_on_the_limit_says_so() {
 /// `readings.limits.edge_band_ratio`; the readings say the verdict hangs on that choice.
 #[test]
 fn a_position_verdict_that_hangs_on_the_edge_band_says_so() {
-    need("convert", "-version", "imagemagick");
     let dir = tempfile::tempdir().unwrap();
-    let base = dir.path().join("base.png");
-    let high = dir.path().join("high.png");
-    let font = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/fonts/label-cjk-subset.otf");
-    run(Command::new("convert")
-        .args(["-size", "800x500", "xc:#336699"])
-        .arg(&base));
-    run(Command::new("convert")
-        .arg(&base)
-        .arg("-font")
-        .arg(&font)
-        .args(["-pointsize", "40", "-fill", "white", "-gravity", "south"])
-        .args(["-annotate", "+0+60", "AI生成"])
-        .arg(&high));
+    let (base, high) = magick_label(dir.path(), "#336699", ("40", "white", "south", "+0+60"));
     let v = check_json(&high, Some(&base), false);
-    let c = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["requirement"] == "GB-5.2-c")
-        .cloned()
-        .unwrap();
-    assert_eq!(c["outcome"], "fail", "{v}");
-    let r = v["readings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["requirement"] == "GB-5.2-c")
-        .cloned()
-        .unwrap_or_else(|| panic!("no edge band reading: {v}"));
-    let outcomes: Vec<&str> = r["verdicts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x["outcome"].as_str().unwrap())
-        .collect();
-    assert_eq!(outcomes, ["fail", "fail", "pass"], "{r}");
-    assert_eq!(r["hangs_on_reading"], true, "{r}");
+    let (verdict, outcomes, hangs) = limit_outcomes(&v, "GB-5.2-c");
+    assert_eq!(verdict, "fail", "{v}");
+    assert_eq!(outcomes, ["fail", "fail", "pass"], "{v}");
+    assert!(hangs, "{v}");
 }
 
 /// GB-5.1-c rests on the [L] longest prompt line: a conforming prompt of 50 characters is a
@@ -1682,17 +1661,8 @@ fn a_text_verdict_that_hangs_on_the_longest_prompt_line_says_so() {
     assert_eq!(prompt.chars().count(), 50);
     std::fs::write(&long, format!("{prompt}\n\n第一段正文。\n\n第二段正文。\n")).unwrap();
     let v = check_json(&long, Some(&orig), false);
-    let r = v["measurements"]["readings"]
-        .as_array()
-        .and_then(|a| a.iter().find(|r| r["requirement"] == "GB-5.1-c"))
-        .cloned()
-        .unwrap_or_else(|| panic!("no prompt-length reading: {v}"));
-    let outcomes: Vec<&str> = r["verdicts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x["outcome"].as_str().unwrap())
-        .collect();
-    assert_eq!(outcomes, ["pass", "fail", "pass"], "{r}");
-    assert_eq!(r["hangs_on_reading"], true, "{r}");
+    let (verdict, outcomes, hangs) = limit_outcomes(&v, "GB-5.1-c");
+    assert_eq!(verdict, "pass", "{v}");
+    assert_eq!(outcomes, ["pass", "fail", "pass"], "{v}");
+    assert!(hangs, "{v}");
 }
