@@ -713,27 +713,9 @@ pub fn check_file(
             let f = text::judge(&m);
             let r = readings::ReadingsProfile::from_profile(profile)?;
             let mut v = json(serde_json::to_value(&m));
-            // 5.1 c (a conforming prompt line in its place) under other longest prompt lines.
-            let placed = |f: &[Finding]| {
-                f.iter()
-                    .any(|x| x.requirement == requirements::GB_5_1_C && x.outcome == Outcome::Pass)
-            };
-            if !r.limits.max_prompt_chars.is_empty() {
-                let mut values = vec![(format!("{} chars", p.text.max_prompt_chars), placed(&f))];
-                values.extend(r.limits.max_prompt_chars.iter().map(|n| {
-                    let mut q = p.clone();
-                    q.text.max_prompt_chars = *n;
-                    let alt = text::judge(&text::measure(&t, o.as_deref(), &q));
-                    (format!("{n} chars"), placed(&alt))
-                }));
-                let list: Vec<serde_json::Value> =
-                    readings::limit_reading(requirements::GB_5_1_C, "max_prompt_chars", values)
-                        .map(|x| json(serde_json::to_value(&x)))
-                        .into_iter()
-                        .collect();
-                if let Some(obj) = v.as_object_mut() {
-                    obj.insert("readings".into(), serde_json::Value::Array(list));
-                }
+            let limits = text::limit_readings(&t, o.as_deref(), &f, &p, &r.limits);
+            if let Some(obj) = v.as_object_mut().filter(|_| !limits.is_empty()) {
+                obj.insert("readings".into(), json(serde_json::to_value(&limits)));
             }
             (modality, v, f)
         }

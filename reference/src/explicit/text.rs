@@ -240,6 +240,40 @@ pub fn judge(m: &TextMeasure) -> Vec<Finding> {
     vec![a, b, c]
 }
 
+/// GB-5.1-c (a conforming prompt line in its place) under the profile's longest prompt line
+/// and each other length of `readings.limits.max_prompt_chars` (annotation for the report).
+/// `findings` are the profile's verdicts on `text`. Empty when there is no other length.
+pub fn limit_readings(
+    text: &str,
+    original: Option<&str>,
+    findings: &[Finding],
+    profile: &ExplicitProfile,
+    limits: &super::readings::LimitReadings,
+) -> Vec<super::readings::LimitReading> {
+    if limits.max_prompt_chars.is_empty() {
+        return Vec::new();
+    }
+    let placed = |f: &[Finding]| {
+        f.iter()
+            .any(|x| x.requirement == req::GB_5_1_C && x.outcome == super::Outcome::Pass)
+    };
+    let mut values = vec![(
+        format!("{} chars", profile.text.max_prompt_chars),
+        placed(findings),
+    )];
+    values.extend(limits.max_prompt_chars.iter().map(|n| {
+        let mut q = profile.clone();
+        q.text.max_prompt_chars = *n;
+        (
+            format!("{n} chars"),
+            placed(&judge(&measure(text, original, &q))),
+        )
+    }));
+    super::readings::limit_reading(req::GB_5_1_C, "max_prompt_chars", values)
+        .into_iter()
+        .collect()
+}
+
 fn missing(w: &Wording) -> &'static str {
     match (w.ai_element.is_some(), w.generation_element.is_some()) {
         (false, false) => "both elements",
