@@ -334,3 +334,65 @@ fn hostile_jpegs_are_errors_not_panics() {
     let e = jpeg::mark(&inputs[0][..inputs[0].len() / 2], &o).unwrap_err();
     assert!(e.to_string().starts_with("offset "), "{e}");
 }
+
+/// The entropy-coded data of each scan: (start, end) offsets.
+fn scans_of(d: &[u8]) -> Vec<(usize, usize)> {
+    let mut scans = Vec::new();
+    let mut i = 2;
+    while i + 4 <= d.len() && d[i] == 0xFF && d[i + 1] != 0xD9 {
+        let len = ((d[i + 2] as usize) << 8) | d[i + 3] as usize;
+        i += 2 + len;
+        if d[i - 2 - len + 1] == 0xDA {
+            let start = i;
+            while !(d[i] == 0xFF && d[i + 1] != 0 && !(0xD0..=0xD7).contains(&d[i + 1])) {
+                i += 1;
+            }
+            scans.push((start, i));
+        }
+    }
+    scans
+}
+
+/// Progressive scans are decoded on two threads (DC scans and each component's AC scans are
+/// independent chains). A file with two broken scans must still name the first one in the
+/// file, whichever thread decoded which, as a decoder reading in order does.
+#[test]
+fn a_progressive_files_first_broken_scan_is_the_error_reported() {
+    tools();
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("p.jpg");
+    run(Command::new("convert")
+        .args(["-size", "320x240", "plasma:", "-seed", "11"])
+        .args(["-quality", "90", "-interlace", "JPEG"])
+        .arg(&f));
+    let base = std::fs::read(&f).unwrap();
+    let scans = scans_of(&base);
+    assert!(
+        scans.len() >= 10,
+        "ImageMagick's progressive script: {scans:?}"
+    );
+    let o = image::render_overlay(320, 240, "AI", Anchor::BottomRight, 0.05).unwrap();
+    assert!(jpeg::mark(&base, &o).is_ok());
+    // Stuffed 0xFF bytes: a run of 1-bits, never a valid Huffman code (ISO/IEC 10918-1 C),
+    // at the very start of the scan, where every first pass decodes a code.
+    let broken = |which: &[usize]| {
+        let mut d = base.clone();
+        for &k in which {
+            let s = scans[k].0;
+            for j in 0..8 {
+                d[s + 2 * j] = 0xFF;
+                d[s + 2 * j + 1] = 0x00;
+            }
+        }
+        jpeg::mark(&d, &o).unwrap_err().to_string()
+    };
+    let last = scans.len() - 1;
+    // (scan 0: the DC first pass, all components; 2: a chroma AC first pass; last: the
+    // luma's final refinement, which decodes codes from its first block too.)
+    for (first, later) in [(0, last), (2, last), (0, 2)] {
+        let (a, b) = (broken(&[first]), broken(&[later]));
+        assert_ne!(a, b, "scans {first} and {later} fail differently");
+        assert!(a.starts_with("offset "), "{a}");
+        assert_eq!(broken(&[first, later]), a, "scans {first} and {later}");
+    }
+}

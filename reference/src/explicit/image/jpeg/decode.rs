@@ -11,16 +11,37 @@ pub(super) fn be16(d: &[u8], at: usize) -> Result<usize, JpegError> {
 }
 
 /// Parse the whole file and decode every scan to coefficients.
-pub(super) fn decode(
+///
+/// Sequential scans are decoded as they are met. Progressive scans are only located while the
+/// file is parsed, then decoded on two threads ([`decode_deferred`]); a scan's error is still
+/// reported before any error of the markers after it, as if read in file order.
+pub(super) fn decode(data: &[u8], splice: Option<&mut Splice<'_>>) -> Result<Decoded, JpegError> {
+    let mut frame = None;
+    let mut deferred = Vec::new();
+    let parsed = parse(data, splice, &mut frame, &mut deferred);
+    if let (Some(f), false) = (frame.as_mut(), deferred.is_empty()) {
+        decode_deferred(data, f, &deferred)?;
+    }
+    parsed?;
+    frame.ok_or_else(|| JpegError::Malformed {
+        offset: 0,
+        what: "no frame".into(),
+    })
+}
+
+/// Walk the markers of the whole file, filling `frame`; sequential scans are decoded here,
+/// progressive ones appended to `deferred`. `Ok` only at EOI, with `frame` complete.
+fn parse(
     data: &[u8],
     mut splice: Option<&mut Splice<'_>>,
-) -> Result<Decoded, JpegError> {
+    frame: &mut Option<Decoded>,
+    deferred: &mut Vec<DeferredScan>,
+) -> Result<(), JpegError> {
     if data.get(0..2) != Some(&[0xFF, 0xD8]) {
         return bad(0, "not a JPEG (no SOI marker)");
     }
     let mut header = vec![0xFF, 0xD8];
     let mut pos = 2;
-    let mut frame: Option<Decoded> = None;
     let mut dc_tables: [Option<DecodeTable>; 4] = Default::default();
     let mut ac_tables: [Option<DecodeTable>; 4] = Default::default();
     let mut qtables: [Option<[u16; 64]>; 4] = [None; 4];
@@ -42,21 +63,19 @@ pub(super) fn decode(
         };
         let at = pos;
         if marker == 0xD9 {
-            let f = match frame {
-                Some(f) => f,
-                None => return bad(at, "EOI before any frame"),
+            let Some(f) = frame.as_mut() else {
+                return bad(at, "EOI before any frame");
             };
             if scans == 0 {
                 return bad(at, "no scan before EOI");
             }
-            let mut f = f;
             f.header = header;
             f.trailer = data[pos + 2..].to_vec();
             f.qtables = qtables;
             f.restart_interval = restart_interval;
             f.adobe_transform = adobe_transform;
             f.jfif = jfif;
-            return Ok(f);
+            return Ok(());
         }
         if (0xD0..=0xD7).contains(&marker) || marker == 0x01 {
             // Stray RST or TEM: no length, nothing to keep.
@@ -161,7 +180,7 @@ pub(super) fn decode(
                     sof[1] = 0xC0;
                 }
                 header.extend_from_slice(&sof);
-                frame = Some(f);
+                *frame = Some(f);
             }
             0xDA => {
                 let Some(f) = frame.as_mut() else {
@@ -176,18 +195,30 @@ pub(super) fn decode(
                 if let Some(sp) = splice.as_deref_mut() {
                     sp.sos_at = at;
                 }
-                let end = decode_scan(
-                    data,
-                    seg,
-                    seg_at,
-                    pos,
-                    f,
-                    progressive,
-                    &dc_tables,
-                    &ac_tables,
-                    restart_interval,
-                    splice.as_deref_mut(),
-                )?;
+                let end = if progressive {
+                    // (Progressive input never reaches here with a splice: refused above.)
+                    defer_scan(
+                        data,
+                        (seg, seg_at),
+                        pos,
+                        f,
+                        (&dc_tables, &ac_tables),
+                        restart_interval,
+                        deferred,
+                    )?
+                } else {
+                    decode_scan(
+                        data,
+                        seg,
+                        seg_at,
+                        pos,
+                        f,
+                        &dc_tables,
+                        &ac_tables,
+                        restart_interval,
+                        splice.as_deref_mut(),
+                    )?
+                };
                 scans += 1;
                 if scans > 1000 {
                     return bad(at, "more than 1000 scans");
@@ -301,21 +332,23 @@ pub(super) fn parse_frame(seg: &[u8], at: usize) -> Result<Decoded, JpegError> {
     })
 }
 
-/// Decode one scan whose entropy-coded data starts at `data[start]`; returns the offset of the
-/// marker that follows it.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn decode_scan(
-    data: &[u8],
+/// One scan's parameters (its SOS segment), checked against the frame.
+pub(super) struct ScanHeader {
+    /// Per component of the scan: (index in the frame, DC table id, AC table id).
+    pub(super) sc: Vec<(usize, usize, usize)>,
+    pub(super) ss: usize,
+    pub(super) se: usize,
+    pub(super) ah: u32,
+    pub(super) al: u32,
+}
+
+/// Parse and check an SOS segment `seg` (found at offset `at`).
+pub(super) fn scan_header(
     seg: &[u8],
     at: usize,
-    start: usize,
-    f: &mut Decoded,
+    f: &Decoded,
     progressive: bool,
-    dc_tables: &[Option<DecodeTable>; 4],
-    ac_tables: &[Option<DecodeTable>; 4],
-    restart_interval: usize,
-    mut splice: Option<&mut Splice<'_>>,
-) -> Result<usize, JpegError> {
+) -> Result<ScanHeader, JpegError> {
     let ns = *seg.first().unwrap_or(&0) as usize;
     if ns == 0 || ns > 4 || seg.len() < 1 + 2 * ns + 3 {
         return bad(at, "SOS: bad component count or truncated");
@@ -355,11 +388,22 @@ pub(super) fn decode_scan(
     if ns > 1 && blocks_in_mcu > 10 {
         return bad(at, "SOS: more than 10 blocks in an MCU");
     }
-    // Tables needed by this scan.
+    Ok(ScanHeader { sc, ss, se, ah, al })
+}
+
+/// The tables a scan needs, per component of the scan: (frame index, DC table of a first DC
+/// pass, AC table of an AC pass).
+pub(super) fn scan_tables<'t>(
+    sc: &[(usize, usize, usize)],
+    (ss, se, ah): (usize, usize, u32),
+    dc_tables: &'t [Option<DecodeTable>; 4],
+    ac_tables: &'t [Option<DecodeTable>; 4],
+    at: usize,
+) -> Result<ScanTables<'t>, JpegError> {
     let dc_pass = ss == 0;
     let ac_pass = se > 0;
     let mut tables = Vec::new();
-    for &(c, td, ta) in &sc {
+    for &(c, td, ta) in sc {
         let dc = if dc_pass && ah == 0 {
             match dc_tables.get(td).and_then(|t| t.as_ref()) {
                 Some(t) => Some(t),
@@ -378,6 +422,244 @@ pub(super) fn decode_scan(
         };
         tables.push((c, dc, ac));
     }
+    Ok(tables)
+}
+
+/// See [`scan_tables`].
+pub(super) type ScanTables<'t> = Vec<(usize, Option<&'t DecodeTable>, Option<&'t DecodeTable>)>;
+
+/// A progressive scan found by [`parse`], decoded later by [`decode_deferred`].
+pub(super) struct DeferredScan {
+    header: ScanHeader,
+    /// Per component of the scan: (frame index, DC table of a first DC pass, AC table of an
+    /// AC pass), copied because a DHT between scans may redefine a table.
+    tables: Vec<(usize, Option<DecodeTable>, Option<DecodeTable>)>,
+    /// MCUs (interleaved) or blocks (one component) across and down.
+    units: (usize, usize),
+    restart_interval: usize,
+    /// Where the entropy-coded data starts, and the marker after it (`None`: the file ends
+    /// first, which is an error once the scan is decoded).
+    start: usize,
+    end: Option<usize>,
+}
+
+impl DeferredScan {
+    /// The chain of scans that must be decoded in order with this one: 0 for the DC scans,
+    /// `1 + c` for the AC scans of component `c` (a progressive AC scan has exactly one
+    /// component, ISO/IEC 10918-1 G.1.1.1.1).
+    fn chain(&self) -> usize {
+        if self.header.ss == 0 {
+            0
+        } else {
+            1 + self.header.sc[0].0
+        }
+    }
+}
+
+/// Check a progressive scan's header and tables, remember it in `deferred`, and return the
+/// offset of the marker after its entropy-coded data (found by looking for one: byte stuffing
+/// guarantees that no marker but RSTm occurs inside).
+pub(super) fn defer_scan(
+    data: &[u8],
+    (seg, at): (&[u8], usize),
+    start: usize,
+    f: &Decoded,
+    (dc_tables, ac_tables): (&[Option<DecodeTable>; 4], &[Option<DecodeTable>; 4]),
+    restart_interval: usize,
+    deferred: &mut Vec<DeferredScan>,
+) -> Result<usize, JpegError> {
+    let header = scan_header(seg, at, f, true)?;
+    let tables = scan_tables(
+        &header.sc,
+        (header.ss, header.se, header.ah),
+        dc_tables,
+        ac_tables,
+        at,
+    )?
+    .into_iter()
+    .map(|(c, dc, ac)| (c, dc.cloned(), ac.cloned()))
+    .collect();
+    let units = if header.sc.len() == 1 {
+        let c = &f.comps[header.sc[0].0];
+        (c.cw, c.ch)
+    } else {
+        (f.mcux, f.mcuy)
+    };
+    let end = next_marker(data, start);
+    deferred.push(DeferredScan {
+        header,
+        tables,
+        units,
+        restart_interval,
+        start,
+        end: end.ok(),
+    });
+    end.or_else(|pos| bad(pos, "unexpected end of file after a scan"))
+}
+
+/// The first marker at or after `from` other than RSTm (skipping fill bytes and stuffed
+/// 0xFF), or `Err` with the offset where the file ran out.
+fn next_marker(data: &[u8], from: usize) -> Result<usize, usize> {
+    let mut pos = from;
+    loop {
+        match data.get(pos..pos + 2) {
+            None => return Err(pos),
+            Some([0xFF, m]) if *m != 0 && *m != 0xFF && !(0xD0..=0xD7).contains(m) => {
+                return Ok(pos)
+            }
+            _ => pos += 1,
+        }
+    }
+}
+
+/// Decode the progressive scans `deferred` into `f`'s blocks.
+///
+/// The DC scans, and the AC scans of each component, form chains that touch disjoint
+/// coefficients (the DC scans write [`DcPlane`]s). The chains are shared between two threads
+/// by their entropy-coded bytes, each thread decoding its scans in file order. When several
+/// scans fail, the error of the first in the file is returned, as a decoder reading them in
+/// order would.
+pub(super) fn decode_deferred(
+    data: &[u8],
+    f: &mut Decoded,
+    deferred: &[DeferredScan],
+) -> Result<(), JpegError> {
+    for c in &mut f.comps {
+        if c.coefs.is_empty() {
+            c.coefs = vec![[0i16; 64]; c.bw * c.bh];
+            c.nonzero = vec![0u64; c.bw * c.bh];
+        }
+    }
+    let mut planes: Vec<DcPlane> = f
+        .comps
+        .iter()
+        .map(|c| DcPlane {
+            h: c.h,
+            v: c.v,
+            bw: c.bw,
+            values: vec![0; c.bw * c.bh],
+        })
+        .collect();
+    // The chains' sizes; each goes, largest first, to the thread with fewer bytes so far.
+    let mut bytes = vec![0usize; 1 + f.comps.len()];
+    for s in deferred {
+        bytes[s.chain()] += s.end.unwrap_or(data.len()) - s.start;
+    }
+    let mut order: Vec<usize> = (0..bytes.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(bytes[i]));
+    let mut second = vec![false; bytes.len()];
+    let (mut first_bytes, mut second_bytes) = (0, 0);
+    for i in order {
+        if first_bytes <= second_bytes {
+            first_bytes += bytes[i];
+        } else {
+            second_bytes += bytes[i];
+            second[i] = true;
+        }
+    }
+    let mut groups: [Vec<(usize, &mut Component)>; 2] = [Vec::new(), Vec::new()];
+    for (ci, c) in f.comps.iter_mut().enumerate() {
+        groups[second[1 + ci] as usize].push((ci, c));
+    }
+    let [mut g0, mut g1] = groups;
+    let (p0, p1) = if second[0] {
+        (None, Some(&mut planes[..]))
+    } else {
+        (Some(&mut planes[..]), None)
+    };
+    let result = if second_bytes == 0 {
+        run_scans(data, deferred, (&second, false), &mut g0, p0)
+    } else {
+        std::thread::scope(|s| {
+            let other = s.spawn(|| run_scans(data, deferred, (&second, true), &mut g1, p1));
+            let mine = run_scans(data, deferred, (&second, false), &mut g0, p0);
+            let theirs = other.join().expect("a scan decoder does not panic");
+            match (mine, theirs) {
+                (Err(a), Err(b)) => Err(if a.0 < b.0 { a } else { b }),
+                (Err(e), _) | (_, Err(e)) => Err(e),
+                _ => Ok(()),
+            }
+        })
+    };
+    result.map_err(|(_, e)| e)?;
+    for (c, plane) in f.comps.iter_mut().zip(&planes) {
+        for (block, &dc) in c.coefs.iter_mut().zip(&plane.values) {
+            block[0] = dc;
+        }
+    }
+    Ok(())
+}
+
+/// Decode, in file order, the scans of `deferred` whose chain is in this thread's group
+/// (`second[chain] == group`), into `comps` (the group's components) and `planes` (when the
+/// DC chain is in the group). An error is paired with its scan's index in `deferred`.
+fn run_scans(
+    data: &[u8],
+    deferred: &[DeferredScan],
+    (second, group): (&[bool], bool),
+    comps: &mut [(usize, &mut Component)],
+    mut planes: Option<&mut [DcPlane]>,
+) -> Result<(), (usize, JpegError)> {
+    for (i, s) in deferred.iter().enumerate() {
+        if second[s.chain()] != group {
+            continue;
+        }
+        let ScanHeader { sc, ss, se, ah, al } = &s.header;
+        let mut r = BitReader::new(data, s.start);
+        let decoded = if *ss == 0 {
+            let dc: Vec<(usize, Option<&DecodeTable>)> = s
+                .tables
+                .iter()
+                .map(|(c, dc, _)| (*c, dc.as_ref()))
+                .collect();
+            let planes = planes
+                .as_deref_mut()
+                .expect("the DC chain's group has the planes");
+            decode_dc(&mut r, planes, &dc, s.units, (*ah, *al), s.restart_interval)
+        } else {
+            let comp = comps
+                .iter_mut()
+                .find(|(ci, _)| *ci == sc[0].0)
+                .map(|(_, c)| &mut **c)
+                .expect("the chain's group has its component");
+            let ac = s.tables[0].2.as_ref().expect("an AC scan has its AC table");
+            decode_band(&mut r, comp, ac, (*ss, *se, *ah, *al), s.restart_interval)
+        };
+        let checked = decoded.and_then(|()| {
+            if r.overran() {
+                return bad(r.pos, "entropy-coded data ends before the scan does");
+            }
+            match s.end {
+                Some(_) => Ok(()),
+                // As a decoder reading in order would say it, from where this scan ended.
+                None => bad(
+                    next_marker(data, r.pos).err().unwrap_or(r.pos),
+                    "unexpected end of file after a scan",
+                ),
+            }
+        });
+        checked.map_err(|e| (i, e))?;
+    }
+    Ok(())
+}
+
+/// Decode one sequential scan whose entropy-coded data starts at `data[start]`; returns the
+/// offset of the marker that follows it. (Progressive scans go through [`defer_scan`].)
+#[allow(clippy::too_many_arguments)]
+pub(super) fn decode_scan(
+    data: &[u8],
+    seg: &[u8],
+    at: usize,
+    start: usize,
+    f: &mut Decoded,
+    dc_tables: &[Option<DecodeTable>; 4],
+    ac_tables: &[Option<DecodeTable>; 4],
+    restart_interval: usize,
+    mut splice: Option<&mut Splice<'_>>,
+) -> Result<usize, JpegError> {
+    let ScanHeader { sc, ss, se, ah, .. } = scan_header(seg, at, f, false)?;
+    let ns = sc.len();
+    let tables = scan_tables(&sc, (ss, se, ah), dc_tables, ac_tables, at)?;
     let mut r = BitReader::new(data, start);
     if let Some(sp) = splice.as_deref_mut() {
         if ns != f.comps.len() {
@@ -397,7 +679,6 @@ pub(super) fn decode_scan(
     let mut scratch: Block = [0; 64];
     let mut kept: Vec<Block> = Vec::new();
     let mut pred = [0i32; 4];
-    let mut eobrun = 0u32;
     let mut units = 0usize; // MCUs (interleaved) or blocks (non-interleaved) since the last RST
     let mut next_rst = 0u8;
     let single = ns == 1;
@@ -407,26 +688,7 @@ pub(super) fn decode_scan(
     } else {
         (f.mcux, f.mcuy)
     };
-    let total = if progressive && single && ac_pass && splice.is_none() {
-        // An AC band of one component (most scans of a progressive file): its own loop.
-        let ac = tables[0].2.expect("AC");
-        decode_band(
-            &mut r,
-            &mut f.comps[sc[0].0],
-            ac,
-            (ss, se, ah, al),
-            restart_interval,
-        )?;
-        0
-    } else if progressive && !ac_pass && splice.is_none() {
-        // The DC scans: their own loop too.
-        let dc: Vec<(usize, Option<&DecodeTable>)> =
-            tables.iter().map(|&(c, dc, _)| (c, dc)).collect();
-        decode_dc(&mut r, f, &dc, (ux, uy), (ah, al), restart_interval)?;
-        0
-    } else {
-        ux * uy
-    };
+    let total = ux * uy;
     // Unit `u` is at (mx, my), counted along (no division per unit).
     let (mut mx, mut my) = (0usize, 0usize);
     for u in 0..total {
@@ -435,7 +697,6 @@ pub(super) fn decode_scan(
             next_rst = (next_rst + 1) & 7;
             units = 0;
             pred = [0; 4];
-            eobrun = 0;
         }
         let keep = match splice.as_deref_mut() {
             Some(sp) => {
@@ -476,40 +737,13 @@ pub(super) fn decode_scan(
                         let i = y * comp.bw + x;
                         (&mut comp.coefs[i], &mut comp.nonzero[i])
                     };
-                    let last = if !progressive {
-                        decode_sequential(
-                            &mut r,
-                            block,
-                            dc.expect("DC"),
-                            ac.expect("AC"),
-                            &mut pred[si],
-                        )?
-                    } else if dc_pass {
-                        if ah == 0 {
-                            let s = r.decode(dc.expect("DC"))? as u32;
-                            if s > 11 {
-                                return bad(r.pos, "DC difference category above 11");
-                            }
-                            pred[si] = pred[si].wrapping_add(r.extend(s));
-                            let v = pred[si].checked_shl(al).unwrap_or(i32::MAX);
-                            block[0] = to_i16(v, r.pos)?;
-                        } else if r.bit() {
-                            block[0] |= 1 << al;
-                        }
-                        0
-                    } else if ah == 0 {
-                        decode_ac_first(&mut r, block, ac.expect("AC"), ss, se, al, &mut eobrun)?
-                    } else {
-                        let had = *nonzero;
-                        decode_ac_refine(
-                            &mut r,
-                            block,
-                            had,
-                            ac.expect("AC"),
-                            (ss, se, al),
-                            &mut eobrun,
-                        )?
-                    };
+                    let last = decode_sequential(
+                        &mut r,
+                        block,
+                        dc.expect("DC"),
+                        ac.expect("AC"),
+                        &mut pred[si],
+                    )?;
                     *nonzero |= last;
                     if keep {
                         kept.push(scratch);
@@ -550,12 +784,22 @@ pub(super) fn decode_scan(
     Ok(pos)
 }
 
+/// The DC coefficients of one component while a progressive file is decoded: kept apart from
+/// its blocks so that the DC scans and the AC scans (which touch only coefficients 1 to 63)
+/// can be decoded at the same time; [`decode_deferred`] writes them into the blocks after.
+pub(super) struct DcPlane {
+    h: usize,
+    v: usize,
+    bw: usize,
+    values: Vec<i16>,
+}
+
 /// A progressive DC scan (first pass when `ah` is 0, else refinement) of the components
 /// `comps` (frame index, DC table of a first pass), over `units` (MCUs, or blocks of a
-/// one-component scan): the generic loop of [`decode_scan`] without its per-unit cases.
+/// one-component scan), into `planes` (one per frame component).
 pub(super) fn decode_dc(
     r: &mut BitReader<'_>,
-    f: &mut Decoded,
+    planes: &mut [DcPlane],
     comps: &[(usize, Option<&DecodeTable>)],
     (ux, uy): (usize, usize),
     (ah, al): (u32, u32),
@@ -577,12 +821,12 @@ pub(super) fn decode_dc(
                 units += 1;
             }
             for (si, &(ci, dc)) in comps.iter().enumerate() {
-                let comp = &mut f.comps[ci];
-                let (nh, nv) = if single { (1, 1) } else { (comp.h, comp.v) };
+                let plane = &mut planes[ci];
+                let (nh, nv) = if single { (1, 1) } else { (plane.h, plane.v) };
                 for by in 0..nv {
                     for bx in 0..nh {
-                        let i = (my * nv + by) * comp.bw + mx * nh + bx;
-                        let coef = &mut comp.coefs[i][0];
+                        let i = (my * nv + by) * plane.bw + mx * nh + bx;
+                        let coef = &mut plane.values[i];
                         if ah == 0 {
                             let s = r.decode(dc.expect("DC"))? as u32;
                             if s > 11 {

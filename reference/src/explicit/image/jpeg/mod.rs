@@ -25,7 +25,8 @@
 //!    extended-sequential) with **optimised Huffman tables** computed for it (as
 //!    `jpegtran -optimize`, from the symbols of every 4th row of MCUs, every symbol given a
 //!    code). The decoder records each block's non-zero coefficients, so the encoder visits
-//!    only those.
+//!    only those. A progressive file's scans are located first and decoded on two threads:
+//!    its DC scans and each component's AC scans are chains that touch disjoint coefficients.
 //!
 //! Compositing is done in the file's own colour space, which is exact for this label: the
 //! plate is black and the text white, i.e. grey, and YCbCr is an affine function of RGB, so
