@@ -7,9 +7,11 @@
 //!   about half the CPU time of a 128 KiB `pread`/`write` loop for the same 120 MB), and on
 //!   file systems that share extents (XFS with reflink=1, Btrfs) it clones the blocks of the
 //!   block-aligned part of the range (a reflink), so a multi-GB payload costs little more than
-//!   its metadata. Cloning needs the input and output offsets to be block-aligned: when they
-//!   sit at the same place within a block (a payload that does not move, such as WAV audio
-//!   before an appended label), the unaligned head is copied first so that the rest is cloned.
+//!   its metadata. Cloning needs the input and output offsets to be block-aligned. The first
+//!   call of a long copy stops at the output's next 64 KiB boundary ([`DEST_ALIGN`], which is
+//!   what ext4's page cache needs for large folios): when the offsets sit at the same place
+//!   within a block (a payload that does not move, such as WAV audio before an appended label),
+//!   the rest is block-aligned on both sides and is cloned.
 //! - [`Strategy::Buffered`]: `pread`/`write` through a 128 KiB buffer, as `cat` does; used
 //!   where `copy_file_range` does not exist and for whatever the kernel declines (a
 //!   cross-device copy on old kernels, a file system without support).
@@ -62,6 +64,19 @@ pub fn copy_range_with(
     Ok(done)
 }
 
+/// Where the bulk of a kernel copy starts in the output: a multiple of 64 KiB.
+///
+/// Why: `copy_file_range` on a file system without shared extents (ext4) moves the data
+/// through a 64 KiB pipe, and the page cache gives each 64 KiB write a large folio only when it
+/// starts at a 64 KiB-aligned page of the output; any other start makes every write build
+/// single pages. Measured (Linux 6.18, ext4, a 192 MB copy whose input and output offsets are
+/// the same within a page): 84-103 ms with the output's copy starting at byte 4096 or 8192,
+/// 61-79 ms when the first call stops at the output's next 64 KiB boundary (and 57-92 ms
+/// for a copy that starts within the output's first page). On file systems that share extents
+/// (XFS with reflink=1, Btrfs) the bulk is then block-aligned on both sides whenever the
+/// offsets agree within a block, which is what a reflink needs.
+const DEST_ALIGN: u64 = 64 * 1024;
+
 /// `copy_file_range` until `len` bytes are copied, the source ends, or the kernel says it
 /// cannot (then the bytes copied so far, for the buffered copy to go on from).
 #[cfg(target_os = "linux")]
@@ -70,15 +85,15 @@ fn kernel_copy(src: &File, pos: u64, len: u64, dst: &File) -> io::Result<u64> {
     use std::io::Seek;
     let mut off_in = pos;
     let mut done = 0u64;
-    // Extents are shared only from block-aligned offsets on both sides, and a call that starts
-    // unaligned is copied whole: when the output is at the same offset within a block as the
-    // input, the first call stops at the input's next block boundary.
+    // The first call stops where the output reaches a multiple of DEST_ALIGN, so that every
+    // later call writes from there (see DEST_ALIGN for why). Skipped for a copy too short to
+    // matter, which also saves the position lookup.
     let mut first = len;
-    let block = rustix::fs::fstat(dst).map_or(0, |st| st.st_blksize as u64);
-    if block.is_power_of_two() && !pos.is_multiple_of(block) {
+    if len > 2 * DEST_ALIGN {
         let out_pos = (&*dst).stream_position()?;
-        if out_pos % block == pos % block {
-            first = (block - pos % block).min(len);
+        let to_boundary = (DEST_ALIGN - out_pos % DEST_ALIGN) % DEST_ALIGN;
+        if to_boundary > 0 {
+            first = to_boundary;
         }
     }
     while done < len {
@@ -178,9 +193,9 @@ mod tests {
         }
     }
 
-    /// An output at the same offset within a block as the input (the case where the kernel
-    /// copy splits off the unaligned head so the rest can be cloned) gets exactly the range,
-    /// also when the range is shorter than the head or ends inside a block.
+    /// An output at the same offset within a block as the input, or anywhere else, gets exactly
+    /// the range: also when the kernel copy splits off the part up to the output's next 64 KiB
+    /// boundary, when the range is shorter than that part, or ends inside a block.
     #[test]
     fn kernel_copy_with_matching_block_offsets() {
         let dir = tempfile::tempdir().unwrap();
@@ -188,11 +203,15 @@ mod tests {
         let src_path = dir.path().join("src");
         std::fs::write(&src_path, &data).unwrap();
         let src = File::open(&src_path).unwrap();
-        for (pos, len) in [
-            (8_292u64, 200_001u64),
-            (4_196, 50),
-            (100, 4_096),
-            (0, 8_192),
+        for (pos, len, head) in [
+            (8_292u64, 200_001u64, 100usize),
+            (4_196, 50, 100),
+            (100, 4_096, 100),
+            (0, 8_192, 0),
+            // An output already past its first 64 KiB, at a boundary and just before one.
+            (1_000, 140_000, 70_000),
+            (5, 150_000, 65_536),
+            (7, 140_000, 65_535),
         ] {
             let dst_path = dir.path().join(format!("out-{pos}-{len}"));
             let mut dst = File::options()
@@ -202,7 +221,7 @@ mod tests {
                 .write(true)
                 .open(&dst_path)
                 .unwrap();
-            let head = vec![7u8; (pos % 4096) as usize];
+            let head = vec![7u8; head];
             dst.write_all(&head).unwrap();
             let n = copy_range_with(Strategy::Kernel, &src, pos, len, &dst).unwrap();
             assert_eq!(n, len);
