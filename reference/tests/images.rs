@@ -903,3 +903,64 @@ fn webp_exif_user_comment_is_read_and_blanked_on_embed() {
     );
     assert_pixels_equal(&webp, &out);
 }
+
+/// Offset of the first IDAT chunk of a PNG.
+fn first_idat(png: &[u8]) -> usize {
+    let mut at = 8;
+    loop {
+        let len = u32::from_be_bytes(png[at..at + 4].try_into().unwrap()) as usize;
+        if &png[at + 4..at + 8] == b"IDAT" {
+            return at;
+        }
+        at += 12 + len;
+    }
+}
+
+/// A PNG with more than 1 MiB of image data keeps that data at its offset within a 4 KiB page
+/// (the label's XMP packet carries the padding), so the kernel copies it page to page; the
+/// image bytes are unchanged, ExifTool reads and validates the label, and labelling again
+/// keeps the data in place. A small PNG gets no padding.
+#[test]
+fn png_large_image_data_keeps_its_place_within_a_page() {
+    let dir = tmp();
+    let input = dir.path().join("noise.png");
+    run_ok(
+        "convert",
+        &[
+            "-size",
+            "640x640",
+            "xc:",
+            "+noise",
+            "Random",
+            "-strip",
+            p(&input),
+        ],
+    );
+    let before = std::fs::read(&input).unwrap();
+    let in_idat = first_idat(&before);
+    assert!(before.len() - in_idat > 1 << 20, "test input too small");
+    let (once, twice) = round_trip(dir.path(), &input, "png");
+    for out in [&once, &twice] {
+        let after = std::fs::read(out).unwrap();
+        let out_idat = first_idat(&after);
+        assert_ne!(out_idat, in_idat, "the label goes before the image data");
+        assert_eq!(
+            out_idat % 4096,
+            in_idat % 4096,
+            "{out:?}: moved by whole pages"
+        );
+        assert!(
+            after[out_idat..] == before[in_idat..],
+            "{out:?}: image data changed"
+        );
+        assert_exiftool_validates(out);
+    }
+    assert_pixels_equal(&input, &twice);
+    // A small file: no padding.
+    let small = make_image(dir.path(), "small.png", &[]);
+    let small_out = dir.path().join("small-out.png");
+    embed(&small, &small_out, &label("1", "P").to_bare_json());
+    let grown =
+        std::fs::metadata(&small_out).unwrap().len() - std::fs::metadata(&small).unwrap().len();
+    assert!(grown < 1024, "a small PNG grew by {grown} bytes");
+}

@@ -358,8 +358,15 @@ impl Format for Png {
         layout
             .target()
             .map_err(|_| CodecError::corrupt(8, "no IHDR chunk to insert the label after"))?;
+        // A large tail keeps its place within a page: see `tail_padding`.
+        let pad = match tail {
+            Some(start) if idat_len >= KERNEL_COPY_MIN_CHUNK => {
+                tail_padding(&layout, input, start, json)?
+            }
+            _ => 0,
+        };
         out.write_all(&SIGNATURE)?;
-        one_label::rewrite(&layout, input, out, &XmpChunks, json)?;
+        one_label::rewrite(&layout, input, out, &XmpChunks { pad }, json)?;
         let end = match tail {
             Some(start) if idat_len >= KERNEL_COPY_MIN_CHUNK => {
                 copy_tail(input, out, start, layout.units.len())?
@@ -374,6 +381,29 @@ impl Format for Png {
         Ok(())
     }
 }
+
+/// The whitespace to add to the label's XMP packet so that the image data lands at the same
+/// offset within a 4 KiB page as in the input: the kernel copies a range whose offsets agree
+/// within a page about twice as fast (measured, Linux 6.18 ext4, 192 MB: 61-79 ms against
+/// 133-193 ms), and a reflink (XFS, Btrfs) needs them to. Padding is what XMP packets are
+/// made to hold (XMP part 1, 7.3.2: whitespace before the trailer, for editing in place).
+/// Only for a tail of at least [`PAD_MIN_TAIL`] after a head of at most [`PAD_MAX_HEAD`]: the
+/// head is written to memory once to learn its length.
+fn tail_padding(layout: &Layout, input: &mut Input, start: u64, json: &str) -> Result<usize> {
+    if start > PAD_MAX_HEAD || input.len() - start < PAD_MIN_TAIL {
+        return Ok(0);
+    }
+    let mut dry = Output::memory();
+    dry.write_all(&SIGNATURE)?;
+    one_label::rewrite(layout, input, &mut dry, &XmpChunks { pad: 0 }, json)?;
+    let shift = dry.position() as i128 - start as i128;
+    Ok((-shift).rem_euclid(4096) as usize)
+}
+
+/// See [`tail_padding`].
+const PAD_MIN_TAIL: u64 = 1 << 20;
+/// See [`tail_padding`].
+const PAD_MAX_HEAD: u64 = 1 << 20;
 
 /// From this size of the first IDAT chunk on, the tail is copied by [`copy_tail`] (one small
 /// positioned read per chunk header, the bytes copied in the kernel) rather than streamed
@@ -579,7 +609,10 @@ fn parse_header(h: &[u8], offset: u64, len: u64) -> Result<Chunk> {
 }
 
 /// Writes the XMP `iTXt` chunks for [`one_label::rewrite`].
-struct XmpChunks;
+struct XmpChunks {
+    /// Bytes of whitespace added to a labelled packet (see [`tail_padding`]).
+    pad: usize,
+}
 
 impl XmpChunks {
     /// The packet of the XMP chunk `unit`.
@@ -610,7 +643,7 @@ impl UnitWriter for XmpChunks {
                 .map_err(xmp::error_at(u.offset + 8))?,
             None => xmp::new_packet(json),
         };
-        write_chunk(out, b"iTXt", &xmp_chunk_data(&packet))
+        write_chunk(out, b"iTXt", &xmp_chunk_data(&xmp::pad(&packet, self.pad)))
     }
     fn strip(&self, input: &mut Input, out: &mut Output, unit: &Unit) -> Result<()> {
         let cleaned = xmp::remove_labels(&Self::packet(input, unit)?)

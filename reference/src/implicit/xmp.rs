@@ -428,6 +428,21 @@ pub fn new_packet(json: &str) -> String {
     )
 }
 
+/// The packet with `n` bytes of whitespace added where XMP puts padding: before the trailer
+/// `<?xpacket end=...?>` (XMP part 1, 7.3.2), or at the end when there is none (whitespace
+/// after the root element). A line break every 100 bytes, as ExifTool and Adobe write it.
+pub fn pad(packet: &str, n: usize) -> String {
+    if n == 0 {
+        return packet.to_string();
+    }
+    let at = packet.rfind("<?xpacket end=").unwrap_or(packet.len());
+    let mut out = String::with_capacity(packet.len() + n);
+    out.push_str(&packet[..at]);
+    out.extend((0..n).map(|i| if i % 100 == 0 { '\n' } else { ' ' }));
+    out.push_str(&packet[at..]);
+    out
+}
+
 /// Does the packet hold any AIGC property (right or wrong namespace) or per-field properties?
 pub fn has_label(packet: &str) -> bool {
     scan(packet)
