@@ -489,6 +489,8 @@ fn stream_tail(
     block_size: usize,
 ) -> Result<u64> {
     let len = input.len();
+    // No larger than the tail: a small file's whole run should not map and unmap 256 KiB.
+    let block_size = block_size.min(len.saturating_sub(start).max(8) as usize);
     let mut buf = vec![0u8; block_size];
     let mut block = start; // file offset of buf[0]
     let mut pos = start; // next chunk header
