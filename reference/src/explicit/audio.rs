@@ -1171,13 +1171,25 @@ pub fn measure(
     voice_text: Option<&str>,
     p: &ExplicitProfile,
 ) -> AudioMeasure {
-    let mono = pcm.mono();
+    let original_mono = original.map(Pcm::mono);
+    measure_mono(pcm, &pcm.mono(), original_mono.as_deref(), voice_text, p)
+}
+
+/// [`measure`] with the mono mixes of `pcm` and of the original already made (each is a full
+/// copy of the audio: an hour at 48 kHz is 690 MB of samples, so they are made once).
+fn measure_mono(
+    pcm: &Pcm,
+    mono: &[f32],
+    original_mono: Option<&[f32]>,
+    voice_text: Option<&str>,
+    p: &ExplicitProfile,
+) -> AudioMeasure {
     let total = pcm.duration_s();
     let tol = p.audio.position_tolerance_s;
-    let inserted = original.and_then(|o| inserted_span(&mono, &o.mono(), pcm.rate));
+    let inserted = original_mono.and_then(|o| inserted_span(mono, o, pcm.rate));
     let (segment, offset_s) = match &inserted {
         Some((s, e)) => (&mono[*s..*e], *s as f64 / pcm.rate as f64),
-        None => (&mono[..], 0.0),
+        None => (mono, 0.0),
     };
     let mut gs = groups(&bursts(segment, pcm.rate), p);
     for g in &mut gs {
@@ -1192,7 +1204,7 @@ pub fn measure(
         .find(|g| g.is_rhythm_label)
         .map(|g| (g.clone(), place_of(g.start_s, g.end_s, total, tol)));
     let rhythm_under_noise = match (&rhythm, p.audio.rhythm_noise_below_programme_db) {
-        (Some((g, _)), Some(below)) => Some(rhythm_under_noise(&mono, pcm.rate, g, below)),
+        (Some((g, _)), Some(below)) => Some(rhythm_under_noise(mono, pcm.rate, g, below)),
         _ => None,
     };
     let inserted_span_frames = inserted;
@@ -1234,7 +1246,7 @@ pub fn measure(
         inserted,
         speech,
         voice,
-        compared_with_original: original.is_some(),
+        compared_with_original: original_mono.is_some(),
         rhythm_under_noise,
         rounds: Vec::new(),
     }
@@ -1827,7 +1839,9 @@ pub fn measure_decoded(
     rounds: &[[f64; 2]],
     p: &ExplicitProfile,
 ) -> super::Result<AudioMeasure> {
-    let mut m = measure(pcm, orig, voice_text, p);
+    let mono = pcm.mono();
+    let orig_mono = orig.map(Pcm::mono);
+    let mut m = measure_mono(pcm, &mono, orig_mono.as_deref(), voice_text, p);
     if !rounds.is_empty() {
         let Some(o) = orig else {
             return Err(ExplicitError::Refused(
@@ -1836,7 +1850,8 @@ pub fn measure_decoded(
         };
         check_rounds(rounds, o.duration_s())?;
         if let Some(within) = p.audio.round_label_within_s {
-            m.rounds = locate_rounds(&pcm.mono(), &o.mono(), pcm.rate, rounds, &m.groups, within);
+            let o_mono = orig_mono.as_deref().unwrap_or_default();
+            m.rounds = locate_rounds(&mono, o_mono, pcm.rate, rounds, &m.groups, within);
         } else {
             m.rounds = rounds
                 .iter()
@@ -1863,7 +1878,6 @@ pub fn limit_readings(
 ) -> Vec<super::readings::LimitReading> {
     use super::readings::limit_reading;
     let mut out = Vec::new();
-    let mono = pcm.mono();
     if let (Some((g, _)), Some(below), Some(n)) = (
         &m.rhythm,
         p.audio.rhythm_noise_below_programme_db,
@@ -1880,6 +1894,7 @@ pub fn limit_readings(
             .filter(|db| could_flip(*db))
             .collect();
         if !others.is_empty() {
+            let mono = pcm.mono();
             let mut values = vec![(format!("{below} dB"), n.survives)];
             values.extend(others.iter().map(|db| {
                 (
