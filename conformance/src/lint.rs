@@ -312,12 +312,13 @@ pub fn check_explicit_keys(v: &crate::vector::Vector) -> Vec<String> {
                 .into(),
         );
     }
-    if let Some(rounds) = v.request.get("explicit").and_then(|e| e.get("rounds")) {
-        let parsed: Option<Vec<[f64; 2]>> = rounds.as_array().and_then(|a| {
-            a.iter()
-                .map(|r| Some([r.get(0)?.as_f64()?, r.get(1)?.as_f64()?]))
-                .collect()
-        });
+    if v.request
+        .get("explicit")
+        .and_then(|e| e.get("rounds"))
+        .is_some()
+    {
+        let parsed: Option<Vec<[f64; 2]>> =
+            v.explicit_rounds().and_then(|rs| rs.into_iter().collect());
         match parsed {
             Some(rs) if !rs.is_empty() => {
                 if let Err(e) = aigc_label::explicit::audio::check_rounds(&rs, f64::INFINITY) {
@@ -472,6 +473,54 @@ mod tests {
             found.iter().any(|m| m.contains("without its text")),
             "{found:?}"
         );
+    }
+
+    /// `request.explicit.rounds` is parsed once (`Vector::explicit_rounds`): lint refuses a
+    /// list with any malformed or out-of-order entry, or a vector that does not name GB-5.3-d;
+    /// the oracle judges the well-formed entries.
+    #[test]
+    fn malformed_interaction_rounds_fail_lint() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../vectors");
+        let (suite, errors) = Suite::load(&root);
+        assert!(errors.is_empty(), "{errors:?}");
+        let v = suite
+            .vectors
+            .iter()
+            .find(|v| v.id == "explicit-label-audio-rounds")
+            .expect("rounds vector");
+        let good = v.explicit_rounds().expect("rounds");
+        assert_eq!(good.len(), 3);
+        assert!(good.iter().all(Option::is_some));
+        let with = |rounds: serde_json::Value| {
+            let mut bad = v.clone();
+            if let Some(serde_json::Value::Object(e)) = bad.request.get_mut("explicit") {
+                e.insert("rounds".into(), rounds);
+            }
+            bad
+        };
+        for rounds in [
+            serde_json::json!([[1.5, 6.4], ["7.9", 12.4]]),
+            serde_json::json!([[1.5]]),
+            serde_json::json!([]),
+            serde_json::json!("1.5-6.4"),
+            serde_json::json!([[6.4, 1.5]]),
+            serde_json::json!([[1.0, 5.0], [4.0, 8.0]]),
+        ] {
+            let found = check_explicit_keys(&with(rounds.clone()));
+            assert!(
+                found.iter().any(|m| m.contains("request.explicit.rounds")),
+                "{rounds}: {found:?}"
+            );
+        }
+        // One malformed entry: the oracle keeps the other.
+        let partial = with(serde_json::json!([[1.5, 6.4], ["7.9", 12.4]]));
+        let parsed = partial.explicit_rounds().expect("a list");
+        assert_eq!(parsed, vec![Some([1.5, 6.4]), None]);
+        let mut unnamed = v.clone();
+        unnamed.requirements.retain(|r| r != "GB-5.3-d");
+        assert!(check_explicit_keys(&unnamed)
+            .iter()
+            .any(|m| m.contains("GB-5.3-d")));
     }
 
     #[test]

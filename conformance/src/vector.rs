@@ -294,6 +294,19 @@ impl Vector {
     pub fn location(&self) -> String {
         format!("{}:{}", self.manifest.display(), self.line)
     }
+
+    /// The interaction rounds the request names (`request.explicit.rounds`, protocol v1: a list
+    /// of `[start, end]` seconds of the input), each entry parsed on its own (`None`: not two
+    /// numbers); `None` when the key is absent or not a list. Lint refuses any malformed entry;
+    /// the oracle judges the well-formed ones.
+    pub fn explicit_rounds(&self) -> Option<Vec<Option<[f64; 2]>>> {
+        let list = self.request.get("explicit")?.get("rounds")?.as_array()?;
+        Some(
+            list.iter()
+                .map(|r| Some([r.get(0)?.as_f64()?, r.get(1)?.as_f64()?]))
+                .collect(),
+        )
+    }
 }
 
 #[derive(Deserialize)]

@@ -302,15 +302,8 @@ fn voice_text<'a>(v: &'a Vector, want: &'a ExpectExplicit) -> Option<&'a str> {
 /// of the input): the checker then wants a label at the start or end of every round (5.3 d
 /// note 3). Malformed entries are left out here; lint refuses them in a vector.
 fn rounds(v: &Vector) -> Vec<[f64; 2]> {
-    v.request
-        .get("explicit")
-        .and_then(|e| e.get("rounds"))
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|r| Some([r.get(0)?.as_f64()?, r.get(1)?.as_f64()?]))
-                .collect()
-        })
+    v.explicit_rounds()
+        .map(|rs| rs.into_iter().flatten().collect())
         .unwrap_or_default()
 }
 
