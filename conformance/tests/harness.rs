@@ -206,6 +206,23 @@ fn schema_violation_is_a_protocol_violation() {
     assert_eq!(outcome_of(&r.report, READ_TARGET), "protocol-violation");
 }
 
+/// `labels[].problems` (protocol v1, optional) is a list of problem codes: a string or a list
+/// of numbers is a protocol violation, never a reader that reported nothing. The control, the
+/// same answer with an empty list, passes.
+#[test]
+fn problems_that_are_not_a_list_of_codes_are_a_protocol_violation() {
+    for mode in ["problems-not-a-list", "problems-not-strings"] {
+        let (r, _v) = broken(mode, "png-read", &[]);
+        assert_eq!(
+            outcome_of(&r.report, READ_TARGET),
+            "protocol-violation",
+            "{mode}"
+        );
+    }
+    let (r, _v) = broken("problems-a-list", "png-read", &[]);
+    assert_eq!(outcome_of(&r.report, READ_TARGET), "pass");
+}
+
 #[test]
 fn huge_stdout_is_capped() {
     let (r, _v) = broken("huge", "png-read", &[]);

@@ -44,6 +44,18 @@ def answer(req):
             return json.dumps({"status": "ok", "labels": "none", "verdict": "maybe"})
         if MODE == "huge":
             return "x" * (2 << 20)
+        if MODE.startswith("problems-"):
+            # The right label, with `problems` (protocol v1, optional: a list of codes) as a
+            # string, as a list of numbers, or as it should be (an empty list: the control).
+            problems = {"problems-not-a-list": "charset", "problems-not-strings": [7],
+                        "problems-a-list": []}[MODE]
+            fields = {"Label": "1", "ContentProducer": "001191110102MACQD9K64010000",
+                      "ProduceID": "20250901-0001", "ReservedCode1": "",
+                      "ContentPropagator": "001191110102MACQD9K64010000",
+                      "PropagateID": "20250901-0001", "ReservedCode2": ""}
+            return json.dumps({"status": "ok", "verdict": "valid",
+                               "labels": [{"fields": fields, "carrier": "png/iTXt/XMP",
+                                           "problems": problems}]})
     if vid == LABEL_TARGET:
         # The input is a private copy (the harness never says where the vectors are): a labelled
         # file comes from this adapter's own folder (a copy of vectors/implicit/png/xmp-valid.png).
