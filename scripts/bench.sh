@@ -8,7 +8,32 @@
 #   scripts/bench.sh            full run (makes a ~125 MB PNG and a ~175 MB MP4 in bench-data/)
 #   BENCH_QUICK=1 scripts/bench.sh   small files only
 #
-# Last measured (2026-12-02 18:49 UTC, 2 shared cores at load ~20, ext4; binary of commit 5b59efe,
+# Last measured: 2026-12-03 09:28 UTC, an idle 2-core machine, ext4, Linux 6.18; one run of
+# `BENCH_EXPLICIT=0 BENCH_REFLINK=0 BENCH_COMPARE=<build of 44883a8> scripts/bench.sh`; bin 1 =
+# commit 790f1d3 (the copy and PNG changes of 2026-12-03), bin 2 = 44883a8; both copied as
+# the script does. ms; r_min = ratio of the minima, r_med = median of the per-repetition ratios:
+#   file        bin reps cat_min cat_med emb_min emb_med r_min r_med cpu_cat cpu_emb peak_KiB
+#   small.png     1   40    1.10    1.53    1.31    1.66  1.18  1.08    1.30    1.41     5608
+#   small.png     2   40    1.10    1.53    1.30    1.73  1.17  1.16    1.30    1.50     5656
+#   small.mp4     1   40    0.99    1.27    1.05    1.43  1.06  1.10    1.12    1.25     5540
+#   small.mp4     2   40    0.99    1.27    1.13    1.44  1.14  1.15    1.12    1.25     5400
+#   small.wav     1   40    0.99    1.29    1.07    1.30  1.08  1.04    1.12    1.15     5668
+#   small.wav     2   40    0.99    1.29    1.10    1.31  1.11  1.06    1.12    1.17     5268
+#   large.png     1    7   39.94   41.74   41.72   48.48  1.04  1.12   41.07   47.88     5608
+#   large.png     2    7   39.94   41.74   57.27   62.16  1.43  1.43   41.07   61.58     5656
+#   large.mp4     1    7   55.86   58.94   52.67   59.42  0.94  1.04   56.95   58.92     5540
+#   large.mp4     2    7   55.86   58.94   82.05   85.40  1.47  1.40   56.95   84.00     5400
+#   large.wav     1    7   63.96   78.08   72.22   82.72  1.13  1.06   77.02   79.16     5668
+#   large.wav     2    7   63.96   78.08   91.99  100.79  1.44  1.31   77.02   98.29     5268
+#   read small.png: aigc-label 2.21 ms, exiftool 105 ms (hyperfine mean).
+# The large rows moved by two changes: the kernel copy's bulk now starts at a 64 KiB boundary
+# of the output (src/copy.rs, DEST_ALIGN: large page-cache folios on ext4), and a PNG's image
+# data keeps its offset within a page (XMP padding, implicit/png.rs tail_padding). The small
+# rows are start-up; they swing with the page cache (see the `cp` of the binaries below).
+# Reflink row of the run before (09:15 UTC, same binary): 3 GiB WAV on a loop XFS, cat 1.59 ms
+# (coreutils 9.1 cat uses copy_file_range too), embed 2.46 ms, output took 1 MiB of new space.
+#
+# Earlier (2026-12-02 18:49 UTC, 2 shared cores at load ~20, ext4; binary of commit 5b59efe,
 # i.e. before the PNG copy_tail change; ms; r_min = ratio of minima, r_med = median per-rep ratio):
 #   file        size_MB reps cat_min cat_med emb_min emb_med r_min r_med cpu_cat cpu_emb
 #   small.png       0.0   20    3.81   13.74    2.25   19.47  0.59  1.16    1.15    2.41
