@@ -9,8 +9,9 @@
 #   BENCH_QUICK=1 scripts/bench.sh   small files only
 #
 # Last measured: 2026-12-03 09:28 UTC, an idle 2-core machine, ext4, Linux 6.18; one run of
-# `BENCH_EXPLICIT=0 BENCH_REFLINK=0 BENCH_COMPARE=<build of 44883a8> scripts/bench.sh`; bin 1 =
-# commit 790f1d3 (the copy and PNG changes of 2026-12-03), bin 2 = 44883a8; both copied as
+# `BENCH_EXPLICIT=0 BENCH_REFLINK=0 BENCH_COMPARE=<build of c2ee743> scripts/bench.sh`; bin 1 =
+# commit 790f1d3 (the copy and PNG changes of 2026-12-03), bin 2 = c2ee743 (its embed code is
+# that of 44883a8, the last stop); both copied as
 # the script does. ms; r_min = ratio of the minima, r_med = median of the per-repetition ratios:
 #   file        bin reps cat_min cat_med emb_min emb_med r_min r_med cpu_cat cpu_emb peak_KiB
 #   small.png     1   40    1.10    1.53    1.31    1.66  1.18  1.08    1.30    1.41     5608
