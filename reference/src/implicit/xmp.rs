@@ -429,8 +429,9 @@ pub fn new_packet(json: &str) -> String {
 }
 
 /// The packet with `n` bytes of whitespace added where XMP puts padding: before the trailer
-/// `<?xpacket end=...?>` (XMP part 1, 7.3.2), or at the end when there is none (whitespace
-/// after the root element). A line break every 100 bytes, as ExifTool and Adobe write it.
+/// `<?xpacket end=...?>` (XMP Specification Part 1, the packet wrapper), or at the end when
+/// there is none (whitespace after the root element). In lines of 100 bytes, as XMP writers
+/// commonly pad.
 pub fn pad(packet: &str, n: usize) -> String {
     if n == 0 {
         return packet.to_string();
