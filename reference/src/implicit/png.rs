@@ -386,9 +386,9 @@ impl Format for Png {
 /// offset within a 4 KiB page as in the input: the kernel copies a range whose offsets agree
 /// within a page about twice as fast (measured, Linux 6.18 ext4, 192 MB: 61-79 ms against
 /// 133-193 ms), and a reflink (XFS, Btrfs) needs them to. Padding is what XMP packets are
-/// made to hold (XMP Specification Part 1, the packet wrapper: whitespace before the trailer,
-/// so that the packet can be edited in place). Only for a tail of at least [`PAD_MIN_TAIL`] after a head of at most [`PAD_MAX_HEAD`]: the
-/// head is written to memory once to learn its length.
+/// made to hold (XMP Specification Part 1, packet wrapper: whitespace before the trailer, for
+/// editing in place). Only for a tail of at least [`PAD_MIN_TAIL`] after a head of at most
+/// [`PAD_MAX_HEAD`]: the head is written to memory once to learn its length.
 fn tail_padding(layout: &Layout, input: &mut Input, start: u64, json: &str) -> Result<usize> {
     if start > PAD_MAX_HEAD || input.len() - start < PAD_MIN_TAIL {
         return Ok(0);
