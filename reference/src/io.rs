@@ -188,26 +188,15 @@ impl Input {
             return Err(truncated(pos, len, self.len));
         }
         if len <= SMALL_COPY {
-            if let (InputInner::File(r), OutputInner::File(w)) = (&mut self.inner, &mut out.inner) {
-                // A short range (a chunk header, a small box): one read into the output's
-                // buffer. A kernel copy would first flush the buffer and find the output's
-                // offset, four system calls where this takes one.
-                let mut buf = [0u8; SMALL_COPY as usize];
-                let buf = &mut buf[..len as usize];
-                let mut got = 0;
-                while got < buf.len() {
-                    match r.read_at(pos + got as u64, &mut buf[got..]) {
-                        Ok(0) => return Err(truncated(pos, len, self.len)),
-                        Ok(n) => got += n,
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                        Err(e) => return Err(e.into()),
-                    }
-                }
-                w.write_all(buf)?;
-                out.written += len;
-                self.pos += len;
-                return Ok(());
-            }
+            // A short range (a chunk header, a small box) goes through the output's buffer. A
+            // kernel copy would first flush the buffer and find the output's offset: four system
+            // calls, where this read takes one (none from the input's small read buffer).
+            let mut buf = [0u8; SMALL_COPY as usize];
+            let buf = &mut buf[..len as usize];
+            self.read_exact(buf)
+                .map_err(|e| map_eof(e, pos, len, self.len))?;
+            out.write_all(buf)?;
+            return Ok(());
         }
         out.flush_buffer_if_file()?;
         let copied = match (&mut self.inner, &mut out.inner) {

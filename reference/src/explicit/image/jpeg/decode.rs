@@ -512,6 +512,17 @@ fn next_marker(data: &[u8], from: usize) -> Result<usize, usize> {
     }
 }
 
+/// Give every component its blocks and non-zero masks (all zero), once: the coefficient path
+/// only (the splice path keeps just the blocks it re-encodes).
+fn allocate_blocks(f: &mut Decoded) {
+    for c in &mut f.comps {
+        if c.coefs.is_empty() {
+            c.coefs = vec![[0i16; 64]; c.bw * c.bh];
+            c.nonzero = vec![0u64; c.bw * c.bh];
+        }
+    }
+}
+
 /// Decode the progressive scans `deferred` into `f`'s blocks.
 ///
 /// The DC scans, and the AC scans of each component, form chains that touch disjoint
@@ -524,12 +535,7 @@ pub(super) fn decode_deferred(
     f: &mut Decoded,
     deferred: &[DeferredScan],
 ) -> Result<(), JpegError> {
-    for c in &mut f.comps {
-        if c.coefs.is_empty() {
-            c.coefs = vec![[0i16; 64]; c.bw * c.bh];
-            c.nonzero = vec![0u64; c.bw * c.bh];
-        }
-    }
+    allocate_blocks(f);
     let mut planes: Vec<DcPlane> = f
         .comps
         .iter()
@@ -669,12 +675,7 @@ pub(super) fn decode_scan(
         r.keep = true;
         r.destuffed.reserve(data.len().saturating_sub(start));
     } else {
-        for c in &mut f.comps {
-            if c.coefs.is_empty() {
-                c.coefs = vec![[0i16; 64]; c.bw * c.bh];
-                c.nonzero = vec![0u64; c.bw * c.bh];
-            }
-        }
+        allocate_blocks(f);
     }
     let mut scratch: Block = [0; 64];
     let mut kept: Vec<Block> = Vec::new();
@@ -769,14 +770,8 @@ pub(super) fn decode_scan(
         return bad(r.pos, "entropy-coded data ends before the scan does");
     }
     // The next marker (skipping any padding the encoder left).
-    let mut pos = r.pos;
-    loop {
-        match data.get(pos..pos + 2) {
-            None => return bad(pos, "unexpected end of file after a scan"),
-            Some([0xFF, m]) if *m != 0 && *m != 0xFF && !(0xD0..=0xD7).contains(m) => break,
-            _ => pos += 1,
-        }
-    }
+    let pos =
+        next_marker(data, r.pos).or_else(|pos| bad(pos, "unexpected end of file after a scan"))?;
     if let Some(sp) = splice {
         sp.destuffed = std::mem::take(&mut r.destuffed);
         sp.scan = (start, pos);
