@@ -23,6 +23,7 @@ use super::image::{self as img, Anchor, Method, Overlay, Plane, VisualMeasure};
 
 mod smart;
 mod streams;
+mod timeline;
 use super::{ExplicitProfile, Finding};
 use crate::limits::{MAX_IMAGE_PIXELS, MAX_VIDEO_FRAMES};
 
@@ -189,19 +190,46 @@ fn read_line<R: BufRead>(r: &mut R, max: usize) -> Result<Option<String>> {
         .map_err(|_| "Y4M header is not text".into())
 }
 
+/// BT.601 limited-range Y, U, V of an overlay pixel (RGB in 0..=255).
+fn yuv(p: &[f32; 4]) -> (f32, f32, f32) {
+    let (r, g, b) = (p[0], p[1], p[2]);
+    (
+        16.0 + (65.481 * r + 128.553 * g + 24.966 * b) / 255.0,
+        128.0 + (-37.797 * r - 74.203 * g + 112.0 * b) / 255.0,
+        128.0 + (112.0 * r - 93.786 * g - 18.214 * b) / 255.0,
+    )
+}
+
 /// Blend an overlay into a YUV frame (BT.601 limited range; blending in YUV equals blending in
 /// RGB because the conversion is affine). Only the plate's pixels change.
 pub fn blend(h: &Y4mHeader, frame: &mut [u8], o: &Overlay) {
+    blend_luma(h, frame, o);
+    blend_chroma(h, frame, o);
+}
+
+/// Where in a frame [`blend`] reads and writes: the luma rows the plate covers, and the
+/// chroma rows from the first U row it covers to the last V row it covers (the end of the U
+/// plane and the start of the V plane in between); byte ranges into the frame. The second is
+/// empty for a monochrome stream.
+fn plate_rows(h: &Y4mHeader, o: &Overlay) -> (std::ops::Range<usize>, std::ops::Range<usize>) {
     let w = h.width as usize;
     let luma = w * h.height as usize;
-    let yuv = |p: &[f32; 4]| {
-        let (r, g, b) = (p[0], p[1], p[2]);
-        (
-            16.0 + (65.481 * r + 128.553 * g + 24.966 * b) / 255.0,
-            128.0 + (-37.797 * r - 74.203 * g + 112.0 * b) / 255.0,
-            128.0 + (112.0 * r - 93.786 * g - 18.214 * b) / 255.0,
-        )
-    };
+    let rows = o.rect.y as usize * w..(o.rect.y + o.rect.h) as usize * w;
+    if h.chroma == Chroma::Mono {
+        return (rows, luma..luma);
+    }
+    let (cw, ch) = h.chroma_dims();
+    let sy = (h.height as usize).div_ceil(ch);
+    let (y0, y1) = (
+        o.rect.y as usize / sy,
+        ((o.rect.y + o.rect.h) as usize).div_ceil(sy).min(ch),
+    );
+    (rows, luma + y0 * cw..luma + cw * ch + y1 * cw)
+}
+
+/// The luma part of [`blend`]: touches only the first range of [`plate_rows`].
+fn blend_luma(h: &Y4mHeader, frame: &mut [u8], o: &Overlay) {
+    let w = h.width as usize;
     for dy in 0..o.rect.h as usize {
         for dx in 0..o.rect.w as usize {
             let p = &o.pixels[dy * o.rect.w as usize + dx];
@@ -211,9 +239,15 @@ pub fn blend(h: &Y4mHeader, frame: &mut [u8], o: &Overlay) {
             frame[i] = (frame[i] as f32 * (1.0 - p[3]) + yo * p[3]).round() as u8;
         }
     }
+}
+
+/// The chroma part of [`blend`]: touches only the second range of [`plate_rows`].
+fn blend_chroma(h: &Y4mHeader, frame: &mut [u8], o: &Overlay) {
     if h.chroma == Chroma::Mono {
         return;
     }
+    let w = h.width as usize;
+    let luma = w * h.height as usize;
     let (cw, ch) = h.chroma_dims();
     let (sx, sy) = (w.div_ceil(cw), (h.height as usize).div_ceil(ch));
     let (x0, y0) = (o.rect.x as usize / sx, o.rect.y as usize / sy);
@@ -255,11 +289,24 @@ pub fn blend(h: &Y4mHeader, frame: &mut [u8], o: &Overlay) {
 /// overlay. Returns the number of labelled frames and the overlay.
 pub fn mark_stream<R: Read, W: Write>(
     input: R,
+    out: W,
+    text: &str,
+    anchor: Anchor,
+    min_ratio: f64,
+    duration_s: Option<f64>,
+) -> Result<(u64, Overlay, Y4mHeader)> {
+    mark_frames(input, out, text, anchor, min_ratio, duration_s, None)
+}
+
+/// [`mark_stream`], stopping after `frames` frames if given (the rest is not read).
+fn mark_frames<R: Read, W: Write>(
+    input: R,
     mut out: W,
     text: &str,
     anchor: Anchor,
     min_ratio: f64,
     duration_s: Option<f64>,
+    frames: Option<u64>,
 ) -> Result<(u64, Overlay, Y4mHeader)> {
     let mut r = Y4mReader::new(input)?;
     let h = r.header.clone();
@@ -267,7 +314,7 @@ pub fn mark_stream<R: Read, W: Write>(
     writeln!(out, "{}", h.line).map_err(|e| e.to_string())?;
     let mut buf = Vec::new();
     let (mut i, mut labelled) = (0u64, 0u64);
-    while r.next_frame(&mut buf)? {
+    while frames.is_none_or(|n| i < n) && r.next_frame(&mut buf)? {
         let t = i as f64 * h.frame_s();
         // A frame shows the label if it starts before `duration_s` (2.0 s at 25 fps is frames
         // 0..49, shown until 2.0 s); the epsilon absorbs the rounding of i * den / num.
@@ -281,6 +328,104 @@ pub fn mark_stream<R: Read, W: Write>(
     }
     out.flush().map_err(|e| e.to_string())?;
     Ok((labelled, o, h))
+}
+
+/// [`mark_frames`] between two pipes, moving what the label does not touch with `splice`
+/// (Linux): of a labelled frame only the rows under the plate pass through this process (about
+/// a fifth of a 720p frame), of an unlabelled one nothing; the rest goes from the decoder's
+/// pipe to the encoder's without being copied. Reads exactly what it forwards, so the decoder
+/// may go on writing frames after the last one taken. Same output as [`mark_frames`].
+#[cfg(target_os = "linux")]
+pub(super) fn mark_frames_spliced<R, W>(
+    mut input: R,
+    mut out: W,
+    label: (&str, Anchor, f64),
+    duration_s: Option<f64>,
+    frames: u64,
+) -> Result<(u64, Overlay, Y4mHeader)>
+where
+    R: Read + std::os::fd::AsFd,
+    W: Write + std::os::fd::AsFd,
+{
+    let header = read_raw_line(&mut input)?.ok_or("empty stream: not Y4M")?;
+    let h = Y4mReader::new(&header[..])?.header;
+    let o = img::render_overlay(h.width, h.height, label.0, label.1, label.2)?;
+    out.write_all(&header).map_err(|e| e.to_string())?;
+    let (luma_rows, chroma_rows) = plate_rows(&h, &o);
+    let mut buf = vec![0u8; h.frame_len()];
+    let (mut i, mut labelled) = (0u64, 0u64);
+    while i < frames {
+        let Some(line) = read_raw_line(&mut input)? else {
+            break;
+        };
+        if !line.starts_with(b"FRAME") {
+            return Err(format!("frame {i}: expected FRAME").into());
+        }
+        out.write_all(&line).map_err(|e| e.to_string())?;
+        let t = i as f64 * h.frame_s();
+        let mut at = 0;
+        if duration_s.is_none_or(|d| t + 1e-9 < d) {
+            for (rows, part) in [(&luma_rows, 0), (&chroma_rows, 1)] {
+                splice_exact(&input, &out, rows.start - at)?;
+                input
+                    .read_exact(&mut buf[rows.clone()])
+                    .map_err(|e| format!("frame {i}: truncated ({e})"))?;
+                if part == 0 {
+                    blend_luma(&h, &mut buf, &o);
+                } else {
+                    blend_chroma(&h, &mut buf, &o);
+                }
+                out.write_all(&buf[rows.clone()])
+                    .map_err(|e| e.to_string())?;
+                at = rows.end;
+            }
+            labelled += 1;
+        }
+        splice_exact(&input, &out, buf.len() - at)?;
+        i += 1;
+    }
+    out.flush().map_err(|e| e.to_string())?;
+    Ok((labelled, o, h))
+}
+
+/// One Y4M line with its newline, read a byte at a time (nothing past it is consumed);
+/// `None` at a clean end of stream.
+#[cfg(target_os = "linux")]
+fn read_raw_line<R: Read>(r: &mut R) -> Result<Option<Vec<u8>>> {
+    let mut line = Vec::new();
+    let mut byte = [0u8];
+    while line.last() != Some(&b'\n') {
+        if line.len() >= 1024 {
+            return Err("Y4M line too long".into());
+        }
+        match r.read(&mut byte) {
+            Ok(0) if line.is_empty() => return Ok(None),
+            Ok(0) => return Err("Y4M line truncated".into()),
+            Ok(_) => line.push(byte[0]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.to_string().into()),
+        }
+    }
+    Ok(Some(line))
+}
+
+/// Move exactly `len` bytes from the pipe `from` to the pipe `to` (blocking).
+#[cfg(target_os = "linux")]
+fn splice_exact(
+    from: &impl std::os::fd::AsFd,
+    to: &impl std::os::fd::AsFd,
+    len: usize,
+) -> Result<()> {
+    let mut left = len;
+    while left > 0 {
+        match rustix::pipe::splice(from, None, to, None, left, rustix::pipe::SpliceFlags::MOVE) {
+            Ok(0) => return Err("the decoder's frame is truncated".into()),
+            Ok(n) => left -= n,
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(format!("moving frame data: {e}").into()),
+        }
+    }
+    Ok(())
 }
 
 fn is_y4m(path: &Path) -> bool {
@@ -816,5 +961,76 @@ mod tests {
         assert_eq!(m.frames_shown, 50);
         assert!((m.shown_from_start_s - 2.0).abs() < 1e-9);
         assert!(m.visual.unwrap().height_ratio.unwrap() >= 0.05);
+    }
+
+    /// The spliced labelling writes exactly what the buffered one writes, with the plate at
+    /// the top or at the bottom edge, odd frame sizes, and fewer frames taken than sent.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn spliced_labelling_writes_what_buffered_labelling_writes() {
+        for (w, h, anchor) in [
+            (322u32, 182u32, Anchor::TopLeft),
+            (321, 241, Anchor::BottomRight),
+        ] {
+            let hd = Y4mHeader {
+                width: w,
+                height: h,
+                fps_num: 25,
+                fps_den: 1,
+                chroma: Chroma::C420,
+                line: String::new(),
+            };
+            let mut input = format!("YUV4MPEG2 W{w} H{h} F25:1 Ip A1:1 C420jpeg\n").into_bytes();
+            // Every plane varies, so that a wrong row range shows in luma and in chroma.
+            let mut x = 0x2545_f491u32;
+            for _ in 0..12 {
+                input.extend_from_slice(b"FRAME\n");
+                for _ in 0..hd.frame_len() {
+                    x ^= x << 13;
+                    x ^= x >> 17;
+                    x ^= x << 5;
+                    input.push((x >> 24) as u8);
+                }
+            }
+            let mut expected = Vec::new();
+            let (n, _, _) = mark_frames(
+                &input[..],
+                &mut expected,
+                "AI生成",
+                anchor,
+                0.1,
+                Some(0.2),
+                Some(9),
+            )
+            .unwrap();
+            assert_eq!(n, 5);
+            let (from_decoder, to_us) = std::io::pipe().unwrap();
+            let (from_us, to_encoder) = std::io::pipe().unwrap();
+            let feeder = std::thread::spawn(move || {
+                let mut to_us = to_us;
+                // The frames after the ninth are not taken: the write then fails, as the
+                // decoder's does when it is stopped.
+                let _ = to_us.write_all(&input);
+            });
+            let reader = std::thread::spawn(move || {
+                let mut got = Vec::new();
+                let mut from_us = from_us;
+                from_us.read_to_end(&mut got).unwrap();
+                got
+            });
+            let (n, _, _) = mark_frames_spliced(
+                from_decoder,
+                to_encoder,
+                ("AI生成", anchor, 0.1),
+                Some(0.2),
+                9,
+            )
+            .unwrap();
+            assert_eq!(n, 5);
+            let got = reader.join().unwrap();
+            feeder.join().unwrap();
+            assert_eq!(got.len(), expected.len());
+            assert!(got == expected, "{w}x{h}: the spliced output differs");
+        }
     }
 }

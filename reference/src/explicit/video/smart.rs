@@ -25,8 +25,17 @@
 //! the concat's timestamp shift exactly zero for the tail, and ffprobe reports every packet's
 //! timestamps so the result is checked, not trusted: after writing, the tail's timestamps are
 //! compared with the input's, and any difference makes `mark` fall back to a full re-encode.
-//! The one thing the CLI cannot do, writing a two-parameter-set `avcC`, is done here by patching
-//! the small head file's sample entry before the join.
+//! (The packets' times of an MP4/MOV of the plain layout ffmpeg writes, the input's and the
+//! joined file's, are read from its sample tables by [`super::timeline`]; ffprobe reads all
+//! others.) The one thing the CLI cannot do, writing a two-parameter-set `avcC`, is done here
+//! by patching the small head file's sample entry before the join.
+//!
+//! Time: on a 2-core machine each ffmpeg or ffprobe start costs about 65 ms of CPU, most of it
+//! the dynamic linker resolving symbols of some 200 libraries, so the number of runs on the
+//! critical path matters as much as their work. The decoder of the head starts at once, with
+//! one ffprobe run describing the streams; the head's frames pass through this process with
+//! only the rows under the label copied (`splice` moves the rest from pipe to pipe); the join
+//! is one ffmpeg run, and its check needs none.
 //!
 //! Anything not proven safe falls back to the full re-encode, with the reason in `--json`:
 //! other codecs or containers, non-4:2:0 or high bit depth, interlacing, variable frame rate,
@@ -40,8 +49,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use super::super::image::Anchor;
-use super::streams::OtherStreams;
-use super::{mark_stream, MarkReport, Rendering};
+use super::streams::{parse_hexdump, OtherStreams};
+use super::timeline;
+use super::{MarkReport, Rendering};
 
 /// The result of trying smart rendering.
 pub(super) enum Outcome {
@@ -143,23 +153,98 @@ pub(super) fn mark(job: &Job) -> Result<Outcome> {
             "output .{out_ext}: smart rendering writes MP4, MOV or MKV"
         )));
     }
-    // Which other streams to copy is found meanwhile (an ffprobe run, and for another
-    // container a trial copy); the join waits for it.
+    // Every ffmpeg or ffprobe start costs tens of milliseconds of dynamic linking (about 65 ms
+    // of CPU for ffmpeg 5.1 on Debian 12), so what does not depend on the probe starts at
+    // once: the decoder of the head, which decodes until it is stopped after the head's
+    // frames, and the one ffprobe run that describes the streams (then, for another
+    // container, trial copies: the join waits for those). Meanwhile the packets are read
+    // from the sample tables of an MP4/MOV, or by a second ffprobe run.
+    let decoder = Running::decoder(job.input)?;
     std::thread::scope(|s| {
-        let others = s.spawn(|| OtherStreams::of(job.input, job.output));
-        mark_probed(job, duration, others)
+        let (probe_tx, probe_rx) = std::sync::mpsc::channel();
+        let others = s.spawn(move || {
+            let probe = super::streams::probe(job.input)?;
+            let listed = OtherStreams::listed(&probe, out_ext == "mkv");
+            let _ = probe_tx.send(probe);
+            Ok(listed.storable_in(job.input, job.output))
+        });
+        mark_probed(job, duration, probe_rx, Underway { decoder, others })
     })
 }
 
-/// [`mark`] once the output is known to be possible, with the other streams being found by
-/// `others`.
+/// What [`mark`] starts before the probe says what to do: the head's decoder, and the thread
+/// finding the other streams to copy.
+struct Underway<'s> {
+    decoder: Running,
+    others: std::thread::ScopedJoinHandle<'s, Result<OtherStreams>>,
+}
+
+/// A child process that is killed and reaped when dropped: smart rendering starts some before
+/// it knows it will use them, and none may outlive the request.
+struct Running(std::process::Child);
+
+impl Running {
+    /// ffmpeg decoding the input's first video stream to Y4M on its stdout, every frame, until
+    /// it is stopped. One decoding thread: the encoder, not the decoder, sets the pace, and the
+    /// encoder gets the other core.
+    fn decoder(input: &Path) -> Result<Running> {
+        Command::new("ffmpeg")
+            .args(["-v", "error", "-nostdin", "-threads", "1", "-i"])
+            .arg(input)
+            .args([
+                "-map",
+                "0:v:0",
+                "-f",
+                "yuv4mpegpipe",
+                "-pix_fmt",
+                "yuv420p",
+                "-",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map(Running)
+            .map_err(|e| super::super::missing_tool("ffmpeg", &e).into())
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// [`mark`] once the output is known to be possible: `described` brings ffprobe's description
+/// of the streams.
 fn mark_probed(
     job: &Job,
     duration: f64,
-    others: std::thread::ScopedJoinHandle<'_, Result<OtherStreams>>,
+    described: std::sync::mpsc::Receiver<Value>,
+    underway: Underway,
 ) -> Result<Outcome> {
-    let (probe, packets) = match probe_file(job.input, true)? {
+    let packets = video_packets(job.input)?;
+    let Ok(described) = described.recv() else {
+        // The ffprobe run failed: its error says why.
+        underway
+            .others
+            .join()
+            .map_err(|_| "finding the streams to copy failed")??;
+        return Err("finding the streams to copy failed".into());
+    };
+    let probe = match video_params(&described) {
         Ok(p) => p,
+        Err(why) => return Ok(Outcome::Fallback(why.0)),
+    };
+    let packets = match packets {
+        Ok((tb, _)) if tb.0 as i128 * probe.tb.1 as i128 != tb.1 as i128 * probe.tb.0 as i128 => {
+            return Ok(Outcome::Fallback(format!(
+                "the sample tables' time base {}/{} is not ffprobe's {}/{}",
+                tb.0, tb.1, probe.tb.0, probe.tb.1
+            )))
+        }
+        Ok((_, packets)) => packets,
         Err(why) => return Ok(Outcome::Fallback(why.0)),
     };
     let cut = match find_cut(&packets, probe.tb, probe.fps, duration) {
@@ -185,7 +270,7 @@ fn mark_probed(
         cut,
         options.as_deref(),
         &dir.0,
-        others,
+        underway,
     )? {
         Ok(report) => Ok(Outcome::Done(report)),
         Err(why) => Ok(Outcome::Fallback(why.0)),
@@ -204,47 +289,25 @@ fn ratio(s: &str) -> Option<(i64, i64)> {
     (n > 0 && d > 0).then_some((n, d))
 }
 
-/// The first video stream's parameters and packets (one ffprobe run: every process start costs
-/// a noticeable fraction of the whole job); the inner `Err` is a reason to fall back.
-/// `with_config` also reads the decoder configuration record: a second run, because
-/// `-show_data` makes ffprobe hex-dump every packet (seconds on a long file) even when only
-/// the stream's extradata is printed.
-fn probe_file(
-    input: &Path,
-    with_config: bool,
-) -> Result<std::result::Result<(Probe, Vec<Packet>), Fallback>> {
-    // The two ffprobe runs at the same time (each costs a process start and a demux).
-    std::thread::scope(|s| {
-        let config = with_config.then(|| s.spawn(|| read_config(input)));
-        probe_streams(input, config)
-    })
-}
-
-/// The first video stream's decoder configuration record (its extradata).
-fn read_config(input: &Path) -> Result<Vec<u8>> {
-    let d = ffprobe_json(&[
-        "-v".as_ref(),
-        "error".as_ref(),
-        "-of".as_ref(),
-        "json".as_ref(),
-        "-select_streams".as_ref(),
-        "v:0".as_ref(),
-        "-show_streams".as_ref(),
-        "-show_data".as_ref(),
-        input.as_os_str(),
-    ])?;
-    Ok(d["streams"][0]["extradata"]
-        .as_str()
-        .map(parse_hexdump)
-        .unwrap_or_default())
-}
-
-/// [`probe_file`], with the configuration record being read by `config` (if asked for).
-fn probe_streams(
-    input: &Path,
-    config: Option<std::thread::ScopedJoinHandle<'_, Result<Vec<u8>>>>,
-) -> Result<std::result::Result<(Probe, Vec<Packet>), Fallback>> {
-    let with_config = config.is_some();
+/// The first video stream's packets in decoding order, with its time base: read from the
+/// sample tables of an MP4/MOV of the plain layout (see [`timeline`]), else by ffprobe. The
+/// inner `Err` is a reason to fall back.
+#[allow(clippy::type_complexity)]
+fn video_packets(input: &Path) -> Result<std::result::Result<((i64, i64), Vec<Packet>), Fallback>> {
+    if let Some(t) = timeline::file_video_track_times(input) {
+        let packets = t
+            .samples
+            .iter()
+            .map(|s| Packet {
+                pts: s.pts,
+                dts: Some(s.dts),
+                key: s.key,
+                pos: Some(s.pos),
+                size: s.size,
+            })
+            .collect();
+        return Ok(Ok(((1, t.timescale), packets)));
+    }
     let v = ffprobe_json(&[
         "-v".as_ref(),
         "error".as_ref(),
@@ -252,75 +315,78 @@ fn probe_streams(
         "json".as_ref(),
         "-select_streams".as_ref(),
         "v:0".as_ref(),
-        "-show_format".as_ref(),
-        "-show_streams".as_ref(),
         "-show_entries".as_ref(),
-        "packet=pts,dts,flags,pos,size".as_ref(),
+        "stream=time_base:packet=pts,dts,flags,pos,size".as_ref(),
         input.as_os_str(),
     ])?;
+    let Some(tb) = v["streams"][0]["time_base"].as_str().and_then(ratio) else {
+        return Ok(Err("no video stream with a time base".into()));
+    };
+    Ok(packets_of(&v).map(|p| (tb, p)))
+}
+
+/// The first video stream's parameters, from ffprobe's description of the streams
+/// ([`super::streams::probe`]); `Err` is a reason to fall back.
+fn video_params(v: &Value) -> std::result::Result<Probe, Fallback> {
     let fmt = v["format"]["format_name"].as_str().unwrap_or("");
     if !(fmt.contains("mp4") || fmt.contains("mov") || fmt.contains("matroska")) {
-        return Ok(Err(format!(
-            "container {fmt:?}: smart rendering reads MP4, MOV or MKV"
-        )
-        .into()));
+        return Err(format!("container {fmt:?}: smart rendering reads MP4, MOV or MKV").into());
     }
-    let Some(s) = v["streams"].as_array().and_then(|a| a.first()) else {
-        return Ok(Err("no video stream".into()));
+    let Some(s) = v["streams"]
+        .as_array()
+        .and_then(|a| a.iter().find(|s| s["codec_type"] == "video"))
+    else {
+        return Err("no video stream".into());
     };
     // The concat join matches streams by index: the head holds just the video, at index 0.
     if s["index"] != 0 {
-        return Ok(Err("the video is not the file's first stream".into()));
+        return Err("the video is not the file's first stream".into());
     }
     let codec = match s["codec_name"].as_str() {
         Some("h264") => Codec::H264,
         Some("hevc") => Codec::Hevc,
         other => {
-            return Ok(Err(format!(
+            return Err(format!(
                 "codec {}: smart rendering handles H.264 and H.265",
                 other.unwrap_or("unknown")
             )
-            .into()))
+            .into())
         }
     };
     if s["pix_fmt"] != "yuv420p" {
-        return Ok(Err(format!(
+        return Err(format!(
             "pixel format {}: smart rendering handles 8-bit 4:2:0 (yuv420p)",
             s["pix_fmt"]
         )
-        .into()));
+        .into());
     }
     if let Some(f) = s["field_order"].as_str() {
         if f != "progressive" {
-            return Ok(Err(format!("field order {f}: interlaced video").into()));
+            return Err(format!("field order {f}: interlaced video").into());
         }
     }
     let Some(tb) = s["time_base"].as_str().and_then(ratio) else {
-        return Ok(Err("no time base".into()));
+        return Err("no time base".into());
     };
     let (Some(fps), Some(avg)) = (
         s["r_frame_rate"].as_str().and_then(ratio),
         s["avg_frame_rate"].as_str().and_then(ratio),
     ) else {
-        return Ok(Err("no frame rate".into()));
+        return Err("no frame rate".into());
     };
     if fps.0 * avg.1 != avg.0 * fps.1 {
-        return Ok(Err(format!(
+        return Err(format!(
             "variable frame rate ({}/{} nominal, {}/{} average)",
             fps.0, fps.1, avg.0, avg.1
         )
-        .into()));
+        .into());
     }
-    let config = match config {
-        Some(h) => h
-            .join()
-            .map_err(|_| "reading the decoder configuration failed")??,
-        None => Vec::new(),
-    };
-    if with_config && config.first() != Some(&1) {
-        return Ok(Err(
-            "the decoder configuration is not an avcC/hvcC record".into()
-        ));
+    let config = s["extradata"]
+        .as_str()
+        .map(parse_hexdump)
+        .unwrap_or_default();
+    if config.first() != Some(&1) {
+        return Err("the decoder configuration is not an avcC/hvcC record".into());
     }
     let mut colour = Vec::new();
     for (key, opt) in [
@@ -333,10 +399,6 @@ fn probe_streams(
             colour.push((opt, val.to_string()));
         }
     }
-    let packets = match packets_of(&v) {
-        Ok(p) => p,
-        Err(why) => return Ok(Err(why)),
-    };
     let probe = Probe {
         mp4: fmt.contains("mp4") || fmt.contains("mov"),
         codec,
@@ -351,28 +413,7 @@ fn probe_streams(
         colour,
         has_b_frames: s["has_b_frames"].as_i64().unwrap_or(0),
     };
-    Ok(Ok((probe, packets)))
-}
-
-/// ffprobe's hex dump (`00000000: 0164 000d ...  .d..`) back to bytes.
-fn parse_hexdump(dump: &str) -> Vec<u8> {
-    let mut out = Vec::new();
-    for line in dump.lines() {
-        let Some((_, rest)) = line.split_once(": ") else {
-            continue;
-        };
-        // 8 groups of 4 hex digits, then two spaces and the ASCII column.
-        let hex = rest.get(..40).unwrap_or(rest);
-        let digits: Vec<u8> = hex.bytes().filter(|b| *b != b' ').collect();
-        for pair in digits.chunks_exact(2) {
-            let s = std::str::from_utf8(pair).unwrap_or("zz");
-            match u8::from_str_radix(s, 16) {
-                Ok(b) => out.push(b),
-                Err(_) => return out,
-            }
-        }
-    }
-    out
+    Ok(probe)
 }
 
 /// Every video packet's timestamps and key flag, in decoding order, from ffprobe's JSON.
@@ -1011,23 +1052,17 @@ fn render(
     cut: usize,
     options: Option<&str>,
     dir: &Path,
-    others: std::thread::ScopedJoinHandle<'_, Result<OtherStreams>>,
+    underway: Underway,
 ) -> Result<std::result::Result<MarkReport, Fallback>> {
+    let Underway {
+        mut decoder,
+        others,
+    } = underway;
     let enc_args = match encoder_args(probe, packets, options) {
         Ok(a) => a,
         Err(why) => return Ok(Err(why)),
     };
     let head = dir.join("head.mp4");
-    let frames = cut.to_string();
-    let mut dec = Command::new("ffmpeg")
-        .args(["-v", "error", "-nostdin", "-i"])
-        .arg(job.input)
-        .args(["-map", "0:v:0", "-frames:v", &frames])
-        .args(["-f", "yuv4mpegpipe", "-pix_fmt", "yuv420p", "-"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| super::super::missing_tool("ffmpeg", &e))?;
     let timescale = probe.tb.1.to_string();
     let mut enc = Command::new("ffmpeg")
         .args([
@@ -1048,17 +1083,39 @@ fn render(
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| super::super::missing_tool("ffmpeg", &e))?;
-    let dec_out = dec.stdout.take().ok_or("ffmpeg: no stdout")?;
+    let dec_out = decoder.0.stdout.take().ok_or("ffmpeg: no stdout")?;
     let enc_in = enc.stdin.take().ok_or("ffmpeg: no stdin")?;
-    let marked = mark_stream(
+    // A 720p frame is 1.4 MB: with the default 64 KiB pipes it crosses each pipe in 22 pieces,
+    // each a wake-up of the other side. 1 MiB is the most an unprivileged process may ask for
+    // (/proc/sys/fs/pipe-max-size); if refused, the default stays.
+    #[cfg(target_os = "linux")]
+    for pipe in [
+        std::os::fd::AsFd::as_fd(&dec_out),
+        std::os::fd::AsFd::as_fd(&enc_in),
+    ] {
+        let _ = rustix::pipe::fcntl_setpipe_size(pipe, 1 << 20);
+    }
+    #[cfg(target_os = "linux")]
+    let marked = super::mark_frames_spliced(
+        dec_out,
+        enc_in,
+        (job.text, job.anchor, job.min_ratio),
+        job.duration_s,
+        cut as u64,
+    );
+    #[cfg(not(target_os = "linux"))]
+    let marked = super::mark_frames(
         dec_out,
         std::io::BufWriter::new(enc_in),
         job.text,
         job.anchor,
         job.min_ratio,
         job.duration_s,
+        Some(cut as u64),
     );
-    let _ = dec.wait();
+    // The decoder has decoded ahead: stopped here (a short head is checked below, by the
+    // joined file's packet count).
+    drop(decoder);
     let enc_status = enc.wait_with_output().map_err(|e| e.to_string())?;
     // Any failure here falls back: the full re-encode then reports a broken input properly.
     if !enc_status.status.success() {
@@ -1169,10 +1226,34 @@ fn render(
         )
         .into()));
     }
-    // Check, do not trust: the tail's timestamps must be the input's.
-    let (out_tb, joined_packets) = match probe_file(&joined_path, false)? {
-        Ok((p, packets)) => (p.tb, packets),
-        Err(why) => return Ok(Err(format!("joined file: {why}").into())),
+    let mut bytes = Vec::new();
+    std::fs::File::open(&joined_path)
+        .and_then(|mut f| f.read_to_end(&mut bytes))
+        .map_err(|e| format!("{}: {e}", joined_path.display()))?;
+    // Check, do not trust: the tail's timestamps must be the input's. An MP4/MOV is read from
+    // its sample tables (see `timeline`); Matroska, or a layout that reader declines, by
+    // ffprobe.
+    let read_back = (ext != "mkv")
+        .then(|| timeline::video_track_times(&bytes))
+        .flatten();
+    let (out_tb, joined_packets) = match read_back {
+        Some(t) => (
+            (1, t.timescale),
+            t.samples
+                .iter()
+                .map(|s| Packet {
+                    pts: s.pts,
+                    dts: Some(s.dts),
+                    key: s.key,
+                    pos: None,
+                    size: 0,
+                })
+                .collect(),
+        ),
+        None => match video_packets(&joined_path)? {
+            Ok(read) => read,
+            Err(why) => return Ok(Err(format!("joined file: {why}").into())),
+        },
     };
     let same_time = |a: i64, ta: (i64, i64), b: i64, tb: (i64, i64)| {
         a as i128 * ta.0 as i128 * tb.1 as i128 == b as i128 * tb.0 as i128 * ta.1 as i128
@@ -1195,10 +1276,6 @@ fn render(
             "the joined file's copied packets do not keep the input's timestamps".into(),
         ));
     }
-    let mut bytes = Vec::new();
-    std::fs::File::open(&joined_path)
-        .and_then(|mut f| f.read_to_end(&mut bytes))
-        .map_err(|e| format!("{}: {e}", joined_path.display()))?;
     let (bytes, implicit) = super::super::carry_implicit(job.input, bytes, job.profile);
     super::super::write_bytes(job.output, &bytes, job.overwrite)?;
     let reencoded_s = k.pts as f64 * probe.tb.0 as f64 / probe.tb.1 as f64;

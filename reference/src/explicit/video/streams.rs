@@ -32,52 +32,25 @@ impl OtherStreams {
     /// the muxer refuses is left out, so that it cannot make the whole write fail.
     pub fn of(input: &Path, output: &Path) -> Result<OtherStreams> {
         let out_ext = super::super::extension(output);
-        let mut s = Self::probe(input, out_ext == "mkv")?;
-        if s.kept.is_empty() || super::super::extension(input) == out_ext {
-            return Ok(s);
-        }
-        if trial_copy(input, &s.kept, &out_ext) {
-            return Ok(s);
-        }
-        // One by one: which of them the output cannot hold.
-        let mut kept = Vec::new();
-        for index in std::mem::take(&mut s.kept) {
-            if trial_copy(input, &[index], &out_ext) {
-                kept.push(index);
-            } else {
-                s.dropped
-                    .push(format!("stream {index} (not storable in .{out_ext})"));
-            }
-        }
-        s.kept = kept;
-        Ok(s)
+        let listed = Self::listed(&probe(input)?, out_ext == "mkv");
+        Ok(listed.storable_in(input, output))
     }
 
-    /// Classify the streams of `input` by type (one ffprobe run).
-    fn probe(input: &Path, mkv: bool) -> Result<OtherStreams> {
-        let out = super::super::run_tool(
-            "ffprobe",
-            &[
-                "-v".as_ref(),
-                "error".as_ref(),
-                "-of".as_ref(),
-                "json".as_ref(),
-                "-show_entries".as_ref(),
-                "stream=index,codec_type,codec_name,codec_tag_string".as_ref(),
-                input.as_os_str(),
-            ],
-        )?;
-        let v: Value = serde_json::from_slice(&out).map_err(|e| format!("ffprobe output: {e}"))?;
+    /// The streams listed in `probe` (ffprobe's JSON, from [`probe`]), before any trial copy.
+    pub fn listed(probe: &Value, mkv: bool) -> OtherStreams {
         let mut s = OtherStreams::default();
         let mut videos = 0;
-        for st in v["streams"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
+        for st in probe["streams"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+        {
             let Some(index) = st["index"].as_u64() else {
                 continue;
             };
             let codec = st["codec_name"].as_str().unwrap_or("none");
             let keep = match st["codec_type"].as_str().unwrap_or("") {
                 "video" => {
-                    // The first one is the stream being labelled (mapped by the caller).
                     videos += 1;
                     if videos > 1 {
                         s.dropped.push(format!("stream {index} (video {codec})"));
@@ -97,14 +70,34 @@ impl OtherStreams {
                 s.kept.push(index);
             }
         }
-        Ok(s)
+        s
     }
 
-    /// Append to `cmd` the output options that copy the kept streams from ffmpeg input number
-    /// `file` (the input file itself; the labelled video must already be mapped as output
-    /// stream 0), with the container's metadata and chapters and every stream's own metadata,
-    /// the labelled video's included. Each kept stream gets its own `-c:N copy`, so the
-    /// caller's codec options for the video stay in force.
+    /// The listed streams a file of `output`'s type can hold: when the containers differ, the
+    /// kept streams are first copied on their own into a scratch file of the output's type
+    /// (a fraction of a second: no decoding), and a stream the muxer refuses is left out, so
+    /// that it cannot make the whole write fail.
+    pub fn storable_in(mut self, input: &Path, output: &Path) -> OtherStreams {
+        let out_ext = super::super::extension(output);
+        if self.kept.is_empty()
+            || super::super::extension(input) == out_ext
+            || trial_copy(input, &self.kept, &out_ext)
+        {
+            return self;
+        }
+        let mut kept = Vec::new();
+        for index in std::mem::take(&mut self.kept) {
+            if trial_copy(input, &[index], &out_ext) {
+                kept.push(index);
+            } else {
+                self.dropped
+                    .push(format!("stream {index} (not storable in .{out_ext})"));
+            }
+        }
+        self.kept = kept;
+        self
+    }
+
     pub fn add_args(&self, cmd: &mut Command, file: usize) {
         for index in &self.kept {
             cmd.args(["-map", &format!("{file}:{index}")]);
@@ -133,6 +126,48 @@ impl OtherStreams {
         }
         s
     }
+}
+
+/// ffprobe's JSON description of `input`: the container (`format`) and every stream, each with
+/// its decoder configuration record (`extradata`, as a hex dump). One run serves both the list
+/// of streams to copy and smart rendering's parameters: every ffprobe start costs tens of
+/// milliseconds of dynamic linking. No packet is listed, so `-show_data` dumps none.
+pub(super) fn probe(input: &Path) -> Result<Value> {
+    let out = super::super::run_tool(
+        "ffprobe",
+        &[
+            "-v".as_ref(),
+            "error".as_ref(),
+            "-of".as_ref(),
+            "json".as_ref(),
+            "-show_format".as_ref(),
+            "-show_streams".as_ref(),
+            "-show_data".as_ref(),
+            input.as_os_str(),
+        ],
+    )?;
+    serde_json::from_slice(&out).map_err(|e| format!("ffprobe output: {e}").into())
+}
+
+/// ffprobe's hex dump (`00000000: 0164 000d ...  .d..`) back to bytes.
+pub(super) fn parse_hexdump(dump: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    for line in dump.lines() {
+        let Some((_, rest)) = line.split_once(": ") else {
+            continue;
+        };
+        // 8 groups of 4 hex digits, then two spaces and the ASCII column.
+        let hex = rest.get(..40).unwrap_or(rest);
+        let digits: Vec<u8> = hex.bytes().filter(|b| *b != b' ').collect();
+        for pair in digits.chunks_exact(2) {
+            let s = std::str::from_utf8(pair).unwrap_or("zz");
+            match u8::from_str_radix(s, 16) {
+                Ok(b) => out.push(b),
+                Err(_) => return out,
+            }
+        }
+    }
+    out
 }
 
 /// Whether ffmpeg can copy streams `indexes` of `input` into a file of type `ext` (the first
