@@ -351,6 +351,40 @@ pub(crate) fn carry_implicit(input: &Path, bytes: Vec<u8>, profile: &Profile) ->
     }
 }
 
+/// Write the file `made` (a labelled copy this process had a tool write) to `path`, with the
+/// input's implicit label carried over as [`carry_implicit`] does. When the input has none,
+/// the file is copied by the kernel (`copy_file_range`: a reflink where the file system can)
+/// rather than read into memory and written again. Returns what [`carry_implicit`] says.
+pub(crate) fn write_made_file(
+    input: &Path,
+    made: &Path,
+    path: &Path,
+    profile: &Profile,
+    mode: impl Into<WriteMode>,
+) -> Result<String> {
+    let mode = mode.into();
+    if let Ok(r) = crate::implicit::read_path(input, profile) {
+        if r.labels.is_empty() {
+            crate::io::write_atomically_with(path, mode.overwrite, mode.durability, None, |out| {
+                crate::io::Input::open(made)?.copy_rest_from(0, out)
+            })
+            .map_err(|e| {
+                ExplicitError::File(match e {
+                    crate::io::WriteError::Exists(p) => {
+                        format!("{}: exists (use --force to replace it)", p.display())
+                    }
+                    crate::io::WriteError::Codec(c) => format!("{}: {c}", path.display()),
+                })
+            })?;
+            return Ok("none in the input".into());
+        }
+    }
+    let bytes = std::fs::read(made).map_err(|e| format!("{}: {e}", made.display()))?;
+    let (bytes, implicit) = carry_implicit(input, bytes, profile);
+    write_bytes(path, &bytes, mode)?;
+    Ok(implicit)
+}
+
 /// How a labelled copy is written: whether an existing output is replaced, and whether it is
 /// synced to disk before the atomic rename (`mark --no-sync` skips the fsync, like
 /// `embed --no-sync`). An [`Overwrite`](crate::io::Overwrite) alone means a synced write.

@@ -1226,34 +1226,12 @@ fn render(
         )
         .into()));
     }
-    let mut bytes = Vec::new();
-    std::fs::File::open(&joined_path)
-        .and_then(|mut f| f.read_to_end(&mut bytes))
-        .map_err(|e| format!("{}: {e}", joined_path.display()))?;
     // Check, do not trust: the tail's timestamps must be the input's. An MP4/MOV is read from
     // its sample tables (see `timeline`); Matroska, or a layout that reader declines, by
     // ffprobe.
-    let read_back = (ext != "mkv")
-        .then(|| timeline::video_track_times(&bytes))
-        .flatten();
-    let (out_tb, joined_packets) = match read_back {
-        Some(t) => (
-            (1, t.timescale),
-            t.samples
-                .iter()
-                .map(|s| Packet {
-                    pts: s.pts,
-                    dts: Some(s.dts),
-                    key: s.key,
-                    pos: None,
-                    size: 0,
-                })
-                .collect(),
-        ),
-        None => match video_packets(&joined_path)? {
-            Ok(read) => read,
-            Err(why) => return Ok(Err(format!("joined file: {why}").into())),
-        },
+    let (out_tb, joined_packets) = match video_packets(&joined_path)? {
+        Ok(read) => read,
+        Err(why) => return Ok(Err(format!("joined file: {why}").into())),
     };
     let same_time = |a: i64, ta: (i64, i64), b: i64, tb: (i64, i64)| {
         a as i128 * ta.0 as i128 * tb.1 as i128 == b as i128 * tb.0 as i128 * ta.1 as i128
@@ -1276,8 +1254,13 @@ fn render(
             "the joined file's copied packets do not keep the input's timestamps".into(),
         ));
     }
-    let (bytes, implicit) = super::super::carry_implicit(job.input, bytes, job.profile);
-    super::super::write_bytes(job.output, &bytes, job.overwrite)?;
+    let implicit = super::super::write_made_file(
+        job.input,
+        &joined_path,
+        job.output,
+        job.profile,
+        job.overwrite,
+    )?;
     let reencoded_s = k.pts as f64 * probe.tb.0 as f64 / probe.tb.1 as f64;
     Ok(Ok(MarkReport {
         labelled_frames: labelled,

@@ -218,20 +218,21 @@ fn place_samples(
     (next == samples.len()).then_some(())
 }
 
-/// [`video_track_times`] of the file at `path`, reading only its box headers and its `moov`
-/// (at most [`crate::limits::MAX_MOOV_BYTES`]).
+/// [`video_track_times`] of the regular file at `path`, reading only its top-level box headers
+/// (at most [`crate::limits::MAX_ENTRIES`]) and its `moov` (at most
+/// [`crate::limits::MAX_MOOV_BYTES`]).
 pub(super) fn file_video_track_times(path: &std::path::Path) -> Option<TrackTimes> {
     use std::io::{Read, Seek, SeekFrom};
-    let mut f = std::fs::File::open(path).ok()?;
-    let meta = f.metadata().ok()?;
-    if !meta.is_file() {
-        return None;
-    }
-    let len = meta.len();
+    let mut f = crate::io::open_regular_file(path).ok()?;
+    let len = f.metadata().ok()?.len();
     let mut pos = 0u64;
-    while pos + 8 <= len {
-        let mut head = [0u8; 16];
-        let n = (len - pos).min(16) as usize;
+    for _ in 0..crate::limits::MAX_ENTRIES {
+        if pos + 8 > len {
+            break;
+        }
+        // The longest header: 64-bit size and a `uuid` extended type.
+        let mut head = [0u8; 32];
+        let n = (len - pos).min(32) as usize;
         f.seek(SeekFrom::Start(pos)).ok()?;
         f.read_exact(&mut head[..n]).ok()?;
         let b = crate::implicit::bmff::parse_header(&head[..n], pos, len, 0).ok()?;
