@@ -436,6 +436,18 @@ fn is_y4m(path: &Path) -> bool {
         && &head == b"YUV4MPEG2"
 }
 
+/// ffmpeg's output arguments after `-i <video>`: its first video stream as 8-bit 4:2:0 Y4M on
+/// stdout, the form [`Y4mReader`] and [`mark_stream`] read.
+const DECODE_TO_Y4M: [&str; 7] = [
+    "-map",
+    "0:v:0",
+    "-f",
+    "yuv4mpegpipe",
+    "-pix_fmt",
+    "yuv420p",
+    "-",
+];
+
 /// A Y4M stream of any video file: the file itself, or ffmpeg decoding it on a pipe (under the
 /// caller's deadline, [`crate::tool::with_deadline`]).
 enum Source {
@@ -453,15 +465,7 @@ impl Source {
         crate::tool::Tool::new("ffmpeg")
             .args(["-v", "error", "-nostdin", "-i"])
             .arg(path)
-            .args([
-                "-map",
-                "0:v:0",
-                "-f",
-                "yuv4mpegpipe",
-                "-pix_fmt",
-                "yuv420p",
-                "-",
-            ])
+            .args(DECODE_TO_Y4M)
             .file(path)
             .stream()
             .map(Source::Ffmpeg)
@@ -916,8 +920,8 @@ mod tests {
     use super::*;
     use crate::Profile;
 
-    fn y4m(w: u32, h: u32, frames: usize) -> Vec<u8> {
-        let mut v = format!("YUV4MPEG2 W{w} H{h} F25:1 Ip A1:1 C420jpeg\n").into_bytes();
+    /// A 25 fps 4:2:0 stream's header, and its header line.
+    fn header_420(w: u32, h: u32) -> (Y4mHeader, Vec<u8>) {
         let hd = Y4mHeader {
             width: w,
             height: h,
@@ -926,6 +930,12 @@ mod tests {
             chroma: Chroma::C420,
             line: String::new(),
         };
+        let line = format!("YUV4MPEG2 W{w} H{h} F25:1 Ip A1:1 C420jpeg\n").into_bytes();
+        (hd, line)
+    }
+
+    fn y4m(w: u32, h: u32, frames: usize) -> Vec<u8> {
+        let (hd, mut v) = header_420(w, h);
         for i in 0..frames {
             v.extend_from_slice(b"FRAME\n");
             let mut f = vec![128u8; hd.frame_len()];
@@ -972,15 +982,7 @@ mod tests {
             (322u32, 182u32, Anchor::TopLeft),
             (321, 241, Anchor::BottomRight),
         ] {
-            let hd = Y4mHeader {
-                width: w,
-                height: h,
-                fps_num: 25,
-                fps_den: 1,
-                chroma: Chroma::C420,
-                line: String::new(),
-            };
-            let mut input = format!("YUV4MPEG2 W{w} H{h} F25:1 Ip A1:1 C420jpeg\n").into_bytes();
+            let (hd, mut input) = header_420(w, h);
             // Every plane varies, so that a wrong row range shows in luma and in chroma.
             let mut x = 0x2545_f491u32;
             for _ in 0..12 {

@@ -191,15 +191,7 @@ impl Running {
         Command::new("ffmpeg")
             .args(["-v", "error", "-nostdin", "-threads", "1", "-i"])
             .arg(input)
-            .args([
-                "-map",
-                "0:v:0",
-                "-f",
-                "yuv4mpegpipe",
-                "-pix_fmt",
-                "yuv420p",
-                "-",
-            ])
+            .args(super::DECODE_TO_Y4M)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
