@@ -333,7 +333,15 @@ pub(crate) fn extension(path: &Path) -> String {
 /// Uses the generic [`crate::implicit`] API, so every container module merged later is used
 /// without a change here. Formats without a module yet are reported, not silently dropped.
 pub(crate) fn carry_implicit(input: &Path, bytes: Vec<u8>, profile: &Profile) -> (Vec<u8>, String) {
-    let report = match crate::implicit::read_path(input, profile) {
+    carry_label(crate::implicit::read_path(input, profile), bytes)
+}
+
+/// [`carry_implicit`] with the input's implicit labels already read.
+fn carry_label(
+    read: std::result::Result<crate::implicit::ReadReport, crate::implicit::FileError>,
+    bytes: Vec<u8>,
+) -> (Vec<u8>, String) {
+    let report = match read {
         Ok(r) => r,
         // A format without an implicit-label module (Y4M, plain text) or an unreadable one.
         Err(e) => return (bytes, format!("not checked: {e}")),
@@ -363,7 +371,8 @@ pub(crate) fn write_made_file(
     mode: impl Into<WriteMode>,
 ) -> Result<String> {
     let mode = mode.into();
-    if let Ok(r) = crate::implicit::read_path(input, profile) {
+    let read = crate::implicit::read_path(input, profile);
+    if let Ok(r) = &read {
         if r.labels.is_empty() {
             crate::io::write_atomically_with(path, mode.overwrite, mode.durability, None, |out| {
                 crate::io::Input::open(made)?.copy_rest_from(0, out)
@@ -380,7 +389,7 @@ pub(crate) fn write_made_file(
         }
     }
     let bytes = std::fs::read(made).map_err(|e| format!("{}: {e}", made.display()))?;
-    let (bytes, implicit) = carry_implicit(input, bytes, profile);
+    let (bytes, implicit) = carry_label(read, bytes);
     write_bytes(path, &bytes, mode)?;
     Ok(implicit)
 }

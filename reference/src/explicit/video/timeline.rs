@@ -399,6 +399,16 @@ mod tests {
         // After version/flags, entry_count and segment_duration.
         delayed[elst + 16..elst + 20].copy_from_slice(&u32::MAX.to_be_bytes());
         assert_eq!(video_track_times(&delayed), None);
+        // Tables that claim more than they hold, or more samples than the limit, answer None.
+        let stsz = bytes.windows(4).rposition(|w| w == b"stsz").unwrap();
+        let mut counted = bytes.clone();
+        // After version/flags and sample_size: sample_count.
+        counted[stsz + 12..stsz + 16].copy_from_slice(&u32::MAX.to_be_bytes());
+        assert_eq!(video_track_times(&counted), None);
+        let mut entries = bytes.clone();
+        // stts entry_count.
+        entries[stts + 8..stts + 12].copy_from_slice(&u32::MAX.to_be_bytes());
+        assert_eq!(video_track_times(&entries), None);
         // Garbage answers None, never panics.
         assert_eq!(video_track_times(&bytes[..bytes.len() / 2]), None);
         assert_eq!(video_track_times(b"not a file"), None);
