@@ -49,7 +49,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use super::super::image::Anchor;
-use super::streams::{parse_hexdump, OtherStreams};
+use super::streams::{ffprobe_json, parse_hexdump, OtherStreams};
 use super::timeline;
 use super::{MarkReport, Rendering};
 
@@ -267,12 +267,6 @@ fn mark_probed(
         Ok(report) => Ok(Outcome::Done(report)),
         Err(why) => Ok(Outcome::Fallback(why.0)),
     }
-}
-
-/// Run ffprobe and parse its JSON output.
-fn ffprobe_json(args: &[&std::ffi::OsStr]) -> Result<Value> {
-    let out = super::super::run_tool("ffprobe", args)?;
-    serde_json::from_slice(&out).map_err(|e| format!("ffprobe output: {e}").into())
 }
 
 fn ratio(s: &str) -> Option<(i64, i64)> {

@@ -133,19 +133,21 @@ impl OtherStreams {
 /// of streams to copy and smart rendering's parameters: every ffprobe start costs tens of
 /// milliseconds of dynamic linking. No packet is listed, so `-show_data` dumps none.
 pub(super) fn probe(input: &Path) -> Result<Value> {
-    let out = super::super::run_tool(
-        "ffprobe",
-        &[
-            "-v".as_ref(),
-            "error".as_ref(),
-            "-of".as_ref(),
-            "json".as_ref(),
-            "-show_format".as_ref(),
-            "-show_streams".as_ref(),
-            "-show_data".as_ref(),
-            input.as_os_str(),
-        ],
-    )?;
+    ffprobe_json(&[
+        "-v".as_ref(),
+        "error".as_ref(),
+        "-of".as_ref(),
+        "json".as_ref(),
+        "-show_format".as_ref(),
+        "-show_streams".as_ref(),
+        "-show_data".as_ref(),
+        input.as_os_str(),
+    ])
+}
+
+/// Run ffprobe with `args` (which ask for `-of json`) and parse its output.
+pub(super) fn ffprobe_json(args: &[&std::ffi::OsStr]) -> Result<Value> {
+    let out = super::super::run_tool("ffprobe", args)?;
     serde_json::from_slice(&out).map_err(|e| format!("ffprobe output: {e}").into())
 }
 
