@@ -18,24 +18,33 @@
 //!   x265 options (read from the encoder's SEI) and the join is made only when the head's
 //!   VPS/SPS/PPS come out byte-identical to the input's; otherwise the file is fully re-encoded.
 //!
+//! How the halves are joined:
+//! - An MP4/MOV written as the same kind of file is joined in place by [`super::mp4join`]: the
+//!   input, copied by the kernel, with the head's samples in place of the ones they replace and
+//!   its `moov` rebuilt (the video's tables, the merged `avcC`, every chunk offset). Nothing
+//!   but the video's first GOPs changes: the interleaving, every other track, the metadata.
+//! - Anything else (Matroska, MP4 to MOV, a layout that module declines, with its reason in
+//!   the report) by ffmpeg's concat demuxer: with `auto_convert 0` and `-c copy` it passes
+//!   packets through unchanged (no Annex B conversion), and `inpoint` = `duration` = the
+//!   keyframe's time makes its timestamp shift exactly zero for the tail. The one thing the
+//!   CLI cannot do, writing a two-parameter-set `avcC`, is done by patching the small head
+//!   file's sample entry before that join.
+//!
+//! Either way the result is checked, not trusted: the tail's timestamps and key flags are
+//! compared with the input's (read from the sample tables by [`super::timeline`] for an
+//! MP4/MOV of the plain layout ffmpeg writes, else by ffprobe), and any difference makes
+//! `mark` fall back to a full re-encode.
+//!
 //! Why the ffmpeg CLI and not the libraries: the crate keeps no FFmpeg binding (none builds
 //! without the C headers, which this project does not require), and the CLI gives exact control
-//! where it matters: the concat demuxer with `auto_convert 0` and `-c copy` passes packets
-//! through unchanged (no Annex B conversion), `inpoint` = `duration` = the keyframe's time makes
-//! the concat's timestamp shift exactly zero for the tail, and ffprobe reports every packet's
-//! timestamps so the result is checked, not trusted: after writing, the tail's timestamps are
-//! compared with the input's, and any difference makes `mark` fall back to a full re-encode.
-//! (The packets' times of an MP4/MOV of the plain layout ffmpeg writes, the input's and the
-//! joined file's, are read from its sample tables by [`super::timeline`]; ffprobe reads all
-//! others.) The one thing the CLI cannot do, writing a two-parameter-set `avcC`, is done here
-//! by patching the small head file's sample entry before the join.
+//! where it matters (the encoder's options, the concat join above).
 //!
 //! Time: on a 2-core machine each ffmpeg or ffprobe start costs about 65 ms of CPU, most of it
 //! the dynamic linker resolving symbols of some 200 libraries, so the number of runs on the
 //! critical path matters as much as their work. The decoder of the head starts at once, with
 //! one ffprobe run describing the streams; the head's frames pass through this process with
-//! only the rows under the label copied (`splice` moves the rest from pipe to pipe); the join
-//! is one ffmpeg run, and its check needs none.
+//! only the rows under the label copied (`splice` moves the rest from pipe to pipe); an MP4 is
+//! joined without another ffmpeg run, and its check needs none.
 //!
 //! Anything not proven safe falls back to the full re-encode, with the reason in `--json`:
 //! other codecs or containers, non-4:2:0 or high bit depth, interlacing, variable frame rate,
@@ -50,7 +59,7 @@ use std::process::{Command, Stdio};
 
 use super::super::image::Anchor;
 use super::streams::{ffprobe_json, parse_hexdump, OtherStreams};
-use super::timeline;
+use super::{mp4join, timeline};
 use super::{MarkReport, Rendering};
 
 /// The result of trying smart rendering.
@@ -1131,18 +1140,15 @@ fn render(
             "the head's sample entry has no decoder configuration".into()
         ));
     };
-    match probe.codec {
-        Codec::H264 => {
-            let Some(merged) = merge_avcc(&probe.config, &head_cfg) else {
+    let merged = match probe.codec {
+        Codec::H264 => match merge_avcc(&probe.config, &head_cfg) {
+            Some(m) => Some(m),
+            None => {
                 return Ok(Err(
                     "the parameter sets cannot be merged into one avcC".into()
-                ));
-            };
-            let Some(patched) = replace_config_box(&head_bytes, fourcc, &merged) else {
-                return Ok(Err("could not rewrite the head's avcC".into()));
-            };
-            std::fs::write(&head, patched).map_err(|e| format!("{}: {e}", head.display()))?;
-        }
+                ))
+            }
+        },
         Codec::Hevc => {
             if hvcc_sets(&head_cfg) != hvcc_sets(&probe.config) || hvcc_sets(&head_cfg).is_none() {
                 return Ok(Err(
@@ -1151,67 +1157,44 @@ fn render(
                         .into(),
                 ));
             }
+            None
         }
-    }
-    // The join: the head, then the input from the keyframe on, video packets copied as they
-    // are (auto_convert 0: no Annex B conversion); inpoint = duration = the keyframe's time,
-    // so the tail's timestamps shift by exactly zero.
-    let k = &packets[cut];
-    let t = format!(
-        "{:.6}",
-        k.pts as f64 * probe.tb.0 as f64 / probe.tb.1 as f64
-    );
-    let list = dir.join("join.txt");
-    let quote = |p: &Path| format!("'{}'", p.to_string_lossy().replace('\'', "'\\''"));
-    let input_abs = std::fs::canonicalize(job.input).map_err(|e| e.to_string())?;
-    if [&head, &input_abs]
-        .iter()
-        .any(|p| p.to_string_lossy().contains(['\n', '\r']))
-    {
-        return Ok(Err(
-            "a path with a line break cannot be written into the concat list".into(),
-        ));
-    }
-    std::fs::write(
-        &list,
-        format!(
-            "ffconcat version 1.0\nfile {}\nduration {t}\nfile {}\ninpoint {t}\n",
-            quote(&head),
-            quote(&input_abs)
-        ),
-    )
-    .map_err(|e| e.to_string())?;
+    };
     let ext = super::super::extension(job.output);
     let joined_path = dir.join(format!("joined.{ext}"));
-    let mut cmd = Command::new("ffmpeg");
-    cmd.args(["-v", "error", "-nostdin", "-y"])
-        .args(["-auto_convert", "0", "-f", "concat", "-safe", "0", "-i"])
-        .arg(&list)
-        .arg("-i")
-        .arg(job.input)
-        .args(["-map", "0:v:0", "-c:v", "copy"]);
     let others = others
         .join()
         .map_err(|_| "finding the streams to copy failed")??;
-    others.add_args(&mut cmd, 1);
-    if ext != "mkv" {
-        cmd.args(["-video_track_timescale", &timescale]);
-        if matches!(probe.codec_tag.as_str(), "avc1" | "avc3" | "hvc1" | "hev1") {
-            cmd.args(["-tag:v", &probe.codec_tag]);
+    // An MP4/MOV into the same kind of file is joined here (see `mp4join`), anything else, or
+    // a layout that module declines, by ffmpeg's concat demuxer.
+    let in_place = if probe.mp4 && ext != "mkv" {
+        let config = merged.as_deref().map(|m| (fourcc, m));
+        mp4join::join(job.input, &head_bytes, config, &joined_path, ext == "mov")?
+    } else {
+        Err("not an MP4/MOV".into())
+    };
+    let k = &packets[cut];
+    let joined_how = match in_place {
+        Ok(tracks) => format!(
+            "joined in place: the input with the head's samples in place of its own, its \
+             sample tables rebuilt, {tracks} other tracks copied"
+        ),
+        Err(why) => {
+            if let Some(merged) = &merged {
+                let Some(patched) = replace_config_box(&head_bytes, fourcc, merged) else {
+                    return Ok(Err("could not rewrite the head's avcC".into()));
+                };
+                std::fs::write(&head, patched).map_err(|e| format!("{}: {e}", head.display()))?;
+            }
+            if let Err(why) = concat(job, probe, k, &head, &others, dir, &joined_path)? {
+                return Ok(Err(why));
+            }
+            format!(
+                "joined by ffmpeg's concat demuxer ({why}); {}",
+                others.describe()
+            )
         }
-    }
-    let out = cmd
-        .arg(&joined_path)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| super::super::missing_tool("ffmpeg", &e))?;
-    if !out.status.success() {
-        return Ok(Err(format!(
-            "joining failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        )
-        .into()));
-    }
+    };
     // Check, do not trust: the tail's timestamps must be the input's. An MP4/MOV is read from
     // its sample tables (see `timeline`); Matroska, or a layout that reader declines, by
     // ffprobe.
@@ -1259,14 +1242,80 @@ fn render(
             mode: "smart".into(),
             reason: format!(
                 "re-encoded frames 0..{cut} (0 to {reencoded_s:.3} s, up to the keyframe after \
-                 the label), copied {} video packets; {}",
+                 the label), copied {} video packets; {joined_how}",
                 packets.len() - cut,
-                others.describe()
             ),
             reencoded_frames: Some(cut as u64),
             copied_video_packets: Some((packets.len() - cut) as u64),
         },
     }))
+}
+
+/// Join the head file and the input from the keyframe `k` on with ffmpeg's concat demuxer:
+/// video packets copied as they are (`auto_convert 0`: no Annex B conversion); inpoint =
+/// duration = the keyframe's time, so the tail's timestamps shift by exactly zero. The inner
+/// `Err` is a reason to fall back.
+fn concat(
+    job: &Job,
+    probe: &Probe,
+    k: &Packet,
+    head: &Path,
+    others: &OtherStreams,
+    dir: &Path,
+    joined_path: &Path,
+) -> Result<std::result::Result<(), Fallback>> {
+    let t = format!(
+        "{:.6}",
+        k.pts as f64 * probe.tb.0 as f64 / probe.tb.1 as f64
+    );
+    let list = dir.join("join.txt");
+    let quote = |p: &Path| format!("'{}'", p.to_string_lossy().replace('\'', "'\\''"));
+    let input_abs = std::fs::canonicalize(job.input).map_err(|e| e.to_string())?;
+    if [head, &input_abs]
+        .iter()
+        .any(|p| p.to_string_lossy().contains(['\n', '\r']))
+    {
+        return Ok(Err(
+            "a path with a line break cannot be written into the concat list".into(),
+        ));
+    }
+    std::fs::write(
+        &list,
+        format!(
+            "ffconcat version 1.0\nfile {}\nduration {t}\nfile {}\ninpoint {t}\n",
+            quote(head),
+            quote(&input_abs)
+        ),
+    )
+    .map_err(|e| e.to_string())?;
+    let ext = super::super::extension(job.output);
+    let mut cmd = Command::new("ffmpeg");
+    cmd.args(["-v", "error", "-nostdin", "-y"])
+        .args(["-auto_convert", "0", "-f", "concat", "-safe", "0", "-i"])
+        .arg(&list)
+        .arg("-i")
+        .arg(job.input)
+        .args(["-map", "0:v:0", "-c:v", "copy"]);
+    others.add_args(&mut cmd, 1);
+    if ext != "mkv" {
+        cmd.args(["-video_track_timescale", &probe.tb.1.to_string()]);
+        if matches!(probe.codec_tag.as_str(), "avc1" | "avc3" | "hvc1" | "hev1") {
+            cmd.args(["-tag:v", &probe.codec_tag]);
+        }
+    }
+    let out = cmd
+        .arg(joined_path)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| super::super::missing_tool("ffmpeg", &e))?;
+    if !out.status.success() {
+        return Ok(Err(format!(
+            "joining failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )
+        .into()));
+    }
+    Ok(Ok(()))
 }
 
 #[cfg(test)]

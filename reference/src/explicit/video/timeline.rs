@@ -31,6 +31,10 @@ pub(super) struct SampleTime {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct TrackTimes {
     pub timescale: i64,
+    /// The edit's media time: where the presentation starts in the media's decoding timeline.
+    pub media_time: i64,
+    /// The last sample's duration (its `stts` delta).
+    pub last_duration: i64,
     pub samples: Vec<SampleTime>,
 }
 
@@ -44,29 +48,42 @@ pub(super) fn video_track_times(file: &[u8]) -> Option<TrackTimes> {
     if child(&moov_kids, b"mvex").is_some() {
         return None;
     }
-    for trak in moov_kids.iter().filter(|b| &b.kind == b"trak") {
+    let (_, trak_kids, mdia_kids) = video_trak(file, &moov_kids)?;
+    track_times(file, &trak_kids, &mdia_kids)
+}
+
+/// The first video track among `moov_kids` (the children of a `moov` in `file`): its index in
+/// `moov_kids`, its children and its `mdia`'s children.
+pub(super) fn video_trak(
+    file: &[u8],
+    moov_kids: &[BoxRef],
+) -> Option<(usize, Vec<BoxRef>, Vec<BoxRef>)> {
+    for (i, trak) in moov_kids.iter().enumerate() {
+        if &trak.kind != b"trak" {
+            continue;
+        }
         let trak_kids = children(file, trak.body(), 0, 2).ok()?;
         let mdia = child(&trak_kids, b"mdia")?;
         let mdia_kids = children(file, mdia.body(), 0, 3).ok()?;
         let (_, _, hdlr) = full_body(file, child(&mdia_kids, b"hdlr")?)?;
         // pre_defined (4), then handler_type.
         if hdlr.get(4..8)? == b"vide" {
-            return track_times(file, &trak_kids, &mdia_kids);
+            return Some((i, trak_kids, mdia_kids));
         }
     }
     None
 }
 
-fn child<'a>(boxes: &'a [BoxRef], kind: &[u8; 4]) -> Option<&'a BoxRef> {
+pub(super) fn child<'a>(boxes: &'a [BoxRef], kind: &[u8; 4]) -> Option<&'a BoxRef> {
     boxes.iter().find(|b| &b.kind == kind)
 }
 
 /// A FullBox's version, flags and the rest of its body.
-fn full_body<'a>(file: &'a [u8], b: &BoxRef) -> Option<(u8, u32, &'a [u8])> {
+pub(super) fn full_body<'a>(file: &'a [u8], b: &BoxRef) -> Option<(u8, u32, &'a [u8])> {
     full_box(file.get(b.body())?, b.body_start()).ok()
 }
 
-fn be(bytes: &[u8], at: usize, n: usize) -> Option<u64> {
+pub(super) fn be(bytes: &[u8], at: usize, n: usize) -> Option<u64> {
     Some(
         bytes
             .get(at..at + n)?
@@ -76,7 +93,7 @@ fn be(bytes: &[u8], at: usize, n: usize) -> Option<u64> {
 }
 
 /// The entries of a table whose body is `entry_count` then `count` entries of `size` bytes.
-fn entries(rest: &[u8], size: usize) -> Option<std::slice::ChunksExact<'_, u8>> {
+pub(super) fn entries(rest: &[u8], size: usize) -> Option<std::slice::ChunksExact<'_, u8>> {
     let count = be(rest, 0, 4)? as usize;
     let table = rest.get(4..)?;
     (table.len() / size >= count).then(|| table[..count * size].chunks_exact(size))
@@ -116,8 +133,12 @@ fn track_times(file: &[u8], trak_kids: &[BoxRef], mdia_kids: &[BoxRef]) -> Optio
     // Decoding times.
     let (_, _, stts) = full_body(file, child(&stbl_kids, b"stts")?)?;
     let mut dts = 0i64;
+    let mut last_duration = 0;
     for e in entries(stts, 8)? {
         let (n, delta) = (be(e, 0, 4)?, be(e, 4, 4)? as i64);
+        if n > 0 {
+            last_duration = delta;
+        }
         for _ in 0..n {
             if samples.len() == count {
                 return None;
@@ -164,7 +185,12 @@ fn track_times(file: &[u8], trak_kids: &[BoxRef], mdia_kids: &[BoxRef]) -> Optio
         s.dts -= media_time;
     }
     place_samples(file, &stbl_kids, stsz, &mut samples)?;
-    Some(TrackTimes { timescale, samples })
+    Some(TrackTimes {
+        timescale,
+        media_time,
+        last_duration,
+        samples,
+    })
 }
 
 /// Fill in each sample's size (`stsz`) and byte offset: chunk offsets (`stco` or `co64`), the
@@ -218,17 +244,33 @@ fn place_samples(
     (next == samples.len()).then_some(())
 }
 
-/// [`video_track_times`] of the regular file at `path`, reading only its top-level box headers
-/// (at most [`crate::limits::MAX_ENTRIES`]) and its `moov` (at most
-/// [`crate::limits::MAX_MOOV_BYTES`]).
+/// [`video_track_times`] of the regular file at `path` (see [`file_layout`]).
 pub(super) fn file_video_track_times(path: &std::path::Path) -> Option<TrackTimes> {
+    video_track_times(&file_layout(path)?.moov)
+}
+
+/// An MP4/MOV file's top-level boxes and its one `moov`, read into memory.
+pub(super) struct Layout {
+    /// Every top-level box, in file order (headers only).
+    pub top: Vec<BoxRef>,
+    /// The index of the `moov` in `top`.
+    pub moov_index: usize,
+    /// The whole `moov` box, header included.
+    pub moov: Vec<u8>,
+}
+
+/// The layout of the regular file at `path`, reading only its top-level box headers (at most
+/// [`crate::limits::MAX_ENTRIES`]) and its `moov` (at most [`crate::limits::MAX_MOOV_BYTES`]);
+/// `None` for anything else than exactly one `moov` among well-formed boxes.
+pub(super) fn file_layout(path: &std::path::Path) -> Option<Layout> {
     use std::io::{Read, Seek, SeekFrom};
     let mut f = crate::io::open_regular_file(path).ok()?;
     let len = f.metadata().ok()?.len();
+    let mut top = Vec::new();
     let mut pos = 0u64;
-    for _ in 0..crate::limits::MAX_ENTRIES {
-        if pos + 8 > len {
-            break;
+    while pos < len {
+        if top.len() == crate::limits::MAX_ENTRIES {
+            return None;
         }
         // The longest header: 64-bit size and a `uuid` extended type.
         let mut head = [0u8; 32];
@@ -236,18 +278,25 @@ pub(super) fn file_video_track_times(path: &std::path::Path) -> Option<TrackTime
         f.seek(SeekFrom::Start(pos)).ok()?;
         f.read_exact(&mut head[..n]).ok()?;
         let b = crate::implicit::bmff::parse_header(&head[..n], pos, len, 0).ok()?;
-        if &b.kind == b"moov" {
-            if b.size() > crate::limits::MAX_MOOV_BYTES {
-                return None;
-            }
-            let mut moov = vec![0u8; b.size() as usize];
-            f.seek(SeekFrom::Start(b.start)).ok()?;
-            f.read_exact(&mut moov).ok()?;
-            return video_track_times(&moov);
-        }
         pos = b.end;
+        top.push(b);
     }
-    None
+    let mut moovs = (0..top.len()).filter(|&i| &top[i].kind == b"moov");
+    let (Some(moov_index), None) = (moovs.next(), moovs.next()) else {
+        return None;
+    };
+    let b = &top[moov_index];
+    if b.size() > crate::limits::MAX_MOOV_BYTES {
+        return None;
+    }
+    let mut moov = vec![0u8; b.size() as usize];
+    f.seek(SeekFrom::Start(b.start)).ok()?;
+    f.read_exact(&mut moov).ok()?;
+    Some(Layout {
+        top,
+        moov_index,
+        moov,
+    })
 }
 
 /// The media time the presentation starts at: 0 for an empty list, the single edit's media
