@@ -21,6 +21,7 @@ use std::process::{Command, Stdio};
 
 use super::image::{self as img, Anchor, Method, Overlay, Plane, VisualMeasure};
 
+mod avc;
 mod mp4join;
 mod smart;
 mod streams;

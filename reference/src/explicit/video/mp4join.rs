@@ -439,11 +439,27 @@ impl Plan {
         for (old, new) in self.chunks.iter().zip(&chunks) {
             // A chunk starting with a replaced sample starts with the head's bytes: checked
             // above, as a video sample.
-            let replaced = self
+            let next = self.replacements.partition_point(|r| r.old_pos < *old);
+            if self
                 .replacements
-                .binary_search_by_key(old, |r| r.old_pos)
-                .is_ok();
-            if !replaced && !same(false, *old, *new, PROBE) {
+                .get(next)
+                .is_some_and(|r| r.old_pos == *old)
+            {
+                continue;
+            }
+            // Compare up to the next replaced sample and the end of the box holding the chunk
+            // (a short chunk, a subtitle's two bytes, may lie right before either).
+            let box_end = self
+                .top
+                .iter()
+                .find(|b| b.start <= *old && *old < b.end)
+                .map_or(*old, |b| b.end);
+            let len = self
+                .replacements
+                .get(next)
+                .map_or(u64::MAX, |r| r.old_pos - old)
+                .min(box_end - old);
+            if !same(false, *old, *new, len) {
                 return Err(format!("the joined file's chunk at {new} holds other bytes").into());
             }
         }

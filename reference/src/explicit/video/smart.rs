@@ -59,7 +59,7 @@ use std::process::{Command, Stdio};
 
 use super::super::image::Anchor;
 use super::streams::{ffprobe_json, parse_hexdump, OtherStreams};
-use super::{mp4join, timeline};
+use super::{avc, mp4join, timeline};
 use super::{MarkReport, Rendering};
 
 /// The result of trying smart rendering.
@@ -165,10 +165,18 @@ pub(super) fn mark(job: &Job) -> Result<Outcome> {
     // Every ffmpeg or ffprobe start costs tens of milliseconds of dynamic linking (about 65 ms
     // of CPU for ffmpeg 5.1 on Debian 12), so what does not depend on the probe starts at
     // once: the decoder of the head, which decodes until it is stopped after the head's
-    // frames, and the one ffprobe run that describes the streams (then, for another
-    // container, trial copies: the join waits for those). Meanwhile the packets are read
-    // from the sample tables of an MP4/MOV, or by a second ffprobe run.
+    // frames.
     let decoder = Running::decoder(job.input)?;
+    // An H.264 MP4/MOV describes itself in its `moov` (see `avc`, `timeline`): no ffprobe run
+    // before the encoder can start. The other streams matter only to the concat join, which
+    // an MP4 needs only when the in-place join declines.
+    if let Some((probe, packets)) = moov_probe(job.input) {
+        let others = Box::new(|| OtherStreams::of(job.input, job.output));
+        return mark_known(job, duration, probe, packets, Underway { decoder, others });
+    }
+    // Otherwise one ffprobe run describes the streams (then, for another container, trial
+    // copies: the concat join waits for those). Meanwhile the packets are read from the
+    // sample tables of an MP4/MOV, or by a second ffprobe run.
     std::thread::scope(|s| {
         let (probe_tx, probe_rx) = std::sync::mpsc::channel();
         let others = s.spawn(move || {
@@ -177,15 +185,20 @@ pub(super) fn mark(job: &Job) -> Result<Outcome> {
             let _ = probe_tx.send(probe);
             Ok(listed.storable_in(job.input, job.output))
         });
+        let others: Box<dyn FnOnce() -> Result<OtherStreams>> = Box::new(move || {
+            others
+                .join()
+                .map_err(|_| "finding the streams to copy failed")?
+        });
         mark_probed(job, duration, probe_rx, Underway { decoder, others })
     })
 }
 
-/// What [`mark`] starts before the probe says what to do: the head's decoder, and the thread
-/// finding the other streams to copy.
+/// What [`mark`] starts before the probe says what to do: the head's decoder, and what finds
+/// the other streams to copy (a thread already at work, or a call when asked).
 struct Underway<'s> {
     decoder: Running,
-    others: std::thread::ScopedJoinHandle<'s, Result<OtherStreams>>,
+    others: Box<dyn FnOnce() -> Result<OtherStreams> + 's>,
 }
 
 /// A child process that is killed and reaped when dropped: smart rendering starts some before
@@ -228,10 +241,7 @@ fn mark_probed(
     let packets = video_packets(job.input)?;
     let Ok(described) = described.recv() else {
         // The ffprobe run failed: its error says why.
-        underway
-            .others
-            .join()
-            .map_err(|_| "finding the streams to copy failed")??;
+        (underway.others)()?;
         return Err("finding the streams to copy failed".into());
     };
     let probe = match video_params(&described) {
@@ -248,6 +258,17 @@ fn mark_probed(
         Ok((_, packets)) => packets,
         Err(why) => return Ok(Outcome::Fallback(why.0)),
     };
+    mark_known(job, duration, probe, packets, underway)
+}
+
+/// [`mark`] once the video stream and its packets are known.
+fn mark_known(
+    job: &Job,
+    duration: f64,
+    probe: Probe,
+    packets: Vec<Packet>,
+    underway: Underway,
+) -> Result<Outcome> {
     let cut = match find_cut(&packets, probe.tb, probe.fps, duration) {
         Ok(c) => c,
         Err(why) => return Ok(Outcome::Fallback(why.0)),
@@ -318,6 +339,73 @@ fn video_packets(input: &Path) -> Result<std::result::Result<((i64, i64), Vec<Pa
         return Ok(Err("no video stream with a time base".into()));
     };
     Ok(packets_of(&v).map(|p| (tb, p)))
+}
+
+/// The first video stream's parameters and packets, read from the `moov` of an MP4/MOV whose
+/// first track is H.264 video of the kind smart rendering handles (8-bit 4:2:0 in the limited
+/// range, frames, a
+/// constant frame rate, a profile and colour values [`avc`] names, the plain layout
+/// [`timeline`] reads); `None` for anything else, which ffprobe then describes (and gives the
+/// reason to fall back, if there is one).
+fn moov_probe(input: &Path) -> Option<(Probe, Vec<Packet>)> {
+    use crate::implicit::bmff::children;
+    let layout = timeline::file_layout(input)?;
+    let moov = &layout.moov;
+    let kids = children(moov, 8..moov.len(), 0, 1).ok()?;
+    let (index, _, mdia_kids) = timeline::video_trak(moov, &kids)?;
+    // The concat join matches streams by index: the video must be the first track.
+    if kids.iter().position(|b| &b.kind == b"trak") != Some(index) {
+        return None;
+    }
+    let track = avc::describe(moov, &mdia_kids)?;
+    let times = timeline::video_track_times(moov)?;
+    if !track.progressive_420_8bit || track.full_range || times.samples.len() < 2 {
+        return None;
+    }
+    // Constant frame rate: every sample lasts as long as the first.
+    let tick = times.samples[1].dts - times.samples[0].dts;
+    let constant = times
+        .samples
+        .windows(2)
+        .all(|w| w[1].dts - w[0].dts == tick)
+        && times.last_duration == tick;
+    if !constant || tick <= 0 {
+        return None;
+    }
+    let gcd = |mut a: i64, mut b: i64| {
+        while b != 0 {
+            (a, b) = (b, a % b);
+        }
+        a
+    };
+    let g = gcd(times.timescale, tick);
+    let packets = times
+        .samples
+        .iter()
+        .map(|s| Packet {
+            pts: s.pts,
+            dts: Some(s.dts),
+            key: s.key,
+            pos: Some(s.pos),
+            size: s.size,
+        })
+        .collect();
+    let probe = Probe {
+        codec: Codec::H264,
+        profile: track.profile,
+        level: track.level,
+        width: track.width,
+        height: track.height,
+        tb: (1, times.timescale),
+        fps: (times.timescale / g, tick / g),
+        config: track.config,
+        codec_tag: track.codec_tag,
+        colour: track.colour,
+        // Only read where decoding times are missing (Matroska).
+        has_b_frames: 0,
+        mp4: true,
+    };
+    Some((probe, packets))
 }
 
 /// The first video stream's parameters, from ffprobe's description of the streams
@@ -1162,9 +1250,6 @@ fn render(
     };
     let ext = super::super::extension(job.output);
     let joined_path = dir.join(format!("joined.{ext}"));
-    let others = others
-        .join()
-        .map_err(|_| "finding the streams to copy failed")??;
     // An MP4/MOV into the same kind of file is joined here (see `mp4join`), anything else, or
     // a layout that module declines, by ffmpeg's concat demuxer.
     let in_place = if probe.mp4 && ext != "mkv" {
@@ -1186,6 +1271,7 @@ fn render(
                 };
                 std::fs::write(&head, patched).map_err(|e| format!("{}: {e}", head.display()))?;
             }
+            let others = others()?;
             if let Err(why) = concat(job, probe, k, &head, &others, dir, &joined_path)? {
                 return Ok(Err(why));
             }
@@ -1321,6 +1407,103 @@ fn concat(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The `moov` reading of an H.264 MP4/MOV says what ffprobe says, for the profiles, colour
+    /// descriptions and containers smart rendering handles, and declines what it does not.
+    #[test]
+    fn moov_probe_agrees_with_ffprobe() {
+        let dir = std::env::temp_dir().join(format!("aigc-moov-probe-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let make = |name: &str, args: &[&str]| {
+            let out = dir.join(name);
+            let st = Command::new("ffmpeg")
+                .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+                .arg("testsrc2=size=192x108:rate=30000/1001:duration=1")
+                .args(["-c:v", "libx264", "-preset", "ultrafast"])
+                .args(args)
+                .arg(&out)
+                .status()
+                .expect("ffmpeg runs");
+            assert!(st.success(), "{name}");
+            out
+        };
+        let key = |p: &Probe| {
+            format!(
+                "{:?} {} {} {}x{} {:?} {:?} {:?} {} {:?} {}",
+                p.codec,
+                p.profile,
+                p.level,
+                p.width,
+                p.height,
+                p.tb,
+                p.fps,
+                p.config,
+                p.codec_tag,
+                p.colour,
+                p.mp4
+            )
+        };
+        let handled = [
+            // B-frames (x264's ultrafast, the default here, makes Constrained Baseline).
+            make("high.mp4", &["-pix_fmt", "yuv420p", "-preset", "veryfast"]),
+            make("baseline.mp4", &["-profile:v", "baseline"]),
+            make("main.mov", &["-profile:v", "main", "-pix_fmt", "yuv420p"]),
+            make(
+                "bt709.mp4",
+                &[
+                    "-pix_fmt",
+                    "yuv420p",
+                    "-colorspace",
+                    "bt709",
+                    "-color_primaries",
+                    "bt709",
+                    "-color_trc",
+                    "bt709",
+                    "-color_range",
+                    "tv",
+                ],
+            ),
+            make(
+                "ntsc.mp4",
+                &[
+                    "-pix_fmt",
+                    "yuv420p",
+                    "-colorspace",
+                    "smpte170m",
+                    "-color_trc",
+                    "smpte170m",
+                ],
+            ),
+            make(
+                "scaling.mp4",
+                &["-pix_fmt", "yuv420p", "-x264-params", "cqm=jvt"],
+            ),
+        ];
+        for f in &handled {
+            let ours = moov_probe(f).unwrap_or_else(|| panic!("declined {}", f.display()));
+            let described = super::super::streams::probe(f).unwrap();
+            let theirs = video_params(&described).unwrap();
+            assert_eq!(key(&ours.0), key(&theirs), "{}", f.display());
+            assert_eq!(Ok(ours.1), video_packets(f).unwrap().map(|p| p.1));
+        }
+        // Interlaced, full range, 10-bit and 4:2:2 are declined here (ffprobe then names the
+        // reason to fall back).
+        for (name, args) in [
+            (
+                "full.mp4",
+                &["-pix_fmt", "yuv420p", "-color_range", "pc"][..],
+            ),
+            (
+                "fields.mp4",
+                &["-pix_fmt", "yuv420p", "-flags", "+ildct+ilme"][..],
+            ),
+            ("ten.mp4", &["-pix_fmt", "yuv420p10le"][..]),
+            ("422.mp4", &["-pix_fmt", "yuv422p"][..]),
+        ] {
+            assert!(moov_probe(&make(name, args)).is_none(), "{name}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn hexdump_round_trip() {
