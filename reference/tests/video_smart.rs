@@ -286,6 +286,22 @@ fn mp4_and_mov_are_joined_in_place() {
     assert!(reason.contains("other kind of file"), "{reason}");
 }
 
+/// The processes still running whose command line names `path`: smart rendering starts the
+/// head's decoder before it knows whether it can go on, and none may outlive the request.
+fn processes_naming(path: &Path) -> Vec<String> {
+    let needle = path.as_os_str().as_encoded_bytes();
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        if cmdline.windows(needle.len()).any(|w| w == needle) {
+            found.push(String::from_utf8_lossy(&cmdline).replace('\0', " "));
+        }
+    }
+    found
+}
+
 #[test]
 fn unsupported_codec_open_gop_and_whole_video_labels_fall_back_to_full() {
     let dir = Scratch::new("fallbacks");
@@ -293,6 +309,8 @@ fn unsupported_codec_open_gop_and_whole_video_labels_fall_back_to_full() {
     let r = mark(&mpeg4, &dir.path("mpeg4-out.mp4"), &["--duration", "2"]);
     assert_eq!(r["mode"], "full", "{r}");
     assert!(r["reason"].as_str().unwrap().contains("mpeg4"), "{r}");
+    // The decoder started for smart rendering was stopped when it fell back.
+    assert_eq!(processes_naming(&mpeg4), Vec::<String>::new());
 
     // x265's default open GOPs: every keyframe after the label has leading pictures.
     let open = make_input(

@@ -15,8 +15,8 @@
 //! for a 60 s 720p file on a 2-core machine, a third of it loading ffmpeg's libraries) and
 //! rewrites every chunk; this copies ranges and writes a new `moov`.
 //!
-//! Only the plain layout is joined here: top-level `ftyp`, `free`/`skip`/`wide`, `mdat`,
-//! `moov` (no fragments, no top-level `meta` whose item offsets would move); a video sample
+//! Only the plain layout is joined here: top-level `ftyp`, `free`/`skip`/`wide`, `uuid`,
+//! `mdat`, `moov` (no fragments, no top-level `meta` whose item offsets would move); a video sample
 //! table of the boxes rebuilt here plus `stsd` and `stsc`; the head's decoding starting where
 //! the input's does (the same reordering delay, so the input's edit list stays right). Anything
 //! else answers a [`Fallback`], and the caller joins with ffmpeg's concat demuxer as before.
@@ -182,12 +182,14 @@ fn plan(
         return Err("the output's extension names the other kind of file (MP4 or MOV)".into());
     }
     for b in &layout.top {
+        // `uuid` boxes (XMP, vendor data) are copied as they are: none of ffmpeg's or of the
+        // usual writers' holds a file offset outside a fragmented file, which is declined.
         if !matches!(
             &b.kind,
-            b"ftyp" | b"free" | b"skip" | b"wide" | b"mdat" | b"moov"
+            b"ftyp" | b"free" | b"skip" | b"wide" | b"mdat" | b"moov" | b"uuid"
         ) {
             return Err(format!(
-                "top-level box {}: only ftyp, free, mdat and moov are joined in place",
+                "top-level box {}: only ftyp, free, uuid, mdat and moov are joined in place",
                 b.name()
             )
             .into());
