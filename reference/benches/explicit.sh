@@ -13,9 +13,11 @@
 #     re-encode at mark's full-re-encode settings (veryfast, CRF 18), and a stream copy for scale;
 #     in the same run; prints the ratio (target <= 0.1). The input has 2 s GOPs (keyframe every
 #     60 frames, the common setting of streaming and short-video platforms); a second line shows
-#     x264's default GOP (keyint 250 = 8.3 s), where the re-encoded head is longer.
+#     x264's default GOP (keyint 250 = 8.3 s), where the re-encoded head is longer. Each line
+#     is followed by the check of the output: the copied packets identical to the input's
+#     (ffprobe data MD5s), a clean decode, and the label's verdicts in the suite's own check.
 # BENCH_JPEG_ONLY=1 runs the JPEG rows only.
-# Needs: imagemagick, libjpeg-turbo-progs (cjpeg), sox, ffmpeg, bc, a Rust toolchain.
+# Needs: imagemagick, libjpeg-turbo-progs (cjpeg), sox, ffmpeg, bc, python3, a Rust toolchain.
 # Usage: reference/benches/explicit.sh [runs] [video-runs]   (BENCH_ONLY=video: section 3 only)
 set -eu
 cd "$(dirname "$0")/../.."
@@ -119,8 +121,29 @@ for gop in 60 250; do
   ffmpeg -v error -y -f lavfi -i testsrc2=size=1280x720:rate=30 \
     -f lavfi -i sine=frequency=440:sample_rate=48000 -t 60 -pix_fmt yuv420p \
     -c:v libx264 -preset veryfast -g "$gop" -c:a aac -b:a 128k "$T/v$gop.mp4"
-  mode=$("$BIN" mark "$T/v$gop.mp4" -o "$T/v-ours.mp4" --duration 3 --force --json |
-    sed -n 's/.*"rendering":{"mode":"\([a-z]*\)".*/\1/p')
+  "$BIN" mark "$T/v$gop.mp4" -o "$T/v-ours.mp4" --duration 3 --force --json > "$T/v.json"
+  mode=$(sed -n 's/.*"rendering":{"mode":"\([a-z]*\)".*/\1/p' "$T/v.json")
+  cut=$(sed -n 's/.*"reencoded_frames":\([0-9]*\).*/\1/p' "$T/v.json")
+  # The output's claim, checked: every video packet after the re-encoded ones and every audio
+  # packet identical to the input's (data MD5, timestamps, flags), and the file decodes cleanly.
+  hashes() { ffprobe -v error -select_streams "$2" -show_data_hash md5 \
+    -show_entries packet=pts,dts,flags,data_hash -of csv=p=0 "$1"; }
+  hashes "$T/v$gop.mp4" v:0 | tail -n +"$((${cut:-0} + 1))" > "$T/h.in"
+  hashes "$T/v-ours.mp4" v:0 | tail -n +"$((${cut:-0} + 1))" > "$T/h.out"
+  hashes "$T/v$gop.mp4" a:0 > "$T/a.in"; hashes "$T/v-ours.mp4" a:0 > "$T/a.out"
+  errors=$(ffmpeg -v error -nostdin -i "$T/v-ours.mp4" -f null - 2>&1 | wc -l)
+  if [ -n "$cut" ] && cmp -s "$T/h.in" "$T/h.out" && cmp -s "$T/a.in" "$T/a.out" && [ "$errors" -eq 0 ]; then
+    identity="the $(wc -l < "$T/h.out") video packets after the $cut re-encoded and all audio packets identical, decodes without errors"
+  else
+    identity="FAILED: copied packets differ or decoding reported $errors errors"
+  fi
+  # And the label, measured by the suite's own check: 5.4 c (first frame), e (edge or corner),
+  # f (>= 5 % of the height), g (>= 2 s).
+  verdicts=$("$BIN" check "$T/v-ours.mp4" --original "$T/v$gop.mp4" --no-ocr --json |
+    python3 -c 'import json, sys
+v = json.load(sys.stdin)
+o = {f["requirement"]: f["outcome"] for f in v["findings"]}
+print(" ".join(k[-1] + "=" + o.get(k, "missing") for k in ["GB-5.4-c", "GB-5.4-e", "GB-5.4-f", "GB-5.4-g"]))')
   : > "$T/v.ours"; : > "$T/v.ff"; : > "$T/v.copy"
   i=0
   while [ $i -lt "$VRUNS" ]; do
@@ -139,4 +162,5 @@ for gop in 60 250; do
     "$gop" "$ours" "${mode:-FAILED}" "$ff" "$(echo "$ours / $ff" | bc -l)" "$copy"
   printf '    CPU (user+sys, with child processes): aigc-label %.2f s, ffmpeg drawtext %.2f s, ratio %.3f (least of %s runs, alternated)\n' \
     "$ours_cpu" "$ff_cpu" "$(echo "$ours_cpu / $ff_cpu" | bc -l)" "$VRUNS"
+  printf '    output: %s; label check 5.4 %s\n' "$identity" "$verdicts"
 done

@@ -31,6 +31,9 @@ pub struct Args {
     #[arg(long = "round", value_name = "START-END", value_parser = explicit::parse_round)]
     rounds: Vec<[f64; 2]>,
     /// Video: show the label for this many seconds from the first frame (default: every frame).
+    /// H.264/H.265 in MP4, MOV or MKV is then re-encoded only up to the first keyframe after
+    /// the label; every later packet and the other streams are copied unchanged (--json says
+    /// "smart", or "full" and why not).
     #[arg(long, value_name = "SECONDS")]
     duration: Option<f64>,
     /// Treat the input as this modality: text | image | audio | video (default: detected).
