@@ -152,21 +152,34 @@ struct Plan {
 
 /// Offsets in the input mapped to offsets in the joined file.
 struct OffsetMap {
-    /// (first input offset a change applies to, bytes it adds), sorted.
+    /// (first input offset a change applies to, bytes all changes up to it add), sorted.
     steps: Vec<(u64, i64)>,
     /// Replaced byte ranges, sorted: no offset may point inside one.
     replaced: Vec<(u64, u64)>,
 }
 
 impl OffsetMap {
+    /// From the changes, (first input offset it applies to, bytes it adds), in any order.
+    fn new(mut changes: Vec<(u64, i64)>, replaced: Vec<(u64, u64)>) -> OffsetMap {
+        changes.sort_by_key(|c| c.0);
+        let mut total = 0;
+        let steps = changes
+            .into_iter()
+            .map(|(at, d)| {
+                total += d;
+                (at, total)
+            })
+            .collect();
+        OffsetMap { steps, replaced }
+    }
+
     fn map(&self, at: u64) -> Option<u64> {
         let i = self.replaced.partition_point(|r| r.0 <= at);
         if i > 0 && at > self.replaced[i - 1].0 && at < self.replaced[i - 1].1 {
             return None;
         }
         let n = self.steps.partition_point(|s| s.0 <= at);
-        let delta: i64 = self.steps[..n].iter().map(|s| s.1).sum();
-        at.checked_add_signed(delta)
+        at.checked_add_signed(if n == 0 { 0 } else { self.steps[n - 1].1 })
     }
 }
 
@@ -253,7 +266,7 @@ fn plan(
         .iter()
         .map(|r| (r.old_end(), r.new_size as i64 - r.old_size as i64))
         .collect();
-    let replaced = replacements
+    let replaced: Vec<(u64, u64)> = replacements
         .iter()
         .map(|r| (r.old_pos, r.old_end()))
         .collect();
@@ -292,15 +305,16 @@ fn plan(
     };
     // Two passes: the moov's size does not depend on the offsets in it (every stco stays a
     // stco), and the data after the moov moves by its growth.
-    let mut map = OffsetMap {
-        steps: steps.clone(),
-        replaced,
-    };
-    let first = rebuild_moov(moov, &moov_box, &tables, config, &map)?;
+    let first = rebuild_moov(
+        moov,
+        &moov_box,
+        &tables,
+        config,
+        &OffsetMap::new(steps.clone(), replaced.clone()),
+    )?;
     let moov_at = &layout.top[layout.moov_index];
     steps.push((moov_at.end, first.len() as i64 - moov.len() as i64));
-    steps.sort_by_key(|s| s.0);
-    map.steps = steps;
+    let map = OffsetMap::new(steps, replaced);
     let new_moov = rebuild_moov(moov, &moov_box, &tables, config, &map)?;
     if new_moov.len() != first.len() {
         return Err("the rebuilt moov changed size between passes".into());
@@ -678,7 +692,7 @@ impl Edit<'_> {
         let wide = &b.kind == b"co64";
         let (_, _, rest) = full_body(moov, b).ok_or("chunk offset box")?;
         let w = if wide { 8 } else { 4 };
-        let mut body = moov[b.body()][..8].to_vec();
+        let mut body = moov[b.body()].get(..8).ok_or("chunk offset box")?.to_vec();
         for e in entries(rest, w).ok_or("chunk offset table")? {
             let at = be(e, 0, w).ok_or("chunk offset")?;
             let to = self
@@ -774,10 +788,7 @@ mod tests {
     #[test]
     fn offsets_move_by_the_changes_before_them_and_never_point_inside_a_replaced_sample() {
         // Samples at 4..10 (grows by 5) and 20..30 (shrinks by 2).
-        let map = OffsetMap {
-            steps: vec![(10, 5), (30, -2)],
-            replaced: vec![(4, 10), (20, 30)],
-        };
+        let map = OffsetMap::new(vec![(30, -2), (10, 5)], vec![(4, 10), (20, 30)]);
         let mapped: Vec<Option<u64>> = [0, 4, 5, 9, 10, 20, 25, 30, 100]
             .iter()
             .map(|o| map.map(*o))
@@ -860,6 +871,80 @@ mod tests {
         let other = dir.join("meta.mp4");
         std::fs::write(&other, &with_meta).unwrap();
         assert!(declined(&other, &bytes, false).0.contains("meta"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Damaged inputs and heads (bytes of the input's `moov`, or anywhere in the head, set to
+    /// random values) are joined or declined, never a panic; a join that is made passed its
+    /// own check.
+    #[test]
+    fn damaged_files_never_panic() {
+        let dir = std::env::temp_dir().join(format!("aigc-mp4join-dmg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let input = dir.join("in.mp4");
+        let head = dir.join("head.mp4");
+        let x264 = ["-c:v", "libx264", "-preset", "veryfast", "-g", "25"];
+        for (out, extra) in [
+            (&input, &["-t", "2"][..]),
+            (&head, &["-frames:v", "25"][..]),
+        ] {
+            let st = std::process::Command::new("ffmpeg")
+                .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+                .arg("testsrc2=size=64x48:rate=25")
+                .args(["-f", "lavfi", "-i", "sine=sample_rate=8000"])
+                .args(x264)
+                .args(extra)
+                .args(["-shortest"])
+                .arg(out)
+                .status()
+                .expect("ffmpeg runs");
+            assert!(st.success());
+        }
+        let (input_bytes, head_bytes) = (
+            std::fs::read(&input).unwrap(),
+            std::fs::read(&head).unwrap(),
+        );
+        let joined = dir.join("joined.mp4");
+        // The undamaged pair joins.
+        assert!(join(&input, &head_bytes, None, &joined, false)
+            .unwrap()
+            .is_ok());
+        let layout = timeline::file_layout(&input).unwrap();
+        let moov = layout.top[layout.moov_index].range();
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let damaged = dir.join("damaged.mp4");
+        let (mut joins, mut declines) = (0, 0);
+        for round in 0..300 {
+            let (mut file, mut head) = (input_bytes.clone(), head_bytes.clone());
+            for _ in 0..1 + next(3) {
+                if round % 2 == 0 {
+                    file[moov.start + next(moov.len())] = next(256) as u8;
+                } else {
+                    let at = next(head.len());
+                    head[at] = next(256) as u8;
+                }
+            }
+            std::fs::write(&damaged, &file).unwrap();
+            let _ = std::fs::remove_file(&joined);
+            match join(&damaged, &head, None, &joined, false).expect("no I/O error") {
+                Ok(_) => {
+                    joins += 1;
+                    assert!(joined.exists());
+                }
+                Err(_) => declines += 1,
+            }
+        }
+        // Most damage either misses what the join reads or is declined; both happen.
+        assert!(
+            joins > 0 && declines > 0,
+            "{joins} joined, {declines} declined"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
