@@ -305,24 +305,27 @@ fn ratio(s: &str) -> Option<(i64, i64)> {
     (n > 0 && d > 0).then_some((n, d))
 }
 
+/// The packets of samples read from an MP4/MOV's sample tables.
+fn packets_of_samples(samples: &[timeline::SampleTime]) -> Vec<Packet> {
+    samples
+        .iter()
+        .map(|s| Packet {
+            pts: s.pts,
+            dts: Some(s.dts),
+            key: s.key,
+            pos: Some(s.pos),
+            size: s.size,
+        })
+        .collect()
+}
+
 /// The first video stream's packets in decoding order, with its time base: read from the
 /// sample tables of an MP4/MOV of the plain layout (see [`timeline`]), else by ffprobe. The
 /// inner `Err` is a reason to fall back.
 #[allow(clippy::type_complexity)]
 fn video_packets(input: &Path) -> Result<std::result::Result<((i64, i64), Vec<Packet>), Fallback>> {
     if let Some(t) = timeline::file_video_track_times(input) {
-        let packets = t
-            .samples
-            .iter()
-            .map(|s| Packet {
-                pts: s.pts,
-                dts: Some(s.dts),
-                key: s.key,
-                pos: Some(s.pos),
-                size: s.size,
-            })
-            .collect();
-        return Ok(Ok(((1, t.timescale), packets)));
+        return Ok(Ok(((1, t.timescale), packets_of_samples(&t.samples))));
     }
     let v = ffprobe_json(&[
         "-v".as_ref(),
@@ -351,7 +354,8 @@ fn moov_probe(input: &Path) -> Option<(Probe, Vec<Packet>)> {
     use crate::implicit::bmff::children;
     let layout = timeline::file_layout(input)?;
     let moov = &layout.moov;
-    let kids = children(moov, 8..moov.len(), 0, 1).ok()?;
+    let top = children(moov, 0..moov.len(), 0, 0).ok()?;
+    let kids = children(moov, top.first()?.body(), 0, 1).ok()?;
     let (index, _, mdia_kids) = timeline::video_trak(moov, &kids)?;
     // The concat join matches streams by index: the video must be the first track.
     if kids.iter().position(|b| &b.kind == b"trak") != Some(index) {
@@ -379,17 +383,7 @@ fn moov_probe(input: &Path) -> Option<(Probe, Vec<Packet>)> {
         a
     };
     let g = gcd(times.timescale, tick);
-    let packets = times
-        .samples
-        .iter()
-        .map(|s| Packet {
-            pts: s.pts,
-            dts: Some(s.dts),
-            key: s.key,
-            pos: Some(s.pos),
-            size: s.size,
-        })
-        .collect();
+    let packets = packets_of_samples(&times.samples);
     let probe = Probe {
         codec: Codec::H264,
         profile: track.profile,
