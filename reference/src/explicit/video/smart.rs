@@ -346,10 +346,9 @@ fn video_packets(input: &Path) -> Result<std::result::Result<((i64, i64), Vec<Pa
 
 /// The first video stream's parameters and packets, read from the `moov` of an MP4/MOV whose
 /// first track is H.264 video of the kind smart rendering handles (8-bit 4:2:0 in the limited
-/// range, frames, a
-/// constant frame rate, a profile and colour values [`avc`] names, the plain layout
-/// [`timeline`] reads); `None` for anything else, which ffprobe then describes (and gives the
-/// reason to fall back, if there is one).
+/// range, frames, a constant frame rate, a profile and colour values [`avc`] names, the plain
+/// layout [`timeline`] reads); `None` for anything else, which ffprobe then describes (and
+/// gives the reason to fall back, if there is one).
 fn moov_probe(input: &Path) -> Option<(Probe, Vec<Packet>)> {
     use crate::implicit::bmff::children;
     let layout = timeline::file_layout(input)?;
