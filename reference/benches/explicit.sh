@@ -117,6 +117,8 @@ timed() { # file command... -> appends "wall cpu" of one run to file
   awk '{print $1, $2 + $3}' "$T/t" >> "$f"
 }
 least() { sort -n -k"$2" "$1" | head -1 | awk -v k="$2" '{print $k}'; }
+# The median (the lower middle one for an even count) of column $2.
+middle() { sort -n -k"$2" "$1" | awk -v k="$2" '{v[NR] = $k} END {print v[int((NR + 1) / 2)]}'; }
 for gop in 60 250; do
   ffmpeg -v error -y -f lavfi -i testsrc2=size=1280x720:rate=30 \
     -f lavfi -i sine=frequency=440:sample_rate=48000 -t 60 -pix_fmt yuv420p \
@@ -162,5 +164,8 @@ print(" ".join(k[-1] + "=" + o.get(k, "missing") for k in ["GB-5.4-c", "GB-5.4-e
     "$gop" "$ours" "${mode:-FAILED}" "$ff" "$(echo "$ours / $ff" | bc -l)" "$copy"
   printf '    CPU (user+sys, with child processes): aigc-label %.2f s, ffmpeg drawtext %.2f s, ratio %.3f (least of %s runs, alternated)\n' \
     "$ours_cpu" "$ff_cpu" "$(echo "$ours_cpu / $ff_cpu" | bc -l)" "$VRUNS"
+  ours_med=$(middle "$T/v.ours" 1); ff_med=$(middle "$T/v.ff" 1)
+  printf '    median wall: aigc-label %.2f s, ffmpeg drawtext %.2f s, ratio %.3f\n' \
+    "$ours_med" "$ff_med" "$(echo "$ours_med / $ff_med" | bc -l)"
   printf '    output: %s; label check 5.4 %s\n' "$identity" "$verdicts"
 done
