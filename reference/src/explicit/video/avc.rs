@@ -11,7 +11,7 @@
 
 use crate::implicit::bmff::{children, BoxRef};
 
-use super::timeline::{be, child, full_body};
+use super::timeline::{be, child, full_body, stbl_kids};
 
 /// The facts smart rendering needs about an H.264 track, in ffprobe's words.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,9 +37,7 @@ pub(super) struct AvcTrack {
 
 /// The H.264 track described by the video `trak`'s children in `moov`, or `None`.
 pub(super) fn describe(moov: &[u8], mdia_kids: &[BoxRef]) -> Option<AvcTrack> {
-    let minf = child(mdia_kids, b"minf")?;
-    let stbl = child(&children(moov, minf.body(), 0, 4).ok()?, b"stbl")?.clone();
-    let stsd = child(&children(moov, stbl.body(), 0, 5).ok()?, b"stsd")?.clone();
+    let stsd = child(&stbl_kids(moov, mdia_kids)?, b"stsd")?.clone();
     let (_, _, rest) = full_body(moov, &stsd)?;
     if be(rest, 0, 4)? != 1 {
         return None;

@@ -62,17 +62,6 @@ pub(super) fn join(
     Ok(plan.check(input, head, joined))
 }
 
-/// The `ftyp`'s major brand, if the file has one.
-fn major_brand(input: &Path, top: &[BoxRef]) -> Option<[u8; 4]> {
-    use std::io::{Read, Seek, SeekFrom};
-    let ftyp = top.iter().find(|b| &b.kind == b"ftyp")?;
-    let mut f = crate::io::open_regular_file(input).ok()?;
-    let mut brand = [0u8; 4];
-    f.seek(SeekFrom::Start(ftyp.body_start())).ok()?;
-    f.read_exact(&mut brand).ok()?;
-    Some(brand)
-}
-
 /// The body of a box of the first video track's sample table in `file` (a whole file or a
 /// `moov`).
 fn video_stbl_body(file: &[u8], kind: &[u8; 4]) -> Option<Vec<u8>> {
@@ -80,9 +69,7 @@ fn video_stbl_body(file: &[u8], kind: &[u8; 4]) -> Option<Vec<u8>> {
     let moov = child(&top, b"moov")?;
     let moov_kids = children(file, moov.body(), 0, 1).ok()?;
     let (_, _, mdia_kids) = timeline::video_trak(file, &moov_kids)?;
-    let minf = child(&mdia_kids, b"minf")?;
-    let stbl = child(&children(file, minf.body(), 0, 4).ok()?, b"stbl")?.clone();
-    let b = child(&children(file, stbl.body(), 0, 5).ok()?, kind)?.clone();
+    let b = child(&timeline::stbl_kids(file, &mdia_kids)?, kind)?.clone();
     Some(file[b.body()].to_vec())
 }
 
@@ -191,7 +178,7 @@ fn plan(
 ) -> std::result::Result<Plan, Fallback> {
     let layout =
         timeline::file_layout(input).ok_or("the input's boxes are not the plain layout")?;
-    if (major_brand(input, &layout.top) == Some(*b"qt  ")) != mov {
+    if (layout.brand == Some(*b"qt  ")) != mov {
         return Err("the output's extension names the other kind of file (MP4 or MOV)".into());
     }
     for b in &layout.top {

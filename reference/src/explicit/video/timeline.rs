@@ -74,6 +74,13 @@ pub(super) fn video_trak(
     None
 }
 
+/// The children of the sample table (`minf`/`stbl`) of a track whose `mdia` has `mdia_kids`.
+pub(super) fn stbl_kids(file: &[u8], mdia_kids: &[BoxRef]) -> Option<Vec<BoxRef>> {
+    let minf = child(mdia_kids, b"minf")?;
+    let stbl = child(&children(file, minf.body(), 0, 4).ok()?, b"stbl")?.clone();
+    children(file, stbl.body(), 0, 5).ok()
+}
+
 pub(super) fn child<'a>(boxes: &'a [BoxRef], kind: &[u8; 4]) -> Option<&'a BoxRef> {
     boxes.iter().find(|b| &b.kind == kind)
 }
@@ -119,10 +126,7 @@ fn track_times(file: &[u8], trak_kids: &[BoxRef], mdia_kids: &[BoxRef]) -> Optio
             }
         }
     };
-    let minf = child(mdia_kids, b"minf")?;
-    let minf_kids = children(file, minf.body(), 0, 4).ok()?;
-    let stbl = child(&minf_kids, b"stbl")?;
-    let stbl_kids = children(file, stbl.body(), 0, 5).ok()?;
+    let stbl_kids = stbl_kids(file, mdia_kids)?;
     let (_, _, stsz) = full_body(file, child(&stbl_kids, b"stsz")?)?;
     let count = be(stsz, 4, 4)?;
     if count == 0 || count > crate::limits::MAX_VIDEO_FRAMES {
@@ -257,6 +261,8 @@ pub(super) struct Layout {
     pub moov_index: usize,
     /// The whole `moov` box, header included.
     pub moov: Vec<u8>,
+    /// The `ftyp`'s major brand (`qt  ` for QuickTime), if the file has one.
+    pub brand: Option<[u8; 4]>,
 }
 
 /// The layout of the regular file at `path`, reading only its top-level box headers (at most
@@ -267,6 +273,7 @@ pub(super) fn file_layout(path: &std::path::Path) -> Option<Layout> {
     let mut f = crate::io::open_regular_file(path).ok()?;
     let len = f.metadata().ok()?.len();
     let mut top = Vec::new();
+    let mut brand = None;
     let mut pos = 0u64;
     while pos < len {
         if top.len() == crate::limits::MAX_ENTRIES {
@@ -278,6 +285,10 @@ pub(super) fn file_layout(path: &std::path::Path) -> Option<Layout> {
         f.seek(SeekFrom::Start(pos)).ok()?;
         f.read_exact(&mut head[..n]).ok()?;
         let b = crate::implicit::bmff::parse_header(&head[..n], pos, len, 0).ok()?;
+        if &b.kind == b"ftyp" && brand.is_none() {
+            let at = b.header_len as usize;
+            brand = head[..n].get(at..at + 4).and_then(|v| v.try_into().ok());
+        }
         pos = b.end;
         top.push(b);
     }
@@ -296,6 +307,7 @@ pub(super) fn file_layout(path: &std::path::Path) -> Option<Layout> {
         top,
         moov_index,
         moov,
+        brand,
     })
 }
 
