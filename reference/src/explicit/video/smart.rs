@@ -30,10 +30,11 @@
 //!   CLI cannot do, writing a two-parameter-set `avcC`, is done by patching the small head
 //!   file's sample entry before that join.
 //!
-//! Either way the result is checked, not trusted: the tail's timestamps and key flags are
-//! compared with the input's (read from the sample tables by [`super::timeline`] for an
-//! MP4/MOV of the plain layout ffmpeg writes, else by ffprobe), and any difference makes
-//! `mark` fall back to a full re-encode.
+//! Either way the result is checked, not trusted, and any difference makes `mark` fall back
+//! (the in-place join to the concat join, the concat join to a full re-encode): the in-place
+//! join reads back every sample it listed; after the concat join the tail's timestamps and key
+//! flags are compared with the input's (read from the sample tables by [`super::timeline`]
+//! for an MP4/MOV of the plain layout ffmpeg writes, else by ffprobe).
 //!
 //! Why the ffmpeg CLI and not the libraries: the crate keeps no FFmpeg binding (none builds
 //! without the C headers, which this project does not require), and the CLI gives exact control
@@ -1268,40 +1269,16 @@ fn render(
             if let Err(why) = concat(job, probe, k, &head, &others, dir, &joined_path)? {
                 return Ok(Err(why));
             }
+            // (The in-place join checks what it wrote itself, every sample; see `mp4join`.)
+            if let Err(why) = tail_kept(&joined_path, probe, packets, cut, ext == "mkv")? {
+                return Ok(Err(why));
+            }
             format!(
                 "joined by ffmpeg's concat demuxer ({why}); {}",
                 others.describe()
             )
         }
     };
-    // Check, do not trust: the tail's timestamps must be the input's. An MP4/MOV is read from
-    // its sample tables (see `timeline`); Matroska, or a layout that reader declines, by
-    // ffprobe.
-    let (out_tb, joined_packets) = match video_packets(&joined_path)? {
-        Ok(read) => read,
-        Err(why) => return Ok(Err(format!("joined file: {why}").into())),
-    };
-    let same_time = |a: i64, ta: (i64, i64), b: i64, tb: (i64, i64)| {
-        a as i128 * ta.0 as i128 * tb.1 as i128 == b as i128 * tb.0 as i128 * ta.1 as i128
-    };
-    // (Equal counts with an equal tail also prove the head has exactly `cut` frames.)
-    let tail_ok = joined_packets.len() == packets.len()
-        && joined_packets[cut..]
-            .iter()
-            .zip(&packets[cut..])
-            .all(|(o, i)| {
-                o.key == i.key
-                    && same_time(o.pts, out_tb, i.pts, probe.tb)
-                    && match (o.dts, i.dts) {
-                        (Some(a), Some(b)) => same_time(a, out_tb, b, probe.tb),
-                        (a, b) => a.is_none() && b.is_none() || ext == "mkv",
-                    }
-            });
-    if !tail_ok {
-        return Ok(Err(
-            "the joined file's copied packets do not keep the input's timestamps".into(),
-        ));
-    }
     let implicit = super::super::write_made_file(
         job.input,
         &joined_path,
@@ -1328,6 +1305,45 @@ fn render(
             copied_video_packets: Some((packets.len() - cut) as u64),
         },
     }))
+}
+
+/// Check, do not trust, ffmpeg's join: the tail's timestamps and key flags in `joined` must be
+/// the input's `packets` from `cut` on, and the head must have `cut` frames. An MP4/MOV is read
+/// from its sample tables (see `timeline`); Matroska (no decoding times), or a layout that
+/// reader declines, by ffprobe. The inner `Err` is a reason to fall back.
+fn tail_kept(
+    joined: &Path,
+    probe: &Probe,
+    packets: &[Packet],
+    cut: usize,
+    mkv: bool,
+) -> Result<std::result::Result<(), Fallback>> {
+    let (out_tb, joined_packets) = match video_packets(joined)? {
+        Ok(read) => read,
+        Err(why) => return Ok(Err(format!("joined file: {why}").into())),
+    };
+    let same_time = |a: i64, ta: (i64, i64), b: i64, tb: (i64, i64)| {
+        a as i128 * ta.0 as i128 * tb.1 as i128 == b as i128 * tb.0 as i128 * ta.1 as i128
+    };
+    // (Equal counts with an equal tail also prove the head has exactly `cut` frames.)
+    let tail_ok = joined_packets.len() == packets.len()
+        && joined_packets[cut..]
+            .iter()
+            .zip(&packets[cut..])
+            .all(|(o, i)| {
+                o.key == i.key
+                    && same_time(o.pts, out_tb, i.pts, probe.tb)
+                    && match (o.dts, i.dts) {
+                        (Some(a), Some(b)) => same_time(a, out_tb, b, probe.tb),
+                        (a, b) => a.is_none() && b.is_none() || mkv,
+                    }
+            });
+    if !tail_ok {
+        return Ok(Err(
+            "the joined file's copied packets do not keep the input's timestamps".into(),
+        ));
+    }
+    Ok(Ok(()))
 }
 
 /// Join the head file and the input from the keyframe `k` on with ffmpeg's concat demuxer:
