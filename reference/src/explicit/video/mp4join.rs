@@ -16,12 +16,12 @@
 //! rewrites every chunk; this copies ranges and writes a new `moov`.
 //!
 //! Only the plain layout is joined here: top-level `ftyp`, `free`/`skip`/`wide`, `uuid`,
-//! `mdat`, `moov` (no fragments, no top-level `meta` whose item offsets would move); a video sample
-//! table of the boxes rebuilt here plus `stsd` and `stsc`; the head's decoding starting where
-//! the input's does (the same reordering delay, so the input's edit list stays right). Anything
-//! else answers a [`Fallback`], and the caller joins with ffmpeg's concat demuxer as before.
-//! The caller then checks the joined file's video timestamps against the input's, as for the
-//! concat join; this module checks the positions and sizes it wrote.
+//! `mdat`, `moov` (no fragments, no top-level `meta` whose item offsets would move); a video
+//! sample table of the boxes rebuilt here plus `stsd` and `stsc`; the head's decoding starting
+//! where the input's does (the same reordering delay, so the input's edit list stays right).
+//! Anything else answers a [`Fallback`], and the caller joins with ffmpeg's concat demuxer.
+//! What is written is read back before it is used (see `Plan::check`): every video sample's
+//! times, key flag, place and first bytes, and every chunk's first bytes.
 
 use std::path::Path;
 
@@ -861,13 +861,10 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
-    /// Damaged inputs and heads (bytes of the input's `moov`, or anywhere in the head, set to
-    /// random values) are joined or declined, never a panic; a join that is made passed its
-    /// own check.
-    #[test]
-    fn damaged_files_never_panic() {
-        let dir = std::env::temp_dir().join(format!("aigc-mp4join-dmg-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+    /// In `dir`: a 2 s 64x48 H.264 + AAC MP4 with a keyframe every second, and a head of 25
+    /// frames encoded the same way (the pair smart rendering would join at 1 s).
+    fn input_and_head(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+        std::fs::create_dir_all(dir).unwrap();
         let input = dir.join("in.mp4");
         let head = dir.join("head.mp4");
         let x264 = ["-c:v", "libx264", "-preset", "veryfast", "-g", "25"];
@@ -887,6 +884,81 @@ mod tests {
                 .expect("ffmpeg runs");
             assert!(st.success());
         }
+        (input, head)
+    }
+
+    /// The defences as attacks: a chunk of another track that starts inside a video sample the
+    /// join replaces is declined (its bytes would be overwritten); a joined file that does not
+    /// hold what was planned, a video sample or an audio chunk changed after writing, fails the
+    /// read-back check.
+    #[test]
+    fn forged_offsets_and_tampered_output_are_caught() {
+        let dir = std::env::temp_dir().join(format!("aigc-mp4join-atk-{}", std::process::id()));
+        let (input, head) = input_and_head(&dir);
+        let head = std::fs::read(&head).unwrap();
+        let layout = timeline::file_layout(&input).unwrap();
+        let video = timeline::video_track_times(&layout.moov).unwrap();
+        // The audio track's first chunk offset, pointed one byte into the first video sample.
+        let mut bytes = std::fs::read(&input).unwrap();
+        let moov_at = layout.top[layout.moov_index].start as usize;
+        let stcos: Vec<usize> = layout
+            .moov
+            .windows(4)
+            .enumerate()
+            .filter(|(_, w)| w == b"stco")
+            .map(|(i, _)| moov_at + i)
+            .collect();
+        assert_eq!(stcos.len(), 2, "one stco a track");
+        let audio_first = stcos[1] + 12;
+        let inside = (video.samples[0].pos + 1) as u32;
+        bytes[audio_first..audio_first + 4].copy_from_slice(&inside.to_be_bytes());
+        let forged = dir.join("forged.mp4");
+        std::fs::write(&forged, &bytes).unwrap();
+        let why = join(&forged, &head, None, &dir.join("j1.mp4"), false)
+            .unwrap()
+            .expect_err("declined");
+        assert!(why.0.contains("inside a replaced video sample"), "{why}");
+
+        // Written as planned, then changed: the check finds it.
+        let plan = plan(&input, &head, None, false).unwrap();
+        let joined = dir.join("j2.mp4");
+        let write = |at: Option<u64>| {
+            crate::io::write_atomically(&joined, crate::io::Overwrite::Replace, None, |out| {
+                plan.write(&input, &head, out)
+            })
+            .unwrap();
+            if let Some(at) = at {
+                let mut b = std::fs::read(&joined).unwrap();
+                b[at as usize] ^= 0xff;
+                std::fs::write(&joined, b).unwrap();
+            }
+            plan.check(&input, &head, &joined)
+        };
+        assert_eq!(write(None).map_err(|e| e.0), Ok(1));
+        let tail_sample = plan.expected[30].pos;
+        let why = write(Some(tail_sample)).expect_err("caught");
+        assert!(why.0.contains("video sample"), "{why}");
+        let audio_chunk = plan
+            .chunks
+            .iter()
+            .find(|c| video.samples.iter().all(|s| s.pos != **c))
+            .copied()
+            .unwrap();
+        let map_target = timeline::file_layout(&joined).unwrap();
+        let new_chunks = chunk_offsets(&map_target.moov).unwrap();
+        let i = plan.chunks.iter().position(|c| *c == audio_chunk).unwrap();
+        let why = write(Some(new_chunks[i])).expect_err("caught");
+        assert!(why.0.contains("chunk"), "{why}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Damaged inputs and heads (bytes of the input's `moov`, or anywhere in the head, set to
+    /// random values) are joined or declined, never a panic; a join that is made passed its
+    /// own check.
+    #[test]
+    fn damaged_files_never_panic() {
+        let dir = std::env::temp_dir().join(format!("aigc-mp4join-dmg-{}", std::process::id()));
+        let (input, head) = input_and_head(&dir);
         let (input_bytes, head_bytes) = (
             std::fs::read(&input).unwrap(),
             std::fs::read(&head).unwrap(),
